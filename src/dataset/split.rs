@@ -1,0 +1,86 @@
+//! Seeded, stratified train/validation split.
+
+use super::Example;
+use crate::error::{EngineError, Result};
+use rand::{rngs::StdRng, seq::SliceRandom, SeedableRng};
+use std::collections::BTreeMap;
+
+/// Split `examples` so that each class contributes about `fraction` of its rows to
+/// validation (at least one, and at least one stays in training). A class with fewer
+/// than two rows cannot be on both sides: that is an error naming it and what to do.
+pub fn stratified_split(
+    examples: &[Example],
+    fraction: f64,
+    seed: u64,
+) -> Result<(Vec<Example>, Vec<Example>)> {
+    if !(fraction > 0.0 && fraction < 1.0) {
+        return Err(EngineError::Config(format!(
+            "validation fraction must be between 0 and 1 (exclusive), got {fraction}"
+        )));
+    }
+    let mut by_class: BTreeMap<&str, Vec<&Example>> = BTreeMap::new();
+    for e in examples {
+        by_class.entry(e.label.as_str()).or_default().push(e);
+    }
+    let too_small: Vec<String> = by_class
+        .iter()
+        .filter(|(_, rows)| rows.len() < 2)
+        .map(|(label, rows)| format!("'{label}' ({} row)", rows.len()))
+        .collect();
+    if !too_small.is_empty() {
+        return Err(EngineError::Config(format!(
+            "class {} has too few examples to appear in both training and validation: \
+             merge it into another class, drop it, or add examples",
+            too_small.join(", ")
+        )));
+    }
+    let mut rng = StdRng::seed_from_u64(seed);
+    let (mut train, mut validation) = (Vec::new(), Vec::new());
+    for rows in by_class.values() {
+        let mut rows = rows.clone();
+        rows.shuffle(&mut rng);
+        let n_val = ((rows.len() as f64 * fraction).round() as usize).clamp(1, rows.len() - 1);
+        validation.extend(rows[..n_val].iter().map(|e| (*e).clone()));
+        train.extend(rows[n_val..].iter().map(|e| (*e).clone()));
+    }
+    train.shuffle(&mut rng);
+    validation.sort_by_key(|e| e.line);
+    Ok((train, validation))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn examples(counts: &[(&str, usize)]) -> Vec<Example> {
+        let mut out = Vec::new();
+        for (label, n) in counts {
+            for i in 0..*n {
+                out.push(Example {
+                    text: format!("{label} {i}"),
+                    label: label.to_string(),
+                    line: out.len() + 2,
+                });
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn keeps_class_proportions_and_is_seeded() {
+        let data = examples(&[("a", 100), ("b", 30), ("c", 10)]);
+        let (train, val) = stratified_split(&data, 0.1, 42).unwrap();
+        assert_eq!(train.len() + val.len(), 140);
+        let count = |v: &[Example], l: &str| v.iter().filter(|e| e.label == l).count();
+        assert_eq!((count(&val, "a"), count(&val, "b"), count(&val, "c")), (10, 3, 1));
+        let (train2, val2) = stratified_split(&data, 0.1, 42).unwrap();
+        assert_eq!((train, val), (train2, val2));
+    }
+
+    #[test]
+    fn singleton_class_is_reported_with_advice() {
+        let data = examples(&[("a", 10), ("lonely", 1)]);
+        let msg = stratified_split(&data, 0.1, 1).unwrap_err().to_string();
+        assert!(msg.contains("'lonely'") && msg.contains("merge"), "{msg}");
+    }
+}

@@ -1,0 +1,211 @@
+//! Differentiable building blocks shared by the encoders: linear, embedding,
+//! LayerNorm, activations, seeded dropout and multi-head self-attention.
+
+use super::params::{Init, ParamLoader};
+use crate::error::Result;
+use candle_core::{DType, Tensor, D};
+use rand::{rngs::StdRng, Rng, SeedableRng};
+use std::sync::Mutex;
+
+/// Whether a forward pass trains (dropout on) or evaluates (dropout off).
+pub enum Mode<'a> {
+    Eval,
+    Train(&'a DropoutRng),
+}
+
+/// Seeded randomness for dropout masks: reproducible on CPU; on GPUs the device's
+/// own generator (seeded at start) makes the masks without host round trips.
+pub struct DropoutRng(Mutex<StdRng>);
+
+impl DropoutRng {
+    /// A generator seeded with `seed`.
+    pub fn new(seed: u64) -> Self {
+        Self(Mutex::new(StdRng::seed_from_u64(seed)))
+    }
+}
+
+impl Mode<'_> {
+    /// Inverted dropout with probability `p` in training mode; identity otherwise.
+    pub fn dropout(&self, x: &Tensor, p: f64) -> Result<Tensor> {
+        let Mode::Train(rng) = self else {
+            return Ok(x.clone());
+        };
+        if p <= 0.0 {
+            return Ok(x.clone());
+        }
+        let scale = 1.0 / (1.0 - p);
+        let keep = if x.device().is_cpu() {
+            let mut rng = rng.0.lock().unwrap_or_else(|e| e.into_inner());
+            let values: Vec<f32> = (0..x.elem_count())
+                .map(|_| if rng.random::<f64>() >= p { scale as f32 } else { 0.0 })
+                .collect();
+            Tensor::from_vec(values, x.shape(), x.device())?.to_dtype(x.dtype())?
+        } else {
+            let u = Tensor::rand(0f32, 1f32, x.shape(), x.device())?;
+            (u.ge(p)?.to_dtype(x.dtype())? * scale)?
+        };
+        Ok(x.mul(&keep)?)
+    }
+}
+
+/// A dense layer `x Wᵀ + b` with weights named `<name>.weight` / `<name>.bias`.
+pub struct Linear {
+    weight: Tensor,
+    bias: Tensor,
+}
+
+impl Linear {
+    /// Load an encoder layer (must be in the checkpoint).
+    pub fn load(p: &mut ParamLoader, name: &str, in_dim: usize, out_dim: usize) -> Result<Self> {
+        Ok(Self {
+            weight: p.require(&format!("{name}.weight"), &[out_dim, in_dim])?,
+            bias: p.require(&format!("{name}.bias"), &[out_dim])?,
+        })
+    }
+
+    /// Load a head layer, initialising N(0, std) / zeros when absent.
+    pub fn load_or_init(
+        p: &mut ParamLoader,
+        name: &str,
+        in_dim: usize,
+        out_dim: usize,
+        std: f64,
+    ) -> Result<Self> {
+        Ok(Self {
+            weight: p.load_or_init(&format!("{name}.weight"), &[out_dim, in_dim], Init::Normal(std))?,
+            bias: p.load_or_init(&format!("{name}.bias"), &[out_dim], Init::Zeros)?,
+        })
+    }
+
+    /// Apply to `(..., in_dim)`.
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let dims = x.dims().to_vec();
+        let in_dim = dims[dims.len() - 1];
+        let rows = x.elem_count() / in_dim.max(1);
+        let y = x
+            .reshape((rows, in_dim))?
+            .matmul(&self.weight.t()?)?
+            .broadcast_add(&self.bias)?;
+        let mut out = dims;
+        let last = out.len() - 1;
+        out[last] = self.bias.dim(0)?;
+        Ok(y.reshape(out)?)
+    }
+}
+
+/// Layer normalisation over the last dimension, built from differentiable ops.
+pub struct LayerNorm {
+    weight: Tensor,
+    bias: Tensor,
+    eps: f64,
+}
+
+impl LayerNorm {
+    /// Load `<name>.weight` / `<name>.bias`.
+    pub fn load(p: &mut ParamLoader, name: &str, dim: usize, eps: f64) -> Result<Self> {
+        Ok(Self {
+            weight: p.require(&format!("{name}.weight"), &[dim])?,
+            bias: p.require(&format!("{name}.bias"), &[dim])?,
+            eps,
+        })
+    }
+
+    /// Normalise `x`.
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let dtype = x.dtype();
+        let x = x.to_dtype(DType::F32)?;
+        let mean = x.mean_keepdim(D::Minus1)?;
+        let centred = x.broadcast_sub(&mean)?;
+        let var = centred.sqr()?.mean_keepdim(D::Minus1)?;
+        let normed = centred.broadcast_div(&(var + self.eps)?.sqrt()?)?;
+        Ok(normed
+            .to_dtype(dtype)?
+            .broadcast_mul(&self.weight)?
+            .broadcast_add(&self.bias)?)
+    }
+}
+
+/// Token lookup table.
+pub struct Embedding {
+    weight: Tensor,
+}
+
+impl Embedding {
+    /// Load `<name>.weight` of shape `(count, dim)`.
+    pub fn load(p: &mut ParamLoader, name: &str, count: usize, dim: usize) -> Result<Self> {
+        Ok(Self {
+            weight: p.require(&format!("{name}.weight"), &[count, dim])?,
+        })
+    }
+
+    /// Look up `(batch, len)` ids → `(batch, len, dim)`.
+    pub fn forward(&self, ids: &Tensor) -> Result<Tensor> {
+        let (b, l) = ids.dims2()?;
+        let dim = self.weight.dim(1)?;
+        let flat = ids.flatten_all()?;
+        Ok(self.weight.index_select(&flat, 0)?.reshape((b, l, dim))?)
+    }
+}
+
+/// Feed-forward activation, by the name in config.json.
+#[derive(Debug, Clone, Copy)]
+pub enum Activation {
+    /// Exact GELU (erf), transformers' "gelu".
+    Gelu,
+    /// Tanh approximation, "gelu_new" / "gelu_pytorch_tanh".
+    GeluTanh,
+    Relu,
+}
+
+impl Activation {
+    /// Parse a config.json activation name.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "gelu" => Some(Self::Gelu),
+            "gelu_new" | "gelu_pytorch_tanh" | "gelu_fast" => Some(Self::GeluTanh),
+            "relu" => Some(Self::Relu),
+            _ => None,
+        }
+    }
+
+    /// Apply.
+    pub fn forward(self, x: &Tensor) -> Result<Tensor> {
+        Ok(match self {
+            Self::Gelu => x.gelu_erf()?,
+            Self::GeluTanh => x.gelu()?,
+            Self::Relu => x.relu()?,
+        })
+    }
+}
+
+/// Additive attention bias from a keep-mask (1 = token, 0 = padding):
+/// `(batch, len)` → `(batch, 1, 1, len)` with 0 for tokens and a large negative for padding.
+pub fn attention_bias(mask: &Tensor) -> Result<Tensor> {
+    let (b, l) = mask.dims2()?;
+    let keep = mask.to_dtype(DType::F32)?;
+    Ok(((keep - 1.0)? * 1e9)?.reshape((b, 1, 1, l))?)
+}
+
+/// Scaled dot-product attention over heads: q, k, v are `(batch, len, heads·dh)`.
+pub fn multi_head_attention(
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    bias: &Tensor,
+    heads: usize,
+    attn_dropout: f64,
+    mode: &Mode,
+) -> Result<Tensor> {
+    let (b, l, dim) = q.dims3()?;
+    let dh = dim / heads;
+    let split = |t: &Tensor| -> Result<Tensor> {
+        Ok(t.reshape((b, l, heads, dh))?.transpose(1, 2)?.contiguous()?)
+    };
+    let (q, k, v) = (split(q)?, split(k)?, split(v)?);
+    let q = (q / (dh as f64).sqrt())?;
+    let scores = q.matmul(&k.t()?.contiguous()?)?.broadcast_add(bias)?;
+    let probs = candle_nn::ops::softmax(&scores, D::Minus1)?;
+    let probs = mode.dropout(&probs, attn_dropout)?;
+    let ctx = probs.matmul(&v)?;
+    Ok(ctx.transpose(1, 2)?.contiguous()?.reshape((b, l, dim))?)
+}

@@ -1,0 +1,214 @@
+//! Sequence-classification models: resolve a model, load its architecture and
+//! weights, run it, and save it in Hugging Face layout.
+
+pub mod bert;
+pub mod distilbert;
+pub mod layers;
+pub mod params;
+pub mod resolve;
+pub mod tokenize;
+
+use crate::atomic::{write_atomic, write_atomic_with};
+use crate::error::{EngineError, Result};
+use bert::{BertClassifier, BertConfig};
+use candle_core::{Device, Tensor, Var};
+use distilbert::{DistilBertClassifier, DistilBertConfig};
+use layers::Mode;
+use params::{read_checkpoint, ParamLoader};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+
+/// Supported encoder families.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Arch {
+    DistilBert,
+    Bert,
+}
+
+impl Arch {
+    /// transformers' class name for the classifier.
+    pub fn architecture_name(self) -> &'static str {
+        match self {
+            Arch::DistilBert => "DistilBertForSequenceClassification",
+            Arch::Bert => "BertForSequenceClassification",
+        }
+    }
+}
+
+/// One padded batch of token ids on the model's device, shapes `(batch, len)`.
+pub struct Batch {
+    pub input_ids: Tensor,
+    /// 1 for real tokens, 0 for padding.
+    pub attention_mask: Tensor,
+    pub token_type_ids: Tensor,
+}
+
+enum Net {
+    DistilBert(DistilBertClassifier),
+    Bert(BertClassifier),
+}
+
+/// A transformer encoder with a classification head, its trainable variables and
+/// its labels.
+pub struct SequenceClassifier {
+    arch: Arch,
+    net: Net,
+    vars: Vec<(String, Var)>,
+    newly_initialised: Vec<String>,
+    labels: Vec<String>,
+    config: Value,
+    device: Device,
+}
+
+impl SequenceClassifier {
+    /// Load from a Hugging Face layout folder. `labels`: the classes to train for
+    /// (the head is initialised if the checkpoint has none of that size); `None` takes
+    /// them from config.json's `id2label` (a fine-tuned model). `seed` drives head init.
+    pub fn load(dir: &Path, labels: Option<Vec<String>>, device: &Device, seed: u64) -> Result<Self> {
+        let name = dir.display().to_string();
+        let config_path = dir.join("config.json");
+        let text = std::fs::read_to_string(&config_path)
+            .map_err(|e| EngineError::model(&name, format!("cannot read config.json: {e}")))?;
+        let config: Value = serde_json::from_str(&text)
+            .map_err(|e| EngineError::model(&name, format!("config.json is not valid JSON: {e}")))?;
+        let arch = match config.get("model_type").and_then(Value::as_str) {
+            Some("distilbert") => Arch::DistilBert,
+            Some("bert") => Arch::Bert,
+            Some(other) => {
+                return Err(EngineError::model(
+                    &name,
+                    format!("model_type '{other}' is not supported: use a DistilBERT or BERT-family model"),
+                ))
+            }
+            None => return Err(EngineError::model(&name, "config.json has no model_type")),
+        };
+        let labels = match labels {
+            Some(l) => l,
+            None => labels_from_config(&config)
+                .ok_or_else(|| EngineError::model(&name, "config.json has no id2label: is this a fine-tuned classifier?"))?,
+        };
+        if labels.len() < 2 {
+            return Err(EngineError::Config(format!(
+                "a classifier needs at least 2 classes, got {}",
+                labels.len()
+            )));
+        }
+        let raw = read_checkpoint(dir)?;
+        let bad = |e: serde_json::Error| EngineError::model(&name, format!("config.json: {e}"));
+        let (net, loader) = match arch {
+            Arch::DistilBert => {
+                let cfg: DistilBertConfig = serde_json::from_value(config.clone()).map_err(bad)?;
+                let mut p = ParamLoader::new(&name, raw, "distilbert", &["pre_classifier", "classifier"], device, seed);
+                (Net::DistilBert(DistilBertClassifier::load(cfg, &mut p, labels.len())?), p)
+            }
+            Arch::Bert => {
+                let cfg: BertConfig = serde_json::from_value(config.clone()).map_err(bad)?;
+                let mut p = ParamLoader::new(&name, raw, "bert", &["classifier"], device, seed);
+                (Net::Bert(BertClassifier::load(cfg, &mut p, labels.len())?), p)
+            }
+        };
+        let (vars, newly_initialised) = loader.finish();
+        Ok(Self {
+            arch,
+            net,
+            vars,
+            newly_initialised,
+            labels,
+            config,
+            device: device.clone(),
+        })
+    }
+
+    /// Logits `(batch, labels)`.
+    pub fn forward(&self, batch: &Batch, mode: &Mode) -> Result<Tensor> {
+        match &self.net {
+            Net::DistilBert(m) => m.forward(batch, mode),
+            Net::Bert(m) => m.forward(batch, mode),
+        }
+    }
+
+    /// The architecture.
+    pub fn arch(&self) -> Arch {
+        self.arch
+    }
+
+    /// Class names, index = output position.
+    pub fn labels(&self) -> &[String] {
+        &self.labels
+    }
+
+    /// Trainable variables with their transformers names, in a stable order.
+    pub fn vars(&self) -> &[(String, Var)] {
+        &self.vars
+    }
+
+    /// Names of weights that were not in the checkpoint and were initialised.
+    pub fn newly_initialised(&self) -> &[String] {
+        &self.newly_initialised
+    }
+
+    /// The device the weights live on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// Longest input the model accepts (its position table).
+    pub fn max_positions(&self) -> usize {
+        match &self.net {
+            Net::DistilBert(m) => m.max_positions(),
+            Net::Bert(m) => m.max_positions(),
+        }
+    }
+
+    /// Write `config.json` (with `architectures`, `id2label`, `label2id`,
+    /// `problem_type`) and `model.safetensors` into `dir`, each atomically.
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        std::fs::create_dir_all(dir).map_err(|e| EngineError::io(dir, e))?;
+        let mut config = self.config.clone();
+        if let Value::Object(map) = &mut config {
+            let id2label: serde_json::Map<String, Value> = self
+                .labels
+                .iter()
+                .enumerate()
+                .map(|(i, l)| (i.to_string(), json!(l)))
+                .collect();
+            let label2id: serde_json::Map<String, Value> = self
+                .labels
+                .iter()
+                .enumerate()
+                .map(|(i, l)| (l.clone(), json!(i)))
+                .collect();
+            map.insert("architectures".into(), json!([self.arch.architecture_name()]));
+            map.insert("id2label".into(), Value::Object(id2label));
+            map.insert("label2id".into(), Value::Object(label2id));
+            map.insert("problem_type".into(), json!("single_label_classification"));
+            map.insert("torch_dtype".into(), json!("float32"));
+            map.remove("num_labels");
+            map.remove("_num_labels");
+        }
+        write_atomic(&dir.join("config.json"), serde_json::to_string_pretty(&config)?.as_bytes())?;
+        let tensors: Vec<(String, Tensor)> = self
+            .vars
+            .iter()
+            .map(|(n, v)| Ok((n.clone(), v.as_tensor().to_device(&Device::Cpu)?)))
+            .collect::<Result<_>>()?;
+        let metadata = HashMap::from([("format".to_string(), "pt".to_string())]);
+        let bytes = safetensors::serialize(tensors.iter().map(|(n, t)| (n.as_str(), t)), Some(metadata))
+            .map_err(|e| EngineError::model(dir.display().to_string(), format!("cannot serialise weights: {e}")))?;
+        write_atomic_with(&dir.join("model.safetensors"), |f| f.write_all(&bytes))
+    }
+}
+
+fn labels_from_config(config: &Value) -> Option<Vec<String>> {
+    let map = config.get("id2label")?.as_object()?;
+    let mut pairs: Vec<(usize, String)> = map
+        .iter()
+        .filter_map(|(k, v)| Some((k.parse().ok()?, v.as_str()?.to_string())))
+        .collect();
+    pairs.sort();
+    let ordered = pairs.iter().enumerate().all(|(i, (k, _))| i == *k);
+    (ordered && !pairs.is_empty()).then(|| pairs.into_iter().map(|(_, v)| v).collect())
+}

@@ -1,0 +1,177 @@
+//! The model's own tokenizer: `tokenizer.json`, or a BERT WordPiece tokenizer built
+//! from `vocab.txt`; truncation at the chosen max length; padding per batch.
+
+use super::Batch;
+use crate::atomic::write_atomic;
+use crate::error::{EngineError, Result};
+use candle_core::{Device, Tensor};
+use std::path::{Path, PathBuf};
+use tokenizers::{
+    decoders::wordpiece::WordPiece as WordPieceDecoder, models::wordpiece::WordPiece,
+    normalizers::bert::BertNormalizer, pre_tokenizers::bert::BertPreTokenizer,
+    processors::bert::BertProcessing, Tokenizer, TruncationParams,
+};
+
+/// Token ids of one text (with special tokens), not padded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Encoded {
+    pub ids: Vec<u32>,
+    pub type_ids: Vec<u32>,
+}
+
+/// Tokenizer files copied next to a saved model when present.
+const TOKENIZER_FILES: [&str; 4] = [
+    "tokenizer.json",
+    "vocab.txt",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+];
+
+/// Turns texts into truncated token ids with the model's own tokenizer.
+pub struct TextEncoder {
+    tokenizer: Tokenizer,
+    max_length: usize,
+    pad_id: u32,
+    source: PathBuf,
+}
+
+impl TextEncoder {
+    /// Load the tokenizer of the model folder `dir`, truncating at `max_length` tokens.
+    pub fn load(dir: &Path, max_length: usize) -> Result<Self> {
+        if max_length < 2 {
+            return Err(EngineError::Config(format!("max length must be at least 2, got {max_length}")));
+        }
+        let json = dir.join("tokenizer.json");
+        let vocab = dir.join("vocab.txt");
+        let mut tokenizer = if json.is_file() {
+            Tokenizer::from_file(&json).map_err(|e| {
+                EngineError::Tokenizer(format!("cannot read {}: {e}", json.display()))
+            })?
+        } else if vocab.is_file() {
+            wordpiece_from_vocab(dir, &vocab)?
+        } else {
+            return Err(EngineError::model(
+                dir.display().to_string(),
+                "no tokenizer: expected tokenizer.json or vocab.txt in the folder",
+            ));
+        };
+        tokenizer
+            .with_truncation(Some(TruncationParams {
+                max_length,
+                ..Default::default()
+            }))
+            .map_err(|e| EngineError::Tokenizer(e.to_string()))?;
+        tokenizer.with_padding(None);
+        let pad_id = ["[PAD]", "<pad>"]
+            .iter()
+            .find_map(|t| tokenizer.token_to_id(t))
+            .unwrap_or(0);
+        Ok(Self {
+            tokenizer,
+            max_length,
+            pad_id,
+            source: dir.to_path_buf(),
+        })
+    }
+
+    /// The truncation length in tokens.
+    pub fn max_length(&self) -> usize {
+        self.max_length
+    }
+
+    /// Tokenise texts (special tokens added, truncated, not padded).
+    pub fn encode(&self, texts: &[String]) -> Result<Vec<Encoded>> {
+        let inputs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let encodings = self
+            .tokenizer
+            .encode_batch(inputs, true)
+            .map_err(|e| EngineError::Tokenizer(e.to_string()))?;
+        Ok(encodings
+            .into_iter()
+            .map(|e| Encoded {
+                ids: e.get_ids().to_vec(),
+                type_ids: e.get_type_ids().to_vec(),
+            })
+            .collect())
+    }
+
+    /// Token count of a text without truncation (to measure how much truncation cuts).
+    pub fn untruncated_len(&self, text: &str) -> Result<usize> {
+        let mut t = self.tokenizer.clone();
+        t.with_truncation(None).map_err(|e| EngineError::Tokenizer(e.to_string()))?;
+        Ok(t.encode(text, true)
+            .map_err(|e| EngineError::Tokenizer(e.to_string()))?
+            .len())
+    }
+
+    /// Pad `items` to the longest one and move them to `device`.
+    pub fn collate(&self, items: &[&Encoded], device: &Device) -> Result<Batch> {
+        let len = items.iter().map(|e| e.ids.len()).max().unwrap_or(1).max(1);
+        let n = items.len();
+        let mut ids = vec![self.pad_id; n * len];
+        let mut mask = vec![0u32; n * len];
+        let mut types = vec![0u32; n * len];
+        for (row, e) in items.iter().enumerate() {
+            let base = row * len;
+            ids[base..base + e.ids.len()].copy_from_slice(&e.ids);
+            mask[base..base + e.ids.len()].fill(1);
+            types[base..base + e.type_ids.len()].copy_from_slice(&e.type_ids);
+        }
+        Ok(Batch {
+            input_ids: Tensor::from_vec(ids, (n, len), device)?,
+            attention_mask: Tensor::from_vec(mask, (n, len), device)?,
+            token_type_ids: Tensor::from_vec(types, (n, len), device)?,
+        })
+    }
+
+    /// Write the tokenizer files into a model folder (copies of the originals; a
+    /// `tokenizer.json` is generated when the source only had `vocab.txt`).
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        for name in TOKENIZER_FILES {
+            let from = self.source.join(name);
+            if from.is_file() && self.source != dir {
+                let bytes = std::fs::read(&from).map_err(|e| EngineError::io(&from, e))?;
+                write_atomic(&dir.join(name), &bytes)?;
+            }
+        }
+        let json = dir.join("tokenizer.json");
+        if !json.is_file() {
+            let mut plain = self.tokenizer.clone();
+            plain
+                .with_truncation(None)
+                .map_err(|e| EngineError::Tokenizer(e.to_string()))?;
+            let text = plain
+                .to_string(true)
+                .map_err(|e| EngineError::Tokenizer(e.to_string()))?;
+            write_atomic(&json, text.as_bytes())?;
+        }
+        Ok(())
+    }
+}
+
+fn wordpiece_from_vocab(dir: &Path, vocab: &Path) -> Result<Tokenizer> {
+    let lowercase = std::fs::read_to_string(dir.join("tokenizer_config.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| v.get("do_lower_case").and_then(|b| b.as_bool()))
+        .unwrap_or(true);
+    let vocab_str = vocab.display().to_string();
+    let model = WordPiece::from_file(&vocab_str)
+        .unk_token("[UNK]".into())
+        .build()
+        .map_err(|e| EngineError::Tokenizer(format!("cannot read {vocab_str}: {e}")))?;
+    let mut tokenizer = Tokenizer::new(model);
+    let special = |t: &str| {
+        tokenizer.token_to_id(t).ok_or_else(|| {
+            EngineError::Tokenizer(format!("{vocab_str} has no {t} token"))
+        })
+    };
+    let (cls, sep) = (special("[CLS]")?, special("[SEP]")?);
+    tokenizer
+        .with_normalizer(Some(BertNormalizer::new(true, true, None, lowercase)))
+        .map_err(|e| EngineError::Tokenizer(e.to_string()))?
+        .with_pre_tokenizer(Some(BertPreTokenizer))
+        .with_post_processor(Some(BertProcessing::new(("[SEP]".into(), sep), ("[CLS]".into(), cls))))
+        .with_decoder(Some(WordPieceDecoder::default()));
+    Ok(tokenizer)
+}

@@ -1,0 +1,214 @@
+//! Using a fine-tuned model: load a model folder, predict labels with per-class
+//! probabilities for texts or a whole file, and evaluate on labelled data.
+
+use crate::atomic::{write_atomic, write_atomic_with};
+use crate::dataset::{read_labeled, read_table, LabeledData, Table, TextSpec};
+use crate::device::DeviceChoice;
+use crate::error::{EngineError, Result};
+use crate::metrics::Metrics;
+use crate::model::layers::Mode;
+use crate::model::tokenize::{Encoded, TextEncoder};
+use crate::model::SequenceClassifier;
+use crate::train::{RunSummary, TrainConfig};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Dialect's own record next to a saved model (`dialect.json`): how it was trained.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelCard {
+    pub base_model: String,
+    pub max_length: usize,
+    pub labels: Vec<String>,
+    pub config: TrainConfig,
+    pub summary: Option<RunSummary>,
+}
+
+impl ModelCard {
+    const FILE: &'static str = "dialect.json";
+
+    /// Write atomically into a model folder.
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        write_atomic(&dir.join(Self::FILE), serde_json::to_string_pretty(self)?.as_bytes())
+    }
+
+    /// Read from a model folder, if present and valid.
+    pub fn load(dir: &Path) -> Option<Self> {
+        let text = std::fs::read_to_string(dir.join(Self::FILE)).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+}
+
+/// One class and its probability.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClassScore {
+    pub label: String,
+    pub probability: f32,
+}
+
+/// The predicted label of one text, its probability, and every class's probability
+/// (in label order).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Prediction {
+    pub label: String,
+    pub confidence: f32,
+    pub scores: Vec<ClassScore>,
+}
+
+/// A loaded fine-tuned model ready to classify texts.
+pub struct Predictor {
+    model: SequenceClassifier,
+    encoder: TextEncoder,
+}
+
+const PREDICT_BATCH: usize = 64;
+
+impl Predictor {
+    /// Load a model folder (Hugging Face layout with `id2label`) on `device`.
+    pub fn load(dir: &Path, device: DeviceChoice) -> Result<Self> {
+        let dir = crate::model::resolve::resolve_model(&dir.display().to_string())?;
+        let device = device.open()?;
+        let model = SequenceClassifier::load(&dir, None, &device, 0)?;
+        let max_length = ModelCard::load(&dir)
+            .map(|c| c.max_length)
+            .unwrap_or(128)
+            .min(model.max_positions());
+        let encoder = TextEncoder::load(&dir, max_length)?;
+        Ok(Self { model, encoder })
+    }
+
+    /// Class names in output order.
+    pub fn labels(&self) -> &[String] {
+        self.model.labels()
+    }
+
+    /// Predict each text (batched).
+    pub fn predict(&self, texts: &[String]) -> Result<Vec<Prediction>> {
+        let encoded = self.encoder.encode(texts)?;
+        let logits = batched_logits(&self.model, &self.encoder, &encoded, PREDICT_BATCH, None)?
+            .unwrap_or_default();
+        Ok(logits.iter().map(|row| self.prediction(row)).collect())
+    }
+
+    fn prediction(&self, logits: &[f32]) -> Prediction {
+        let probs = softmax(logits);
+        let best = argmax(&probs);
+        Prediction {
+            label: self.labels()[best].clone(),
+            confidence: probs[best],
+            scores: self
+                .labels()
+                .iter()
+                .zip(&probs)
+                .map(|(l, &p)| ClassScore {
+                    label: l.clone(),
+                    probability: p,
+                })
+                .collect(),
+        }
+    }
+
+    /// Predict every row of `input` (text composed per `text`) and write `output`: the
+    /// input columns plus `predicted_label`, `confidence` and one probability column
+    /// per class. Returns the number of rows written.
+    pub fn predict_file(&self, input: &Path, text: &TextSpec, output: &Path) -> Result<usize> {
+        let table = read_table(input)?;
+        let cols = text
+            .columns
+            .iter()
+            .map(|c| table.column(input, c))
+            .collect::<Result<Vec<_>>>()?;
+        let texts: Vec<String> = table
+            .rows
+            .iter()
+            .map(|(_, row)| Table::compose(row, &cols, &text.separator))
+            .collect();
+        let predictions = self.predict(&texts)?;
+        let mut header = table.headers.clone();
+        header.push("predicted_label".into());
+        header.push("confidence".into());
+        header.extend(self.labels().iter().map(|l| format!("prob_{l}")));
+        write_atomic_with(output, |file| {
+            let mut w = csv::Writer::from_writer(file);
+            w.write_record(&header)?;
+            for ((_, row), p) in table.rows.iter().zip(&predictions) {
+                let mut record = row.clone();
+                record.resize(table.headers.len(), String::new());
+                record.push(p.label.clone());
+                record.push(format!("{:.6}", p.confidence));
+                record.extend(p.scores.iter().map(|s| format!("{:.6}", s.probability)));
+                w.write_record(&record)?;
+            }
+            w.flush()
+        })?;
+        Ok(predictions.len())
+    }
+
+    /// Metrics on a labelled file. Rows whose label the model does not know are an
+    /// error that names them.
+    pub fn evaluate_file(&self, path: &Path, text: &TextSpec, label_column: &str) -> Result<Metrics> {
+        let data = read_labeled(path, text, label_column)?;
+        let Some(truth) = LabeledData::label_indices(&data.examples, self.labels()) else {
+            let unknown: Vec<&String> = data.labels.iter().filter(|l| !self.labels().contains(l)).collect();
+            return Err(EngineError::data(
+                path,
+                format!(
+                    "labels {unknown:?} are not classes of this model (it knows {:?})",
+                    self.labels()
+                ),
+            ));
+        };
+        let texts: Vec<String> = data.examples.iter().map(|e| e.text.clone()).collect();
+        let predicted: Vec<usize> = self
+            .predict(&texts)?
+            .iter()
+            .map(|p| self.labels().iter().position(|l| *l == p.label).unwrap_or(0))
+            .collect();
+        Ok(Metrics::compute(self.labels(), &truth, &predicted))
+    }
+}
+
+/// Logits for `encoded` rows, in their order, computed in batches of similar length
+/// with dropout off. `None` if `cancel` was set midway.
+pub fn batched_logits(
+    model: &SequenceClassifier,
+    encoder: &TextEncoder,
+    encoded: &[Encoded],
+    batch_size: usize,
+    cancel: Option<&AtomicBool>,
+) -> Result<Option<Vec<Vec<f32>>>> {
+    let mut order: Vec<usize> = (0..encoded.len()).collect();
+    order.sort_by_key(|&i| encoded[i].ids.len());
+    let mut out = vec![Vec::new(); encoded.len()];
+    for chunk in order.chunks(batch_size.max(1)) {
+        if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+            return Ok(None);
+        }
+        let items: Vec<&Encoded> = chunk.iter().map(|&i| &encoded[i]).collect();
+        let batch = encoder.collate(&items, model.device())?;
+        let logits = model.forward(&batch, &Mode::Eval)?.to_vec2::<f32>()?;
+        for (&i, row) in chunk.iter().zip(logits) {
+            out[i] = row;
+        }
+    }
+    Ok(Some(out))
+}
+
+/// Index of the largest value (first on ties).
+pub fn argmax(values: &[f32]) -> usize {
+    values
+        .iter()
+        .enumerate()
+        .fold((0, f32::NEG_INFINITY), |best, (i, &v)| if v > best.1 { (i, v) } else { best })
+        .0
+}
+
+fn softmax(logits: &[f32]) -> Vec<f32> {
+    let max = logits.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+    let exps: Vec<f32> = logits.iter().map(|v| (v - max).exp()).collect();
+    let sum: f32 = exps.iter().sum();
+    exps.iter().map(|e| e / sum).collect()
+}

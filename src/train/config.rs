@@ -1,0 +1,118 @@
+//! Training settings, with the defaults of the classic transformers Trainer recipe.
+
+use crate::device::DeviceChoice;
+use crate::error::{EngineError, Result};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// Which validation metric picks the best checkpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum BestMetric {
+    #[default]
+    Accuracy,
+    MacroF1,
+}
+
+impl std::str::FromStr for BestMetric {
+    type Err = EngineError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().replace(['-', '_'], "").as_str() {
+            "accuracy" | "acc" => Ok(Self::Accuracy),
+            "macrof1" | "f1" => Ok(Self::MacroF1),
+            other => Err(EngineError::Config(format!(
+                "unknown metric '{other}': use accuracy or macro-f1"
+            ))),
+        }
+    }
+}
+
+impl BestMetric {
+    /// The metric's display name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Accuracy => "accuracy",
+            Self::MacroF1 => "macro-F1",
+        }
+    }
+}
+
+/// Everything that shapes a training run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct TrainConfig {
+    /// Base model: local folder or hub id.
+    pub model: String,
+    /// Folder the best model is written to (Hugging Face layout).
+    pub output_dir: PathBuf,
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub eval_batch_size: usize,
+    pub learning_rate: f64,
+    pub weight_decay: f64,
+    pub warmup_steps: usize,
+    pub max_grad_norm: f64,
+    /// Truncation length in tokens (capped at the model's position limit).
+    pub max_length: usize,
+    pub seed: u64,
+    pub best_metric: BestMetric,
+    /// Stop after this many evaluations without improvement; `None` = never.
+    pub early_stopping_patience: Option<usize>,
+    /// Share of rows held out for validation when no validation file is given.
+    pub validation_fraction: f64,
+    /// Batch rows of similar length together (less padding, same statistics).
+    pub group_by_length: bool,
+    pub device: DeviceChoice,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            model: crate::model::resolve::DEFAULT_MODEL.into(),
+            output_dir: PathBuf::from("dialect-model"),
+            epochs: 3,
+            batch_size: 16,
+            eval_batch_size: 64,
+            learning_rate: 2e-5,
+            weight_decay: 0.01,
+            warmup_steps: 0,
+            max_grad_norm: 1.0,
+            max_length: 128,
+            seed: 42,
+            best_metric: BestMetric::Accuracy,
+            early_stopping_patience: None,
+            validation_fraction: 0.1,
+            group_by_length: true,
+            device: DeviceChoice::Auto,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Reject settings that cannot train, with a message naming the setting.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(EngineError::Config(m));
+        if self.epochs == 0 {
+            return bad("epochs must be at least 1".into());
+        }
+        if self.batch_size == 0 || self.eval_batch_size == 0 {
+            return bad("batch size must be at least 1".into());
+        }
+        if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
+            return bad(format!("learning rate must be positive, got {}", self.learning_rate));
+        }
+        if !(self.weight_decay >= 0.0 && self.weight_decay.is_finite()) {
+            return bad(format!("weight decay must be ≥ 0, got {}", self.weight_decay));
+        }
+        if !(self.max_grad_norm > 0.0) {
+            return bad(format!("max grad norm must be positive, got {}", self.max_grad_norm));
+        }
+        if self.max_length < 8 {
+            return bad(format!("max length must be at least 8 tokens, got {}", self.max_length));
+        }
+        if self.early_stopping_patience == Some(0) {
+            return bad("early-stopping patience must be at least 1".into());
+        }
+        Ok(())
+    }
+}
