@@ -87,7 +87,10 @@ mod tests {
         // predicted: a a b b c c
         let m = Metrics::compute(&labels, &[0, 0, 0, 1, 1, 2], &[0, 0, 1, 1, 2, 2]);
         assert!((m.accuracy - 4.0 / 6.0).abs() < 1e-12);
-        assert_eq!(m.confusion, vec![vec![2, 1, 0], vec![0, 1, 1], vec![0, 0, 1]]);
+        assert_eq!(
+            m.confusion,
+            vec![vec![2, 1, 0], vec![0, 1, 1], vec![0, 0, 1]]
+        );
         let a = &m.per_class[0];
         assert_eq!((a.precision, a.support), (1.0, 3));
         assert!((a.recall - 2.0 / 3.0).abs() < 1e-12);

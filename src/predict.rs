@@ -30,7 +30,10 @@ impl ModelCard {
 
     /// Write atomically into a model folder.
     pub fn save(&self, dir: &Path) -> Result<()> {
-        write_atomic(&dir.join(Self::FILE), serde_json::to_string_pretty(self)?.as_bytes())
+        write_atomic(
+            &dir.join(Self::FILE),
+            serde_json::to_string_pretty(self)?.as_bytes(),
+        )
     }
 
     /// Read from a model folder, if present and valid.
@@ -149,10 +152,19 @@ impl Predictor {
 
     /// Metrics on a labelled file. Rows whose label the model does not know are an
     /// error that names them.
-    pub fn evaluate_file(&self, path: &Path, text: &TextSpec, label_column: &str) -> Result<Metrics> {
+    pub fn evaluate_file(
+        &self,
+        path: &Path,
+        text: &TextSpec,
+        label_column: &str,
+    ) -> Result<Metrics> {
         let data = read_labeled(path, text, label_column)?;
         let Some(truth) = LabeledData::label_indices(&data.examples, self.labels()) else {
-            let unknown: Vec<&String> = data.labels.iter().filter(|l| !self.labels().contains(l)).collect();
+            let unknown: Vec<&String> = data
+                .labels
+                .iter()
+                .filter(|l| !self.labels().contains(l))
+                .collect();
             return Err(EngineError::data(
                 path,
                 format!(
@@ -165,7 +177,12 @@ impl Predictor {
         let predicted: Vec<usize> = self
             .predict(&texts)?
             .iter()
-            .map(|p| self.labels().iter().position(|l| *l == p.label).unwrap_or(0))
+            .map(|p| {
+                self.labels()
+                    .iter()
+                    .position(|l| *l == p.label)
+                    .unwrap_or(0)
+            })
             .collect();
         Ok(Metrics::compute(self.labels(), &truth, &predicted))
     }
@@ -202,7 +219,13 @@ pub fn argmax(values: &[f32]) -> usize {
     values
         .iter()
         .enumerate()
-        .fold((0, f32::NEG_INFINITY), |best, (i, &v)| if v > best.1 { (i, v) } else { best })
+        .fold((0, f32::NEG_INFINITY), |best, (i, &v)| {
+            if v > best.1 {
+                (i, v)
+            } else {
+                best
+            }
+        })
         .0
 }
 

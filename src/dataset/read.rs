@@ -65,19 +65,20 @@ pub fn read_table(path: &Path) -> Result<Table> {
         .map_err(|e| EngineError::io(path, e))?;
     let text = match std::str::from_utf8(&bytes) {
         Ok(t) => t,
-        Err(e) => {
-            return Err(EngineError::data(
-                path,
-                format!(
-                    "is not valid UTF-8 (first bad byte at offset {}). Save it as UTF-8 and try again.",
-                    e.valid_up_to()
-                ),
-            ))
-        }
+        Err(e) => return Err(EngineError::data(
+            path,
+            format!(
+                "is not valid UTF-8 (first bad byte at offset {}). Save it as UTF-8 and try again.",
+                e.valid_up_to()
+            ),
+        )),
     };
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if text.trim().is_empty() {
-        return Err(EngineError::data(path, "is empty: expected a header row and data rows"));
+        return Err(EngineError::data(
+            path,
+            "is empty: expected a header row and data rows",
+        ));
     }
     let delimiter = sniff_delimiter(text);
     let mut reader = csv::ReaderBuilder::new()
@@ -183,7 +184,10 @@ mod tests {
 
     #[test]
     fn reads_semicolon_bom_quoted_newlines_and_composes_columns() {
-        let f = file("\u{feff}subject;body;label\n\"Crash\";\"line1\nline2\";bug\n;only body;bug\nx;;\n".as_bytes());
+        let f = file(
+            "\u{feff}subject;body;label\n\"Crash\";\"line1\nline2\";bug\n;only body;bug\nx;;\n"
+                .as_bytes(),
+        );
         let spec = TextSpec {
             columns: vec!["subject".into(), "body".into()],
             separator: " | ".into(),
@@ -203,18 +207,33 @@ mod tests {
         let f = file(b"text,label\nhello,bug\n");
         let err = read_labeled(f.path(), &TextSpec::column("body"), "label").unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("'body'") && msg.contains("'text'") && msg.contains("'label'"), "{msg}");
+        assert!(
+            msg.contains("'body'") && msg.contains("'text'") && msg.contains("'label'"),
+            "{msg}"
+        );
     }
 
     #[test]
     fn empty_header_only_and_non_utf8_files_are_clear_errors() {
         let empty = file(b"");
-        assert!(read_table(empty.path()).unwrap_err().to_string().contains("empty"));
+        assert!(read_table(empty.path())
+            .unwrap_err()
+            .to_string()
+            .contains("empty"));
         let header = file(b"text,label\n");
-        assert!(read_table(header.path()).unwrap_err().to_string().contains("no data rows"));
+        assert!(read_table(header.path())
+            .unwrap_err()
+            .to_string()
+            .contains("no data rows"));
         let latin1 = file(b"text,label\ncaf\xe9,bug\n");
-        assert!(read_table(latin1.path()).unwrap_err().to_string().contains("UTF-8"));
+        assert!(read_table(latin1.path())
+            .unwrap_err()
+            .to_string()
+            .contains("UTF-8"));
         let dir = tempfile::tempdir().unwrap();
-        assert!(read_table(dir.path()).unwrap_err().to_string().contains("folder"));
+        assert!(read_table(dir.path())
+            .unwrap_err()
+            .to_string()
+            .contains("folder"));
     }
 }

@@ -72,7 +72,10 @@ mod tests {
         let (train, val) = stratified_split(&data, 0.1, 42).unwrap();
         assert_eq!(train.len() + val.len(), 140);
         let count = |v: &[Example], l: &str| v.iter().filter(|e| e.label == l).count();
-        assert_eq!((count(&val, "a"), count(&val, "b"), count(&val, "c")), (10, 3, 1));
+        assert_eq!(
+            (count(&val, "a"), count(&val, "b"), count(&val, "c")),
+            (10, 3, 1)
+        );
         let (train2, val2) = stratified_split(&data, 0.1, 42).unwrap();
         assert_eq!((train, val), (train2, val2));
     }

@@ -92,7 +92,7 @@ impl BertClassifier {
             }
         }
         let h = cfg.hidden_size;
-        if cfg.num_attention_heads == 0 || h % cfg.num_attention_heads != 0 {
+        if cfg.num_attention_heads == 0 || !h.is_multiple_of(cfg.num_attention_heads) {
             return Err(EngineError::Config(format!(
                 "hidden_size {h} is not divisible by num_attention_heads {}",
                 cfg.num_attention_heads
@@ -106,8 +106,12 @@ impl BertClassifier {
             cfg.max_position_embeddings,
             h,
         )?;
-        let token_type =
-            Embedding::load(p, "bert.embeddings.token_type_embeddings", cfg.type_vocab_size, h)?;
+        let token_type = Embedding::load(
+            p,
+            "bert.embeddings.token_type_embeddings",
+            cfg.type_vocab_size,
+            h,
+        )?;
         let emb_norm = LayerNorm::load(p, "bert.embeddings.LayerNorm", h, eps)?;
         let mut layers = Vec::with_capacity(cfg.num_hidden_layers);
         for i in 0..cfg.num_hidden_layers {
@@ -177,7 +181,9 @@ impl BertClassifier {
             )?;
             let attn = mode.dropout(&layer.attn_out.forward(&ctx)?, hidden)?;
             let attn = layer.attn_norm.forward(&attn.add(&x)?)?;
-            let inter = self.activation.forward(&layer.intermediate.forward(&attn)?)?;
+            let inter = self
+                .activation
+                .forward(&layer.intermediate.forward(&attn)?)?;
             let out = mode.dropout(&layer.output.forward(&inter)?, hidden)?;
             x = layer.out_norm.forward(&out.add(&attn)?)?;
         }

@@ -76,14 +76,19 @@ impl DistilBertClassifier {
         let activation = Activation::parse(&cfg.activation).ok_or_else(|| {
             EngineError::Config(format!("unsupported activation '{}'", cfg.activation))
         })?;
-        if cfg.n_heads == 0 || cfg.dim % cfg.n_heads != 0 {
+        if cfg.n_heads == 0 || !cfg.dim.is_multiple_of(cfg.n_heads) {
             return Err(EngineError::Config(format!(
                 "dim {} is not divisible by n_heads {}",
                 cfg.dim, cfg.n_heads
             )));
         }
         let d = cfg.dim;
-        let word = Embedding::load(p, "distilbert.embeddings.word_embeddings", cfg.vocab_size, d)?;
+        let word = Embedding::load(
+            p,
+            "distilbert.embeddings.word_embeddings",
+            cfg.vocab_size,
+            d,
+        )?;
         let position = Embedding::load(
             p,
             "distilbert.embeddings.position_embeddings",

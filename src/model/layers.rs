@@ -37,7 +37,13 @@ impl Mode<'_> {
         let keep = if x.device().is_cpu() {
             let mut rng = rng.0.lock().unwrap_or_else(|e| e.into_inner());
             let values: Vec<f32> = (0..x.elem_count())
-                .map(|_| if rng.random::<f64>() >= p { scale as f32 } else { 0.0 })
+                .map(|_| {
+                    if rng.random::<f64>() >= p {
+                        scale as f32
+                    } else {
+                        0.0
+                    }
+                })
                 .collect();
             Tensor::from_vec(values, x.shape(), x.device())?.to_dtype(x.dtype())?
         } else {
@@ -72,7 +78,11 @@ impl Linear {
         std: f64,
     ) -> Result<Self> {
         Ok(Self {
-            weight: p.load_or_init(&format!("{name}.weight"), &[out_dim, in_dim], Init::Normal(std))?,
+            weight: p.load_or_init(
+                &format!("{name}.weight"),
+                &[out_dim, in_dim],
+                Init::Normal(std),
+            )?,
             bias: p.load_or_init(&format!("{name}.bias"), &[out_dim], Init::Zeros)?,
         })
     }
@@ -199,7 +209,9 @@ pub fn multi_head_attention(
     let (b, l, dim) = q.dims3()?;
     let dh = dim / heads;
     let split = |t: &Tensor| -> Result<Tensor> {
-        Ok(t.reshape((b, l, heads, dh))?.transpose(1, 2)?.contiguous()?)
+        Ok(t.reshape((b, l, heads, dh))?
+            .transpose(1, 2)?
+            .contiguous()?)
     };
     let (q, k, v) = (split(q)?, split(k)?, split(v)?);
     let q = (q / (dh as f64).sqrt())?;

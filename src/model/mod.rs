@@ -67,28 +67,38 @@ impl SequenceClassifier {
     /// Load from a Hugging Face layout folder. `labels`: the classes to train for
     /// (the head is initialised if the checkpoint has none of that size); `None` takes
     /// them from config.json's `id2label` (a fine-tuned model). `seed` drives head init.
-    pub fn load(dir: &Path, labels: Option<Vec<String>>, device: &Device, seed: u64) -> Result<Self> {
+    pub fn load(
+        dir: &Path,
+        labels: Option<Vec<String>>,
+        device: &Device,
+        seed: u64,
+    ) -> Result<Self> {
         let name = dir.display().to_string();
         let config_path = dir.join("config.json");
         let text = std::fs::read_to_string(&config_path)
             .map_err(|e| EngineError::model(&name, format!("cannot read config.json: {e}")))?;
-        let config: Value = serde_json::from_str(&text)
-            .map_err(|e| EngineError::model(&name, format!("config.json is not valid JSON: {e}")))?;
+        let config: Value = serde_json::from_str(&text).map_err(|e| {
+            EngineError::model(&name, format!("config.json is not valid JSON: {e}"))
+        })?;
         let arch = match config.get("model_type").and_then(Value::as_str) {
             Some("distilbert") => Arch::DistilBert,
             Some("bert") => Arch::Bert,
-            Some(other) => {
-                return Err(EngineError::model(
-                    &name,
-                    format!("model_type '{other}' is not supported: use a DistilBERT or BERT-family model"),
-                ))
-            }
+            Some(other) => return Err(EngineError::model(
+                &name,
+                format!(
+                    "model_type '{other}' is not supported: use a DistilBERT or BERT-family model"
+                ),
+            )),
             None => return Err(EngineError::model(&name, "config.json has no model_type")),
         };
         let labels = match labels {
             Some(l) => l,
-            None => labels_from_config(&config)
-                .ok_or_else(|| EngineError::model(&name, "config.json has no id2label: is this a fine-tuned classifier?"))?,
+            None => labels_from_config(&config).ok_or_else(|| {
+                EngineError::model(
+                    &name,
+                    "config.json has no id2label: is this a fine-tuned classifier?",
+                )
+            })?,
         };
         if labels.len() < 2 {
             return Err(EngineError::Config(format!(
@@ -101,13 +111,26 @@ impl SequenceClassifier {
         let (net, loader) = match arch {
             Arch::DistilBert => {
                 let cfg: DistilBertConfig = serde_json::from_value(config.clone()).map_err(bad)?;
-                let mut p = ParamLoader::new(&name, raw, "distilbert", &["pre_classifier", "classifier"], device, seed);
-                (Net::DistilBert(DistilBertClassifier::load(cfg, &mut p, labels.len())?), p)
+                let mut p = ParamLoader::new(
+                    &name,
+                    raw,
+                    "distilbert",
+                    &["pre_classifier", "classifier"],
+                    device,
+                    seed,
+                );
+                (
+                    Net::DistilBert(DistilBertClassifier::load(cfg, &mut p, labels.len())?),
+                    p,
+                )
             }
             Arch::Bert => {
                 let cfg: BertConfig = serde_json::from_value(config.clone()).map_err(bad)?;
                 let mut p = ParamLoader::new(&name, raw, "bert", &["classifier"], device, seed);
-                (Net::Bert(BertClassifier::load(cfg, &mut p, labels.len())?), p)
+                (
+                    Net::Bert(BertClassifier::load(cfg, &mut p, labels.len())?),
+                    p,
+                )
             }
         };
         let (vars, newly_initialised) = loader.finish();
@@ -181,7 +204,10 @@ impl SequenceClassifier {
                 .enumerate()
                 .map(|(i, l)| (l.clone(), json!(i)))
                 .collect();
-            map.insert("architectures".into(), json!([self.arch.architecture_name()]));
+            map.insert(
+                "architectures".into(),
+                json!([self.arch.architecture_name()]),
+            );
             map.insert("id2label".into(), Value::Object(id2label));
             map.insert("label2id".into(), Value::Object(label2id));
             map.insert("problem_type".into(), json!("single_label_classification"));
@@ -189,15 +215,24 @@ impl SequenceClassifier {
             map.remove("num_labels");
             map.remove("_num_labels");
         }
-        write_atomic(&dir.join("config.json"), serde_json::to_string_pretty(&config)?.as_bytes())?;
+        write_atomic(
+            &dir.join("config.json"),
+            serde_json::to_string_pretty(&config)?.as_bytes(),
+        )?;
         let tensors: Vec<(String, Tensor)> = self
             .vars
             .iter()
             .map(|(n, v)| Ok((n.clone(), v.as_tensor().to_device(&Device::Cpu)?)))
             .collect::<Result<_>>()?;
         let metadata = HashMap::from([("format".to_string(), "pt".to_string())]);
-        let bytes = safetensors::serialize(tensors.iter().map(|(n, t)| (n.as_str(), t)), Some(metadata))
-            .map_err(|e| EngineError::model(dir.display().to_string(), format!("cannot serialise weights: {e}")))?;
+        let bytes =
+            safetensors::serialize(tensors.iter().map(|(n, t)| (n.as_str(), t)), Some(metadata))
+                .map_err(|e| {
+                    EngineError::model(
+                        dir.display().to_string(),
+                        format!("cannot serialise weights: {e}"),
+                    )
+                })?;
         write_atomic_with(&dir.join("model.safetensors"), |f| f.write_all(&bytes))
     }
 }

@@ -86,7 +86,9 @@ impl ParamLoader {
         let count: usize = shape.iter().product();
         let values: Vec<f32> = match init {
             Init::Zeros => vec![0.0; count],
-            Init::Normal(std) => (0..count).map(|_| normal(&mut self.rng) * std as f32).collect(),
+            Init::Normal(std) => (0..count)
+                .map(|_| normal(&mut self.rng) * std as f32)
+                .collect(),
         };
         let tensor = Tensor::from_vec(values, shape, &self.device)?;
         self.initialised.push(name.to_string());
@@ -135,9 +137,8 @@ pub fn read_checkpoint(dir: &Path) -> Result<HashMap<String, Tensor>> {
     let model = dir.display().to_string();
     let st = dir.join("model.safetensors");
     if st.is_file() {
-        return candle_core::safetensors::load(&st, &Device::Cpu).map_err(|e| {
-            EngineError::model(&model, format!("cannot read {}: {e}", st.display()))
-        });
+        return candle_core::safetensors::load(&st, &Device::Cpu)
+            .map_err(|e| EngineError::model(&model, format!("cannot read {}: {e}", st.display())));
     }
     let bin = dir.join("pytorch_model.bin");
     if bin.is_file() {
@@ -159,7 +160,12 @@ mod tests {
     fn loader(keys: &[&str]) -> ParamLoader {
         let raw = keys
             .iter()
-            .map(|k| (k.to_string(), Tensor::zeros(2, DType::F32, &Device::Cpu).unwrap()))
+            .map(|k| {
+                (
+                    k.to_string(),
+                    Tensor::zeros(2, DType::F32, &Device::Cpu).unwrap(),
+                )
+            })
             .collect();
         ParamLoader::new("m", raw, "bert", &["classifier"], &Device::Cpu, 1)
     }
@@ -174,15 +180,23 @@ mod tests {
     #[test]
     fn missing_encoder_weight_is_an_error_naming_it() {
         let mut l = loader(&[]);
-        let err = l.require("bert.encoder.layer.0.output.dense.weight", &[2]).unwrap_err();
-        assert!(err.to_string().contains("bert.encoder.layer.0.output.dense.weight"));
+        let err = l
+            .require("bert.encoder.layer.0.output.dense.weight", &[2])
+            .unwrap_err();
+        assert!(err
+            .to_string()
+            .contains("bert.encoder.layer.0.output.dense.weight"));
     }
 
     #[test]
     fn head_is_initialised_and_recorded() {
         let mut l = loader(&[]);
-        let w = l.load_or_init("classifier.weight", &[3, 4], Init::Normal(0.02)).unwrap();
-        let b = l.load_or_init("classifier.bias", &[3], Init::Zeros).unwrap();
+        let w = l
+            .load_or_init("classifier.weight", &[3, 4], Init::Normal(0.02))
+            .unwrap();
+        let b = l
+            .load_or_init("classifier.bias", &[3], Init::Zeros)
+            .unwrap();
         assert_eq!(w.dims(), &[3, 4]);
         assert_eq!(b.to_vec1::<f32>().unwrap(), vec![0.0; 3]);
         let std = w.flatten_all().unwrap().sqr().unwrap().mean_all().unwrap();

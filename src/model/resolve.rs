@@ -66,7 +66,8 @@ fn looks_like_hub_id(id: &str) -> bool {
         && parts.iter().all(|p| {
             !p.is_empty()
                 && !p.starts_with('.')
-                && p.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+                && p.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
         })
 }
 
@@ -114,10 +115,14 @@ fn download(id: &str, cache: &Cache) -> Result<PathBuf> {
     })?;
     let fetched = |names: &[&str]| names.iter().any(|n| repo.get(n).is_ok());
     if !fetched(&WEIGHTS) {
-        return Err(not_found("the hub repo has no model.safetensors or pytorch_model.bin".into()));
+        return Err(not_found(
+            "the hub repo has no model.safetensors or pytorch_model.bin".into(),
+        ));
     }
     if !fetched(&TOKENIZERS) {
-        return Err(not_found("the hub repo has no tokenizer.json or vocab.txt".into()));
+        return Err(not_found(
+            "the hub repo has no tokenizer.json or vocab.txt".into(),
+        ));
     }
     for name in OPTIONAL {
         let _ = repo.get(name);

@@ -39,7 +39,9 @@ impl TextEncoder {
     /// Load the tokenizer of the model folder `dir`, truncating at `max_length` tokens.
     pub fn load(dir: &Path, max_length: usize) -> Result<Self> {
         if max_length < 2 {
-            return Err(EngineError::Config(format!("max length must be at least 2, got {max_length}")));
+            return Err(EngineError::Config(format!(
+                "max length must be at least 2, got {max_length}"
+            )));
         }
         let json = dir.join("tokenizer.json");
         let vocab = dir.join("vocab.txt");
@@ -98,7 +100,8 @@ impl TextEncoder {
     /// Token count of a text without truncation (to measure how much truncation cuts).
     pub fn untruncated_len(&self, text: &str) -> Result<usize> {
         let mut t = self.tokenizer.clone();
-        t.with_truncation(None).map_err(|e| EngineError::Tokenizer(e.to_string()))?;
+        t.with_truncation(None)
+            .map_err(|e| EngineError::Tokenizer(e.to_string()))?;
         Ok(t.encode(text, true)
             .map_err(|e| EngineError::Tokenizer(e.to_string()))?
             .len())
@@ -162,16 +165,19 @@ fn wordpiece_from_vocab(dir: &Path, vocab: &Path) -> Result<Tokenizer> {
         .map_err(|e| EngineError::Tokenizer(format!("cannot read {vocab_str}: {e}")))?;
     let mut tokenizer = Tokenizer::new(model);
     let special = |t: &str| {
-        tokenizer.token_to_id(t).ok_or_else(|| {
-            EngineError::Tokenizer(format!("{vocab_str} has no {t} token"))
-        })
+        tokenizer
+            .token_to_id(t)
+            .ok_or_else(|| EngineError::Tokenizer(format!("{vocab_str} has no {t} token")))
     };
     let (cls, sep) = (special("[CLS]")?, special("[SEP]")?);
     tokenizer
         .with_normalizer(Some(BertNormalizer::new(true, true, None, lowercase)))
         .map_err(|e| EngineError::Tokenizer(e.to_string()))?
         .with_pre_tokenizer(Some(BertPreTokenizer))
-        .with_post_processor(Some(BertProcessing::new(("[SEP]".into(), sep), ("[CLS]".into(), cls))))
+        .with_post_processor(Some(BertProcessing::new(
+            ("[SEP]".into(), sep),
+            ("[CLS]".into(), cls),
+        )))
         .with_decoder(Some(WordPieceDecoder::default()));
     Ok(tokenizer)
 }

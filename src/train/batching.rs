@@ -51,6 +51,9 @@ mod tests {
         }
         let plain = padded(&epoch_batches(&lengths, 16, false, &mut rng));
         let grouped = padded(&epoch_batches(&lengths, 16, true, &mut rng));
-        assert!(grouped * 10 < plain * 7, "grouped {grouped} vs plain {plain}");
+        assert!(
+            grouped * 10 < plain * 7,
+            "grouped {grouped} vs plain {plain}"
+        );
     }
 }

@@ -99,16 +99,28 @@ impl TrainConfig {
             return bad("batch size must be at least 1".into());
         }
         if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
-            return bad(format!("learning rate must be positive, got {}", self.learning_rate));
+            return bad(format!(
+                "learning rate must be positive, got {}",
+                self.learning_rate
+            ));
         }
         if !(self.weight_decay >= 0.0 && self.weight_decay.is_finite()) {
-            return bad(format!("weight decay must be ≥ 0, got {}", self.weight_decay));
+            return bad(format!(
+                "weight decay must be ≥ 0, got {}",
+                self.weight_decay
+            ));
         }
-        if !(self.max_grad_norm > 0.0) {
-            return bad(format!("max grad norm must be positive, got {}", self.max_grad_norm));
+        if self.max_grad_norm.is_nan() || self.max_grad_norm <= 0.0 {
+            return bad(format!(
+                "max grad norm must be positive, got {}",
+                self.max_grad_norm
+            ));
         }
         if self.max_length < 8 {
-            return bad(format!("max length must be at least 8 tokens, got {}", self.max_length));
+            return bad(format!(
+                "max length must be at least 8 tokens, got {}",
+                self.max_length
+            ));
         }
         if self.early_stopping_patience == Some(0) {
             return bad("early-stopping patience must be at least 1".into());

@@ -37,7 +37,11 @@ pub struct RunSummary {
 /// (and maybe `CheckpointSaved`) after each epoch, then one of `Finished`,
 /// `Cancelled`, `Failed`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[serde(
+    tag = "type",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum TrainEvent {
     Started {
         model: String,

@@ -16,7 +16,7 @@ use crate::metrics::Metrics;
 use crate::model::layers::{DropoutRng, Mode};
 use crate::model::resolve::resolve_model;
 use crate::model::tokenize::{Encoded, TextEncoder};
-use crate::model::SequenceClassifier;
+use crate::model::{Batch, SequenceClassifier};
 use crate::predict::{batched_logits, ModelCard};
 use candle_core::{Device, Tensor};
 use optim::{linear_lr, AdamW};
@@ -78,11 +78,14 @@ fn prepare(config: &TrainConfig, data: &TrainData, device: &Device) -> Result<Pr
             "training and validation sets must both have rows".into(),
         ));
     }
-    let train_labels = LabeledData::label_indices(&data.train, &data.labels)
-        .ok_or_else(|| EngineError::Config("a training row has a label outside the class list".into()))?;
-    let validation_labels = LabeledData::label_indices(&data.validation, &data.labels)
-        .ok_or_else(|| {
-            EngineError::Config("a validation row has a label the training classes do not include".into())
+    let train_labels = LabeledData::label_indices(&data.train, &data.labels).ok_or_else(|| {
+        EngineError::Config("a training row has a label outside the class list".into())
+    })?;
+    let validation_labels =
+        LabeledData::label_indices(&data.validation, &data.labels).ok_or_else(|| {
+            EngineError::Config(
+                "a validation row has a label the training classes do not include".into(),
+            )
         })?;
     let dir = resolve_model(&config.model)?;
     let model = SequenceClassifier::load(&dir, Some(data.labels.clone()), device, config.seed)?;
@@ -148,31 +151,38 @@ fn run_inner(
     'epochs: for epoch in 1..=config.epochs {
         let epoch_start = Instant::now();
         let (mut loss_sum, mut seen) = (0.0, 0usize);
-        for batch_rows in batching::epoch_batches(&lengths, config.batch_size, config.group_by_length, &mut rng) {
+        for batch_rows in batching::epoch_batches(
+            &lengths,
+            config.batch_size,
+            config.group_by_length,
+            &mut rng,
+        ) {
             if cancel.load(Ordering::Relaxed) {
                 summary.cancelled = true;
                 break 'epochs;
             }
             let step_start = Instant::now();
-            let lr = linear_lr(config.learning_rate, summary.steps, config.warmup_steps, total_steps);
+            let lr = linear_lr(
+                config.learning_rate,
+                summary.steps,
+                config.warmup_steps,
+                total_steps,
+            );
             let items: Vec<&Encoded> = batch_rows.iter().map(|&i| &p.train[i]).collect();
             let labels: Vec<u32> = batch_rows.iter().map(|&i| p.train_labels[i]).collect();
             let batch = p.encoder.collate(&items, &device)?;
             let targets = Tensor::from_vec(labels, batch_rows.len(), &device)?;
-            let logits = p.model.forward(&batch, &Mode::Train(&dropout)).map_err(oom(&device))?;
-            let loss = candle_nn::loss::cross_entropy(&logits, &targets)?;
-            let grads = loss.backward().map_err(|e| oom(&device)(e.into()))?;
-            let norm = optimizer.grad_norm(&grads)?;
-            let host = Tensor::stack(&[loss.clone(), norm.clone()], 0)?.to_vec1::<f32>()?;
-            let (loss_value, norm_value) = (host[0], host[1]);
             summary.steps += 1;
-            if !loss_value.is_finite() {
-                return Err(EngineError::Diverged {
-                    step: summary.steps,
-                    loss: loss_value,
-                });
-            }
-            optimizer.step(&grads, &norm, config.max_grad_norm, lr)?;
+            let (loss_value, norm_value) = train_step(
+                &p.model,
+                &mut optimizer,
+                &batch,
+                &targets,
+                lr,
+                config.max_grad_norm,
+                &Mode::Train(&dropout),
+                summary.steps,
+            )?;
             loss_sum += loss_value as f64 * batch_rows.len() as f64;
             seen += batch_rows.len();
             on_event(&TrainEvent::Step {
@@ -182,7 +192,8 @@ fn run_inner(
                 loss: loss_value as f64,
                 learning_rate: lr,
                 grad_norm: norm_value as f64,
-                samples_per_second: batch_rows.len() as f64 / step_start.elapsed().as_secs_f64().max(1e-9),
+                samples_per_second: batch_rows.len() as f64
+                    / step_start.elapsed().as_secs_f64().max(1e-9),
             });
         }
         let train_seconds = epoch_start.elapsed().as_secs_f64();
@@ -222,7 +233,10 @@ fn run_inner(
             });
         } else {
             since_best += 1;
-            if config.early_stopping_patience.is_some_and(|patience| since_best >= patience) {
+            if config
+                .early_stopping_patience
+                .is_some_and(|patience| since_best >= patience)
+            {
                 summary.stopped_early = true;
                 break;
             }
@@ -242,9 +256,51 @@ fn run_inner(
     Ok(summary)
 }
 
+/// One optimisation step as transformers' Trainer takes it: forward, mean
+/// cross-entropy, backward, clip to `max_grad_norm`, AdamW update at `lr`. Returns the
+/// loss and the gradient norm before clipping. A non-finite loss is an error (and no
+/// update is applied); `step` (1-based) is only used in that message.
+#[allow(clippy::too_many_arguments)]
+pub fn train_step(
+    model: &SequenceClassifier,
+    optimizer: &mut AdamW,
+    batch: &Batch,
+    targets: &Tensor,
+    lr: f64,
+    max_grad_norm: f64,
+    mode: &Mode,
+    step: usize,
+) -> Result<(f32, f32)> {
+    let device = model.device();
+    let logits = model.forward(batch, mode).map_err(oom(device))?;
+    let loss = candle_nn::loss::cross_entropy(&logits, targets)?;
+    let grads = loss.backward().map_err(|e| oom(device)(e.into()))?;
+    let norm = optimizer.grad_norm(&grads)?;
+    let host = Tensor::stack(&[loss, norm.clone()], 0)?.to_vec1::<f32>()?;
+    if !host[0].is_finite() {
+        return Err(EngineError::Diverged {
+            step,
+            loss: host[0],
+        });
+    }
+    optimizer.step(&grads, &norm, max_grad_norm, lr)?;
+    Ok((host[0], host[1]))
+}
+
 /// Validation loss and metrics; `None` when cancelled midway.
-fn evaluate(p: &Prepared, batch_size: usize, cancel: &AtomicBool) -> Result<Option<(f64, Metrics)>> {
-    let Some(logits) = batched_logits(&p.model, &p.encoder, &p.validation, batch_size, Some(cancel))? else {
+fn evaluate(
+    p: &Prepared,
+    batch_size: usize,
+    cancel: &AtomicBool,
+) -> Result<Option<(f64, Metrics)>> {
+    let Some(logits) = batched_logits(
+        &p.model,
+        &p.encoder,
+        &p.validation,
+        batch_size,
+        Some(cancel),
+    )?
+    else {
         return Ok(None);
     };
     let mut loss = 0.0;

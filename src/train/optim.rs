@@ -111,8 +111,12 @@ mod tests {
         assert!(decays("bert.embeddings.word_embeddings.weight"));
         assert!(!decays("classifier.bias"));
         assert!(!decays("bert.embeddings.LayerNorm.weight"));
-        assert!(!decays("distilbert.transformer.layer.0.sa_layer_norm.weight"));
-        assert!(!decays("distilbert.transformer.layer.0.output_layer_norm.weight"));
+        assert!(!decays(
+            "distilbert.transformer.layer.0.sa_layer_norm.weight"
+        ));
+        assert!(!decays(
+            "distilbert.transformer.layer.0.output_layer_norm.weight"
+        ));
     }
 
     #[test]
@@ -137,6 +141,9 @@ mod tests {
         assert!((norm.to_scalar::<f32>().unwrap() - 18f32.sqrt()).abs() < 1e-5);
         opt.step(&grads, &norm, 1.0, 0.1).unwrap();
         let w = var.as_tensor().to_vec1::<f32>().unwrap();
-        assert!((w[0] - 0.9).abs() < 1e-5 && (w[1] + 2.1).abs() < 1e-5, "{w:?}");
+        assert!(
+            (w[0] - 0.9).abs() < 1e-5 && (w[1] + 2.1).abs() < 1e-5,
+            "{w:?}"
+        );
     }
 }

@@ -1,0 +1,196 @@
+//! The `dialect` command line on real files: train, eval, predict, and its errors.
+
+mod common;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn dialect() -> Command {
+    let mut cmd = Command::cargo_bin("dialect").unwrap();
+    cmd.env("HF_HUB_OFFLINE", "1");
+    cmd
+}
+
+#[test]
+fn train_eval_predict_on_real_files() {
+    let work = tempfile::tempdir().unwrap();
+    let csv = work.path().join("tickets.csv");
+    common::write_tiny_csv(&csv, 20);
+    let out = work.path().join("model");
+    let model = common::tiny_model("distilbert");
+
+    let assert = dialect()
+        .args([
+            "train",
+            csv.to_str().unwrap(),
+            "--model",
+            model.to_str().unwrap(),
+        ])
+        .args([
+            "--out",
+            out.to_str().unwrap(),
+            "--epochs",
+            "6",
+            "--batch-size",
+            "8",
+        ])
+        .args([
+            "--lr",
+            "1e-3",
+            "--max-length",
+            "32",
+            "--device",
+            "cpu",
+            "--validation-fraction",
+            "0.2",
+            "--json",
+        ])
+        .assert()
+        .success();
+    let stdout = String::from_utf8(assert.get_output().stdout.clone()).unwrap();
+    let events: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events[0]["type"], "started");
+    assert_eq!(events[0]["totalSteps"], 36);
+    assert!(events
+        .iter()
+        .any(|e| e["type"] == "step" && e["loss"].is_number()));
+    assert_eq!(
+        events.iter().filter(|e| e["type"] == "evaluated").count(),
+        6
+    );
+    assert_eq!(events.last().unwrap()["type"], "finished");
+    for f in [
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "vocab.txt",
+        "dialect.json",
+    ] {
+        assert!(out.join(f).is_file(), "{f} missing from the saved model");
+    }
+
+    dialect()
+        .args([
+            "eval",
+            out.to_str().unwrap(),
+            csv.to_str().unwrap(),
+            "--device",
+            "cpu",
+        ])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("accuracy").and(predicate::str::contains("confusion matrix")),
+        );
+
+    let assert = dialect()
+        .args([
+            "predict",
+            out.to_str().unwrap(),
+            "please add dark mode",
+            "--json",
+            "--device",
+            "cpu",
+        ])
+        .assert()
+        .success();
+    let preds: serde_json::Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
+    assert_eq!(preds[0]["scores"].as_array().unwrap().len(), 3);
+    let total: f64 = preds[0]["scores"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["probability"].as_f64().unwrap())
+        .sum();
+    assert!((total - 1.0).abs() < 1e-4);
+
+    let predicted = work.path().join("predicted.csv");
+    dialect()
+        .args([
+            "predict",
+            out.to_str().unwrap(),
+            "--input",
+            csv.to_str().unwrap(),
+            "--output",
+            predicted.to_str().unwrap(),
+        ])
+        .assert()
+        .success();
+    let mut reader = csv::Reader::from_path(&predicted).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    assert_eq!(
+        headers.iter().collect::<Vec<_>>(),
+        [
+            "text",
+            "label",
+            "predicted_label",
+            "confidence",
+            "prob_bug",
+            "prob_feature_request",
+            "prob_general_inquiry"
+        ]
+    );
+    assert_eq!(reader.records().count(), 60);
+}
+
+#[test]
+fn missing_column_is_a_user_error_naming_the_columns() {
+    let work = tempfile::tempdir().unwrap();
+    let csv = work.path().join("tickets.csv");
+    common::write_tiny_csv(&csv, 5);
+    dialect()
+        .args(["train", csv.to_str().unwrap(), "--text-column", "body"])
+        .args(["--model", common::tiny_model("bert").to_str().unwrap()])
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("no column named 'body'")
+                .and(predicate::str::contains("'text'")),
+        );
+}
+
+#[test]
+fn missing_model_offline_says_where_it_looked() {
+    let work = tempfile::tempdir().unwrap();
+    let csv = work.path().join("tickets.csv");
+    common::write_tiny_csv(&csv, 5);
+    dialect()
+        .env("HF_HOME", work.path().join("empty-hf-home"))
+        .args([
+            "train",
+            csv.to_str().unwrap(),
+            "--model",
+            "no-such-org/no-such-model",
+        ])
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("no-such-org/no-such-model")
+                .and(predicate::str::contains("not found"))
+                .and(predicate::str::contains("empty-hf-home")),
+        );
+}
+
+#[test]
+fn unknown_device_is_a_user_error() {
+    let work = tempfile::tempdir().unwrap();
+    let csv = work.path().join("tickets.csv");
+    common::write_tiny_csv(&csv, 5);
+    dialect()
+        .args(["train", csv.to_str().unwrap(), "--device", "tpu"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("unknown device 'tpu'"));
+}
+
+#[test]
+fn missing_data_file_is_a_user_error_naming_it() {
+    dialect()
+        .args(["train", "/nonexistent/tickets.csv"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("/nonexistent/tickets.csv"));
+}

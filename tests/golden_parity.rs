@@ -1,0 +1,192 @@
+//! Parity with transformers: logits of the tiny DistilBERT and BERT fixtures, and the
+//! parameters and logits after 3 AdamW steps (dropout off, schedule and clipping on),
+//! against values transformers computed (tools/golden/make_golden.py).
+
+mod common;
+
+use candle_core::{Device, Tensor};
+use dialect::model::layers::Mode;
+use dialect::model::tokenize::TextEncoder;
+use dialect::model::{Batch, SequenceClassifier};
+use dialect::train::optim::{decays, linear_lr, AdamW};
+use dialect::train::train_step;
+use serde_json::Value;
+
+fn golden(arch: &str) -> Value {
+    let path = common::tiny_model(arch)
+        .parent()
+        .unwrap()
+        .join("golden.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn ids(v: &Value) -> Vec<Vec<u32>> {
+    serde_json::from_value(v.clone()).unwrap()
+}
+
+fn batch(v: &Value) -> Batch {
+    let t = |key: &str| {
+        let rows = v.get(key).map(ids).unwrap_or_else(|| {
+            let shape = ids(&v["input_ids"]);
+            shape.iter().map(|r| vec![0; r.len()]).collect()
+        });
+        Tensor::new(rows, &Device::Cpu).unwrap()
+    };
+    Batch {
+        input_ids: t("input_ids"),
+        attention_mask: t("attention_mask"),
+        token_type_ids: t("token_type_ids"),
+    }
+}
+
+fn assert_close(ours: &[Vec<f32>], theirs: &Value, tol: f32, what: &str) {
+    let theirs: Vec<Vec<f32>> = serde_json::from_value(theirs.clone()).unwrap();
+    assert_eq!(ours.len(), theirs.len());
+    let worst = ours
+        .iter()
+        .flatten()
+        .zip(theirs.iter().flatten())
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f32, f32::max);
+    assert!(worst <= tol, "{what}: max abs difference {worst} > {tol}");
+}
+
+fn check_logits(arch: &str) {
+    let g = golden(arch);
+    let dir = common::tiny_model(arch);
+    let model = SequenceClassifier::load(&dir, None, &Device::Cpu, 0).unwrap();
+    assert!(
+        model.newly_initialised().is_empty(),
+        "{:?}",
+        model.newly_initialised()
+    );
+    assert_eq!(
+        model.labels(),
+        ["bug", "feature_request", "general_inquiry"]
+    );
+
+    // Our tokenizer gives transformers' ids.
+    let encoder = TextEncoder::load(&dir, 64).unwrap();
+    let texts: Vec<String> = serde_json::from_value(g["texts"].clone()).unwrap();
+    let encoded = encoder.encode(&texts).unwrap();
+    let refs: Vec<_> = encoded.iter().collect();
+    let ours = encoder.collate(&refs, &Device::Cpu).unwrap();
+    assert_eq!(
+        ours.input_ids.to_vec2::<u32>().unwrap(),
+        ids(&g["encoded"]["input_ids"])
+    );
+    assert_eq!(
+        ours.attention_mask.to_vec2::<u32>().unwrap(),
+        ids(&g["encoded"]["attention_mask"])
+    );
+
+    let logits = model.forward(&batch(&g["encoded"]), &Mode::Eval).unwrap();
+    // 2e-5 also tells exact (erf) GELU from the tanh approximation.
+    assert_close(&logits.to_vec2().unwrap(), &g["logits"], 2e-5, "logits");
+}
+
+fn check_three_steps(arch: &str) {
+    let g = golden(arch);
+    let tr = &g["train"];
+    let dir = common::tiny_model(arch);
+    let model = SequenceClassifier::load(&dir, None, &Device::Cpu, 0).unwrap();
+
+    // Trainer's parameter groups.
+    let decay: Vec<String> = serde_json::from_value(g["decay_parameters"].clone()).unwrap();
+    for (name, _) in model.vars() {
+        assert_eq!(decays(name), decay.contains(name), "decay group of {name}");
+    }
+    assert_eq!(
+        model.vars().len(),
+        decay.len() + g["no_decay_parameters"].as_array().unwrap().len()
+    );
+
+    let mut opt = AdamW::new(model.vars(), tr["weight_decay"].as_f64().unwrap()).unwrap();
+    let total = tr["total_steps"].as_u64().unwrap() as usize;
+    let base_lr = tr["lr"].as_f64().unwrap();
+    for (i, b) in tr["batches"].as_array().unwrap().iter().enumerate() {
+        let lr = linear_lr(base_lr, i, 0, total);
+        assert!(
+            (lr - tr["lr_per_step"][i].as_f64().unwrap()).abs() < 1e-12,
+            "lr at step {i}"
+        );
+        let labels: Vec<u32> = serde_json::from_value(b["labels"].clone()).unwrap();
+        let n = labels.len();
+        let targets = Tensor::from_vec(labels, n, &Device::Cpu).unwrap();
+        let (loss, norm) = train_step(
+            &model,
+            &mut opt,
+            &batch(b),
+            &targets,
+            lr,
+            1.0,
+            &Mode::Eval,
+            i + 1,
+        )
+        .unwrap();
+        let want_loss = tr["loss_per_step"][i].as_f64().unwrap() as f32;
+        let want_norm = tr["grad_norm_per_step"][i].as_f64().unwrap() as f32;
+        assert!(
+            (loss - want_loss).abs() < 1e-4,
+            "loss at step {i}: {loss} vs {want_loss}"
+        );
+        assert!(
+            (norm - want_norm).abs() < 1e-3 * want_norm.max(1.0),
+            "grad norm at step {i}: {norm} vs {want_norm}"
+        );
+    }
+
+    let logits = model.forward(&batch(&g["encoded"]), &Mode::Eval).unwrap();
+    assert_close(
+        &logits.to_vec2().unwrap(),
+        &tr["logits_after"],
+        1e-3,
+        "logits after 3 steps",
+    );
+
+    // Every parameter, except attention key biases whose true gradient is exactly 0
+    // (softmax is shift-invariant): both sides only move them by rounding noise.
+    let after = candle_core::safetensors::load(
+        dir.parent().unwrap().join("after_3_steps.safetensors"),
+        &Device::Cpu,
+    )
+    .unwrap();
+    let noise: Vec<String> =
+        serde_json::from_value(g["gradient_noise_parameters"].clone()).unwrap();
+    for (name, var) in model.vars() {
+        let want = &after[name];
+        let diff = (var.as_tensor() - want)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        let tol = if noise.contains(name) { 2e-4 } else { 1e-4 };
+        assert!(
+            diff <= tol,
+            "{name}: max abs difference {diff} after 3 steps"
+        );
+    }
+}
+
+#[test]
+fn distilbert_logits_match_transformers() {
+    check_logits("distilbert");
+}
+
+#[test]
+fn bert_logits_match_transformers() {
+    check_logits("bert");
+}
+
+#[test]
+fn distilbert_three_adamw_steps_match_transformers() {
+    check_three_steps("distilbert");
+}
+
+#[test]
+fn bert_three_adamw_steps_match_transformers() {
+    check_three_steps("bert");
+}

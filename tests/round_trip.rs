@@ -1,0 +1,178 @@
+//! Train a tiny model end to end, save it, load it back, and get identical predictions.
+
+mod common;
+
+use candle_core::Device;
+use dialect::dataset::{read_labeled, stratified_split};
+use dialect::model::layers::Mode;
+use dialect::model::tokenize::TextEncoder;
+use dialect::model::SequenceClassifier;
+use dialect::train::TrainData;
+use dialect::{DeviceChoice, Predictor, TextSpec, TrainConfig, TrainEvent, Trainer};
+use std::sync::atomic::AtomicBool;
+
+#[test]
+fn save_then_load_gives_identical_logits() {
+    let dir = common::tiny_model("distilbert");
+    let model = SequenceClassifier::load(&dir, Some(vec!["x".into(), "y".into()]), &Device::Cpu, 3)
+        .unwrap();
+    let encoder = TextEncoder::load(&dir, 32).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    model.save(out.path()).unwrap();
+    encoder.save(out.path()).unwrap();
+
+    let texts = vec![
+        "please add dark mode".to_string(),
+        "the app crashes".to_string(),
+    ];
+    let encoded = encoder.encode(&texts).unwrap();
+    let batch = encoder
+        .collate(&encoded.iter().collect::<Vec<_>>(), &Device::Cpu)
+        .unwrap();
+    let before = model
+        .forward(&batch, &Mode::Eval)
+        .unwrap()
+        .to_vec2::<f32>()
+        .unwrap();
+
+    let reloaded = SequenceClassifier::load(out.path(), None, &Device::Cpu, 99).unwrap();
+    assert!(reloaded.newly_initialised().is_empty());
+    assert_eq!(reloaded.labels(), ["x", "y"]);
+    let after = reloaded
+        .forward(&batch, &Mode::Eval)
+        .unwrap()
+        .to_vec2::<f32>()
+        .unwrap();
+    assert_eq!(before, after);
+
+    // The saved file carries the metadata older transformers versions require.
+    let bytes = std::fs::read(out.path().join("model.safetensors")).unwrap();
+    let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    assert_eq!(
+        meta.metadata()
+            .as_ref()
+            .unwrap()
+            .get("format")
+            .map(String::as_str),
+        Some("pt")
+    );
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("config.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        config["architectures"][0],
+        "DistilBertForSequenceClassification"
+    );
+    assert_eq!(config["label2id"]["y"], 1);
+    assert_eq!(config["problem_type"], "single_label_classification");
+}
+
+#[test]
+fn trained_model_reloads_with_the_metrics_it_reported() {
+    for arch in ["distilbert", "bert"] {
+        let work = tempfile::tempdir().unwrap();
+        let csv = work.path().join("tickets.csv");
+        common::write_tiny_csv(&csv, 20);
+        let data = read_labeled(&csv, &TextSpec::column("text"), "label").unwrap();
+        let (train, validation) = stratified_split(&data.examples, 0.2, 1).unwrap();
+        let config = TrainConfig {
+            model: common::tiny_model(arch).display().to_string(),
+            output_dir: work.path().join("model"),
+            epochs: 10,
+            batch_size: 8,
+            learning_rate: 1e-3,
+            max_length: 32,
+            device: DeviceChoice::Cpu,
+            ..TrainConfig::default()
+        };
+        let mut events = Vec::new();
+        let summary = Trainer::run(
+            &config,
+            &TrainData {
+                train,
+                validation: validation.clone(),
+                labels: data.labels.clone(),
+            },
+            |e| events.push(e.clone()),
+            &AtomicBool::new(false),
+        )
+        .unwrap();
+        assert!(
+            matches!(
+                events.first(),
+                Some(TrainEvent::Started {
+                    total_steps: 60,
+                    ..
+                })
+            ),
+            "{:?}",
+            events.first()
+        );
+        assert!(matches!(events.last(), Some(TrainEvent::Finished { .. })));
+        assert_eq!(
+            events
+                .iter()
+                .filter(|e| matches!(e, TrainEvent::Step { .. }))
+                .count(),
+            60
+        );
+        assert_eq!(
+            events
+                .iter()
+                .filter(|e| matches!(e, TrainEvent::Evaluated { .. }))
+                .count(),
+            10
+        );
+        let best_epoch = summary.best_epoch.unwrap();
+        let best = &summary.epochs[best_epoch - 1].metrics;
+        assert!(
+            best.accuracy > 0.6,
+            "{arch}: tiny model should learn the tiny task: {best:?}"
+        );
+
+        let predictor = Predictor::load(&config.output_dir, DeviceChoice::Cpu).unwrap();
+        let val_csv = work.path().join("val.csv");
+        let mut w = csv::Writer::from_path(&val_csv).unwrap();
+        w.write_record(["text", "label"]).unwrap();
+        for e in &validation {
+            w.write_record([&e.text, &e.label]).unwrap();
+        }
+        w.flush().unwrap();
+        let reloaded = predictor
+            .evaluate_file(&val_csv, &TextSpec::column("text"), "label")
+            .unwrap();
+        assert_eq!(
+            &reloaded, best,
+            "{arch}: reloaded model must score exactly as the saved epoch did"
+        );
+    }
+}
+
+#[test]
+fn cancel_stops_before_the_first_step_and_keeps_nothing_half_written() {
+    let work = tempfile::tempdir().unwrap();
+    let csv = work.path().join("tickets.csv");
+    common::write_tiny_csv(&csv, 10);
+    let data = read_labeled(&csv, &TextSpec::column("text"), "label").unwrap();
+    let (train, validation) = stratified_split(&data.examples, 0.2, 1).unwrap();
+    let config = TrainConfig {
+        model: common::tiny_model("bert").display().to_string(),
+        output_dir: work.path().join("model"),
+        device: DeviceChoice::Cpu,
+        ..TrainConfig::default()
+    };
+    let summary = Trainer::run(
+        &config,
+        &TrainData {
+            train,
+            validation,
+            labels: data.labels,
+        },
+        |_| {},
+        &AtomicBool::new(true),
+    )
+    .unwrap();
+    assert!(summary.cancelled);
+    assert_eq!(summary.steps, 0);
+    assert!(!config.output_dir.exists());
+}
