@@ -190,3 +190,35 @@ fn distilbert_three_adamw_steps_match_transformers() {
 fn bert_three_adamw_steps_match_transformers() {
     check_three_steps("bert");
 }
+
+/// An old-style checkpoint of the same BERT weights: `pytorch_model.bin`, no `bert.`
+/// prefix, `LayerNorm.gamma/beta` names, tokenizer only as `vocab.txt`.
+#[test]
+fn legacy_bert_checkpoint_gives_the_same_ids_and_logits() {
+    let g = golden("bert");
+    let dir = common::tiny_model("bert_legacy");
+    assert!(!dir.join("model.safetensors").exists() && !dir.join("tokenizer.json").exists());
+    let model = SequenceClassifier::load(&dir, None, &Device::Cpu, 0).unwrap();
+    assert!(
+        model.newly_initialised().is_empty(),
+        "{:?}",
+        model.newly_initialised()
+    );
+    let encoder = TextEncoder::load(&dir, 64).unwrap();
+    let texts: Vec<String> = serde_json::from_value(g["texts"].clone()).unwrap();
+    let encoded = encoder.encode(&texts).unwrap();
+    let ours = encoder
+        .collate(&encoded.iter().collect::<Vec<_>>(), &Device::Cpu)
+        .unwrap();
+    assert_eq!(
+        ours.input_ids.to_vec2::<u32>().unwrap(),
+        ids(&g["encoded"]["input_ids"])
+    );
+    let logits = model.forward(&ours, &Mode::Eval).unwrap();
+    assert_close(
+        &logits.to_vec2().unwrap(),
+        &g["logits"],
+        2e-5,
+        "legacy logits",
+    );
+}

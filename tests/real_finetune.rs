@@ -36,7 +36,7 @@ fn minilm_learns_ticket_tagger_well_above_chance() {
     let config = TrainConfig {
         model: MODEL.into(),
         output_dir: work.path().join("model"),
-        learning_rate: 5e-5,
+        learning_rate: 1e-4,
         max_length: 64,
         device: DeviceChoice::Cpu,
         ..TrainConfig::default()
@@ -83,7 +83,7 @@ fn minilm_learns_ticket_tagger_well_above_chance() {
         train.len(),
         summary.seconds
     );
-    // Chance is 1/3 on these balanced classes; a 405-row run reached 0.73 by hand.
+    // Chance is 1/3 on these balanced classes; this run measured 0.70 (0.59 at lr 5e-5).
     assert!(
         metrics.accuracy >= 0.6,
         "held-out accuracy {:.4}",

@@ -176,3 +176,42 @@ fn cancel_stops_before_the_first_step_and_keeps_nothing_half_written() {
     assert_eq!(summary.steps, 0);
     assert!(!config.output_dir.exists());
 }
+
+#[test]
+fn divergence_stops_with_a_clear_error_and_a_failed_event() {
+    let work = tempfile::tempdir().unwrap();
+    let csv = work.path().join("tickets.csv");
+    common::write_tiny_csv(&csv, 10);
+    let data = read_labeled(&csv, &TextSpec::column("text"), "label").unwrap();
+    let (train, validation) = stratified_split(&data.examples, 0.2, 1).unwrap();
+    let config = TrainConfig {
+        model: common::tiny_model("distilbert").display().to_string(),
+        output_dir: work.path().join("model"),
+        learning_rate: 1e30,
+        batch_size: 4,
+        device: DeviceChoice::Cpu,
+        ..TrainConfig::default()
+    };
+    let mut failed = None;
+    let err = Trainer::run(
+        &config,
+        &TrainData {
+            train,
+            validation,
+            labels: data.labels,
+        },
+        |e| {
+            if let TrainEvent::Failed { message } = e {
+                failed = Some(message.clone());
+            }
+        },
+        &AtomicBool::new(false),
+    )
+    .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("diverged") && msg.contains("lower learning rate"),
+        "{msg}"
+    );
+    assert_eq!(failed.as_deref(), Some(msg.as_str()));
+}

@@ -65,13 +65,15 @@ pub fn read_table(path: &Path) -> Result<Table> {
         .map_err(|e| EngineError::io(path, e))?;
     let text = match std::str::from_utf8(&bytes) {
         Ok(t) => t,
-        Err(e) => return Err(EngineError::data(
-            path,
-            format!(
+        Err(e) => {
+            return Err(EngineError::data(
+                path,
+                format!(
                 "is not valid UTF-8 (first bad byte at offset {}). Save it as UTF-8 and try again.",
                 e.valid_up_to()
             ),
-        )),
+            ))
+        }
     };
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if text.trim().is_empty() {

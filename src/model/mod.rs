@@ -83,12 +83,14 @@ impl SequenceClassifier {
         let arch = match config.get("model_type").and_then(Value::as_str) {
             Some("distilbert") => Arch::DistilBert,
             Some("bert") => Arch::Bert,
-            Some(other) => return Err(EngineError::model(
-                &name,
-                format!(
+            Some(other) => {
+                return Err(EngineError::model(
+                    &name,
+                    format!(
                     "model_type '{other}' is not supported: use a DistilBERT or BERT-family model"
                 ),
-            )),
+                ))
+            }
             None => return Err(EngineError::model(&name, "config.json has no model_type")),
         };
         let labels = match labels {

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-/// Folder of the tiny golden model of `arch` ("distilbert" or "bert").
+/// Folder of the tiny golden model of `arch` ("distilbert", "bert" or "bert_legacy").
 pub fn tiny_model(arch: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/golden")

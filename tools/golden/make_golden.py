@@ -469,6 +469,106 @@ def replay_check(arch, golden):
     )
 
 
+# ---------------------------------------------------------------------------
+# bert_legacy: the bert starting weights stored the way old checkpoints look.
+# ---------------------------------------------------------------------------
+LEGACY_LN_RENAMES = [(".LayerNorm.weight", ".LayerNorm.gamma"), (".LayerNorm.bias", ".LayerNorm.beta")]
+LEGACY_HEAD_PREFIX = "classifier."
+
+
+def legacy_key(name):
+    """Modern BertForSequenceClassification key -> old-checkpoint key: drop the `bert.`
+    prefix (the `classifier.*` head keeps its name) and call LayerNorm's weight/bias
+    gamma/beta."""
+    if name.startswith("bert."):
+        name = name[len("bert."):]
+    else:
+        assert name.startswith(LEGACY_HEAD_PREFIX), name
+    for new, old in LEGACY_LN_RENAMES:
+        if name.endswith(new):
+            name = name[: -len(new)] + old
+    return name
+
+
+def unlegacy_key(name):
+    """Inverse of legacy_key."""
+    for new, old in LEGACY_LN_RENAMES:
+        if name.endswith(old):
+            name = name[: -len(old)] + new
+    if not name.startswith(LEGACY_HEAD_PREFIX):
+        name = "bert." + name
+    return name
+
+
+def make_bert_legacy(bert_golden):
+    """Write tests/fixtures/golden/bert_legacy/model/: the exact tensors of
+    bert/model/model.safetensors (read back from that file, not re-created) as a
+    torch.save'd pytorch_model.bin with old-style key names, bert's config.json, and a
+    tokenizer given only as vocab.txt + tokenizer_config.json. Must run after run_arch("bert")."""
+    import collections
+
+    print("=== bert_legacy ===")
+    src_dir = os.path.join(OUT_ROOT, "bert", "model")
+    out_dir = os.path.join(OUT_ROOT, "bert_legacy")
+    model_dir = os.path.join(out_dir, "model")
+    if os.path.exists(out_dir):
+        shutil.rmtree(out_dir)
+    os.makedirs(model_dir)
+
+    original = load_file(os.path.join(src_dir, "model.safetensors"))
+    # An OrderedDict, like every torch.save(model.state_dict()) checkpoint (without the
+    # `_metadata` attribute), in sorted key order; each tensor float32, contiguous, with
+    # its own storage.
+    legacy = collections.OrderedDict()
+    for name in sorted(original):
+        new = legacy_key(name)
+        assert new not in legacy, f"key collision: {new}"
+        legacy[new] = original[name].detach().to(torch.float32).contiguous().clone()
+    assert len(legacy) == len(original)
+    assert not any(k.startswith("bert.") for k in legacy)
+    assert not any(k.endswith("LayerNorm.weight") or k.endswith("LayerNorm.bias") for k in legacy)
+    bin_path = os.path.join(model_dir, "pytorch_model.bin")
+    torch.save(legacy, bin_path, _use_new_zipfile_serialization=True)
+
+    for fname in ["config.json", "vocab.txt", "tokenizer_config.json"]:
+        shutil.copyfile(os.path.join(src_dir, fname), os.path.join(model_dir, fname))
+
+    # ---- checks ---------------------------------------------------------
+    assert sorted(os.listdir(model_dir)) == ["config.json", "pytorch_model.bin", "tokenizer_config.json", "vocab.txt"]
+    loaded = torch.load(bin_path, map_location="cpu", weights_only=True)
+    assert list(loaded) == list(legacy)
+    restored = {unlegacy_key(k): v for k, v in loaded.items()}
+    assert sorted(restored) == sorted(original), "key sets differ after undoing the renames"
+    for name, ref in original.items():
+        got = restored[name]
+        assert got.dtype == torch.float32 and got.is_contiguous(), name
+        assert got.shape == ref.shape and torch.equal(got, ref), f"{name}: tensor differs"
+    n_ln = sum(1 for k in loaded if k.endswith(".LayerNorm.gamma") or k.endswith(".LayerNorm.beta"))
+
+    # The restored tensors, in a model built from the copied config, give bert's golden
+    # logits exactly; the tokenizer built from vocab.txt + tokenizer_config.json alone
+    # gives bert's golden ids.
+    tok = AutoTokenizer.from_pretrained(model_dir)
+    enc = encode(tok, bert_golden["texts"], "bert")
+    for k, v in bert_golden["encoded"].items():
+        assert to_lists(enc[k]) == v, f"bert_legacy: vocab.txt tokenizer gives different {k}"
+    for b in bert_golden["train"]["batches"]:
+        e = encode(tok, b["texts"], "bert")
+        assert to_lists(e["input_ids"]) == b["input_ids"], "bert_legacy: vocab.txt tokenizer differs on a train batch"
+    cfg = BertConfig.from_pretrained(model_dir)
+    cfg._attn_implementation = "eager"
+    model = BertForSequenceClassification(cfg)
+    missing, unexpected = model.load_state_dict(restored, strict=False)
+    assert not unexpected, unexpected
+    assert not [m for m in missing if not m.endswith("position_ids") and "token_type_ids" not in m], missing
+    diff = (logits_of(model, enc) - torch.tensor(bert_golden["logits"])).abs().max().item()
+    assert diff == 0.0, f"bert_legacy: logits differ from bert's by {diff}"
+    print(
+        f"  {len(loaded)} tensors ({n_ln} LayerNorm gamma/beta) equal bert/model.safetensors after undoing "
+        f"the renames; vocab.txt tokenizer ids match; logits max|diff|={diff:.3g}"
+    )
+
+
 def main():
     torch.use_deterministic_algorithms(True)
     torch.set_num_threads(1)
@@ -493,6 +593,7 @@ def main():
         json.dump(versions, f, indent=1)
         f.write("\n")
     print("versions:", versions)
+    make_bert_legacy(goldens["bert"])
 
 
 if __name__ == "__main__":
