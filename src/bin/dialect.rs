@@ -20,7 +20,8 @@ use std::sync::Arc;
 #[command(
     name = "dialect",
     version,
-    about = "Teach a pre-trained transformer the dialect of your support tickets"
+    about = "Teach a pre-trained transformer the dialect of your support tickets",
+    args_override_self = true
 )]
 struct Cli {
     #[command(subcommand)]
