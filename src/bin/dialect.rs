@@ -281,8 +281,7 @@ impl Progress {
                     labels.len()
                 );
                 if !newly_initialised.is_empty() {
-                    eprintln!(
-                        "New weights (trained from scratch): {}",
+                    eprintln!("Newly initialised (not in the checkpoint): {}",
                         newly_initialised.join(", ")
                     );
                 }
@@ -315,7 +314,17 @@ impl Progress {
                     ));
                 }
             }
-            TrainEvent::Evaluated { .. } => {}
+            TrainEvent::Evaluated {
+                epoch,
+                train_loss,
+                eval_loss,
+                samples_per_second,
+                metrics,
+                ..
+            } => self.println(format!(
+                "{epoch:>5}  {train_loss:>10.4}  {eval_loss:>9.4}  {:>9.4}  {:>8.4}  {samples_per_second:>9.1}",
+                metrics.accuracy, metrics.macro_f1
+            )),
             TrainEvent::CheckpointSaved {
                 epoch,
                 metric,
@@ -330,17 +339,6 @@ impl Progress {
             TrainEvent::Finished { summary } | TrainEvent::Cancelled { summary, .. } => {
                 if let Some(bar) = self.bar.take() {
                     bar.finish_and_clear();
-                }
-                for e in &summary.epochs {
-                    eprintln!(
-                        "{:>5}  {:>10.4}  {:>9.4}  {:>9.4}  {:>8.4}  {:>9.1}",
-                        e.epoch,
-                        e.train_loss,
-                        e.eval_loss,
-                        e.metrics.accuracy,
-                        e.metrics.macro_f1,
-                        e.samples_per_second
-                    );
                 }
                 let state = if summary.cancelled {
                     "Cancelled"
@@ -367,18 +365,6 @@ impl Progress {
                     bar.abandon();
                 }
             }
-        }
-        if let TrainEvent::Evaluated {
-            epoch,
-            eval_loss,
-            metrics,
-            ..
-        } = event
-        {
-            self.println(format!(
-                "{epoch:>5}  {:>10}  {eval_loss:>9.4}  {:>9.4}  {:>8.4}",
-                "", metrics.accuracy, metrics.macro_f1
-            ));
         }
     }
 

@@ -67,7 +67,9 @@ pub enum TrainEvent {
     Evaluated {
         epoch: usize,
         step: usize,
+        train_loss: f64,
         eval_loss: f64,
+        samples_per_second: f64,
         metrics: Metrics,
     },
     CheckpointSaved {

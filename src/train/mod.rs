@@ -201,24 +201,27 @@ fn run_inner(
             summary.cancelled = true;
             break;
         };
-        on_event(&TrainEvent::Evaluated {
-            epoch,
-            step: summary.steps,
-            eval_loss,
-            metrics: metrics.clone(),
-        });
         let value = match config.best_metric {
             BestMetric::Accuracy => metrics.accuracy,
             BestMetric::MacroF1 => metrics.macro_f1,
         };
-        summary.epochs.push(EpochRecord {
+        let record = EpochRecord {
             epoch,
             train_loss: loss_sum / seen.max(1) as f64,
             eval_loss,
             metrics,
             seconds: epoch_start.elapsed().as_secs_f64(),
             samples_per_second: seen as f64 / train_seconds.max(1e-9),
+        };
+        on_event(&TrainEvent::Evaluated {
+            epoch,
+            step: summary.steps,
+            train_loss: record.train_loss,
+            eval_loss,
+            samples_per_second: record.samples_per_second,
+            metrics: record.metrics.clone(),
         });
+        summary.epochs.push(record);
         if summary.best_value.is_none_or(|best| value > best) {
             summary.best_value = Some(value);
             summary.best_epoch = Some(epoch);
