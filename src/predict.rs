@@ -2,7 +2,7 @@
 //! probabilities for texts or a whole file, and evaluate on labelled data.
 
 use crate::atomic::{write_atomic, write_atomic_with};
-use crate::dataset::{read_labeled, read_table, LabeledData, Table, TextSpec};
+use crate::dataset::{read_labeled, read_table, LabeledData, TextSpec};
 use crate::device::DeviceChoice;
 use crate::error::{EngineError, Result};
 use crate::metrics::Metrics;
@@ -119,16 +119,7 @@ impl Predictor {
     /// per class. Returns the number of rows written.
     pub fn predict_file(&self, input: &Path, text: &TextSpec, output: &Path) -> Result<usize> {
         let table = read_table(input)?;
-        let cols = text
-            .columns
-            .iter()
-            .map(|c| table.column(input, c))
-            .collect::<Result<Vec<_>>>()?;
-        let texts: Vec<String> = table
-            .rows
-            .iter()
-            .map(|(_, row)| Table::compose(row, &cols, &text.separator))
-            .collect();
+        let texts = table.texts(input, text)?;
         let predictions = self.predict(&texts)?;
         let mut header = table.headers.clone();
         header.push("predicted_label".into());

@@ -65,12 +65,7 @@ fn minilm_learns_ticket_tagger_well_above_chance() {
     );
 
     let test_csv = work.path().join("test.csv");
-    let mut w = csv::Writer::from_path(&test_csv).unwrap();
-    w.write_record(["text", "label"]).unwrap();
-    for e in &test {
-        w.write_record([&e.text, &e.label]).unwrap();
-    }
-    w.flush().unwrap();
+    common::write_examples_csv(&test_csv, &test);
     let predictor = Predictor::load(&config.output_dir, DeviceChoice::Cpu).unwrap();
     let metrics = predictor
         .evaluate_file(&test_csv, &TextSpec::column("text"), "label")

@@ -3,11 +3,9 @@
 mod common;
 
 use candle_core::Device;
-use dialect::dataset::{read_labeled, stratified_split};
 use dialect::model::layers::Mode;
 use dialect::model::tokenize::TextEncoder;
 use dialect::model::SequenceClassifier;
-use dialect::train::TrainData;
 use dialect::{DeviceChoice, Predictor, TextSpec, TrainConfig, TrainEvent, Trainer};
 use std::sync::atomic::AtomicBool;
 
@@ -71,10 +69,7 @@ fn save_then_load_gives_identical_logits() {
 fn trained_model_reloads_with_the_metrics_it_reported() {
     for arch in ["distilbert", "bert"] {
         let work = tempfile::tempdir().unwrap();
-        let csv = work.path().join("tickets.csv");
-        common::write_tiny_csv(&csv, 20);
-        let data = read_labeled(&csv, &TextSpec::column("text"), "label").unwrap();
-        let (train, validation) = stratified_split(&data.examples, 0.2, 1).unwrap();
+        let data = common::tiny_train_data(work.path(), 20);
         let config = TrainConfig {
             model: common::tiny_model(arch).display().to_string(),
             output_dir: work.path().join("model"),
@@ -88,11 +83,7 @@ fn trained_model_reloads_with_the_metrics_it_reported() {
         let mut events = Vec::new();
         let summary = Trainer::run(
             &config,
-            &TrainData {
-                train,
-                validation: validation.clone(),
-                labels: data.labels.clone(),
-            },
+            &data,
             |e| events.push(e.clone()),
             &AtomicBool::new(false),
         )
@@ -132,12 +123,7 @@ fn trained_model_reloads_with_the_metrics_it_reported() {
 
         let predictor = Predictor::load(&config.output_dir, DeviceChoice::Cpu).unwrap();
         let val_csv = work.path().join("val.csv");
-        let mut w = csv::Writer::from_path(&val_csv).unwrap();
-        w.write_record(["text", "label"]).unwrap();
-        for e in &validation {
-            w.write_record([&e.text, &e.label]).unwrap();
-        }
-        w.flush().unwrap();
+        common::write_examples_csv(&val_csv, &data.validation);
         let reloaded = predictor
             .evaluate_file(&val_csv, &TextSpec::column("text"), "label")
             .unwrap();
@@ -151,27 +137,14 @@ fn trained_model_reloads_with_the_metrics_it_reported() {
 #[test]
 fn cancel_stops_before_the_first_step_and_keeps_nothing_half_written() {
     let work = tempfile::tempdir().unwrap();
-    let csv = work.path().join("tickets.csv");
-    common::write_tiny_csv(&csv, 10);
-    let data = read_labeled(&csv, &TextSpec::column("text"), "label").unwrap();
-    let (train, validation) = stratified_split(&data.examples, 0.2, 1).unwrap();
+    let data = common::tiny_train_data(work.path(), 10);
     let config = TrainConfig {
         model: common::tiny_model("bert").display().to_string(),
         output_dir: work.path().join("model"),
         device: DeviceChoice::Cpu,
         ..TrainConfig::default()
     };
-    let summary = Trainer::run(
-        &config,
-        &TrainData {
-            train,
-            validation,
-            labels: data.labels,
-        },
-        |_| {},
-        &AtomicBool::new(true),
-    )
-    .unwrap();
+    let summary = Trainer::run(&config, &data, |_| {}, &AtomicBool::new(true)).unwrap();
     assert!(summary.cancelled);
     assert_eq!(summary.steps, 0);
     assert!(!config.output_dir.exists());
@@ -180,10 +153,7 @@ fn cancel_stops_before_the_first_step_and_keeps_nothing_half_written() {
 #[test]
 fn divergence_stops_with_a_clear_error_and_a_failed_event() {
     let work = tempfile::tempdir().unwrap();
-    let csv = work.path().join("tickets.csv");
-    common::write_tiny_csv(&csv, 10);
-    let data = read_labeled(&csv, &TextSpec::column("text"), "label").unwrap();
-    let (train, validation) = stratified_split(&data.examples, 0.2, 1).unwrap();
+    let data = common::tiny_train_data(work.path(), 10);
     let config = TrainConfig {
         model: common::tiny_model("distilbert").display().to_string(),
         output_dir: work.path().join("model"),
@@ -195,11 +165,7 @@ fn divergence_stops_with_a_clear_error_and_a_failed_event() {
     let mut failed = None;
     let err = Trainer::run(
         &config,
-        &TrainData {
-            train,
-            validation,
-            labels: data.labels,
-        },
+        &data,
         |e| {
             if let TrainEvent::Failed { message } = e {
                 failed = Some(message.clone());

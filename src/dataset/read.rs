@@ -42,14 +42,29 @@ impl Table {
             })
     }
 
-    /// Compose the text of one row from `spec`'s column positions.
-    pub fn compose(row: &[String], positions: &[usize], separator: &str) -> String {
-        positions
+    /// The composed text of every row, per `spec` (empty parts skipped). An unknown
+    /// column, or none at all, is an error.
+    pub fn texts(&self, path: &Path, spec: &TextSpec) -> Result<Vec<String>> {
+        let positions = spec
+            .columns
             .iter()
-            .filter_map(|&i| row.get(i).map(|s| s.trim()))
-            .filter(|s| !s.is_empty())
-            .collect::<Vec<_>>()
-            .join(separator)
+            .map(|c| self.column(path, c))
+            .collect::<Result<Vec<_>>>()?;
+        if positions.is_empty() {
+            return Err(EngineError::Config("no text column given".into()));
+        }
+        Ok(self
+            .rows
+            .iter()
+            .map(|(_, row)| {
+                positions
+                    .iter()
+                    .filter_map(|&i| row.get(i).map(|s| s.trim()))
+                    .filter(|s| !s.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(&spec.separator)
+            })
+            .collect())
     }
 }
 
@@ -116,19 +131,11 @@ pub fn read_table(path: &Path) -> Result<Table> {
 /// Rows with an empty text or label are skipped and counted.
 pub fn read_labeled(path: &Path, text: &TextSpec, label_column: &str) -> Result<LabeledData> {
     let table = read_table(path)?;
-    let text_cols = text
-        .columns
-        .iter()
-        .map(|c| table.column(path, c))
-        .collect::<Result<Vec<_>>>()?;
-    if text_cols.is_empty() {
-        return Err(EngineError::Config("no text column given".into()));
-    }
+    let texts = table.texts(path, text)?;
     let label_col = table.column(path, label_column)?;
     let mut examples = Vec::with_capacity(table.rows.len());
     let (mut skipped_empty_text, mut skipped_empty_label) = (0, 0);
-    for (line, row) in &table.rows {
-        let composed = Table::compose(row, &text_cols, &text.separator);
+    for ((line, row), composed) in table.rows.iter().zip(texts) {
         let label = row.get(label_col).map(|s| s.trim()).unwrap_or("");
         if label.is_empty() {
             skipped_empty_label += 1;

@@ -50,3 +50,27 @@ pub fn write_tiny_csv(path: &Path, per_class: usize) {
     }
     std::fs::write(path, out).unwrap();
 }
+
+/// Write `examples` as a `text,label` CSV.
+pub fn write_examples_csv(path: &Path, examples: &[dialect::Example]) {
+    let mut w = csv::Writer::from_path(path).unwrap();
+    w.write_record(["text", "label"]).unwrap();
+    for e in examples {
+        w.write_record([&e.text, &e.label]).unwrap();
+    }
+    w.flush().unwrap();
+}
+
+/// The tiny three-class task (`per_class` rows each) split 80/20 for training.
+pub fn tiny_train_data(dir: &Path, per_class: usize) -> dialect::train::TrainData {
+    let csv = dir.join("tickets.csv");
+    write_tiny_csv(&csv, per_class);
+    let data =
+        dialect::dataset::read_labeled(&csv, &dialect::TextSpec::column("text"), "label").unwrap();
+    let (train, validation) = dialect::dataset::stratified_split(&data.examples, 0.2, 1).unwrap();
+    dialect::train::TrainData {
+        train,
+        validation,
+        labels: data.labels,
+    }
+}
