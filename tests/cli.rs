@@ -194,3 +194,64 @@ fn missing_data_file_is_a_user_error_naming_it() {
         .code(1)
         .stderr(predicate::str::contains("/nonexistent/tickets.csv"));
 }
+
+#[test]
+fn hub_ids_resolve_through_the_hugging_face_cache_under_hf_home() {
+    let work = tempfile::tempdir().unwrap();
+    let repo = work.path().join("hub/models--test-org--tiny-distilbert");
+    let snapshot = repo.join("snapshots/0123456789abcdef0123456789abcdef01234567");
+    std::fs::create_dir_all(&snapshot).unwrap();
+    std::fs::create_dir_all(repo.join("refs")).unwrap();
+    std::fs::write(
+        repo.join("refs/main"),
+        "0123456789abcdef0123456789abcdef01234567",
+    )
+    .unwrap();
+    for entry in std::fs::read_dir(common::tiny_model("distilbert")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), snapshot.join(entry.file_name())).unwrap();
+    }
+    let assert = dialect()
+        .env("HF_HOME", work.path())
+        .args([
+            "predict",
+            "test-org/tiny-distilbert",
+            "please add dark mode",
+            "--json",
+            "--device",
+            "cpu",
+        ])
+        .assert()
+        .success();
+    let preds: serde_json::Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
+    assert_eq!(preds[0]["scores"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn validation_file_with_an_unknown_label_is_refused() {
+    let work = tempfile::tempdir().unwrap();
+    let csv = work.path().join("tickets.csv");
+    common::write_tiny_csv(&csv, 5);
+    let val = work.path().join("val.csv");
+    std::fs::write(
+        &val,
+        "text,label\nthe app crashes,bug\nis it raining,weather\n",
+    )
+    .unwrap();
+    dialect()
+        .args([
+            "train",
+            csv.to_str().unwrap(),
+            "--validation",
+            val.to_str().unwrap(),
+        ])
+        .args([
+            "--model",
+            common::tiny_model("bert").to_str().unwrap(),
+            "--device",
+            "cpu",
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("val.csv").and(predicate::str::contains("weather")));
+}

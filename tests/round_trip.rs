@@ -181,3 +181,27 @@ fn divergence_stops_with_a_clear_error_and_a_failed_event() {
     );
     assert_eq!(failed.as_deref(), Some(msg.as_str()));
 }
+
+#[test]
+fn early_stopping_ends_the_run_when_the_metric_stops_improving() {
+    let work = tempfile::tempdir().unwrap();
+    let data = common::tiny_train_data(work.path(), 10);
+    let config = TrainConfig {
+        model: common::tiny_model("bert").display().to_string(),
+        output_dir: work.path().join("model"),
+        // Too small to change any prediction: macro-F1 never improves after epoch 1.
+        learning_rate: 1e-12,
+        epochs: 10,
+        best_metric: dialect::BestMetric::MacroF1,
+        early_stopping_patience: Some(2),
+        device: DeviceChoice::Cpu,
+        ..TrainConfig::default()
+    };
+    let summary = Trainer::run(&config, &data, |_| {}, &AtomicBool::new(false)).unwrap();
+    assert!(summary.stopped_early);
+    assert_eq!(summary.epochs.len(), 3);
+    assert_eq!(summary.best_epoch, Some(1));
+    assert_eq!(summary.best_metric, "macro-F1");
+    assert_eq!(summary.best_value, Some(summary.epochs[0].metrics.macro_f1));
+    assert!(config.output_dir.join("model.safetensors").is_file());
+}

@@ -454,17 +454,19 @@ fn predict(args: PredictArgs) -> Result<ExitCode, EngineError> {
         return Ok(ExitCode::SUCCESS);
     }
     for (text, p) in args.texts.iter().zip(&predictions) {
-        let scores: Vec<String> = p
-            .scores
+        let mut ranked: Vec<_> = p.scores.iter().collect();
+        ranked.sort_by(|a, b| b.probability.total_cmp(&a.probability));
+        let top: Vec<String> = ranked
             .iter()
+            .take(3)
             .map(|s| format!("{} {:.3}", s.label, s.probability))
             .collect();
         println!(
-            "{}\t{:.3}\t{}\t[{}]",
+            "{}\t{:.3}\t{}\t[top: {}]",
             p.label,
             p.confidence,
             text,
-            scores.join(", ")
+            top.join(", ")
         );
     }
     Ok(ExitCode::SUCCESS)
