@@ -2,7 +2,7 @@
 //! probabilities for texts or a whole file, and evaluate on labelled data.
 
 use crate::atomic::{write_atomic, write_atomic_with};
-use crate::dataset::{read_labeled, read_table, LabeledData, TextSpec};
+use crate::dataset::{read_labeled, read_table, LabelMap, LabeledData, TextSpec};
 use crate::device::DeviceChoice;
 use crate::error::{EngineError, Result};
 use crate::metrics::Metrics;
@@ -141,15 +141,16 @@ impl Predictor {
         Ok(predictions.len())
     }
 
-    /// Metrics on a labelled file. Rows whose label the model does not know are an
-    /// error that names them.
+    /// Metrics on a labelled file (labels mapped through `map` when given). Rows whose
+    /// label the model does not know are an error that names them.
     pub fn evaluate_file(
         &self,
         path: &Path,
         text: &TextSpec,
         label_column: &str,
+        map: Option<&LabelMap>,
     ) -> Result<Metrics> {
-        let data = read_labeled(path, text, label_column)?;
+        let data = read_labeled(path, text, label_column, map)?;
         let Some(truth) = LabeledData::label_indices(&data.examples, self.labels()) else {
             let unknown: Vec<&String> = data
                 .labels

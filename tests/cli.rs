@@ -255,3 +255,132 @@ fn validation_file_with_an_unknown_label_is_refused() {
         .code(1)
         .stderr(predicate::str::contains("val.csv").and(predicate::str::contains("weather")));
 }
+
+#[test]
+fn inspect_suggests_label_merges_and_train_uses_the_map() {
+    let work = tempfile::tempdir().unwrap();
+    let csv = work.path().join("export.csv");
+    let mut content = String::from("id;subject;category\n");
+    let variants = [
+        "Bug",
+        "bug ",
+        "BUG",
+        "feature-request",
+        "Feature Request",
+        "question",
+    ];
+    let texts = [
+        "the app crashes when i click login",
+        "error after update, page is blank",
+        "sync crashes every time",
+        "please add dark mode",
+        "would like an export option",
+        "how do i reset my password",
+    ];
+    for i in 0..36 {
+        content += &format!("{i};{} {i};{}\n", texts[i % 6], variants[i % 6]);
+    }
+    std::fs::write(&csv, content).unwrap();
+    let map = work.path().join("map.json");
+    dialect()
+        .args([
+            "inspect",
+            csv.to_str().unwrap(),
+            "--write-label-map",
+            map.to_str().unwrap(),
+        ])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("suggested: --text-column subject --label-column category")
+                .and(predicate::str::contains(
+                    "label variants that look like one class",
+                ))
+                .and(predicate::str::contains("'Bug' ("))
+                .and(predicate::str::contains("delimited, ';'")),
+        );
+    let assert = dialect()
+        .args([
+            "inspect",
+            csv.to_str().unwrap(),
+            "--label-map",
+            map.to_str().unwrap(),
+            "--json",
+        ])
+        .assert()
+        .success();
+    let inspection: serde_json::Value =
+        serde_json::from_slice(&assert.get_output().stdout).unwrap();
+    assert_eq!(inspection["profile"]["rows"], 36);
+    assert_eq!(inspection["rowsUsed"], 36);
+
+    let out = work.path().join("model");
+    let assert = dialect()
+        .args([
+            "train",
+            csv.to_str().unwrap(),
+            "--text-column",
+            "subject",
+            "--label-column",
+            "category",
+        ])
+        .args([
+            "--label-map",
+            map.to_str().unwrap(),
+            "--model",
+            common::tiny_model("bert").to_str().unwrap(),
+        ])
+        .args([
+            "--out",
+            out.to_str().unwrap(),
+            "--epochs",
+            "1",
+            "--device",
+            "cpu",
+            "--json",
+        ])
+        .assert()
+        .success();
+    let first: serde_json::Value = serde_json::from_str(
+        String::from_utf8_lossy(&assert.get_output().stdout)
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(first["labels"].as_array().unwrap().len(), 3, "{first}");
+}
+
+#[test]
+fn train_refuses_blocking_data_unless_forced() {
+    let work = tempfile::tempdir().unwrap();
+    let csv = work.path().join("one.csv");
+    std::fs::write(
+        &csv,
+        "text,label\nthe app crashes,bug\nerror on login,bug\nblank page,bug\n",
+    )
+    .unwrap();
+    dialect()
+        .args([
+            "train",
+            csv.to_str().unwrap(),
+            "--model",
+            common::tiny_model("bert").to_str().unwrap(),
+        ])
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("only one class").and(predicate::str::contains("--force")),
+        );
+    dialect()
+        .args([
+            "train",
+            csv.to_str().unwrap(),
+            "--force",
+            "--model",
+            common::tiny_model("bert").to_str().unwrap(),
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("at least 2 classes"));
+}

@@ -28,7 +28,7 @@ fn per_class(rows: &[Example], train: usize, test: usize) -> (Vec<Example>, Vec<
 #[test]
 fn minilm_learns_ticket_tagger_well_above_chance() {
     let path = common::shared_data("tickettagger_issues_train.csv");
-    let data = read_labeled(&path, &TextSpec::column("text"), "label").expect("shared data");
+    let data = read_labeled(&path, &TextSpec::column("text"), "label", None).expect("shared data");
     assert_eq!(data.labels, ["bug", "enhancement", "question"]);
     let (pool, test) = per_class(&data.examples, 150, 50);
     let (train, validation) = stratified_split(&pool, 0.1, 42).unwrap();
@@ -68,7 +68,7 @@ fn minilm_learns_ticket_tagger_well_above_chance() {
     common::write_examples_csv(&test_csv, &test);
     let predictor = Predictor::load(&config.output_dir, DeviceChoice::Cpu).unwrap();
     let metrics = predictor
-        .evaluate_file(&test_csv, &TextSpec::column("text"), "label")
+        .evaluate_file(&test_csv, &TextSpec::column("text"), "label", None)
         .unwrap();
     eprintln!(
         "held-out: {} rows, accuracy {:.4}, macro-F1 {:.4} ({} training rows, {:.0}s)",

@@ -125,7 +125,7 @@ fn trained_model_reloads_with_the_metrics_it_reported() {
         let val_csv = work.path().join("val.csv");
         common::write_examples_csv(&val_csv, &data.validation);
         let reloaded = predictor
-            .evaluate_file(&val_csv, &TextSpec::column("text"), "label")
+            .evaluate_file(&val_csv, &TextSpec::column("text"), "label", None)
             .unwrap();
         assert_eq!(
             &reloaded, best,

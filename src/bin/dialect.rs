@@ -4,8 +4,13 @@
 //! 2 an internal error, 130 training cancelled with Ctrl-C.
 
 use clap::{Args, Parser, Subcommand};
-use dialect::dataset::{read_labeled, stratified_split};
-use dialect::train::TrainData;
+use dialect::dataset::inspect::{inspect, InspectOptions, Inspection};
+use dialect::dataset::quality::Severity;
+use dialect::dataset::source::Format;
+use dialect::dataset::LabelMap;
+use dialect::model::resolve::resolve_model;
+use dialect::model::tokenize::TextEncoder;
+use dialect::train::DataSpec;
 use dialect::{
     BestMetric, DeviceChoice, EngineError, Metrics, Predictor, TextSpec, TrainConfig, TrainEvent,
     Trainer,
@@ -32,6 +37,8 @@ struct Cli {
 enum Command {
     /// Fine-tune a model on a labelled CSV and save the best checkpoint.
     Train(TrainArgs),
+    /// Profile a data file and report what is wrong with it before training.
+    Inspect(InspectArgs),
     /// Evaluate a fine-tuned model on a labelled CSV.
     Eval(EvalArgs),
     /// Predict labels for texts, or for every row of a CSV.
@@ -66,6 +73,12 @@ struct TrainArgs {
     /// Column holding the label.
     #[arg(long, default_value = "label")]
     label_column: String,
+    /// JSON label map (raw value → class, or null to drop); see `dialect inspect --write-label-map`.
+    #[arg(long)]
+    label_map: Option<PathBuf>,
+    /// Train even when the data check finds blocking problems.
+    #[arg(long)]
+    force: bool,
     /// Separate validation file (same columns); otherwise a stratified split is held out.
     #[arg(long)]
     validation: Option<PathBuf>,
@@ -114,6 +127,38 @@ struct TrainArgs {
 }
 
 #[derive(Args)]
+struct InspectArgs {
+    /// Data file (CSV, TSV or JSONL; delimiter and encoding are detected).
+    data: PathBuf,
+    /// Text column(s), in order; the suggested one when omitted.
+    #[arg(long = "text-column")]
+    text_columns: Vec<String>,
+    #[arg(long, default_value = "\n\n")]
+    text_separator: String,
+    /// Label column; the suggested one when omitted.
+    #[arg(long)]
+    label_column: Option<String>,
+    /// JSON label map to apply before the checks.
+    #[arg(long)]
+    label_map: Option<PathBuf>,
+    /// Separate validation file (adds the train/validation leakage check).
+    #[arg(long)]
+    validation: Option<PathBuf>,
+    /// Model whose tokenizer measures truncation (folder or hub id); skipped when omitted.
+    #[arg(long)]
+    model: Option<String>,
+    /// Max length in tokens for the truncation check.
+    #[arg(long, default_value_t = 128)]
+    max_length: usize,
+    /// Write a label map with the suggested merges, to edit and pass to --label-map.
+    #[arg(long)]
+    write_label_map: Option<PathBuf>,
+    /// Print the whole inspection as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
 struct EvalArgs {
     /// Fine-tuned model folder.
     model: PathBuf,
@@ -123,6 +168,9 @@ struct EvalArgs {
     text: TextArgs,
     #[arg(long, default_value = "label")]
     label_column: String,
+    /// JSON label map applied to the file's labels.
+    #[arg(long)]
+    label_map: Option<PathBuf>,
     #[arg(long, default_value = "auto")]
     device: String,
     #[arg(long)]
@@ -152,6 +200,7 @@ struct PredictArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Inspect(args) => inspect_cmd(args),
         Command::Train(args) => train(args),
         Command::Eval(args) => eval(args),
         Command::Predict(args) => predict(args),
@@ -189,35 +238,26 @@ fn train(args: TrainArgs) -> Result<ExitCode, EngineError> {
         ..TrainConfig::default()
     };
     config.validate()?;
-    let spec = args.text.spec();
-    let data = read_labeled(&args.data, &spec, &args.label_column)?;
-    let skipped = data.skipped_empty_text + data.skipped_empty_label;
-    let (train, validation, labels) = match &args.validation {
-        Some(path) => {
-            let val = read_labeled(path, &spec, &args.label_column)?;
-            let unknown: Vec<&String> = val
-                .labels
-                .iter()
-                .filter(|l| !data.labels.contains(l))
-                .collect();
-            if !unknown.is_empty() {
-                return Err(EngineError::data(
-                    path,
-                    format!("labels {unknown:?} do not occur in the training file"),
-                ));
-            }
-            (data.examples, val.examples, data.labels)
-        }
-        None => {
-            let (t, v) = stratified_split(&data.examples, config.validation_fraction, config.seed)?;
-            (t, v, data.labels)
-        }
+    let spec = DataSpec {
+        path: args.data.clone(),
+        text: args.text.spec(),
+        label_column: args.label_column.clone(),
+        label_map: args.label_map.as_deref().map(LabelMap::load).transpose()?,
+        validation: args.validation.clone(),
     };
-    if !args.json && skipped > 0 {
-        eprintln!(
-            "note: skipped {} rows with an empty text and {} with an empty label",
-            data.skipped_empty_text, data.skipped_empty_label
-        );
+    let loaded = spec.load(config.validation_fraction, config.seed, args.force)?;
+    if !args.json {
+        for w in loaded.warnings.items() {
+            eprintln!("warning: {w}");
+        }
+        for f in loaded
+            .report
+            .findings
+            .iter()
+            .filter(|f| f.severity > Severity::Info)
+        {
+            eprintln!("{}: {} → {}", severity_name(f.severity), f.message, f.fix);
+        }
     }
     let cancel = Arc::new(AtomicBool::new(false));
     {
@@ -229,11 +269,7 @@ fn train(args: TrainArgs) -> Result<ExitCode, EngineError> {
             eprintln!("\ncancelling after this step (Ctrl-C again to quit now)…");
         });
     }
-    let data = TrainData {
-        train,
-        validation,
-        labels,
-    };
+    let data = loaded.data;
     let mut view = if args.json {
         None
     } else {
@@ -376,9 +412,186 @@ impl Progress {
     }
 }
 
+fn severity_name(s: Severity) -> &'static str {
+    match s {
+        Severity::Blocking => "BLOCKING",
+        Severity::Warning => "warning",
+        Severity::Info => "info",
+    }
+}
+
+fn inspect_cmd(args: InspectArgs) -> Result<ExitCode, EngineError> {
+    let map = args.label_map.as_deref().map(LabelMap::load).transpose()?;
+    let encoder = match &args.model {
+        Some(m) => Some(TextEncoder::load(&resolve_model(m)?, args.max_length)?),
+        None => None,
+    };
+    let options = InspectOptions {
+        text: (!args.text_columns.is_empty()).then(|| TextSpec {
+            columns: args.text_columns.clone(),
+            separator: args.text_separator.clone(),
+        }),
+        label_column: args.label_column.clone(),
+        label_map: map.as_ref(),
+        validation: args.validation.as_deref(),
+        encoder: encoder.as_ref(),
+    };
+    let inspection = inspect(&args.data, &options)?;
+    if let Some(path) = &args.write_label_map {
+        let counts = inspection.raw_labels.iter().cloned().collect();
+        LabelMap::suggested(&counts).save(path)?;
+        eprintln!(
+            "wrote a label map with the suggested merges to {}",
+            path.display()
+        );
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&inspection)?);
+    } else {
+        print_inspection(&inspection, args.model.is_some());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn clip(text: &str, chars: usize) -> String {
+    let flat: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if flat.chars().count() > chars {
+        format!("{}…", flat.chars().take(chars - 1).collect::<String>())
+    } else {
+        flat
+    }
+}
+
+fn print_inspection(i: &Inspection, measured_truncation: bool) {
+    let p = &i.profile;
+    let format = match p.format {
+        Format::Delimited { delimiter: '\t' } => "delimited, tab".to_string(),
+        Format::Delimited { delimiter } => format!("delimited, '{delimiter}'"),
+        Format::Jsonl => "JSON lines".to_string(),
+    };
+    println!(
+        "{}: {} rows, {format}, {}",
+        p.path.display(),
+        p.rows,
+        p.encoding
+    );
+    for w in p.warnings.items() {
+        println!("  warning: {w}");
+    }
+    println!("\ncolumns");
+    let width = p
+        .columns
+        .iter()
+        .map(|c| c.name.chars().count())
+        .max()
+        .unwrap_or(6)
+        .clamp(6, 30);
+    println!(
+        "  {:<width$}  {:<6}  {:>7}  {:>9}  {:>10}",
+        "name", "role", "filled", "distinct", "mean chars"
+    );
+    for c in &p.columns {
+        let role = format!("{:?}", c.role).to_lowercase();
+        let distinct = format!("{}{}", c.distinct, if c.distinct_capped { "+" } else { "" });
+        let values: Vec<String> = c
+            .values
+            .iter()
+            .take(4)
+            .map(|(v, n)| format!("{} {n}", clip(v, 20)))
+            .collect();
+        let more = if c.values.len() > 4 {
+            format!(", … {} more", c.values.len() - 4)
+        } else {
+            String::new()
+        };
+        println!(
+            "  {:<width$}  {role:<6}  {:>6.1}%  {distinct:>9}  {:>10.1}  {}{more}",
+            clip(&c.name, width),
+            c.fill_rate * 100.0,
+            c.mean_chars,
+            values.join(", ")
+        );
+    }
+    println!(
+        "\nsuggested: --text-column {} --label-column {}",
+        p.suggested_text.as_deref().unwrap_or("?"),
+        p.suggested_label.as_deref().unwrap_or("?")
+    );
+    println!("\nfirst rows");
+    for (line, cells) in p.samples.iter().take(3) {
+        let joined: Vec<String> = cells.iter().map(|c| clip(c, 40)).collect();
+        println!("  line {line}: {}", joined.join(" | "));
+    }
+    if let Some(note) = &i.note {
+        println!("\n{note}");
+        return;
+    }
+    if let (Some(text), Some(label)) = (&i.text, &i.label_column) {
+        println!(
+            "\nusing text {:?}, label '{label}': {} usable rows",
+            text.columns, i.rows_used
+        );
+    }
+    let shown: Vec<String> = i
+        .raw_labels
+        .iter()
+        .take(12)
+        .map(|(l, n)| format!("{} {n}", clip(l, 30)))
+        .collect();
+    let more = if i.raw_labels.len() > 12 {
+        format!(", … {} more", i.raw_labels.len() - 12)
+    } else {
+        String::new()
+    };
+    println!(
+        "label values ({}): {}{more}",
+        i.raw_labels.len(),
+        shown.join(", ")
+    );
+    if !i.merges.is_empty() {
+        println!("\nlabel variants that look like one class (--write-label-map FILE writes these merges):");
+        for m in &i.merges {
+            let members: Vec<String> = m
+                .members
+                .iter()
+                .map(|(v, n)| format!("'{v}' ({n})"))
+                .collect();
+            println!("  '{}' ← {}", m.into, members.join(", "));
+        }
+    }
+    let Some(report) = &i.report else { return };
+    println!("\ndata check");
+    if report.findings.is_empty() {
+        println!("  no problems found");
+    }
+    for f in &report.findings {
+        println!("  {:<8}  {}", severity_name(f.severity), f.message);
+        if !f.lines.is_empty() {
+            let lines: Vec<String> = f.lines.iter().map(usize::to_string).collect();
+            println!("  {:<8}  e.g. line {}", "", lines.join(", "));
+        }
+        println!("  {:<8}  → {}", "", f.fix);
+    }
+    if !measured_truncation {
+        println!("  (truncation not measured: pass --model to use its tokenizer)");
+    }
+    if report.is_blocking() {
+        println!("\nblocking problems: `dialect train` refuses this data unless --force");
+    }
+}
+
 fn eval(args: EvalArgs) -> Result<ExitCode, EngineError> {
     let predictor = Predictor::load(&args.model, args.device.parse()?)?;
-    let metrics = predictor.evaluate_file(&args.data, &args.text.spec(), &args.label_column)?;
+    let map = args.label_map.as_deref().map(LabelMap::load).transpose()?;
+    let metrics = predictor.evaluate_file(
+        &args.data,
+        &args.text.spec(),
+        &args.label_column,
+        map.as_ref(),
+    )?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&metrics)?);
     } else {

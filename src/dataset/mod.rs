@@ -1,11 +1,19 @@
 //! Ticket data: read a delimited file, compose the text from columns, pick the label,
 //! and split into training and validation sets.
 
+pub mod inspect;
+pub mod labels;
+pub mod profile;
+pub mod quality;
 mod read;
+pub mod source;
 mod split;
+pub mod warnings;
 
-pub use read::{read_labeled, read_table, Table};
+pub use labels::LabelMap;
+pub use read::{column_index, read_labeled, read_table, Table};
 pub use split::stratified_split;
+pub use warnings::{Warning, Warnings};
 
 use serde::{Deserialize, Serialize};
 
@@ -40,14 +48,23 @@ pub struct Example {
     pub line: usize,
 }
 
-/// Labelled tickets from one file, with the sorted set of labels seen and counts of
-/// rows skipped for an empty text or label.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// Labelled tickets from one file: the examples, the sorted set of (mapped) labels,
+/// what was skipped and why, the raw label values seen, and the reader's warnings.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LabeledData {
     pub examples: Vec<Example>,
     pub labels: Vec<String>,
     pub skipped_empty_text: usize,
+    /// First few lines of rows skipped for an empty text.
+    pub empty_text_lines: Vec<usize>,
     pub skipped_empty_label: usize,
+    pub dropped_by_map: usize,
+    /// Raw label values (trimmed) and how often each occurs, before mapping.
+    pub raw_label_counts: std::collections::BTreeMap<String, usize>,
+    /// Raw values the label map does not mention, with counts.
+    pub unmapped: std::collections::BTreeMap<String, usize>,
+    pub warnings: Warnings,
 }
 
 impl LabeledData {

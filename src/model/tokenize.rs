@@ -97,14 +97,17 @@ impl TextEncoder {
             .collect())
     }
 
-    /// Token count of a text without truncation (to measure how much truncation cuts).
-    pub fn untruncated_len(&self, text: &str) -> Result<usize> {
+    /// Token counts of texts without truncation (to measure how much truncation cuts).
+    pub fn token_counts(&self, texts: &[String]) -> Result<Vec<usize>> {
         let mut t = self.tokenizer.clone();
         t.with_truncation(None)
             .map_err(|e| EngineError::Tokenizer(e.to_string()))?;
-        Ok(t.encode(text, true)
+        let inputs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        Ok(t.encode_batch(inputs, true)
             .map_err(|e| EngineError::Tokenizer(e.to_string()))?
-            .len())
+            .iter()
+            .map(|e| e.len())
+            .collect())
     }
 
     /// Pad `items` to the longest one and move them to `device`.

@@ -3,10 +3,12 @@
 
 mod batching;
 mod config;
+mod data;
 mod events;
 pub mod optim;
 
 pub use config::{BestMetric, TrainConfig};
+pub use data::{DataSpec, LoadedData};
 pub use events::{EpochRecord, RunSummary, TrainEvent};
 
 use crate::dataset::{Example, LabeledData};

@@ -66,7 +66,8 @@ pub fn tiny_train_data(dir: &Path, per_class: usize) -> dialect::train::TrainDat
     let csv = dir.join("tickets.csv");
     write_tiny_csv(&csv, per_class);
     let data =
-        dialect::dataset::read_labeled(&csv, &dialect::TextSpec::column("text"), "label").unwrap();
+        dialect::dataset::read_labeled(&csv, &dialect::TextSpec::column("text"), "label", None)
+            .unwrap();
     let (train, validation) = dialect::dataset::stratified_split(&data.examples, 0.2, 1).unwrap();
     dialect::train::TrainData {
         train,

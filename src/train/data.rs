@@ -1,0 +1,89 @@
+//! Turning files into training data: read with the text/label mapping, check quality,
+//! hold out a stratified validation split (or read a validation file).
+
+use super::TrainData;
+use crate::dataset::quality::{assess, QualityReport, Severity};
+use crate::dataset::{read_labeled, stratified_split, LabelMap, TextSpec, Warnings};
+use crate::error::{EngineError, Result};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// Where training rows come from and how to read them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DataSpec {
+    pub path: PathBuf,
+    pub text: TextSpec,
+    pub label_column: String,
+    #[serde(default)]
+    pub label_map: Option<LabelMap>,
+    /// A separate validation file; otherwise a stratified split is held out.
+    #[serde(default)]
+    pub validation: Option<PathBuf>,
+}
+
+/// Training data ready to use, with the quality report and reader warnings.
+#[derive(Debug, Clone)]
+pub struct LoadedData {
+    pub data: TrainData,
+    pub report: QualityReport,
+    pub warnings: Warnings,
+}
+
+impl DataSpec {
+    /// Read, assess and split. Blocking quality findings are an error listing them,
+    /// unless `force`; then training goes ahead as far as the data allows.
+    pub fn load(&self, validation_fraction: f64, seed: u64, force: bool) -> Result<LoadedData> {
+        let map = self.label_map.as_ref();
+        let data = read_labeled(&self.path, &self.text, &self.label_column, map)?;
+        let mut warnings = data.warnings.clone();
+        let validation = match &self.validation {
+            Some(path) => {
+                let val = read_labeled(path, &self.text, &self.label_column, map)?;
+                let unknown: Vec<&String> = val
+                    .labels
+                    .iter()
+                    .filter(|l| !data.labels.contains(l))
+                    .collect();
+                if !unknown.is_empty() {
+                    return Err(EngineError::data(
+                        path,
+                        format!("labels {unknown:?} do not occur in the training file: map them (label map) or remove those rows"),
+                    ));
+                }
+                warnings.extend(val.warnings.clone());
+                Some(val.examples)
+            }
+            None => None,
+        };
+        let report = assess(&data, validation.as_deref(), None);
+        let blocking: Vec<String> = report
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Blocking)
+            .map(|f| format!("{} ({})", f.message, f.fix))
+            .collect();
+        if !blocking.is_empty() && !force {
+            return Err(EngineError::data(
+                &self.path,
+                format!(
+                    "cannot train on this data: {}. Fix the data, or pass --force to try anyway.",
+                    blocking.join("; ")
+                ),
+            ));
+        }
+        let (train, validation) = match validation {
+            Some(v) => (data.examples, v),
+            None => stratified_split(&data.examples, validation_fraction, seed)?,
+        };
+        Ok(LoadedData {
+            data: TrainData {
+                train,
+                validation,
+                labels: data.labels,
+            },
+            report,
+            warnings,
+        })
+    }
+}
