@@ -5,6 +5,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use dialect::dataset::inspect::{inspect, InspectOptions, Inspection};
+use dialect::dataset::profile::{profile_file, Profile};
 use dialect::dataset::quality::Severity;
 use dialect::dataset::source::Format;
 use dialect::dataset::LabelMap;
@@ -153,6 +154,9 @@ struct InspectArgs {
     /// Write a label map with the suggested merges, to edit and pass to --label-map.
     #[arg(long)]
     write_label_map: Option<PathBuf>,
+    /// Only profile the file (one streaming pass, bounded memory); skip the data check.
+    #[arg(long)]
+    profile_only: bool,
     /// Print the whole inspection as JSON.
     #[arg(long)]
     json: bool,
@@ -421,6 +425,15 @@ fn severity_name(s: Severity) -> &'static str {
 }
 
 fn inspect_cmd(args: InspectArgs) -> Result<ExitCode, EngineError> {
+    if args.profile_only {
+        let profile = profile_file(&args.data)?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&profile)?);
+        } else {
+            print_profile(&profile);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let map = args.label_map.as_deref().map(LabelMap::load).transpose()?;
     let encoder = match &args.model {
         Some(m) => Some(TextEncoder::load(&resolve_model(m)?, args.max_length)?),
@@ -465,8 +478,7 @@ fn clip(text: &str, chars: usize) -> String {
     }
 }
 
-fn print_inspection(i: &Inspection, measured_truncation: bool) {
-    let p = &i.profile;
+fn print_profile(p: &Profile) {
     let format = match p.format {
         Format::Delimited { delimiter: '\t' } => "delimited, tab".to_string(),
         Format::Delimited { delimiter } => format!("delimited, '{delimiter}'"),
@@ -525,6 +537,10 @@ fn print_inspection(i: &Inspection, measured_truncation: bool) {
         let joined: Vec<String> = cells.iter().map(|c| clip(c, 40)).collect();
         println!("  line {line}: {}", joined.join(" | "));
     }
+}
+
+fn print_inspection(i: &Inspection, measured_truncation: bool) {
+    print_profile(&i.profile);
     if let Some(note) = &i.note {
         println!("\n{note}");
         return;

@@ -487,4 +487,22 @@ mod tests {
         assert!(find("truncation").message.starts_with("50.0%"));
         assert_eq!(find("non_text").lines, vec![4]);
     }
+
+    #[test]
+    fn skipped_rows_and_unmapped_labels_are_reported() {
+        let mut d = data(&[
+            ("a ticket about login", "bug"),
+            ("a ticket about dark mode", "feature"),
+        ]);
+        d.skipped_empty_text = 3;
+        d.empty_text_lines = vec![4, 9, 11];
+        d.skipped_empty_label = 2;
+        d.unmapped.insert("defect".into(), 5);
+        let r = assess(&d, None, None);
+        let find = |c: &str| r.findings.iter().find(|f| f.code == c).unwrap();
+        assert_eq!(find("empty_text").lines, vec![4, 9, 11]);
+        assert_eq!(find("empty_label").severity, Severity::Info);
+        assert_eq!(find("unmapped_labels").count, 5);
+        assert!(find("unmapped_labels").message.contains("'defect'"));
+    }
 }
