@@ -114,11 +114,19 @@ impl Column {
         } else {
             distinct as f64 / filled.max(1) as f64
         };
-        let repeated = filled >= 2 * distinct;
+        let lower = name.to_ascii_lowercase();
+        // Small files repeat few values; a label-like name makes up for that.
+        let repeated = filled >= 2 * distinct || LABEL_NAMES.contains(&lower.as_str());
+        let id_like = lower == "id"
+            || lower.ends_with(" id")
+            || lower.ends_with("_id")
+            || (lower.ends_with("id") && lower.len() <= 8);
         let role = if filled == 0 {
             ColumnRole::Empty
         } else if self.dates * 10 >= filled * 9 {
             ColumnRole::Date
+        } else if id_like && unique >= 0.9 {
+            ColumnRole::Id
         } else if !self.capped && distinct <= LABEL_MAX_DISTINCT && repeated && mean_chars <= 60.0 {
             ColumnRole::Label
         } else if self.numeric == filled {
