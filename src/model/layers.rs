@@ -4,7 +4,7 @@
 use super::params::{Init, ParamLoader};
 use crate::error::Result;
 use candle_core::{DType, Tensor, D};
-use rand::{rngs::StdRng, Rng, SeedableRng};
+use rand::{rngs::StdRng, RngCore, SeedableRng};
 use std::sync::Mutex;
 
 /// Whether a forward pass trains (dropout on) or evaluates (dropout off).
@@ -36,9 +36,11 @@ impl Mode<'_> {
         let scale = 1.0 / (1.0 - p);
         let keep = if x.device().is_cpu() {
             let mut rng = rng.0.lock().unwrap_or_else(|e| e.into_inner());
+            // Keep with probability 1 − p: compare 32 random bits with p·2³².
+            let threshold = (p * 4_294_967_296.0) as u64;
             let values: Vec<f32> = (0..x.elem_count())
                 .map(|_| {
-                    if rng.random::<f64>() >= p {
+                    if u64::from(rng.next_u32()) >= threshold {
                         scale as f32
                     } else {
                         0.0
