@@ -78,7 +78,8 @@ fn minilm_learns_ticket_tagger_well_above_chance() {
         train.len(),
         summary.seconds
     );
-    // Chance is 1/3 on these balanced classes; this run measured 0.70 (0.59 at lr 5e-5).
+    // Chance is 1/3 on these balanced classes; measured 0.67-0.70 across dropout streams
+    // (0.59 at lr 5e-5).
     assert!(
         metrics.accuracy >= 0.6,
         "held-out accuracy {:.4}",
