@@ -44,6 +44,35 @@ impl DeviceChoice {
     }
 }
 
+/// One device and whether it can be used here (for device pickers).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceInfo {
+    pub choice: DeviceChoice,
+    pub available: bool,
+    /// Why not, when unavailable.
+    pub note: Option<String>,
+}
+
+/// CPU, CUDA and Metal, each with whether this build on this machine can open it.
+pub fn available_devices() -> Vec<DeviceInfo> {
+    [DeviceChoice::Cpu, DeviceChoice::Cuda, DeviceChoice::Metal]
+        .into_iter()
+        .map(|choice| match choice.open() {
+            Ok(_) => DeviceInfo {
+                choice,
+                available: true,
+                note: None,
+            },
+            Err(e) => DeviceInfo {
+                choice,
+                available: false,
+                note: Some(e.to_string()),
+            },
+        })
+        .collect()
+}
+
 /// A short human name for a device ("cpu", "cuda:0", "metal").
 pub fn device_name(device: &Device) -> String {
     match device {
@@ -83,6 +112,16 @@ mod tests {
         assert_eq!("auto".parse::<DeviceChoice>().unwrap(), DeviceChoice::Auto);
         let err = "tpu".parse::<DeviceChoice>().unwrap_err().to_string();
         assert!(err.contains("tpu") && err.contains("cpu"), "{err}");
+    }
+
+    #[test]
+    fn cpu_is_always_listed_as_available() {
+        let devices = available_devices();
+        assert_eq!(devices.len(), 3);
+        assert!(devices[0].available && devices[0].choice == DeviceChoice::Cpu);
+        for d in &devices[1..] {
+            assert_eq!(d.available, d.note.is_none());
+        }
     }
 
     #[test]

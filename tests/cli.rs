@@ -384,3 +384,95 @@ fn train_refuses_blocking_data_unless_forced() {
         .code(1)
         .stderr(predicate::str::contains("at least 2 classes"));
 }
+
+#[test]
+fn runs_are_recorded_listed_shown_and_deleted() {
+    let work = tempfile::tempdir().unwrap();
+    let csv = work.path().join("tickets.csv");
+    common::write_tiny_csv(&csv, 10);
+    let runs = work.path().join("runs");
+    dialect()
+        .args([
+            "train",
+            csv.to_str().unwrap(),
+            "--model",
+            common::tiny_model("distilbert").to_str().unwrap(),
+        ])
+        .args([
+            "--runs-dir",
+            runs.to_str().unwrap(),
+            "--epochs",
+            "1",
+            "--device",
+            "cpu",
+        ])
+        .assert()
+        .success();
+    let assert = dialect()
+        .args(["runs", "--runs-dir", runs.to_str().unwrap(), "--json"])
+        .assert()
+        .success();
+    let list: serde_json::Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let run = &list[0];
+    assert_eq!(run["status"], "finished");
+    assert_eq!(run["summary"]["epochs"].as_array().unwrap().len(), 1);
+    let id = run["id"].as_str().unwrap().to_string();
+    let model = runs.join(&id).join("model");
+    assert!(model.join("model.safetensors").is_file());
+    assert!(
+        std::fs::read_to_string(runs.join(&id).join("events.jsonl"))
+            .unwrap()
+            .lines()
+            .count()
+            >= 4
+    );
+    dialect()
+        .args(["runs", "show", &id, "--runs-dir", runs.to_str().unwrap()])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("best model:").and(predicate::str::contains("epoch 1")));
+    dialect()
+        .args([
+            "predict",
+            model.to_str().unwrap(),
+            "please add dark mode",
+            "--device",
+            "cpu",
+        ])
+        .assert()
+        .success();
+    dialect()
+        .args([
+            "runs",
+            "delete",
+            "../x",
+            "--runs-dir",
+            runs.to_str().unwrap(),
+        ])
+        .assert()
+        .code(1);
+    dialect()
+        .args(["runs", "delete", &id, "--runs-dir", runs.to_str().unwrap()])
+        .assert()
+        .success();
+    assert!(!runs.join(&id).exists());
+}
+
+#[test]
+fn devices_and_models_are_listed() {
+    let assert = dialect().args(["devices", "--json"]).assert().success();
+    let devices: serde_json::Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
+    assert_eq!(devices[0]["choice"], "cpu");
+    assert_eq!(devices[0]["available"], true);
+    let home = tempfile::tempdir().unwrap();
+    dialect()
+        .env("HF_HOME", home.path())
+        .args(["models"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("distilbert-base-uncased")
+                .and(predicate::str::contains("needs a download")),
+        );
+}

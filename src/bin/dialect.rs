@@ -9,8 +9,10 @@ use dialect::dataset::profile::{profile_file, Profile};
 use dialect::dataset::quality::Severity;
 use dialect::dataset::source::Format;
 use dialect::dataset::LabelMap;
-use dialect::model::resolve::resolve_model;
+use dialect::device::available_devices;
+use dialect::model::resolve::{preset_status, resolve_model};
 use dialect::model::tokenize::TextEncoder;
+use dialect::runs::RunStore;
 use dialect::train::DataSpec;
 use dialect::{
     BestMetric, DeviceChoice, EngineError, Metrics, Predictor, TextSpec, TrainConfig, TrainEvent,
@@ -40,6 +42,18 @@ enum Command {
     Train(TrainArgs),
     /// Profile a data file and report what is wrong with it before training.
     Inspect(InspectArgs),
+    /// List past training runs, show one, or delete one.
+    Runs(RunsArgs),
+    /// List the compute devices and whether they can be used here.
+    Devices {
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the preset models and whether each is already downloaded.
+    Models {
+        #[arg(long)]
+        json: bool,
+    },
     /// Evaluate a fine-tuned model on a labelled CSV.
     Eval(EvalArgs),
     /// Predict labels for texts, or for every row of a CSV.
@@ -80,6 +94,9 @@ struct TrainArgs {
     /// Train even when the data check finds blocking problems.
     #[arg(long)]
     force: bool,
+    /// Record the run (settings, events, model) in this run store instead of --out.
+    #[arg(long)]
+    runs_dir: Option<PathBuf>,
     /// Separate validation file (same columns); otherwise a stratified split is held out.
     #[arg(long)]
     validation: Option<PathBuf>,
@@ -125,6 +142,27 @@ struct TrainArgs {
     /// Print every event as a JSON line instead of a progress bar.
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Args)]
+struct RunsArgs {
+    /// Run store folder (default: $DIALECT_HOME/runs or ~/.local/share/dialect/runs).
+    #[arg(long, global = true)]
+    runs_dir: Option<PathBuf>,
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    action: Option<RunsAction>,
+}
+
+#[derive(Subcommand)]
+enum RunsAction {
+    /// List runs, newest first (the default).
+    List,
+    /// Show one run: settings, per-epoch metrics, model folder.
+    Show { id: String },
+    /// Delete a run and its model.
+    Delete { id: String },
 }
 
 #[derive(Args)]
@@ -206,6 +244,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Inspect(args) => inspect_cmd(args),
         Command::Train(args) => train(args),
+        Command::Runs(args) => runs_cmd(args),
+        Command::Devices { json } => devices_cmd(json),
+        Command::Models { json } => models_cmd(json),
         Command::Eval(args) => eval(args),
         Command::Predict(args) => predict(args),
     };
@@ -274,20 +315,40 @@ fn train(args: TrainArgs) -> Result<ExitCode, EngineError> {
         });
     }
     let data = loaded.data;
+    let mut run = match &args.runs_dir {
+        Some(dir) => Some(RunStore::new(dir).create(&config, &spec)?),
+        None => None,
+    };
+    let config = run.as_ref().map(|r| r.config().clone()).unwrap_or(config);
+    if let (Some(r), false) = (&run, args.json) {
+        eprintln!("run {} (model in {})", r.id(), config.output_dir.display());
+    }
     let mut view = if args.json {
         None
     } else {
         Some(Progress::default())
     };
-    let summary = Trainer::run(
+    let mut log_error = None;
+    let result = Trainer::run(
         &config,
         &data,
-        |event| match &mut view {
-            Some(v) => v.show(event),
-            None => println!("{}", serde_json::to_string(event).unwrap_or_default()),
+        |event| {
+            if let Some(r) = &mut run {
+                if let Err(e) = r.log(event) {
+                    log_error.get_or_insert(e);
+                }
+            }
+            match &mut view {
+                Some(v) => v.show(event),
+                None => println!("{}", serde_json::to_string(event).unwrap_or_default()),
+            }
         },
         &cancel,
-    )?;
+    );
+    if let Some(e) = log_error {
+        eprintln!("warning: could not record the run: {e}");
+    }
+    let summary = result?;
     if summary.cancelled {
         return Ok(ExitCode::from(130));
     }
@@ -414,6 +475,100 @@ impl Progress {
             _ => eprintln!("{line}"),
         }
     }
+}
+
+fn runs_cmd(args: RunsArgs) -> Result<ExitCode, EngineError> {
+    let store = RunStore::new(args.runs_dir.unwrap_or_else(RunStore::default_root));
+    match args.action.unwrap_or(RunsAction::List) {
+        RunsAction::List => {
+            let runs = store.list()?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&runs)?);
+            } else if runs.is_empty() {
+                println!("no runs in {}", store.root().display());
+            } else {
+                println!(
+                    "{:<20}  {:<9}  {:<40}  {:>5}  best",
+                    "id", "status", "model", "epoch"
+                );
+                for r in runs {
+                    let (epoch, best) = match r.best {
+                        Some((e, v)) => (
+                            e.to_string(),
+                            format!("{} {v:.4}", r.config.best_metric.name()),
+                        ),
+                        None => ("-".into(), "-".into()),
+                    };
+                    println!(
+                        "{:<20}  {:<9}  {:<40}  {epoch:>5}  {best}",
+                        r.id,
+                        format!("{:?}", r.status).to_lowercase(),
+                        clip(&r.config.model, 40)
+                    );
+                }
+            }
+        }
+        RunsAction::Show { id } => {
+            let r = store.get(&id)?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                println!("run {} — {:?}", r.id, r.status);
+                println!("model {}, data {}", r.config.model, r.data.path.display());
+                if let Some(e) = &r.error {
+                    println!("error: {e}");
+                }
+                if let Some(s) = &r.summary {
+                    for e in &s.epochs {
+                        println!(
+                            "  epoch {}: train loss {:.4}, val loss {:.4}, accuracy {:.4}, macro-F1 {:.4}",
+                            e.epoch, e.train_loss, e.eval_loss, e.metrics.accuracy, e.metrics.macro_f1
+                        );
+                    }
+                }
+                match store.model_dir(&id) {
+                    Ok(dir) => println!("best model: {}", dir.display()),
+                    Err(e) => println!("{e}"),
+                }
+            }
+        }
+        RunsAction::Delete { id } => {
+            store.delete(&id)?;
+            eprintln!("deleted run {id}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn devices_cmd(json: bool) -> Result<ExitCode, EngineError> {
+    let devices = available_devices();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&devices)?);
+    } else {
+        for d in devices {
+            let name = format!("{:?}", d.choice).to_lowercase();
+            match d.note {
+                None => println!("{name:<6} available"),
+                Some(note) => println!("{name:<6} unavailable: {note}"),
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn models_cmd(json: bool) -> Result<ExitCode, EngineError> {
+    let models = preset_status();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&models)?);
+    } else {
+        for m in models {
+            match m.cached {
+                Some(dir) => println!("{:<42} on disk ({})", m.id, dir.display()),
+                None => println!("{:<42} needs a download", m.id),
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn severity_name(s: Severity) -> &'static str {

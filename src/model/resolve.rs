@@ -10,6 +10,35 @@ use std::path::{Path, PathBuf};
 /// The model used when none is named: the Hugging Face recipe's base model.
 pub const DEFAULT_MODEL: &str = "distilbert-base-uncased";
 
+/// Models offered by name in pickers: the recipe's, its larger sibling, and the small
+/// model that setup makes available offline.
+pub const PRESETS: [&str; 3] = [
+    "distilbert-base-uncased",
+    "bert-base-uncased",
+    "sentence-transformers/all-MiniLM-L6-v2",
+];
+
+/// A hub model and where it is in the local cache, if it is.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelStatus {
+    pub id: String,
+    /// The snapshot folder when the model is already on disk; `None` = needs a download.
+    pub cached: Option<PathBuf>,
+}
+
+/// Whether each preset is already in the Hugging Face cache.
+pub fn preset_status() -> Vec<ModelStatus> {
+    let cache = hub_cache();
+    PRESETS
+        .iter()
+        .map(|id| ModelStatus {
+            id: id.to_string(),
+            cached: from_cache(&cache, id),
+        })
+        .collect()
+}
+
 const CONFIG: &str = "config.json";
 const WEIGHTS: [&str; 2] = ["model.safetensors", "pytorch_model.bin"];
 const TOKENIZERS: [&str; 2] = ["tokenizer.json", "vocab.txt"];
