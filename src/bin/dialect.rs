@@ -633,6 +633,19 @@ fn clip(text: &str, chars: usize) -> String {
     }
 }
 
+/// The first `n` values with their counts, each clipped to `chars`, and how many more.
+fn top_counts(values: &[(String, usize)], n: usize, chars: usize) -> String {
+    let shown: Vec<String> = values
+        .iter()
+        .take(n)
+        .map(|(v, count)| format!("{} {count}", clip(v, chars)))
+        .collect();
+    match values.len().checked_sub(n) {
+        Some(more) if more > 0 => format!("{}, … {more} more", shown.join(", ")),
+        _ => shown.join(", "),
+    }
+}
+
 fn print_profile(p: &Profile) {
     let format = match p.format {
         Format::Delimited { delimiter: '\t' } => "delimited, tab".to_string(),
@@ -663,23 +676,12 @@ fn print_profile(p: &Profile) {
     for c in &p.columns {
         let role = format!("{:?}", c.role).to_lowercase();
         let distinct = format!("{}{}", c.distinct, if c.distinct_capped { "+" } else { "" });
-        let values: Vec<String> = c
-            .values
-            .iter()
-            .take(4)
-            .map(|(v, n)| format!("{} {n}", clip(v, 20)))
-            .collect();
-        let more = if c.values.len() > 4 {
-            format!(", … {} more", c.values.len() - 4)
-        } else {
-            String::new()
-        };
         println!(
-            "  {:<width$}  {role:<6}  {:>6.1}%  {distinct:>9}  {:>10.1}  {}{more}",
+            "  {:<width$}  {role:<6}  {:>6.1}%  {distinct:>9}  {:>10.1}  {}",
             clip(&c.name, width),
             c.fill_rate * 100.0,
             c.mean_chars,
-            values.join(", ")
+            top_counts(&c.values, 4, 20)
         );
     }
     println!(
@@ -706,21 +708,10 @@ fn print_inspection(i: &Inspection, measured_truncation: bool) {
             text.columns, i.rows_used
         );
     }
-    let shown: Vec<String> = i
-        .raw_labels
-        .iter()
-        .take(12)
-        .map(|(l, n)| format!("{} {n}", clip(l, 30)))
-        .collect();
-    let more = if i.raw_labels.len() > 12 {
-        format!(", … {} more", i.raw_labels.len() - 12)
-    } else {
-        String::new()
-    };
     println!(
-        "label values ({}): {}{more}",
+        "label values ({}): {}",
         i.raw_labels.len(),
-        shown.join(", ")
+        top_counts(&i.raw_labels, 12, 30)
     );
     if !i.merges.is_empty() {
         println!("\nlabel variants that look like one class (--write-label-map FILE writes these merges):");

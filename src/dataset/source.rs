@@ -86,13 +86,7 @@ impl RecordReader {
             );
         }
         let stream: Box<dyn Read> = Box::new(Cursor::new(head).chain(file));
-        let decoded: Box<dyn Read> = Box::new(
-            DecodeReaderBytesBuilder::new()
-                .encoding(Some(encoding))
-                .bom_sniffing(true)
-                .strip_bom(true)
-                .build(stream),
-        );
+        let decoded = decode(stream, encoding);
         let is_jsonl = matches!(
             path.extension()
                 .and_then(|e| e.to_str())
@@ -192,13 +186,8 @@ impl RecordReader {
             break object.keys().cloned().collect::<Vec<_>>();
         };
         // Re-read from the start so the first object is also a record.
-        let decoded: Box<dyn Read> = Box::new(
-            DecodeReaderBytesBuilder::new()
-                .encoding(Some(encoding))
-                .bom_sniffing(true)
-                .strip_bom(true)
-                .build(File::open(path).map_err(|e| EngineError::io(path, e))?),
-        );
+        let file = File::open(path).map_err(|e| EngineError::io(path, e))?;
+        let decoded = decode(Box::new(file), encoding);
         Ok(Self {
             path: path.to_path_buf(),
             headers,
@@ -469,6 +458,17 @@ impl<R: Read> Read for CrlfToLf<R> {
             }
         }
     }
+}
+
+/// `stream` decoded from `encoding` (a BOM, if any, wins and is stripped) to UTF-8.
+fn decode(stream: Box<dyn Read>, encoding: &'static Encoding) -> Box<dyn Read> {
+    Box::new(
+        DecodeReaderBytesBuilder::new()
+            .encoding(Some(encoding))
+            .bom_sniffing(true)
+            .strip_bom(true)
+            .build(stream),
+    )
 }
 
 fn parse_object(
