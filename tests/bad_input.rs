@@ -44,6 +44,16 @@ fn assert_data_error(
     assert!(err.is_user_error());
 }
 
+fn text_and_label(path: &Path) -> DataSpec {
+    DataSpec {
+        path: path.to_path_buf(),
+        text: TextSpec::column("text"),
+        label_column: "label".into(),
+        label_map: None,
+        validation: None,
+    }
+}
+
 fn warning<'a>(data: &'a LabeledData, kind: &str) -> &'a dialect::dataset::Warning {
     data.warnings
         .items()
@@ -197,13 +207,7 @@ fn only_one_class() {
         "one.csv",
         b"text,label\nthe app crashes on start,bug\nerror on the login page,bug\n",
     );
-    let spec = DataSpec {
-        path: c.path.clone(),
-        text: TextSpec::column("text"),
-        label_column: "label".into(),
-        label_map: None,
-        validation: None,
-    };
+    let spec = text_and_label(&c.path);
     assert_data_error(
         spec.load(0.1, 1, false),
         &c.path,
@@ -217,13 +221,7 @@ fn class_with_one_example() {
         "lonely.csv",
         b"text,label\nthe app crashes,bug\nlogin fails badly,bug\nplease add dark mode,feature\n",
     );
-    let spec = DataSpec {
-        path: c.path.clone(),
-        text: TextSpec::column("text"),
-        label_column: "label".into(),
-        label_map: None,
-        validation: None,
-    };
+    let spec = text_and_label(&c.path);
     assert_data_error(
         spec.load(0.1, 1, false),
         &c.path,
