@@ -18,6 +18,8 @@ pub enum RunStatus {
     Finished,
     Cancelled,
     Failed,
+    /// Recorded as running, but its process is gone (crash, kill, power loss).
+    Interrupted,
 }
 
 /// What `run.json` holds.
@@ -35,6 +37,9 @@ pub struct RunRecord {
     /// Best value of the chosen metric so far, and its epoch.
     pub best: Option<(usize, f64)>,
     pub error: Option<String>,
+    /// The process recording the run, to tell a running run from an interrupted one.
+    #[serde(default)]
+    pub pid: Option<u32>,
 }
 
 /// A folder of runs.
@@ -125,6 +130,7 @@ impl RunStore {
             summary: None,
             best: None,
             error: None,
+            pid: Some(std::process::id()),
         };
         let events_path = dir.join(EVENTS);
         let events =
@@ -207,8 +213,18 @@ impl RunStore {
 
 fn read_record(path: &Path) -> Result<RunRecord> {
     let text = std::fs::read_to_string(path).map_err(|e| EngineError::io(path, e))?;
-    serde_json::from_str(&text)
-        .map_err(|e| EngineError::data(path, format!("is not a run record: {e}")))
+    let mut record: RunRecord = serde_json::from_str(&text)
+        .map_err(|e| EngineError::data(path, format!("is not a run record: {e}")))?;
+    if record.status == RunStatus::Running && record.pid.is_some_and(|pid| !process_alive(pid)) {
+        record.status = RunStatus::Interrupted;
+    }
+    Ok(record)
+}
+
+/// Whether process `pid` exists (Linux: /proc; elsewhere assumed alive).
+fn process_alive(pid: u32) -> bool {
+    let proc_root = Path::new("/proc");
+    !proc_root.join("self").exists() || proc_root.join(pid.to_string()).exists()
 }
 
 impl Run {
@@ -344,6 +360,15 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("no saved model"));
+        assert_eq!(store.get(b.id()).unwrap().status, RunStatus::Running);
+        // A run whose process is gone reads as interrupted.
+        let path = store.root().join(b.id()).join(RECORD);
+        let mut stale = store.get(b.id()).unwrap();
+        stale.pid = Some(u32::MAX);
+        std::fs::write(&path, serde_json::to_string(&stale).unwrap()).unwrap();
+        if Path::new("/proc/self").exists() {
+            assert_eq!(store.get(b.id()).unwrap().status, RunStatus::Interrupted);
+        }
         store.delete(b.id()).unwrap();
         assert_eq!(store.list().unwrap().len(), 1);
         assert!(store.get("../runs").is_err());

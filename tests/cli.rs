@@ -54,6 +54,7 @@ fn train_eval_predict_on_real_files() {
         .collect();
     assert_eq!(events[0]["type"], "started");
     assert_eq!(events[0]["totalSteps"], 36);
+    assert_eq!(events[0]["truncatedRows"], 0);
     assert!(events
         .iter()
         .any(|e| e["type"] == "step" && e["loss"].is_number()));

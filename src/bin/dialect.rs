@@ -374,6 +374,7 @@ impl Progress {
                 epochs,
                 total_steps,
                 max_length,
+                truncated_rows,
                 newly_initialised,
                 ..
             } => {
@@ -381,6 +382,12 @@ impl Progress {
                     "Training {model} on {device}: {train_rows} training rows, {validation_rows} validation rows, {} classes, max length {max_length}",
                     labels.len()
                 );
+                if *truncated_rows > 0 {
+                    eprintln!(
+                        "{truncated_rows} of {train_rows} training texts ({:.1}%) are longer than {max_length} tokens and will be cut (--max-length)",
+                        100.0 * *truncated_rows as f64 / (*train_rows).max(1) as f64
+                    );
+                }
                 if !newly_initialised.is_empty() {
                     eprintln!("Newly initialised (not in the checkpoint): {}",
                         newly_initialised.join(", ")
@@ -488,7 +495,7 @@ fn runs_cmd(args: RunsArgs) -> Result<ExitCode, EngineError> {
                 println!("no runs in {}", store.root().display());
             } else {
                 println!(
-                    "{:<20}  {:<9}  {:<40}  {:>5}  best",
+                    "{:<20}  {:<11}  {:<40}  {:>5}  best",
                     "id", "status", "model", "epoch"
                 );
                 for r in runs {
@@ -500,7 +507,7 @@ fn runs_cmd(args: RunsArgs) -> Result<ExitCode, EngineError> {
                         None => ("-".into(), "-".into()),
                     };
                     println!(
-                        "{:<20}  {:<9}  {:<40}  {epoch:>5}  {best}",
+                        "{:<20}  {:<11}  {:<40}  {epoch:>5}  {best}",
                         r.id,
                         format!("{:?}", r.status).to_lowercase(),
                         clip(&r.config.model, 40)

@@ -53,6 +53,8 @@ pub enum TrainEvent {
         steps_per_epoch: usize,
         total_steps: usize,
         max_length: usize,
+        /// Training texts longer than `max_length` tokens (cut by truncation).
+        truncated_rows: usize,
         newly_initialised: Vec<String>,
     },
     Step {

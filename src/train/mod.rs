@@ -45,6 +45,7 @@ struct Prepared {
     train_labels: Vec<u32>,
     validation: Vec<Encoded>,
     validation_labels: Vec<usize>,
+    truncated_rows: usize,
 }
 
 impl Trainer {
@@ -94,8 +95,15 @@ fn prepare(config: &TrainConfig, data: &TrainData, device: &Device) -> Result<Pr
     let max_length = config.max_length.min(model.max_positions());
     let encoder = TextEncoder::load(&dir, max_length)?;
     let texts = |rows: &[Example]| rows.iter().map(|e| e.text.clone()).collect::<Vec<_>>();
+    let train_texts = texts(&data.train);
+    let truncated_rows = encoder
+        .token_counts(&train_texts)?
+        .iter()
+        .filter(|&&n| n > max_length)
+        .count();
     Ok(Prepared {
-        train: encoder.encode(&texts(&data.train))?,
+        truncated_rows,
+        train: encoder.encode(&train_texts)?,
         validation: encoder.encode(&texts(&data.validation))?,
         train_labels: train_labels.into_iter().map(|i| i as u32).collect(),
         validation_labels,
@@ -128,6 +136,7 @@ fn run_inner(
         steps_per_epoch,
         total_steps,
         max_length: p.encoder.max_length(),
+        truncated_rows: p.truncated_rows,
         newly_initialised: p.model.newly_initialised().to_vec(),
     });
 
