@@ -14,8 +14,7 @@ fn dialect() -> Command {
 #[test]
 fn train_eval_predict_on_real_files() {
     let work = tempfile::tempdir().unwrap();
-    let csv = work.path().join("tickets.csv");
-    common::write_tiny_csv(&csv, 20);
+    let csv = common::tiny_csv(work.path(), 20);
     let out = work.path().join("model");
     let model = common::tiny_model("distilbert");
 
@@ -140,8 +139,7 @@ fn train_eval_predict_on_real_files() {
 #[test]
 fn missing_column_is_a_user_error_naming_the_columns() {
     let work = tempfile::tempdir().unwrap();
-    let csv = work.path().join("tickets.csv");
-    common::write_tiny_csv(&csv, 5);
+    let csv = common::tiny_csv(work.path(), 5);
     dialect()
         .args(["train", csv.to_str().unwrap(), "--text-column", "body"])
         .args(["--model", common::tiny_model("bert").to_str().unwrap()])
@@ -156,8 +154,7 @@ fn missing_column_is_a_user_error_naming_the_columns() {
 #[test]
 fn missing_model_offline_says_where_it_looked() {
     let work = tempfile::tempdir().unwrap();
-    let csv = work.path().join("tickets.csv");
-    common::write_tiny_csv(&csv, 5);
+    let csv = common::tiny_csv(work.path(), 5);
     dialect()
         .env("HF_HOME", work.path().join("empty-hf-home"))
         .args([
@@ -178,8 +175,7 @@ fn missing_model_offline_says_where_it_looked() {
 #[test]
 fn unknown_device_is_a_user_error() {
     let work = tempfile::tempdir().unwrap();
-    let csv = work.path().join("tickets.csv");
-    common::write_tiny_csv(&csv, 5);
+    let csv = common::tiny_csv(work.path(), 5);
     dialect()
         .args(["train", csv.to_str().unwrap(), "--device", "tpu"])
         .assert()
@@ -231,8 +227,7 @@ fn hub_ids_resolve_through_the_hugging_face_cache_under_hf_home() {
 #[test]
 fn validation_file_with_an_unknown_label_is_refused() {
     let work = tempfile::tempdir().unwrap();
-    let csv = work.path().join("tickets.csv");
-    common::write_tiny_csv(&csv, 5);
+    let csv = common::tiny_csv(work.path(), 5);
     let val = work.path().join("val.csv");
     std::fs::write(
         &val,
@@ -389,8 +384,7 @@ fn train_refuses_blocking_data_unless_forced() {
 #[test]
 fn runs_are_recorded_listed_shown_and_deleted() {
     let work = tempfile::tempdir().unwrap();
-    let csv = work.path().join("tickets.csv");
-    common::write_tiny_csv(&csv, 10);
+    let csv = common::tiny_csv(work.path(), 10);
     let runs = work.path().join("runs");
     dialect()
         .args([

@@ -222,3 +222,19 @@ fn legacy_bert_checkpoint_gives_the_same_ids_and_logits() {
         "legacy logits",
     );
 }
+
+#[test]
+fn truncation_is_flagged_per_text() {
+    let g = golden("bert");
+    let texts: Vec<String> = serde_json::from_value(g["texts"].clone()).unwrap();
+    let full: Vec<Vec<u32>> = ids(&g["encoded"]["attention_mask"]);
+    let lengths: Vec<usize> = full
+        .iter()
+        .map(|m| m.iter().filter(|&&x| x == 1).count())
+        .collect();
+    let encoder = TextEncoder::load(&common::tiny_model("bert"), 10).unwrap();
+    for (e, len) in encoder.encode(&texts).unwrap().iter().zip(lengths) {
+        assert_eq!(e.truncated, len > 10, "{len} tokens");
+        assert_eq!(e.ids.len(), len.min(10));
+    }
+}

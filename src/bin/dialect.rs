@@ -80,17 +80,29 @@ impl TextArgs {
 }
 
 #[derive(Args)]
-struct TrainArgs {
-    /// Training data (CSV, TSV; delimiter is detected).
-    data: PathBuf,
-    #[command(flatten)]
-    text: TextArgs,
+struct LabelArgs {
     /// Column holding the label.
     #[arg(long, default_value = "label")]
     label_column: String,
     /// JSON label map (raw value → class, or null to drop); see `dialect inspect --write-label-map`.
     #[arg(long)]
     label_map: Option<PathBuf>,
+}
+
+impl LabelArgs {
+    fn map(&self) -> Result<Option<LabelMap>, EngineError> {
+        self.label_map.as_deref().map(LabelMap::load).transpose()
+    }
+}
+
+#[derive(Args)]
+struct TrainArgs {
+    /// Training data (CSV, TSV; delimiter is detected).
+    data: PathBuf,
+    #[command(flatten)]
+    text: TextArgs,
+    #[command(flatten)]
+    label: LabelArgs,
     /// Train even when the data check finds blocking problems.
     #[arg(long)]
     force: bool,
@@ -208,11 +220,8 @@ struct EvalArgs {
     data: PathBuf,
     #[command(flatten)]
     text: TextArgs,
-    #[arg(long, default_value = "label")]
-    label_column: String,
-    /// JSON label map applied to the file's labels.
-    #[arg(long)]
-    label_map: Option<PathBuf>,
+    #[command(flatten)]
+    label: LabelArgs,
     #[arg(long, default_value = "auto")]
     device: String,
     #[arg(long)]
@@ -286,8 +295,8 @@ fn train(args: TrainArgs) -> Result<ExitCode, EngineError> {
     let spec = DataSpec {
         path: args.data.clone(),
         text: args.text.spec(),
-        label_column: args.label_column.clone(),
-        label_map: args.label_map.as_deref().map(LabelMap::load).transpose()?,
+        label_column: args.label.label_column.clone(),
+        label_map: args.label.map()?,
         validation: args.validation.clone(),
     };
     let loaded = spec.load(config.validation_fraction, config.seed, args.force)?;
@@ -754,11 +763,11 @@ fn print_inspection(i: &Inspection, measured_truncation: bool) {
 
 fn eval(args: EvalArgs) -> Result<ExitCode, EngineError> {
     let predictor = Predictor::load(&args.model, args.device.parse()?)?;
-    let map = args.label_map.as_deref().map(LabelMap::load).transpose()?;
+    let map = args.label.map()?;
     let metrics = predictor.evaluate_file(
         &args.data,
         &args.text.spec(),
-        &args.label_column,
+        &args.label.label_column,
         map.as_ref(),
     )?;
     if args.json {

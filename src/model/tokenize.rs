@@ -17,6 +17,8 @@ use tokenizers::{
 pub struct Encoded {
     pub ids: Vec<u32>,
     pub type_ids: Vec<u32>,
+    /// Whether truncation cut the text.
+    pub truncated: bool,
 }
 
 /// Tokenizer files copied next to a saved model when present.
@@ -93,6 +95,7 @@ impl TextEncoder {
             .map(|e| Encoded {
                 ids: e.get_ids().to_vec(),
                 type_ids: e.get_type_ids().to_vec(),
+                truncated: !e.get_overflowing().is_empty(),
             })
             .collect())
     }

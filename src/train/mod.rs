@@ -95,15 +95,10 @@ fn prepare(config: &TrainConfig, data: &TrainData, device: &Device) -> Result<Pr
     let max_length = config.max_length.min(model.max_positions());
     let encoder = TextEncoder::load(&dir, max_length)?;
     let texts = |rows: &[Example]| rows.iter().map(|e| e.text.clone()).collect::<Vec<_>>();
-    let train_texts = texts(&data.train);
-    let truncated_rows = encoder
-        .token_counts(&train_texts)?
-        .iter()
-        .filter(|&&n| n > max_length)
-        .count();
+    let train = encoder.encode(&texts(&data.train))?;
     Ok(Prepared {
-        truncated_rows,
-        train: encoder.encode(&train_texts)?,
+        truncated_rows: train.iter().filter(|e| e.truncated).count(),
+        train,
         validation: encoder.encode(&texts(&data.validation))?,
         train_labels: train_labels.into_iter().map(|i| i as u32).collect(),
         validation_labels,

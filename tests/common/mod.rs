@@ -51,6 +51,13 @@ pub fn write_tiny_csv(path: &Path, per_class: usize) {
     std::fs::write(path, out).unwrap();
 }
 
+/// The tiny task written to `dir/tickets.csv`; returns the path.
+pub fn tiny_csv(dir: &Path, per_class: usize) -> PathBuf {
+    let csv = dir.join("tickets.csv");
+    write_tiny_csv(&csv, per_class);
+    csv
+}
+
 /// Write `examples` as a `text,label` CSV.
 pub fn write_examples_csv(path: &Path, examples: &[dialect::Example]) {
     let mut w = csv::Writer::from_path(path).unwrap();
@@ -63,8 +70,7 @@ pub fn write_examples_csv(path: &Path, examples: &[dialect::Example]) {
 
 /// The tiny three-class task (`per_class` rows each) split 80/20 for training.
 pub fn tiny_train_data(dir: &Path, per_class: usize) -> dialect::train::TrainData {
-    let csv = dir.join("tickets.csv");
-    write_tiny_csv(&csv, per_class);
+    let csv = tiny_csv(dir, per_class);
     let data =
         dialect::dataset::read_labeled(&csv, &dialect::TextSpec::column("text"), "label", None)
             .unwrap();
