@@ -1,19 +1,15 @@
 #!/usr/bin/env bash
-# Set up and run Dialect's main job: fine-tune the offline default model
-# (sentence-transformers/all-MiniLM-L6-v2) on the bundled Banking77 sample with the
-# Hugging Face recipe, then classify a few messages with the result.
-# Extra arguments go to `dialect train` (e.g. --epochs 1) and override the defaults here.
-# MiniLM is a small model: it wants a higher learning rate than the recipe's 2e-5
-# (which is for DistilBERT), so this demo uses 1e-4.
+# Set up what is missing (system packages, Rust, Node packages, the offline model) and
+# launch the Dialect desktop app: a release build with the UI embedded.
+# The headless CLI demo is scripts/demo-cli.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 export PATH="$HOME/.cargo/bin:$PATH"
-cargo build --release --quiet
-OUT=${DIALECT_OUT:-dialect-model}
-HF_HUB_OFFLINE=1 target/release/dialect train samples/banking77.csv \
-  --model sentence-transformers/all-MiniLM-L6-v2 --lr 1e-4 --out "$OUT" "$@"
-target/release/dialect predict "$OUT" \
-  "I still have not received my new card" \
-  "Why was I charged a fee for my transfer?" \
-  "How do I change my PIN?"
+npm --prefix ui run build
+cargo build --release -p dialect-app --features custom-protocol
+target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+# Offline by default here: models come from the Hugging Face cache that setup seeded.
+# Unset HF_HUB_OFFLINE (or run the binary directly) to let the app download models.
+export HF_HUB_OFFLINE="${HF_HUB_OFFLINE:-1}"
+exec "$target_dir/release/dialect-app" "$@"

@@ -4,6 +4,7 @@
 # Face cache. Idempotent: safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
 
 need_apt=()
 command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
@@ -11,6 +12,15 @@ command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
 python3 -m pip --version >/dev/null 2>&1 || need_apt+=(python3-pip)
 [ -f /etc/ssl/certs/ca-certificates.crt ] || need_apt+=(ca-certificates)
+command -v curl >/dev/null 2>&1 || need_apt+=(curl)
+# The desktop app (Tauri 2 on WebKitGTK) and its end-to-end test (WebKitWebDriver
+# under Xvfb).
+for pkg in libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev libxdo-dev libssl-dev \
+           webkit2gtk-driver xvfb xauth; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
+done
+command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
+command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
@@ -26,6 +36,16 @@ if ! command -v cargo >/dev/null 2>&1; then
   }
   export PATH="$HOME/.cargo/bin:$PATH"
 fi
+
+# tauri-driver bridges WebdriverIO to WebKitWebDriver for the end-to-end test.
+command -v tauri-driver >/dev/null 2>&1 || {
+  echo "setup: installing tauri-driver"
+  cargo install tauri-driver --version 2.1.0 --locked
+}
+
+echo "setup: installing the UI's and the end-to-end test's npm packages"
+npm --prefix ui ci --no-audit --no-fund --loglevel=error
+npm --prefix e2e ci --no-audit --no-fund --loglevel=error
 
 scripts/seed-model-cache.sh
 echo "setup: done"

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Set up and run every check: formatting, clippy, and all tests (unit, golden parity
-# with transformers, a real fine-tune, CLI). Expects ../shared/data next to the repo.
+# Set up and run every check: formatting, clippy, engine and app tests (unit, golden
+# parity with transformers, a real fine-tune, CLI, Tauri commands), the UI's type
+# check and component tests, and the end-to-end test of the real window under Xvfb.
+# Expects ../shared/data next to the repo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -8,5 +10,8 @@ export PATH="$HOME/.cargo/bin:$PATH"
 # Never reach for a hub during tests: models come from fixtures or the seeded cache.
 export HF_HUB_OFFLINE=1
 cargo fmt --all -- --check
-cargo clippy --all-targets -- -D warnings
-cargo test --all-targets
+npm --prefix ui run check
+npm --prefix ui test
+cargo clippy --workspace --all-targets -- -D warnings
+cargo test --workspace --all-targets
+scripts/e2e.sh

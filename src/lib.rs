@@ -10,6 +10,7 @@ pub mod error;
 pub mod metrics;
 pub mod model;
 pub mod predict;
+pub mod review;
 pub mod runs;
 pub mod train;
 

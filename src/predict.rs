@@ -68,6 +68,8 @@ pub struct Predictor {
 }
 
 const PREDICT_BATCH: usize = 64;
+/// Rows classified between two progress reports of a file prediction.
+const PROGRESS_CHUNK: usize = 256;
 
 impl Predictor {
     /// Load a model folder (Hugging Face layout with `id2label`) on `device`.
@@ -118,9 +120,25 @@ impl Predictor {
     /// input columns plus `predicted_label`, `confidence` and one probability column
     /// per class. Returns the number of rows written.
     pub fn predict_file(&self, input: &Path, text: &TextSpec, output: &Path) -> Result<usize> {
+        self.predict_file_with_progress(input, text, output, &mut |_, _| {})
+    }
+
+    /// [`Self::predict_file`], calling `progress(done, total)` as rows are classified.
+    pub fn predict_file_with_progress(
+        &self,
+        input: &Path,
+        text: &TextSpec,
+        output: &Path,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<usize> {
         let table = read_table(input)?;
         let texts = table.texts(input, text)?;
-        let predictions = self.predict(&texts)?;
+        let mut predictions = Vec::with_capacity(texts.len());
+        progress(0, texts.len());
+        for chunk in texts.chunks(PROGRESS_CHUNK) {
+            predictions.extend(self.predict(chunk)?);
+            progress(predictions.len(), texts.len());
+        }
         let mut header = table.headers.clone();
         header.push("predicted_label".into());
         header.push("confidence".into());

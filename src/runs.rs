@@ -191,6 +191,30 @@ impl RunStore {
         }
     }
 
+    /// Copy run `id`'s model folder (Hugging Face layout) into a new folder
+    /// `<parent>/dialect-<id>`, atomically: the copy appears complete or not at all.
+    /// Returns the new folder.
+    pub fn export(&self, id: &str, parent: &Path) -> Result<PathBuf> {
+        let source = self.model_dir(id)?;
+        let target = parent.join(format!("dialect-{id}"));
+        if target.exists() {
+            return Err(EngineError::Config(format!(
+                "{} already exists: choose another folder or remove it",
+                target.display()
+            )));
+        }
+        let partial = parent.join(format!(".dialect-{id}.partial"));
+        let _ = std::fs::remove_dir_all(&partial);
+        std::fs::create_dir_all(&partial).map_err(|e| EngineError::io(&partial, e))?;
+        let copied = copy_files(&source, &partial).and_then(|()| {
+            std::fs::rename(&partial, &target).map_err(|e| EngineError::io(&target, e))
+        });
+        if copied.is_err() {
+            let _ = std::fs::remove_dir_all(&partial);
+        }
+        copied.map(|()| target)
+    }
+
     /// Delete a run and everything in its folder.
     pub fn delete(&self, id: &str) -> Result<()> {
         let dir = self.dir(id)?;
@@ -209,6 +233,20 @@ impl RunStore {
             )))
         }
     }
+}
+
+/// Copy the plain files of `from` into `to` (model folders have no subfolders).
+fn copy_files(from: &Path, to: &Path) -> Result<()> {
+    let entries = std::fs::read_dir(from).map_err(|e| EngineError::io(from, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| EngineError::io(from, e))?;
+        let path = entry.path();
+        if path.is_file() {
+            let dest = to.join(entry.file_name());
+            std::fs::copy(&path, &dest).map_err(|e| EngineError::io(&dest, e))?;
+        }
+    }
+    Ok(())
 }
 
 fn read_record(path: &Path) -> Result<RunRecord> {
@@ -318,6 +356,7 @@ mod tests {
             label_column: "label".into(),
             label_map: None,
             validation: None,
+            max_rows: None,
         }
     }
 

@@ -51,6 +51,7 @@ fn text_and_label(path: &Path) -> DataSpec {
         label_column: "label".into(),
         label_map: None,
         validation: None,
+        max_rows: None,
     }
 }
 

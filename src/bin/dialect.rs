@@ -10,8 +10,9 @@ use dialect::dataset::quality::Severity;
 use dialect::dataset::source::Format;
 use dialect::dataset::LabelMap;
 use dialect::device::available_devices;
-use dialect::model::resolve::{preset_status, resolve_model};
+use dialect::model::resolve::{download_model, preset_status, resolve_model, DownloadEvent};
 use dialect::model::tokenize::TextEncoder;
+use dialect::review::review_run;
 use dialect::runs::RunStore;
 use dialect::train::DataSpec;
 use dialect::{
@@ -51,6 +52,9 @@ enum Command {
     },
     /// List the preset models and whether each is already downloaded.
     Models {
+        /// Download this hub model into the Hugging Face cache (with progress).
+        #[arg(long)]
+        download: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -115,6 +119,9 @@ struct TrainArgs {
     /// Share of rows held out for validation when no --validation file is given.
     #[arg(long, default_value_t = 0.1)]
     validation_fraction: f64,
+    /// Train on a stratified sample of at most this many rows (quick experiments).
+    #[arg(long)]
+    max_rows: Option<usize>,
     /// Base model: a local folder in Hugging Face layout or a hub id.
     #[arg(long, default_value = dialect::model::resolve::DEFAULT_MODEL)]
     model: String,
@@ -175,6 +182,11 @@ enum RunsAction {
     Show { id: String },
     /// Delete a run and its model.
     Delete { id: String },
+    /// Copy a run's model folder (Hugging Face layout) into `<folder>/dialect-<id>`.
+    Export { id: String, folder: PathBuf },
+    /// The best model's prediction for every validation row, with the metrics; lists
+    /// the misclassified rows (all rows with --json).
+    Review { id: String },
 }
 
 #[derive(Args)]
@@ -255,7 +267,7 @@ fn main() -> ExitCode {
         Command::Train(args) => train(args),
         Command::Runs(args) => runs_cmd(args),
         Command::Devices { json } => devices_cmd(json),
-        Command::Models { json } => models_cmd(json),
+        Command::Models { download, json } => models_cmd(download, json),
         Command::Eval(args) => eval(args),
         Command::Predict(args) => predict(args),
     };
@@ -298,6 +310,7 @@ fn train(args: TrainArgs) -> Result<ExitCode, EngineError> {
         label_column: args.label.label_column.clone(),
         label_map: args.label.map()?,
         validation: args.validation.clone(),
+        max_rows: args.max_rows,
     };
     let loaded = spec.load(config.validation_fraction, config.seed, args.force)?;
     if !args.json {
@@ -552,6 +565,38 @@ fn runs_cmd(args: RunsArgs) -> Result<ExitCode, EngineError> {
             store.delete(&id)?;
             eprintln!("deleted run {id}");
         }
+        RunsAction::Export { id, folder } => {
+            let dir = store.export(&id, &folder)?;
+            println!("{}", dir.display());
+        }
+        RunsAction::Review { id } => {
+            let review = review_run(&store, &id, DeviceChoice::Auto)?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&review)?);
+            } else {
+                print_metrics(&review.metrics);
+                let wrong: Vec<_> = review
+                    .rows
+                    .iter()
+                    .filter(|r| r.truth != r.predicted)
+                    .collect();
+                println!(
+                    "\n{} of {} validation rows misclassified:",
+                    wrong.len(),
+                    review.rows.len()
+                );
+                for r in wrong {
+                    println!(
+                        "  line {:>6}  true {:<20} predicted {:<20} {:>5.1}%  {}",
+                        r.line,
+                        clip(&r.truth, 20),
+                        clip(&r.predicted, 20),
+                        r.confidence * 100.0,
+                        clip(&r.text, 60)
+                    );
+                }
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -572,7 +617,23 @@ fn devices_cmd(json: bool) -> Result<ExitCode, EngineError> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn models_cmd(json: bool) -> Result<ExitCode, EngineError> {
+fn models_cmd(download: Option<String>, json: bool) -> Result<ExitCode, EngineError> {
+    if let Some(id) = download {
+        let bar = ProgressBar::new(0);
+        let dir = download_model(&id, &mut |event| match event {
+            DownloadEvent::File { file, index, files } => {
+                bar.set_message(format!("{file} ({}/{files})", index + 1));
+                bar.set_position(0);
+            }
+            DownloadEvent::Progress { done, total, .. } => {
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+            }
+            DownloadEvent::Done => bar.finish_and_clear(),
+        })?;
+        println!("{}", dir.display());
+        return Ok(ExitCode::SUCCESS);
+    }
     let models = preset_status();
     if json {
         println!("{}", serde_json::to_string_pretty(&models)?);

@@ -11,7 +11,7 @@ mod split;
 pub mod warnings;
 
 pub use labels::LabelMap;
-pub use read::{column_index, read_labeled, read_table, Table};
+pub use read::{column_index, read_labeled, read_table, rows_at, Table};
 pub use split::stratified_split;
 pub use warnings::{Warning, Warnings};
 

@@ -101,6 +101,25 @@ pub fn read_table(path: &Path) -> Result<Table> {
     })
 }
 
+/// The composed text of the rows that start at `lines` (line numbers as reported in
+/// findings and warnings), streaming; lines that start no row are left out.
+pub fn rows_at(path: &Path, text: &TextSpec, lines: &[usize]) -> Result<Vec<(usize, String)>> {
+    let mut reader = RecordReader::open(path)?;
+    let positions = text.positions(path, reader.headers())?;
+    let wanted: std::collections::BTreeSet<usize> = lines.iter().copied().collect();
+    let last = wanted.last().copied().unwrap_or(0);
+    let mut found = Vec::new();
+    while let Some(r) = reader.next_record()? {
+        if r.line > last {
+            break;
+        }
+        if wanted.contains(&r.line) {
+            found.push((r.line, text.compose(&r.cells, &positions)));
+        }
+    }
+    Ok(found)
+}
+
 /// Read labelled tickets, streaming: text composed per `text`, label from
 /// `label_column`, mapped through `map` when given. Rows with an empty text or label,
 /// or whose label the map drops, are skipped and counted.

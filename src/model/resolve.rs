@@ -39,6 +39,29 @@ pub fn preset_status() -> Vec<ModelStatus> {
         .collect()
 }
 
+/// Whether `model` (local folder or hub id) is usable without a download: a folder
+/// must be complete; a hub id is looked up in the cache (`cached: None` = download
+/// needed). Neither a folder nor a hub id is an error.
+pub fn model_status(model: &str) -> Result<ModelStatus> {
+    let path = Path::new(model);
+    if path.is_dir() {
+        return Ok(ModelStatus {
+            id: model.into(),
+            cached: Some(check_folder(model, path)?),
+        });
+    }
+    if !looks_like_hub_id(model) {
+        return Err(EngineError::ModelNotFound {
+            model: model.into(),
+            message: "no such folder, and it is not a hub id like 'org/name'".into(),
+        });
+    }
+    Ok(ModelStatus {
+        id: model.into(),
+        cached: from_cache(&hub_cache(), model),
+    })
+}
+
 const CONFIG: &str = "config.json";
 const WEIGHTS: [&str; 2] = ["model.safetensors", "pytorch_model.bin"];
 const TOKENIZERS: [&str; 2] = ["tokenizer.json", "vocab.txt"];
@@ -71,7 +94,7 @@ pub fn resolve_model(model: &str) -> Result<PathBuf> {
             ),
         });
     }
-    download(model, &cache)
+    download(model, &cache, &mut |_| {})
 }
 
 /// The Hugging Face hub cache location this process uses.
@@ -82,7 +105,8 @@ pub fn hub_cache() -> Cache {
     }
 }
 
-fn offline() -> bool {
+/// Whether `HF_HUB_OFFLINE` forbids downloads.
+pub fn offline() -> bool {
     matches!(
         std::env::var("HF_HUB_OFFLINE").map(|v| v.to_ascii_lowercase()),
         Ok(v) if v == "1" || v == "true" || v == "yes" || v == "on"
@@ -125,7 +149,87 @@ fn from_cache(cache: &Cache, id: &str) -> Option<PathBuf> {
     config.parent().map(Path::to_path_buf)
 }
 
-fn download(id: &str, cache: &Cache) -> Result<PathBuf> {
+/// Progress of a model download, file by file.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum DownloadEvent {
+    /// Starting file `index` (0-based) of `files`.
+    File {
+        file: String,
+        index: usize,
+        files: usize,
+    },
+    /// Bytes of the current file received so far.
+    Progress {
+        file: String,
+        done: usize,
+        total: usize,
+    },
+    /// Everything is in the cache.
+    Done,
+}
+
+/// Make sure hub model `model` is in the cache, downloading what is missing and
+/// reporting progress. Returns the snapshot folder. A local folder is returned as is.
+pub fn download_model(model: &str, on_event: &mut dyn FnMut(DownloadEvent)) -> Result<PathBuf> {
+    let path = Path::new(model);
+    if path.is_dir() {
+        return check_folder(model, path);
+    }
+    if !looks_like_hub_id(model) {
+        return Err(EngineError::ModelNotFound {
+            model: model.into(),
+            message: "it is not a hub id like 'org/name'".into(),
+        });
+    }
+    let cache = hub_cache();
+    if let Some(dir) = from_cache(&cache, model) {
+        on_event(DownloadEvent::Done);
+        return Ok(dir);
+    }
+    if offline() {
+        return Err(EngineError::ModelNotFound {
+            model: model.into(),
+            message: "offline (HF_HUB_OFFLINE is set): it cannot be downloaded".into(),
+        });
+    }
+    download(model, &cache, on_event)
+}
+
+/// Forwards hf-hub's byte counts as [`DownloadEvent::Progress`].
+struct Reporter<'a> {
+    file: String,
+    done: usize,
+    total: usize,
+    on_event: &'a mut dyn FnMut(DownloadEvent),
+}
+
+impl hf_hub::api::Progress for Reporter<'_> {
+    fn init(&mut self, size: usize, _filename: &str) {
+        self.total = size;
+        self.report();
+    }
+    fn update(&mut self, size: usize) {
+        self.done += size;
+        self.report();
+    }
+    fn finish(&mut self) {
+        self.done = self.total;
+        self.report();
+    }
+}
+
+impl Reporter<'_> {
+    fn report(&mut self) {
+        (self.on_event)(DownloadEvent::Progress {
+            file: self.file.clone(),
+            done: self.done,
+            total: self.total,
+        });
+    }
+}
+
+fn download(id: &str, cache: &Cache, on_event: &mut dyn FnMut(DownloadEvent)) -> Result<PathBuf> {
     let not_found = |message: String| EngineError::ModelNotFound {
         model: id.into(),
         message,
@@ -135,29 +239,52 @@ fn download(id: &str, cache: &Cache) -> Result<PathBuf> {
         .build()
         .map_err(|e| not_found(format!("cannot set up the hub client: {e}")))?;
     let repo = api.model(id.to_string());
-    let config = repo.get(CONFIG).map_err(|e| {
+    let info = repo.info().map_err(|e| {
         not_found(format!(
-            "not in the cache at {} and the download failed ({e}). Check the id and your \
-             connection, or pass a local folder.",
+            "not in the cache at {} and the hub cannot be reached ({e}). Check the id and \
+             your connection, or pass a local folder.",
             cache.path().display()
         ))
     })?;
-    let fetched = |names: &[&str]| names.iter().any(|n| repo.get(n).is_ok());
-    if !fetched(&WEIGHTS) {
-        return Err(not_found(
-            "the hub repo has no model.safetensors or pytorch_model.bin".into(),
-        ));
+    let listed: Vec<&str> = info.siblings.iter().map(|s| s.rfilename.as_str()).collect();
+    let first = |names: &[&'static str]| names.iter().copied().find(|n| listed.contains(n));
+    let weights = first(&WEIGHTS).ok_or_else(|| {
+        not_found("the hub repo has no model.safetensors or pytorch_model.bin".into())
+    })?;
+    let tokenizer = first(&TOKENIZERS)
+        .ok_or_else(|| not_found("the hub repo has no tokenizer.json or vocab.txt".into()))?;
+    let mut files = vec![CONFIG, tokenizer, weights];
+    files.extend(OPTIONAL.iter().filter(|n| listed.contains(n)));
+    let cached = cache.model(id.to_string());
+    let mut config = None;
+    for (index, name) in files.iter().enumerate() {
+        on_event(DownloadEvent::File {
+            file: name.to_string(),
+            index,
+            files: files.len(),
+        });
+        let path = match cached.get(name) {
+            Some(path) => path,
+            None => repo
+                .download_with_progress(
+                    name,
+                    Reporter {
+                        file: name.to_string(),
+                        done: 0,
+                        total: 0,
+                        on_event: &mut *on_event,
+                    },
+                )
+                .map_err(|e| not_found(format!("downloading {name} failed: {e}")))?,
+        };
+        if *name == CONFIG {
+            config = Some(path);
+        }
     }
-    if !fetched(&TOKENIZERS) {
-        return Err(not_found(
-            "the hub repo has no tokenizer.json or vocab.txt".into(),
-        ));
-    }
-    for name in OPTIONAL {
-        let _ = repo.get(name);
-    }
+    on_event(DownloadEvent::Done);
     config
-        .parent()
+        .as_deref()
+        .and_then(Path::parent)
         .map(Path::to_path_buf)
         .ok_or_else(|| not_found("unexpected cache layout".into()))
 }

@@ -8,6 +8,9 @@ use crate::error::{EngineError, Result};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
+/// Offsets the seed of the row sample so it is not the validation split's draw.
+const SAMPLE_SEED: u64 = 0x5eed;
+
 /// Where training rows come from and how to read them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -20,6 +23,10 @@ pub struct DataSpec {
     /// A separate validation file; otherwise a stratified split is held out.
     #[serde(default)]
     pub validation: Option<PathBuf>,
+    /// Use a stratified sample of at most this many rows of the file (quick runs);
+    /// `None` = all rows.
+    #[serde(default)]
+    pub max_rows: Option<usize>,
 }
 
 /// Training data ready to use, with the quality report and reader warnings.
@@ -72,9 +79,17 @@ impl DataSpec {
                 ),
             ));
         }
+        let examples = match self.max_rows {
+            Some(0) => return Err(EngineError::Config("max rows must be at least 1".into())),
+            Some(max) if max < data.examples.len() => {
+                let share = max as f64 / data.examples.len() as f64;
+                stratified_split(&data.examples, share, seed.wrapping_add(SAMPLE_SEED))?.1
+            }
+            _ => data.examples,
+        };
         let (train, validation) = match validation {
-            Some(v) => (data.examples, v),
-            None => stratified_split(&data.examples, validation_fraction, seed)?,
+            Some(v) => (examples, v),
+            None => stratified_split(&examples, validation_fraction, seed)?,
         };
         Ok(LoadedData {
             data: TrainData {

@@ -3,9 +3,20 @@
 
 use std::path::{Path, PathBuf};
 
+/// The repository root, whether these helpers are compiled into the engine's tests or
+/// the app's (`src-tauri/`).
+pub fn repo_root() -> PathBuf {
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    if crate_dir.join("src-tauri").is_dir() {
+        crate_dir.to_path_buf()
+    } else {
+        crate_dir.join("..")
+    }
+}
+
 /// Folder of the tiny golden model of `arch` ("distilbert", "bert" or "bert_legacy").
 pub fn tiny_model(arch: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    repo_root()
         .join("tests/fixtures/golden")
         .join(arch)
         .join("model")
@@ -13,9 +24,7 @@ pub fn tiny_model(arch: &str) -> PathBuf {
 
 /// The shared benchmark data folder (`../shared/data` next to the repository).
 pub fn shared_data(file: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data")
-        .join(file)
+    repo_root().join("../shared/data").join(file)
 }
 
 /// Write a small, learnable three-class ticket CSV (words from the tiny vocabulary)

@@ -1,0 +1,110 @@
+//! Evaluate and Try screens: a run's validation review, live predictions, and batch
+//! prediction of a file.
+
+use crate::dialogs;
+use crate::error::{blocking, AppResult};
+use crate::state::{lock, AppState};
+use dialect::dataset::profile::profile_file;
+use dialect::review::{review_run, Review};
+use dialect::{DeviceChoice, Prediction, Predictor, TextSpec};
+use serde::Serialize;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tauri::ipc::Channel;
+use tauri::State;
+
+/// Run `run_id`'s best model on its validation rows: metrics and every row.
+#[tauri::command]
+pub async fn evaluate_run(state: State<'_, AppState>, run_id: String) -> AppResult<Review> {
+    let store = state.store.clone();
+    blocking(move || Ok(review_run(&store, &run_id, DeviceChoice::Auto)?)).await
+}
+
+/// The predictor of `run_id`, loaded once and kept for the next call.
+async fn predictor(state: &AppState, run_id: &str) -> AppResult<Arc<Predictor>> {
+    if let Some((id, p)) = lock(&state.predictor).as_ref() {
+        if id == run_id {
+            return Ok(p.clone());
+        }
+    }
+    let store = state.store.clone();
+    let id = run_id.to_string();
+    let loaded = blocking(move || {
+        let dir = store.model_dir(&id)?;
+        Ok(Arc::new(Predictor::load(&dir, DeviceChoice::Auto)?))
+    })
+    .await?;
+    *lock(&state.predictor) = Some((run_id.to_string(), loaded.clone()));
+    Ok(loaded)
+}
+
+/// Classify `texts` with run `run_id`'s best model.
+#[tauri::command]
+pub async fn predict(
+    state: State<'_, AppState>,
+    run_id: String,
+    texts: Vec<String>,
+) -> AppResult<Vec<Prediction>> {
+    let p = predictor(&state, &run_id).await?;
+    blocking(move || Ok(p.predict(&texts)?)).await
+}
+
+/// Rows done so far in a file prediction.
+#[derive(Clone, Serialize)]
+pub struct FileProgress {
+    pub done: usize,
+    pub total: usize,
+}
+
+/// Where a file prediction was written.
+#[derive(Serialize)]
+pub struct FileResult {
+    pub rows: usize,
+    pub output: PathBuf,
+}
+
+/// Ask for a file of tickets and where to save the predictions, then classify every
+/// row. Text columns default to the file's suggested text column. `None` when a
+/// dialog was cancelled.
+#[tauri::command]
+pub async fn predict_file(
+    state: State<'_, AppState>,
+    run_id: String,
+    text_columns: Option<Vec<String>>,
+    on_progress: Channel<FileProgress>,
+) -> AppResult<Option<FileResult>> {
+    let filters: &[(&str, &[&str])] = &[("Tickets (CSV, TSV, JSONL)", &["csv", "tsv", "jsonl"])];
+    let Some(input) = dialogs::open_file("Choose tickets to classify", filters).await else {
+        return Ok(None);
+    };
+    let stem = input
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "tickets".into());
+    let Some(output) =
+        dialogs::save_file("Save predictions as", &format!("{stem}-predictions.csv")).await
+    else {
+        return Ok(None);
+    };
+    let p = predictor(&state, &run_id).await?;
+    blocking(move || {
+        let columns = match text_columns.filter(|c| !c.is_empty()) {
+            Some(columns) => columns,
+            None => {
+                let profile = profile_file(&input)?;
+                vec![profile.suggested_text.ok_or_else(|| {
+                    dialect::EngineError::data(
+                        &input,
+                        "no free-text column could be recognised: name the text column",
+                    )
+                })?]
+            }
+        };
+        let spec = TextSpec::columns(columns);
+        let rows = p.predict_file_with_progress(&input, &spec, &output, &mut |done, total| {
+            let _ = on_progress.send(FileProgress { done, total });
+        })?;
+        Ok(Some(FileResult { rows, output }))
+    })
+    .await
+}

@@ -1,0 +1,71 @@
+//! Runs: history, one run's record and events, export, delete.
+
+use crate::dialogs;
+use crate::error::{blocking, AppError, AppResult};
+use crate::state::{lock, AppState};
+use dialect::runs::RunRecord;
+use dialect::TrainEvent;
+use serde::Serialize;
+use std::path::PathBuf;
+use tauri::State;
+
+/// Every recorded run, newest first.
+#[tauri::command]
+pub async fn list_runs(state: State<'_, AppState>) -> AppResult<Vec<RunRecord>> {
+    let store = state.store.clone();
+    blocking(move || Ok(store.list()?)).await
+}
+
+/// One run: its record and its events.
+#[derive(Serialize)]
+pub struct RunDetail {
+    pub record: RunRecord,
+    pub events: Vec<TrainEvent>,
+}
+
+/// Run `run_id`'s record and events.
+#[tauri::command]
+pub async fn get_run(state: State<'_, AppState>, run_id: String) -> AppResult<RunDetail> {
+    let store = state.store.clone();
+    blocking(move || {
+        Ok(RunDetail {
+            record: store.get(&run_id)?,
+            events: store.events(&run_id)?,
+        })
+    })
+    .await
+}
+
+/// Delete run `run_id` (not while it trains).
+#[tauri::command]
+pub async fn delete_run(state: State<'_, AppState>, run_id: String) -> AppResult<()> {
+    if lock(&state.training)
+        .as_ref()
+        .is_some_and(|job| job.run_id() == run_id && job.is_running())
+    {
+        return Err(AppError::busy("this run is training: cancel it first"));
+    }
+    {
+        let mut cached = lock(&state.predictor);
+        if cached.as_ref().is_some_and(|(id, _)| *id == run_id) {
+            *cached = None;
+        }
+    }
+    let store = state.store.clone();
+    blocking(move || Ok(store.delete(&run_id)?)).await
+}
+
+/// Copy run `run_id`'s model into a folder the person picks; the new folder, or
+/// `None` when cancelled.
+#[tauri::command]
+pub async fn export_run(state: State<'_, AppState>, run_id: String) -> AppResult<Option<PathBuf>> {
+    let store = state.store.clone();
+    // Fail before the dialog when there is nothing to export.
+    let check = store.clone();
+    let id = run_id.clone();
+    blocking(move || Ok(check.model_dir(&id).map(|_| ())?)).await?;
+    let Some(parent) = dialogs::pick_folder("Export the model to…").await else {
+        return Ok(None);
+    };
+    blocking(move || Ok(Some(store.export(&run_id, &parent)?))).await
+}

@@ -1,0 +1,126 @@
+//! Train screen: models (on disk or to download), devices, starting, cancelling and
+//! re-attaching to the training job.
+
+use crate::error::{blocking, AppError, AppResult};
+use crate::state::{lock, AppState};
+use crate::training::{Attached, TrainingJob};
+use dialect::device::{available_devices, DeviceInfo};
+use dialect::model::resolve::{
+    download_model as download, model_status, preset_status, DownloadEvent, ModelStatus,
+};
+use dialect::train::DataSpec;
+use dialect::{TrainConfig, TrainEvent};
+use serde::Deserialize;
+use std::path::PathBuf;
+use tauri::ipc::Channel;
+use tauri::State;
+
+/// The preset models and whether each is on disk.
+#[tauri::command]
+pub async fn list_models() -> AppResult<Vec<ModelStatus>> {
+    blocking(|| Ok(preset_status())).await
+}
+
+/// Whether `model` (local folder or hub id) is usable now or needs a download.
+#[tauri::command]
+pub async fn check_model(model: String) -> AppResult<ModelStatus> {
+    blocking(move || Ok(model_status(&model)?)).await
+}
+
+/// Download hub model `model` into the Hugging Face cache, streaming progress.
+#[tauri::command]
+pub async fn download_model(
+    model: String,
+    on_progress: Channel<DownloadEvent>,
+) -> AppResult<PathBuf> {
+    blocking(move || {
+        Ok(download(&model, &mut |event| {
+            let _ = on_progress.send(event);
+        })?)
+    })
+    .await
+}
+
+/// Compute devices and whether this build can use each here.
+#[tauri::command]
+pub async fn list_devices() -> AppResult<Vec<DeviceInfo>> {
+    blocking(|| Ok(available_devices())).await
+}
+
+/// What the Train screen sends.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrainRequest {
+    pub data: DataSpec,
+    /// Omitted settings take the Hugging Face recipe's defaults.
+    #[serde(default)]
+    pub config: TrainConfig,
+    /// Train despite blocking data-quality findings.
+    #[serde(default)]
+    pub force: bool,
+}
+
+/// Read the data, record a new run and start training it on its own thread.
+/// Returns the run id; progress arrives on `on_event`.
+#[tauri::command]
+pub async fn start_training(
+    state: State<'_, AppState>,
+    request: TrainRequest,
+    on_event: Channel<TrainEvent>,
+) -> AppResult<String> {
+    if lock(&state.training)
+        .as_ref()
+        .is_some_and(TrainingJob::is_running)
+    {
+        return Err(AppError::busy(
+            "a model is already training: wait for it or cancel it first",
+        ));
+    }
+    let store = state.store.clone();
+    let run = blocking(move || {
+        request.config.validate()?;
+        let loaded = request.data.load(
+            request.config.validation_fraction,
+            request.config.seed,
+            request.force,
+        )?;
+        let run = store.create(&request.config, &request.data)?;
+        Ok((run, loaded.data))
+    })
+    .await?;
+    let mut slot = lock(&state.training);
+    if slot.as_ref().is_some_and(TrainingJob::is_running) {
+        return Err(AppError::busy(
+            "a model is already training: wait for it or cancel it first",
+        ));
+    }
+    let (run, data) = run;
+    let job = TrainingJob::start(run, data, on_event);
+    let id = job.run_id().to_string();
+    *slot = Some(job);
+    Ok(id)
+}
+
+/// Stop the running job after its current step; the best model so far is kept.
+#[tauri::command]
+pub fn cancel_training(state: State<'_, AppState>) -> AppResult<()> {
+    match lock(&state.training).as_ref() {
+        Some(job) if job.is_running() => {
+            job.cancel();
+            Ok(())
+        }
+        _ => Err(AppError::not_found("no model is training")),
+    }
+}
+
+/// Re-attach to the current (or last) job: its events so far, then live ones on
+/// `on_event`. `None` when nothing was trained in this session.
+#[tauri::command]
+pub fn attach_training(
+    state: State<'_, AppState>,
+    on_event: Channel<TrainEvent>,
+) -> Option<Attached> {
+    lock(&state.training)
+        .as_ref()
+        .map(|job| job.attach(on_event))
+}

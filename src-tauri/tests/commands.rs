@@ -1,0 +1,394 @@
+//! Every command through Tauri's real IPC path (mock runtime, the app's own config and
+//! capabilities): its success shape and its error shape `{kind, message}`.
+
+#[path = "../../tests/common/mod.rs"]
+mod common;
+
+use dialect_app::state::AppState;
+use serde_json::{json, Value};
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
+use tauri::webview::InvokeRequest;
+use tauri::{Manager, WebviewWindow};
+
+/// Dialog stand-ins are process-wide environment variables: tests that use them take
+/// turns.
+static ENV: Mutex<()> = Mutex::new(());
+
+struct TestApp {
+    app: tauri::App<MockRuntime>,
+    window: WebviewWindow<MockRuntime>,
+    dir: tempfile::TempDir,
+}
+
+fn app_with_sample(sample: &Path) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let app = dialect_app::with_commands(mock_builder())
+        .manage(AppState::new(dir.path().join("runs"), sample.to_path_buf()))
+        .build(tauri::generate_context!())
+        .unwrap();
+    let window = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .unwrap();
+    TestApp { app, window, dir }
+}
+
+fn app() -> TestApp {
+    app_with_sample(&common::repo_root().join("samples/banking77.csv"))
+}
+
+impl TestApp {
+    fn call(&self, cmd: &str, args: Value) -> Result<Value, Value> {
+        get_ipc_response(&self.window, request(cmd, args))
+            .map(|body| body.deserialize::<Value>().unwrap())
+    }
+
+    fn ok(&self, cmd: &str, args: Value) -> Value {
+        self.call(cmd, args)
+            .unwrap_or_else(|e| panic!("{cmd} failed: {e}"))
+    }
+
+    /// The error of a call that must fail, checked to be `{kind, message}`.
+    fn err(&self, cmd: &str, args: Value, kind: &str) -> String {
+        let e = match self.call(cmd, args) {
+            Ok(v) => panic!("{cmd} should fail, returned {v}"),
+            Err(e) => e,
+        };
+        assert_eq!(e["kind"], kind, "{cmd}: {e}");
+        assert_eq!(e.as_object().unwrap().len(), 2, "{cmd}: {e}");
+        let message = e["message"].as_str().unwrap().to_string();
+        assert!(!message.is_empty());
+        message
+    }
+
+    fn csv(&self, per_class: usize) -> String {
+        let path = common::tiny_csv(self.dir.path(), per_class);
+        path.to_str().unwrap().to_string()
+    }
+
+    fn state(&self) -> tauri::State<'_, AppState> {
+        self.window.state::<AppState>()
+    }
+
+    /// Train the tiny model on the tiny task and wait until the run ends.
+    fn trained_run(&self) -> String {
+        let id = self.ok("start_training", train_request(&self.csv(8)));
+        let id = id.as_str().unwrap().to_string();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while dialect_app::state::lock(&self.state().training)
+            .as_ref()
+            .is_some_and(|job| job.is_running())
+        {
+            assert!(Instant::now() < deadline, "training did not end");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        id
+    }
+}
+
+/// An IPC call as the webview sends it.
+fn request(cmd: &str, args: Value) -> InvokeRequest {
+    InvokeRequest {
+        cmd: cmd.into(),
+        callback: CallbackFn(0),
+        error: CallbackFn(1),
+        url: "tauri://localhost".parse().unwrap(),
+        body: InvokeBody::Json(args),
+        headers: Default::default(),
+        invoke_key: INVOKE_KEY.to_string(),
+    }
+}
+
+fn channel() -> Value {
+    json!("__CHANNEL__:7")
+}
+
+fn train_request(csv: &str) -> Value {
+    json!({
+        "request": {
+            "data": {
+                "path": csv,
+                "text": { "columns": ["text"], "separator": "\n\n" },
+                "labelColumn": "label",
+                "labelMap": null,
+                "validation": null,
+                "maxRows": null
+            },
+            "config": {
+                "model": common::tiny_model("distilbert"),
+                "epochs": 2,
+                "batchSize": 8,
+                "learningRate": 1e-3,
+                "device": "cpu",
+                "validationFraction": 0.25
+            },
+            "force": false
+        },
+        "onEvent": channel()
+    })
+}
+
+#[test]
+fn app_info_reports_version_and_runs_folder() {
+    let app = app();
+    let info = app.ok("app_info", json!({}));
+    assert_eq!(info["version"], env!("CARGO_PKG_VERSION"));
+    assert!(info["runsDir"].as_str().unwrap().ends_with("runs"));
+    assert!(info["offline"].is_boolean());
+}
+
+#[test]
+fn sample_data_is_bundled_or_named_missing() {
+    let app = app();
+    let sample = app.ok("sample_data", json!({}));
+    assert!(Path::new(sample["path"].as_str().unwrap()).is_file());
+    assert!(sample["attribution"]
+        .as_str()
+        .unwrap()
+        .contains("CC BY 4.0"));
+
+    let missing = app_with_sample(Path::new("/nonexistent/banking77.csv"));
+    let message = missing.err("sample_data", json!({}), "notFound");
+    assert!(message.contains("/nonexistent/banking77.csv"), "{message}");
+}
+
+#[test]
+fn inspect_data_profiles_and_reports() {
+    let app = app();
+    let csv = app.csv(6);
+    let inspection = app.ok(
+        "inspect_data",
+        json!({ "path": csv, "text": null, "labelColumn": null, "labelMap": null }),
+    );
+    assert_eq!(inspection["profile"]["rows"], 18);
+    assert_eq!(inspection["labelColumn"], "label");
+    assert_eq!(inspection["rawLabels"].as_array().unwrap().len(), 3);
+    assert!(inspection["report"]["findings"].is_array());
+
+    let mapped = app.ok(
+        "inspect_data",
+        json!({
+            "path": csv, "text": ["text"], "labelColumn": "label",
+            "labelMap": { "mapping": { "bug": "problem", "feature_request": "problem" }, "unmapped": "drop" }
+        }),
+    );
+    let classes: Vec<&str> = mapped["report"]["classCounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c[0].as_str().unwrap())
+        .collect();
+    assert_eq!(classes, ["problem"]);
+
+    let message = app.err(
+        "inspect_data",
+        json!({ "path": "/no/such.csv", "text": null, "labelColumn": null, "labelMap": null }),
+        "io",
+    );
+    assert!(message.contains("/no/such.csv"), "{message}");
+    let message = app.err(
+        "inspect_data",
+        json!({ "path": csv, "text": ["body"], "labelColumn": "label", "labelMap": null }),
+        "data",
+    );
+    assert!(message.contains("'body'"), "{message}");
+}
+
+#[test]
+fn row_texts_returns_the_rows_asked_for() {
+    let app = app();
+    let csv = app.csv(2);
+    let rows = app.ok(
+        "row_texts",
+        json!({ "path": csv, "text": ["text"], "lines": [3, 5, 99] }),
+    );
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["line"], 3);
+    assert_eq!(rows[0]["text"], "please add dark mode");
+    app.err(
+        "row_texts",
+        json!({ "path": csv, "text": [], "lines": [2] }),
+        "config",
+    );
+}
+
+#[test]
+fn models_and_devices_are_listed() {
+    let app = app();
+    let models = app.ok("list_models", json!({}));
+    let ids: Vec<&str> = models
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids[0], "distilbert-base-uncased");
+    assert!(ids.contains(&"sentence-transformers/all-MiniLM-L6-v2"));
+
+    let folder = common::tiny_model("distilbert");
+    let status = app.ok("check_model", json!({ "model": folder }));
+    assert_eq!(status["cached"], json!(folder));
+    let hub = app.ok(
+        "check_model",
+        json!({ "model": "someone/not-downloaded-model" }),
+    );
+    assert_eq!(hub["cached"], Value::Null);
+    app.err(
+        "check_model",
+        json!({ "model": "/no/such/folder" }),
+        "modelNotFound",
+    );
+
+    let devices = app.ok("list_devices", json!({}));
+    let cpu = &devices.as_array().unwrap()[0];
+    assert_eq!(cpu["choice"], "cpu");
+    assert_eq!(cpu["available"], true);
+}
+
+#[test]
+fn download_reports_a_readable_error_offline() {
+    let _env = ENV.lock().unwrap_or_else(|p| p.into_inner());
+    std::env::set_var("HF_HUB_OFFLINE", "1");
+    let app = app();
+    let message = app.err(
+        "download_model",
+        json!({ "model": "someone/not-downloaded-model", "onProgress": channel() }),
+        "modelNotFound",
+    );
+    std::env::remove_var("HF_HUB_OFFLINE");
+    assert!(message.contains("offline"), "{message}");
+}
+
+#[test]
+fn label_maps_round_trip_through_the_dialog_path() {
+    let _env = ENV.lock().unwrap_or_else(|p| p.into_inner());
+    let app = app();
+    let file = app.dir.path().join("map.json");
+    std::env::set_var("DIALECT_SAVE_FILE", &file);
+    let map = json!({ "mapping": { "Bug": "bug", "spam": null }, "unmapped": "drop" });
+    let saved = app.ok("save_label_map", json!({ "map": map }));
+    std::env::remove_var("DIALECT_SAVE_FILE");
+    assert_eq!(saved, json!(file));
+
+    std::env::set_var("DIALECT_OPEN_FILE", &file);
+    let loaded = app.ok("load_label_map", json!({}));
+    assert_eq!(loaded, map);
+    std::fs::write(&file, "not json").unwrap();
+    let message = app.err("load_label_map", json!({}), "data");
+    assert!(message.contains("is not a label map"), "{message}");
+    let picked = app.ok("pick_data_file", json!({}));
+    std::env::remove_var("DIALECT_OPEN_FILE");
+    assert_eq!(picked, json!(file));
+}
+
+#[test]
+fn training_runs_on_its_own_thread_and_is_recorded() {
+    let _env = ENV.lock().unwrap_or_else(|p| p.into_inner());
+    let app = app();
+    let id = app.trained_run();
+
+    let attached = app.ok("attach_training", json!({ "onEvent": channel() }));
+    assert_eq!(attached["runId"], json!(id));
+    assert_eq!(attached["running"], false);
+    let events = attached["events"].as_array().unwrap();
+    assert_eq!(events.first().unwrap()["type"], "started");
+    assert_eq!(events.last().unwrap()["type"], "finished");
+
+    let runs = app.ok("list_runs", json!({}));
+    assert_eq!(runs[0]["id"], json!(id));
+    assert_eq!(runs[0]["status"], "finished");
+    let detail = app.ok("get_run", json!({ "runId": id }));
+    assert_eq!(detail["record"]["status"], "finished");
+    assert_eq!(detail["events"].as_array().unwrap().len(), events.len());
+
+    let review = app.ok("evaluate_run", json!({ "runId": id }));
+    let rows = review["rows"].as_array().unwrap();
+    assert_eq!(
+        rows.len(),
+        review["metrics"]["count"].as_u64().unwrap() as usize
+    );
+    assert!(rows[0]["text"].as_str().is_some_and(|t| !t.is_empty()));
+    assert!(review["metrics"]["confusion"].is_array());
+
+    let predictions = app.ok(
+        "predict",
+        json!({ "runId": id, "texts": ["please add dark mode"] }),
+    );
+    let scores = predictions[0]["scores"].as_array().unwrap();
+    let total: f64 = scores
+        .iter()
+        .map(|s| s["probability"].as_f64().unwrap())
+        .sum();
+    assert!((total - 1.0).abs() < 1e-4);
+
+    let input = app.csv(2);
+    let output = app.dir.path().join("predictions.csv");
+    std::env::set_var("DIALECT_OPEN_FILE", &input);
+    std::env::set_var("DIALECT_SAVE_FILE", &output);
+    let written = app.ok(
+        "predict_file",
+        json!({ "runId": id, "textColumns": null, "onProgress": channel() }),
+    );
+    std::env::remove_var("DIALECT_OPEN_FILE");
+    std::env::remove_var("DIALECT_SAVE_FILE");
+    assert_eq!(written["rows"], 6);
+    let header = std::fs::read_to_string(&output).unwrap();
+    assert!(header.starts_with("text,label,predicted_label,confidence,prob_"));
+
+    let export_parent = app.dir.path().join("exports");
+    std::fs::create_dir(&export_parent).unwrap();
+    std::env::set_var("DIALECT_SAVE_DIR", &export_parent);
+    let exported = app.ok("export_run", json!({ "runId": id }));
+    let message = app.err("export_run", json!({ "runId": id }), "config");
+    std::env::remove_var("DIALECT_SAVE_DIR");
+    let exported = Path::new(exported.as_str().unwrap());
+    assert!(exported.join("config.json").is_file());
+    assert!(exported.join("model.safetensors").is_file());
+    assert!(message.contains("already exists"), "{message}");
+
+    app.ok("delete_run", json!({ "runId": id }));
+    assert_eq!(app.ok("list_runs", json!({})), json!([]));
+    app.err("get_run", json!({ "runId": id }), "config");
+}
+
+#[test]
+fn training_errors_are_readable() {
+    let app = app();
+    app.err("cancel_training", json!({}), "notFound");
+    assert_eq!(
+        app.ok("attach_training", json!({ "onEvent": channel() })),
+        Value::Null
+    );
+
+    let mut request = train_request(&app.csv(4));
+    request["request"]["data"]["labelColumn"] = json!("category");
+    let message = app.err("start_training", request, "data");
+    assert!(message.contains("'category'"), "{message}");
+
+    let mut request = train_request(&app.csv(4));
+    request["request"]["config"]["epochs"] = json!(0);
+    app.err("start_training", request, "config");
+
+    app.err("evaluate_run", json!({ "runId": "../etc" }), "config");
+    app.err(
+        "predict",
+        json!({ "runId": "nope", "texts": ["x"] }),
+        "config",
+    );
+    app.err("delete_run", json!({ "runId": "a/b" }), "config");
+}
+
+#[test]
+fn only_the_main_window_may_call_commands() {
+    let app = app();
+    let other = tauri::WebviewWindowBuilder::new(&app.app, "other", Default::default())
+        .build()
+        .unwrap();
+    let denied = get_ipc_response(&other, request("list_runs", json!({})))
+        .expect_err("capabilities must deny it");
+    assert!(denied.to_string().contains("not allowed"), "{denied}");
+}

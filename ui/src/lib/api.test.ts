@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { Channel } from '@tauri-apps/api/core';
+import * as api from './api';
+import { mockCommands } from '../test/fixtures';
+
+describe('api wrappers', () => {
+  it('send the argument keys of the contract', async () => {
+    const { calls } = mockCommands({
+      inspect_data: () => ({}),
+      row_texts: () => [],
+      predict: () => [],
+      evaluate_run: () => ({}),
+      get_run: () => ({}),
+      check_model: () => ({ id: 'x', cached: null }),
+      save_label_map: () => null,
+    });
+    const map: api.LabelMap = { mapping: { a: 'b', c: null }, unmapped: 'drop' };
+    await api.inspectData('/f.csv', ['subject', 'body'], 'category', map);
+    await api.rowTexts('/f.csv', ['body'], [2, 5]);
+    await api.predict('run-1', ['hello']);
+    await api.evaluateRun('run-1');
+    await api.getRun('run-1');
+    await api.checkModel('org/m');
+    await api.saveLabelMap(map);
+    expect(calls).toEqual([
+      { cmd: 'inspect_data', args: { path: '/f.csv', text: ['subject', 'body'], labelColumn: 'category', labelMap: map } },
+      { cmd: 'row_texts', args: { path: '/f.csv', text: ['body'], lines: [2, 5] } },
+      { cmd: 'predict', args: { runId: 'run-1', texts: ['hello'] } },
+      { cmd: 'evaluate_run', args: { runId: 'run-1' } },
+      { cmd: 'get_run', args: { runId: 'run-1' } },
+      { cmd: 'check_model', args: { model: 'org/m' } },
+      { cmd: 'save_label_map', args: { map } },
+    ]);
+  });
+
+  it('pass Channels for streaming commands', async () => {
+    const { calls } = mockCommands({
+      start_training: () => 'run-1',
+      download_model: () => '/cache/m',
+      predict_file: () => null,
+      attach_training: () => null,
+    });
+    const request: api.TrainRequest = {
+      data: {
+        path: '/f.csv',
+        text: { columns: ['body'], separator: '\n\n' },
+        labelColumn: 'category',
+        labelMap: null,
+        validation: null,
+        maxRows: 2000,
+      },
+      config: { model: 'distilbert-base-uncased', epochs: 1 },
+      force: false,
+    };
+    await expect(api.startTraining(request, () => {})).resolves.toBe('run-1');
+    await api.downloadModel('bert-base-uncased', () => {});
+    await api.predictFile('run-1', null, () => {});
+    await api.attachTraining(() => {});
+    expect(calls[0].args.request).toEqual(request);
+    expect(calls[0].args.onEvent).toBeInstanceOf(Channel);
+    expect(calls[1].args).toMatchObject({ model: 'bert-base-uncased' });
+    expect(calls[1].args.onProgress).toBeInstanceOf(Channel);
+    expect(calls[2].args).toMatchObject({ runId: 'run-1', textColumns: null });
+    expect(calls[2].args.onProgress).toBeInstanceOf(Channel);
+    expect(calls[3].args.onEvent).toBeInstanceOf(Channel);
+  });
+
+  it('reject with the AppError, which reads as a sentence', async () => {
+    mockCommands({ list_runs: () => Promise.reject({ kind: 'io', message: 'cannot read /runs: permission denied' }) });
+    const err = await api.listRuns().catch((e) => e);
+    expect(api.isAppError(err)).toBe(true);
+    expect(api.errorMessage(err)).toBe('cannot read /runs: permission denied');
+    expect(api.errorTitle(err)).toBe('File problem');
+  });
+
+  it('turn any rejection into a readable message', () => {
+    expect(api.errorMessage(new Error('boom'))).toBe('boom');
+    expect(api.errorMessage('plain text')).toBe('plain text');
+    expect(api.errorMessage({ message: 'just a message' })).toBe('just a message');
+    expect(api.errorMessage({ code: 7 })).toBe('{"code":7}');
+    expect(api.errorMessage(undefined)).toBe('Unknown error');
+    expect(api.errorMessage(null)).toBe('Unknown error');
+  });
+
+  it('helpers', () => {
+    expect(api.fileName('/a/b/tickets.csv')).toBe('tickets.csv');
+    expect(api.fileName('C:\\data\\x.tsv')).toBe('x.tsv');
+    expect(api.modelTestId('sentence-transformers/all-MiniLM-L6-v2')).toBe('sentence-transformers__all-MiniLM-L6-v2');
+  });
+});

@@ -1,0 +1,457 @@
+// The UI ↔ Rust contract (src-tauri/COMMANDS.md): engine types as they serialise
+// (serde camelCase; tuples as arrays; Option as null) and one wrapper per command.
+
+import { Channel, invoke } from '@tauri-apps/api/core';
+
+// ---------------------------------------------------------------- errors
+
+export type AppErrorKind =
+  | 'data'
+  | 'io'
+  | 'model'
+  | 'modelNotFound'
+  | 'config'
+  | 'device'
+  | 'diverged'
+  | 'outOfMemory'
+  | 'tokenizer'
+  | 'busy'
+  | 'notFound'
+  | 'internal';
+
+/** How every command rejects. */
+export interface AppError {
+  kind: AppErrorKind | string;
+  message: string;
+}
+
+export function isAppError(e: unknown): e is AppError {
+  return (
+    typeof e === 'object' &&
+    e !== null &&
+    typeof (e as AppError).kind === 'string' &&
+    typeof (e as AppError).message === 'string'
+  );
+}
+
+const KIND_TITLES: Record<string, string> = {
+  data: 'Data problem',
+  io: 'File problem',
+  model: 'Model problem',
+  modelNotFound: 'Model not found',
+  config: 'Setting problem',
+  device: 'Device problem',
+  diverged: 'Training diverged',
+  outOfMemory: 'Out of memory',
+  tokenizer: 'Tokenizer problem',
+  busy: 'Busy',
+  notFound: 'Not found',
+  internal: 'Internal error',
+};
+
+/** A short title for an error's kind. */
+export function errorTitle(e: unknown): string {
+  if (isAppError(e)) return KIND_TITLES[e.kind] ?? 'Error';
+  return 'Error';
+}
+
+/** Any rejection (AppError, Error, string, anything) as a sentence for a person. */
+export function errorMessage(e: unknown): string {
+  if (isAppError(e)) return e.message || KIND_TITLES[e.kind] || e.kind;
+  if (e instanceof Error) return e.message || e.name;
+  if (typeof e === 'string') return e || 'Unknown error';
+  if (e && typeof e === 'object' && 'message' in e) {
+    const m = (e as { message: unknown }).message;
+    if (typeof m === 'string' && m) return m;
+  }
+  try {
+    const s = JSON.stringify(e);
+    if (s && s !== '{}' && s !== 'null' && s !== undefined) return s;
+  } catch {
+    /* fall through */
+  }
+  return 'Unknown error';
+}
+
+// ---------------------------------------------------------------- dataset
+
+export type ColumnRole = 'text' | 'label' | 'id' | 'number' | 'date' | 'empty' | 'other';
+
+export interface ColumnProfile {
+  name: string;
+  role: ColumnRole;
+  filled: number;
+  fillRate: number;
+  distinct: number;
+  distinctCapped: boolean;
+  meanChars: number;
+  maxChars: number;
+  /** For label candidates: every value with its count, most frequent first. */
+  values: [string, number][];
+}
+
+export type Format = { kind: 'delimited'; delimiter: string } | { kind: 'jsonl' };
+
+export interface ReaderWarning {
+  kind: string;
+  message: string;
+  count: number;
+  lines: number[];
+}
+
+export interface Profile {
+  path: string;
+  format: Format;
+  encoding: string;
+  rows: number;
+  columns: ColumnProfile[];
+  /** The first rows: [line number, cells]. */
+  samples: [number, string[]][];
+  suggestedText: string | null;
+  suggestedLabel: string | null;
+  warnings: ReaderWarning[];
+}
+
+export interface TextSpec {
+  columns: string[];
+  separator: string;
+}
+
+export interface MergeSuggestion {
+  into: string;
+  members: [string, number][];
+}
+
+export type Severity = 'info' | 'warning' | 'blocking';
+
+export interface Finding {
+  code: string;
+  severity: Severity;
+  count: number;
+  message: string;
+  lines: number[];
+  fix: string;
+}
+
+export interface QualityReport {
+  findings: Finding[];
+  classCounts: [string, number][];
+}
+
+export interface Inspection {
+  profile: Profile;
+  text: TextSpec | null;
+  labelColumn: string | null;
+  rowsUsed: number;
+  rawLabels: [string, number][];
+  merges: MergeSuggestion[];
+  report: QualityReport | null;
+  note: string | null;
+}
+
+export type Unmapped = 'keep' | 'drop';
+
+export interface LabelMap {
+  /** Raw value → class, or null to drop rows with that value. */
+  mapping: Record<string, string | null>;
+  unmapped: Unmapped;
+}
+
+export interface SampleData {
+  path: string;
+  name: string;
+  attribution: string;
+}
+
+export interface RowText {
+  line: number;
+  text: string;
+}
+
+// ---------------------------------------------------------------- models, devices
+
+export interface ModelStatus {
+  id: string;
+  /** Snapshot folder when on disk; null = needs a download. */
+  cached: string | null;
+}
+
+export type DownloadEvent =
+  | { type: 'file'; file: string; index: number; files: number }
+  | { type: 'progress'; file: string; done: number; total: number }
+  | { type: 'done' };
+
+export type DeviceKind = 'cpu' | 'cuda' | 'metal';
+export type DeviceChoice = 'auto' | DeviceKind;
+
+export interface DeviceInfo {
+  choice: DeviceKind;
+  available: boolean;
+  note: string | null;
+}
+
+// ---------------------------------------------------------------- training
+
+export type BestMetric = 'accuracy' | 'macroF1';
+
+export interface TrainConfig {
+  model: string;
+  outputDir: string;
+  epochs: number;
+  batchSize: number;
+  evalBatchSize: number;
+  learningRate: number;
+  weightDecay: number;
+  warmupSteps: number;
+  maxGradNorm: number;
+  maxLength: number;
+  seed: number;
+  bestMetric: BestMetric;
+  earlyStoppingPatience: number | null;
+  validationFraction: number;
+  groupByLength: boolean;
+  device: DeviceChoice;
+}
+
+export interface DataSpec {
+  path: string;
+  text: TextSpec;
+  labelColumn: string;
+  labelMap: LabelMap | null;
+  validation: string | null;
+  /** Stratified subsample of the file before the split; null = all rows. */
+  maxRows?: number | null;
+}
+
+export interface TrainRequest {
+  data: DataSpec;
+  config: Partial<TrainConfig>;
+  force: boolean;
+}
+
+export interface ClassMetrics {
+  label: string;
+  precision: number;
+  recall: number;
+  f1: number;
+  support: number;
+}
+
+export interface Metrics {
+  accuracy: number;
+  macroF1: number;
+  perClass: ClassMetrics[];
+  /** confusion[true][predicted], in label order. */
+  confusion: number[][];
+  count: number;
+}
+
+export interface EpochRecord {
+  epoch: number;
+  trainLoss: number;
+  evalLoss: number;
+  metrics: Metrics;
+  seconds: number;
+  samplesPerSecond: number;
+}
+
+export interface RunSummary {
+  outputDir: string;
+  labels: string[];
+  epochs: EpochRecord[];
+  bestEpoch: number | null;
+  bestMetric: string;
+  bestValue: number | null;
+  steps: number;
+  seconds: number;
+  cancelled: boolean;
+  stoppedEarly: boolean;
+  device: string;
+}
+
+export type TrainEvent =
+  | {
+      type: 'started';
+      model: string;
+      device: string;
+      labels: string[];
+      trainRows: number;
+      validationRows: number;
+      epochs: number;
+      stepsPerEpoch: number;
+      totalSteps: number;
+      maxLength: number;
+      truncatedRows: number;
+      newlyInitialised: string[];
+    }
+  | {
+      type: 'step';
+      epoch: number;
+      step: number;
+      totalSteps: number;
+      loss: number;
+      learningRate: number;
+      gradNorm: number;
+      samplesPerSecond: number;
+    }
+  | {
+      type: 'evaluated';
+      epoch: number;
+      step: number;
+      trainLoss: number;
+      evalLoss: number;
+      samplesPerSecond: number;
+      metrics: Metrics;
+    }
+  | { type: 'checkpointSaved'; epoch: number; metric: string; value: number; path: string }
+  | { type: 'finished'; summary: RunSummary }
+  | { type: 'cancelled'; step: number; summary: RunSummary }
+  | { type: 'failed'; message: string };
+
+export interface AttachResult {
+  runId: string;
+  running: boolean;
+  events: TrainEvent[];
+}
+
+// ---------------------------------------------------------------- evaluate, predict
+
+export interface EvalRow {
+  line: number | null;
+  text: string;
+  truth: string;
+  predicted: string;
+  confidence: number;
+}
+
+export interface Evaluation {
+  metrics: Metrics;
+  labels: string[];
+  rows: EvalRow[];
+}
+
+export interface ClassScore {
+  label: string;
+  probability: number;
+}
+
+export interface Prediction {
+  label: string;
+  confidence: number;
+  scores: ClassScore[];
+}
+
+export interface FileProgress {
+  done: number;
+  total: number;
+}
+
+export interface PredictFileResult {
+  rows: number;
+  output: string;
+}
+
+// ---------------------------------------------------------------- runs
+
+export type RunStatus = 'running' | 'finished' | 'cancelled' | 'failed' | 'interrupted';
+
+export interface RunRecord {
+  id: string;
+  /** Seconds since the Unix epoch. */
+  createdAt: number;
+  status: RunStatus;
+  config: TrainConfig;
+  data: DataSpec;
+  summary: RunSummary | null;
+  /** Best value of the chosen metric so far, and its epoch: [epoch, value]. */
+  best: [number, number] | null;
+  error: string | null;
+  pid?: number | null;
+}
+
+export interface RunDetail {
+  record: RunRecord;
+  events: TrainEvent[];
+}
+
+export interface AppInfo {
+  version: string;
+  runsDir: string;
+  offline: boolean;
+}
+
+// ---------------------------------------------------------------- commands
+
+function channel<T>(onMessage: (message: T) => void): Channel<T> {
+  const ch = new Channel<T>();
+  ch.onmessage = onMessage;
+  return ch;
+}
+
+// Data
+export const pickDataFile = () => invoke<string | null>('pick_data_file');
+export const sampleData = () => invoke<SampleData>('sample_data');
+export const inspectData = (
+  path: string,
+  text: string[] | null,
+  labelColumn: string | null,
+  labelMap: LabelMap | null,
+) => invoke<Inspection>('inspect_data', { path, text, labelColumn, labelMap });
+export const rowTexts = (path: string, text: string[], lines: number[]) =>
+  invoke<RowText[]>('row_texts', { path, text, lines });
+export const saveLabelMap = (map: LabelMap) => invoke<string | null>('save_label_map', { map });
+export const loadLabelMap = () => invoke<LabelMap | null>('load_label_map');
+
+// Train
+export const listModels = () => invoke<ModelStatus[]>('list_models');
+export const checkModel = (model: string) => invoke<ModelStatus>('check_model', { model });
+export const downloadModel = (model: string, onProgress: (e: DownloadEvent) => void) =>
+  invoke<string>('download_model', { model, onProgress: channel(onProgress) });
+export const listDevices = () => invoke<DeviceInfo[]>('list_devices');
+export const startTraining = (request: TrainRequest, onEvent: (e: TrainEvent) => void) =>
+  invoke<string>('start_training', { request, onEvent: channel(onEvent) });
+export const cancelTraining = () => invoke<void>('cancel_training');
+export const attachTraining = (onEvent: (e: TrainEvent) => void) =>
+  invoke<AttachResult | null>('attach_training', { onEvent: channel(onEvent) });
+
+// Evaluate, try
+export const evaluateRun = (runId: string) => invoke<Evaluation>('evaluate_run', { runId });
+export const predict = (runId: string, texts: string[]) =>
+  invoke<Prediction[]>('predict', { runId, texts });
+export const predictFile = (
+  runId: string,
+  textColumns: string[] | null,
+  onProgress: (p: FileProgress) => void,
+) =>
+  invoke<PredictFileResult | null>('predict_file', {
+    runId,
+    textColumns,
+    onProgress: channel(onProgress),
+  });
+
+// Runs
+export const listRuns = () => invoke<RunRecord[]>('list_runs');
+export const getRun = (runId: string) => invoke<RunDetail>('get_run', { runId });
+export const deleteRun = (runId: string) => invoke<void>('delete_run', { runId });
+export const exportRun = (runId: string) => invoke<string | null>('export_run', { runId });
+export const appInfo = () => invoke<AppInfo>('app_info');
+
+// ---------------------------------------------------------------- small helpers
+
+/** The last path component (either slash). */
+export function fileName(path: string): string {
+  const parts = path.split(/[\\/]/);
+  return parts[parts.length - 1] || path;
+}
+
+/** Model id as used in test ids: `/` replaced by `__`. */
+export function modelTestId(id: string): string {
+  return id.replace(/\//g, '__');
+}
+
+/** Rough download sizes of the preset models. */
+export const MODEL_SIZES: Record<string, string> = {
+  'distilbert-base-uncased': '≈ 270 MB',
+  'bert-base-uncased': '≈ 440 MB',
+  'sentence-transformers/all-MiniLM-L6-v2': '≈ 90 MB',
+};

@@ -1,0 +1,261 @@
+// A training run as the UI sees it: fed TrainEvents (live from a Channel, or replayed
+// from a run's event log), it keeps chart series and the numbers for the stat tiles.
+// Step events are frequent: they are buffered and applied once per animation frame.
+
+import type { Metrics, RunSummary, TrainEvent } from './api';
+
+export type TrainStatus = 'idle' | 'starting' | 'running' | 'finished' | 'cancelled' | 'failed';
+
+export type StartedEvent = Extract<TrainEvent, { type: 'started' }>;
+type StepEvent = Extract<TrainEvent, { type: 'step' }>;
+
+export interface Best {
+  metric: string;
+  value: number;
+  epoch: number;
+}
+
+const raf: (cb: () => void) => unknown =
+  typeof requestAnimationFrame === 'function'
+    ? (cb) => requestAnimationFrame(cb)
+    : (cb) => setTimeout(cb, 16);
+
+export class TrainSession {
+  status = $state<TrainStatus>('idle');
+  runId = $state<string | null>(null);
+  started = $state.raw<StartedEvent | null>(null);
+  epoch = $state(0);
+  step = $state(0);
+  totalSteps = $state(0);
+  samplesPerSecond = $state(0);
+  lastLoss = $state<number | null>(null);
+  best = $state.raw<Best | null>(null);
+  /** Metrics of every evaluated epoch, in order. */
+  evaluations = $state.raw<{ epoch: number; step: number; metrics: Metrics; evalLoss: number; trainLoss: number }[]>([]);
+  summary = $state.raw<RunSummary | null>(null);
+  error = $state<string | null>(null);
+  /** Bumped whenever the chart series change (at most once per frame). */
+  version = $state(0);
+  /** Wall-clock ms when the run started (estimated for re-attached runs). */
+  startedAt = $state<number | null>(null);
+  endedAt = $state<number | null>(null);
+
+  // Chart series: plain arrays (not reactive), announced through `version`.
+  stepX: number[] = [];
+  lossY: number[] = [];
+  lrY: number[] = [];
+  epochX: number[] = [];
+  accY: number[] = [];
+  f1Y: number[] = [];
+
+  private pending: StepEvent[] = [];
+  private scheduled = false;
+  private replaying = false;
+  private replaySeconds = 0;
+
+  /** Forget everything (a new run). */
+  reset(status: TrainStatus = 'idle'): void {
+    this.pending = [];
+    this.status = status;
+    this.runId = null;
+    this.started = null;
+    this.epoch = 0;
+    this.step = 0;
+    this.totalSteps = 0;
+    this.samplesPerSecond = 0;
+    this.lastLoss = null;
+    this.best = null;
+    this.evaluations = [];
+    this.summary = null;
+    this.error = null;
+    this.startedAt = status === 'starting' ? Date.now() : null;
+    this.endedAt = null;
+    this.stepX = [];
+    this.lossY = [];
+    this.lrY = [];
+    this.epochX = [];
+    this.accY = [];
+    this.f1Y = [];
+    this.replaySeconds = 0;
+    this.version++;
+  }
+
+  get active(): boolean {
+    return this.status === 'starting' || this.status === 'running';
+  }
+
+  get done(): boolean {
+    return this.status === 'finished' || this.status === 'cancelled' || this.status === 'failed';
+  }
+
+  /** Share of steps done, 0..1. */
+  get progress(): number {
+    if (this.status === 'finished') return 1;
+    return this.totalSteps ? Math.min(1, this.step / this.totalSteps) : 0;
+  }
+
+  /** Accuracy of the kept (best) model, when known. */
+  get finalAccuracy(): number | null {
+    const s = this.summary;
+    if (s) {
+      const rec = s.epochs.find((e) => e.epoch === s.bestEpoch) ?? s.epochs[s.epochs.length - 1];
+      if (rec) return rec.metrics.accuracy;
+    }
+    if (this.best) {
+      const ev = this.evaluations.find((e) => e.epoch === this.best!.epoch);
+      if (ev) return ev.metrics.accuracy;
+    }
+    const last = this.evaluations[this.evaluations.length - 1];
+    return last ? last.metrics.accuracy : null;
+  }
+
+  /** Replay a run's recorded events (then live events may follow). */
+  replay(events: TrainEvent[]): void {
+    this.replaying = true;
+    try {
+      for (const e of events) this.handle(e);
+      this.flush();
+    } finally {
+      this.replaying = false;
+    }
+    if (this.active && this.startedAt === null) {
+      this.startedAt = Date.now() - this.replaySeconds * 1000;
+    }
+  }
+
+  /** Take one event. Duplicates (seen by both a replay and the live channel) are skipped. */
+  handle = (e: TrainEvent): void => {
+    switch (e.type) {
+      case 'started':
+        if (this.started) return;
+        this.flush();
+        this.started = e;
+        this.totalSteps = e.totalSteps;
+        this.status = 'running';
+        if (!this.replaying) this.startedAt = Date.now();
+        return;
+      case 'step': {
+        const last = this.pending.length
+          ? this.pending[this.pending.length - 1].step
+          : this.stepX[this.stepX.length - 1] ?? 0;
+        if (e.step <= last) return;
+        if (this.status === 'idle' || this.status === 'starting') this.status = 'running';
+        if (this.replaying && this.started && e.samplesPerSecond > 0) {
+          const batch = this.started.trainRows / Math.max(1, this.started.stepsPerEpoch);
+          this.replaySeconds += batch / e.samplesPerSecond;
+        }
+        this.pending.push(e);
+        if (this.replaying) return;
+        if (!this.scheduled) {
+          this.scheduled = true;
+          raf(() => this.flush());
+        }
+        return;
+      }
+      case 'evaluated':
+        this.flush();
+        if (this.evaluations.some((v) => v.epoch === e.epoch)) return;
+        this.evaluations = [
+          ...this.evaluations,
+          { epoch: e.epoch, step: e.step, metrics: e.metrics, evalLoss: e.evalLoss, trainLoss: e.trainLoss },
+        ];
+        this.epochX.push(e.epoch);
+        this.accY.push(e.metrics.accuracy);
+        this.f1Y.push(e.metrics.macroF1);
+        if (!this.best || this.best.metric === 'accuracy') {
+          // Until a checkpoint names the metric, show the best accuracy.
+          if (!this.best || e.metrics.accuracy > this.best.value) {
+            this.best = { metric: 'accuracy', value: e.metrics.accuracy, epoch: e.epoch };
+          }
+        }
+        this.version++;
+        return;
+      case 'checkpointSaved':
+        this.flush();
+        this.best = { metric: e.metric, value: e.value, epoch: e.epoch };
+        return;
+      case 'finished':
+      case 'cancelled':
+        if (this.done) return;
+        this.flush();
+        this.summary = e.summary;
+        this.status = e.type;
+        if (e.summary.bestValue !== null && e.summary.bestEpoch !== null) {
+          this.best = { metric: e.summary.bestMetric, value: e.summary.bestValue, epoch: e.summary.bestEpoch };
+        }
+        if (e.summary.steps) this.step = e.summary.steps;
+        this.endedAt = Date.now();
+        if (this.replaying && this.startedAt === null) {
+          this.startedAt = this.endedAt - e.summary.seconds * 1000;
+        }
+        return;
+      case 'failed':
+        if (this.done) return;
+        this.flush();
+        this.error = e.message;
+        this.status = 'failed';
+        this.endedAt = Date.now();
+        return;
+    }
+  };
+
+  /** Apply buffered step events now. */
+  flush(): void {
+    this.scheduled = false;
+    if (!this.pending.length) return;
+    const batch = this.pending;
+    this.pending = [];
+    for (const s of batch) {
+      this.stepX.push(s.step);
+      this.lossY.push(s.loss);
+      this.lrY.push(s.learningRate);
+    }
+    const last = batch[batch.length - 1];
+    this.step = last.step;
+    this.epoch = last.epoch;
+    this.totalSteps = last.totalSteps;
+    this.samplesPerSecond = last.samplesPerSecond;
+    this.lastLoss = last.loss;
+    this.version++;
+  }
+
+  /** Seconds since the start, at `now` (ms). */
+  elapsed(now: number): number | null {
+    if (this.summary) return this.summary.seconds;
+    if (this.startedAt === null) return null;
+    return Math.max(0, ((this.endedAt ?? now) - this.startedAt) / 1000);
+  }
+
+  /** Seconds left, estimated from the pace so far. */
+  eta(now: number): number | null {
+    if (!this.active || !this.step || !this.totalSteps) return null;
+    const el = this.elapsed(now);
+    if (el === null || el <= 0) return null;
+    return (el / this.step) * Math.max(0, this.totalSteps - this.step);
+  }
+
+  /** Epoch shown in the tiles: the current step's, else the last evaluated one. */
+  get epochShown(): number {
+    return this.epoch || this.evaluations[this.evaluations.length - 1]?.epoch || 0;
+  }
+
+  get epochsTotal(): number {
+    return this.started?.epochs ?? this.summary?.epochs.length ?? 0;
+  }
+}
+
+/** "1:05:09" / "4:09" from seconds. */
+export function formatDuration(seconds: number | null): string {
+  if (seconds === null || !Number.isFinite(seconds)) return '—';
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const r = s % 60;
+  const mm = h ? String(m).padStart(2, '0') : String(m);
+  return `${h ? h + ':' : ''}${mm}:${String(r).padStart(2, '0')}`;
+}
+
+export function pct(x: number | null | undefined, digits = 1): string {
+  if (x === null || x === undefined || !Number.isFinite(x)) return '—';
+  return `${(x * 100).toFixed(digits)}%`;
+}

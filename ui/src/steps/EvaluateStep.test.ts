@@ -1,0 +1,42 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { fireEvent, render, screen, within } from '@testing-library/svelte';
+import EvaluateStep from './EvaluateStep.svelte';
+import { app, resetApp } from '../lib/app.svelte';
+import { evaluation, mockCommands, runRecord } from '../test/fixtures';
+
+describe('Evaluate step', () => {
+  beforeEach(() => resetApp());
+
+  it('has an empty state without a run', () => {
+    render(EvaluateStep);
+    expect(screen.getByText('Train a model first or open a past run.')).toBeInTheDocument();
+  });
+
+  it('shows headline metrics, the per-class table and a clickable heat map', async () => {
+    const { calls } = mockCommands({ evaluate_run: () => evaluation() });
+    app.runs = [runRecord('run-1')];
+    app.currentRunId = 'run-1';
+    render(EvaluateStep);
+    expect(await screen.findByTestId('eval-accuracy')).toHaveTextContent('83.3%');
+    expect(calls[0]).toEqual({ cmd: 'evaluate_run', args: { runId: 'run-1' } });
+
+    const table = screen.getByTestId('metrics-table');
+    expect(within(table).getAllByRole('row')).toHaveLength(4);
+    expect(table).toHaveTextContent('feature');
+
+    // 3×3 cells, counts shown, diagonal marked
+    expect(screen.getAllByTestId(/^confusion-cell-/)).toHaveLength(9);
+    expect(screen.getByTestId('confusion-cell-0-1')).toHaveTextContent('2');
+    expect(screen.getByTestId('confusion-cell-1-1')).toHaveClass('diag');
+    expect(screen.getByTestId('confusion-cell-0-1')).not.toHaveClass('diag');
+
+    await fireEvent.click(screen.getByTestId('confusion-cell-0-1'));
+    const list = screen.getByTestId('cell-rows');
+    const items = within(list).getAllByRole('listitem');
+    expect(items).toHaveLength(2);
+    // ascending confidence first (least sure at the top), then toggle
+    expect(items[0]).toHaveTextContent('add export please');
+    await fireEvent.click(screen.getByTestId('sort-confidence'));
+    expect(within(screen.getByTestId('cell-rows')).getAllByRole('listitem')[0]).toHaveTextContent('button does nothing');
+  });
+});

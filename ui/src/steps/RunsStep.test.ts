@@ -1,0 +1,34 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { fireEvent, render, screen, waitFor } from '@testing-library/svelte';
+import RunsStep from './RunsStep.svelte';
+import { app, resetApp } from '../lib/app.svelte';
+import { evaluated, mockCommands, runRecord, started, step, summary } from '../test/fixtures';
+
+describe('Runs page', () => {
+  beforeEach(() => resetApp());
+
+  it('rebuilds charts from the run events, exports, and deletes after an in-app confirmation', async () => {
+    const { calls } = mockCommands({
+      get_run: () => ({
+        record: runRecord('run-1'),
+        events: [started, step(1), step(2), evaluated(1, 0.8), { type: 'finished', summary: summary() }],
+      }),
+      export_run: () => '/home/me/models/run-1',
+      delete_run: () => null,
+    });
+    app.runs = [runRecord('run-1'), runRecord('run-2')];
+    app.openRunId = 'run-1';
+    render(RunsStep);
+    await waitFor(() => expect(screen.getByTestId('run-chart-loss')).toHaveAttribute('data-points', '2'));
+    expect(screen.getByTestId('run-chart-metrics')).toHaveAttribute('data-points', '1');
+
+    await fireEvent.click(screen.getByTestId('export-run'));
+    expect(await screen.findByTestId('export-result')).toHaveTextContent('/home/me/models/run-1');
+
+    await fireEvent.click(screen.getByTestId('delete-run'));
+    expect(calls.some((c) => c.cmd === 'delete_run')).toBe(false);
+    await fireEvent.click(screen.getByTestId('confirm-ok'));
+    await waitFor(() => expect(calls.find((c) => c.cmd === 'delete_run')?.args).toEqual({ runId: 'run-1' }));
+    await waitFor(() => expect(app.runs.map((r) => r.id)).toEqual(['run-2']));
+  });
+});

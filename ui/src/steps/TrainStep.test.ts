@@ -1,0 +1,190 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { fireEvent, render, screen, waitFor } from '@testing-library/svelte';
+import type { Channel } from '@tauri-apps/api/core';
+import TrainStep from './TrainStep.svelte';
+import { app, resetApp } from '../lib/app.svelte';
+import type { TrainEvent, TrainRequest } from '../lib/api';
+import { evaluated, inspection, mockCommands, runRecord, send, settle, started, step, summary } from '../test/fixtures';
+
+let channel: Channel<TrainEvent> | null = null;
+let request: TrainRequest | null = null;
+
+function commands(extra: Record<string, (a: Record<string, unknown>) => unknown> = {}) {
+  return mockCommands({
+    inspect_data: () => inspection(),
+    list_models: () => [
+      { id: 'distilbert-base-uncased', cached: null },
+      { id: 'bert-base-uncased', cached: null },
+      { id: 'sentence-transformers/all-MiniLM-L6-v2', cached: '/hf/minilm' },
+    ],
+    list_devices: () => [
+      { choice: 'cpu', available: true, note: null },
+      { choice: 'cuda', available: false, note: 'this build has no CUDA support' },
+      { choice: 'metal', available: false, note: 'Metal is macOS only' },
+    ],
+    start_training: (a) => {
+      channel = a.onEvent as Channel<TrainEvent>;
+      request = a.request as TrainRequest;
+      return 'run-1';
+    },
+    cancel_training: () => null,
+    list_runs: () => [runRecord('run-1', { status: 'running', summary: null, best: null })],
+    ...extra,
+  });
+}
+
+async function ready() {
+  resetApp();
+  channel = null;
+  request = null;
+  const mock = commands();
+  await app.loadPath('/data/tickets.csv');
+  render(TrainStep);
+  await settle();
+  return mock;
+}
+
+const points = (id: string) => Number(screen.getByTestId(id).getAttribute('data-points'));
+
+describe('Train step', () => {
+  beforeEach(() => resetApp());
+
+  it('lists models with disk status, devices, and applies presets', async () => {
+    await ready();
+    expect(screen.getByTestId('model-option-distilbert-base-uncased')).toHaveTextContent('needs download');
+    expect(screen.getByTestId('model-option-sentence-transformers__all-MiniLM-L6-v2')).toHaveTextContent('on disk');
+    expect(screen.getByTestId('download-model')).toBeInTheDocument();
+
+    const cuda = screen.getByRole('option', { name: /CUDA/ }) as HTMLOptionElement;
+    expect(cuda.disabled).toBe(true);
+    expect(cuda.title).toBe('this build has no CUDA support');
+
+    expect(screen.getByTestId('hp-epochs')).toHaveValue(3);
+    await fireEvent.click(screen.getByTestId('preset-quick'));
+    expect(screen.getByTestId('hp-epochs')).toHaveValue(1);
+    expect(screen.getByTestId('hp-max-length')).toHaveValue(64);
+    expect(screen.getByTestId('hp-max-rows')).toHaveValue(2000);
+    await fireEvent.click(screen.getByTestId('preset-thorough'));
+    expect(screen.getByTestId('hp-epochs')).toHaveValue(5);
+    expect(screen.getByTestId('hp-max-rows')).toHaveValue(null);
+  });
+
+  it('starts with the form values, then charts and tiles follow the channel', async () => {
+    await ready();
+    await fireEvent.click(screen.getByTestId('model-option-sentence-transformers__all-MiniLM-L6-v2'));
+    await fireEvent.input(screen.getByTestId('hp-epochs'), { target: { value: '2' } });
+    await fireEvent.input(screen.getByTestId('hp-max-rows'), { target: { value: '500' } });
+    await fireEvent.click(screen.getByTestId('start-training'));
+    await settle();
+
+    expect(request).not.toBeNull();
+    expect(request!.force).toBe(false);
+    expect(request!.data).toMatchObject({ path: '/data/tickets.csv', labelColumn: 'category', maxRows: 500, validation: null });
+    expect(request!.data.text.columns).toEqual(['body']);
+    expect(request!.config).toMatchObject({
+      model: 'sentence-transformers/all-MiniLM-L6-v2',
+      epochs: 2,
+      batchSize: 16,
+      learningRate: 2e-5,
+      maxLength: 128,
+      device: 'auto',
+    });
+
+    send(channel!, started);
+    for (let n = 1; n <= 5; n++) send(channel!, step(n));
+    await waitFor(() => expect(points('chart-loss')).toBe(5));
+    expect(points('chart-lr')).toBe(5);
+    expect(screen.getByTestId('train-status')).toHaveTextContent('running');
+    expect(screen.getByTestId('tile-step')).toHaveTextContent('5/ 20');
+    expect(screen.getByText(/40 of 160 training texts/)).toBeInTheDocument();
+    expect(screen.getByTestId('train-progress')).toHaveAttribute('aria-valuenow', '25');
+
+    for (let n = 6; n <= 10; n++) send(channel!, step(n));
+    send(channel!, evaluated(1, 0.8));
+    await waitFor(() => expect(points('chart-metrics')).toBe(1));
+    expect(points('chart-loss')).toBe(10);
+    expect(screen.getByTestId('tile-best')).toHaveTextContent('80.0%');
+
+    for (let n = 11; n <= 20; n++) send(channel!, step(n));
+    send(channel!, evaluated(2, 0.85));
+    send(channel!, { type: 'checkpointSaved', epoch: 2, metric: 'accuracy', value: 0.85, path: '/runs/run-1/model' });
+    send(channel!, { type: 'finished', summary: summary() });
+    await waitFor(() => expect(screen.getByTestId('train-status')).toHaveTextContent('finished'));
+    expect(points('chart-loss')).toBe(20);
+    expect(points('chart-metrics')).toBe(2);
+    expect(screen.getByTestId('final-accuracy')).toHaveTextContent('85.0%');
+    expect(screen.getByTestId('train-progress')).toHaveAttribute('aria-valuenow', '100');
+    expect(screen.queryByTestId('cancel-training')).toBeNull();
+  });
+
+  it('cancels, and says the best model so far is kept', async () => {
+    const { calls } = await ready();
+    await fireEvent.click(screen.getByTestId('start-training'));
+    await settle();
+    send(channel!, started);
+    send(channel!, step(1));
+    await fireEvent.click(await screen.findByTestId('cancel-training'));
+    expect(calls.some((c) => c.cmd === 'cancel_training')).toBe(true);
+    expect(screen.getByTestId('cancel-training')).toBeDisabled();
+    send(channel!, { type: 'cancelled', step: 12, summary: summary({ cancelled: true, bestEpoch: 1, bestValue: 0.8 }) });
+    await waitFor(() => expect(screen.getByTestId('train-status')).toHaveTextContent('cancelled'));
+    expect(screen.getByText(/best model so far \(epoch 1\) is kept/)).toBeInTheDocument();
+  });
+
+  it('shows a failure message', async () => {
+    await ready();
+    await fireEvent.click(screen.getByTestId('start-training'));
+    await settle();
+    send(channel!, started);
+    send(channel!, step(1));
+    send(channel!, { type: 'failed', message: 'out of memory on cuda:0 at batch size 64: lower the batch size' });
+    await waitFor(() => expect(screen.getByTestId('train-status')).toHaveTextContent('failed'));
+    expect(screen.getByTestId('train-error')).toHaveTextContent('lower the batch size');
+  });
+
+  it('needs the override when the check found blocking problems', async () => {
+    resetApp();
+    commands({
+      inspect_data: () =>
+        inspection({
+          findings: [{ code: 'single_class', severity: 'blocking', count: 1, message: 'only one class', lines: [], fix: 'add classes' }],
+        }),
+    });
+    await app.loadPath('/data/tickets.csv');
+    render(TrainStep);
+    await settle();
+    expect(screen.getByTestId('start-training')).toBeDisabled();
+    app.override = true;
+    await settle();
+    expect(screen.getByTestId('start-training')).toBeEnabled();
+    await fireEvent.click(screen.getByTestId('start-training'));
+    await settle();
+    expect(request!.force).toBe(true);
+  });
+
+  it('re-attaches to a running job on load: replays, then continues live', async () => {
+    resetApp();
+    let live: Channel<TrainEvent> | null = null;
+    mockCommands({
+      app_info: () => ({ version: '0.1.0', runsDir: '/runs', offline: true }),
+      list_runs: () => [runRecord('run-7', { status: 'running', summary: null, best: null })],
+      attach_training: (a) => {
+        live = a.onEvent as Channel<TrainEvent>;
+        return { runId: 'run-7', running: true, events: [started, step(1), step(2), step(3), evaluated(1, 0.7)] };
+      },
+      list_models: () => [],
+      list_devices: () => [],
+    });
+    await app.init();
+    expect(app.step).toBe('train');
+    render(TrainStep);
+    await settle();
+    expect(points('chart-loss')).toBe(3);
+    expect(points('chart-metrics')).toBe(1);
+    expect(screen.getByTestId('train-status')).toHaveTextContent('running');
+    // A step seen in the replay and on the channel is counted once.
+    send(live!, step(3));
+    send(live!, step(4));
+    await waitFor(() => expect(points('chart-loss')).toBe(4));
+  });
+});
