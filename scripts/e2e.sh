@@ -16,7 +16,7 @@ work=$(mktemp -d)
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
+  [ -n "${DIALECT_E2E_KEEP:-}" ] && echo "e2e: kept $work" || rm -rf "$work"
 }
 trap cleanup EXIT
 
@@ -34,7 +34,6 @@ export DIALECT_OPEN_FILE="${DIALECT_E2E_TICKETS:-$PWD/../shared/data/tickettagge
 export DIALECT_SAVE_FILE="$work/predictions.csv"
 export DIALECT_SAVE_DIR="$work/export"
 mkdir -p "$DIALECT_SAVE_DIR"
-export WEBKIT_DISABLE_COMPOSITING_MODE=1
 
 tauri-driver --port 4444 >"$work/tauri-driver.log" 2>&1 &
 pids+=($!)
