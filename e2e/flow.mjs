@@ -35,13 +35,13 @@ async function renameClass(browser, from, to) {
 }
 
 /** Train a short run on MiniLM from the Train screen; returns the final accuracy text. */
-async function train(browser, name, { maxRows, reload = false }) {
+async function train(browser, name, { maxRows, epochs = 1, reload = false }) {
   await click(browser, 'nav-train');
   await click(browser, MODEL);
   const device = await byTestId(browser, 'device-select');
   await device.selectByAttribute('value', 'cpu');
   await click(browser, 'preset-quick');
-  await setInput(browser, 'hp-epochs', 1);
+  await setInput(browser, 'hp-epochs', epochs);
   await setInput(browser, 'hp-max-rows', maxRows);
   await setInput(browser, 'hp-max-length', 64);
   await setInput(browser, 'hp-learning-rate', '1e-4');
@@ -143,10 +143,17 @@ try {
   await click(browser, 'labels-continue');
   await click(browser, 'nav-check');
   await shot(browser, '12-tickets-check');
-  await train(browser, '13-tickets', { maxRows: 450 });
+  const ticketAcc = await train(browser, '13-tickets', { maxRows: 450, epochs: 3 });
+  console.log(`e2e: Ticket Tagger accuracy ${ticketAcc}`);
   await evaluate(browser, '14-tickets');
   await tryTicket(browser, '15-tickets', 'The app crashes with a null pointer exception when I click save');
   await noErrorBanner(browser);
+
+  // Closing the window mid-training cancels the run cleanly.
+  await click(browser, 'nav-train');
+  await click(browser, 'start-training');
+  await waitText(browser, 'tile-step', (t) => { const m = t.match(/(\d+)\s*\//); return m && Number(m[1]) >= 2; }, 5 * 60_000);
+  await browser.closeWindow();
 } catch (e) {
   // Leave evidence: what the window showed and its DOM.
   await browser.saveScreenshot(join(SHOTS, 'failure.png')).catch(() => {});
@@ -155,12 +162,21 @@ try {
   console.error('e2e: failure screenshot in docs/screenshots/failure.png (not committed)');
   throw e;
 } finally {
-  await browser.deleteSession();
+  await browser.deleteSession().catch(() => {});
 }
 
-// Both runs are recorded as finished, with their models on disk.
+// Two runs finished with their models on disk; the third was cancelled by closing
+// the window (the app waits for the step in flight, then records the cancel).
 const root = join(process.env.DIALECT_HOME, 'runs');
-const records = readdirSync(root).map((id) => JSON.parse(readFileSync(join(root, id, 'run.json'), 'utf8')));
+const statuses = () => readdirSync(root).map((id) => JSON.parse(readFileSync(join(root, id, 'run.json'), 'utf8')));
+let records = statuses();
+for (let i = 0; i < 120 && !records.some((r) => r.status === 'cancelled'); i++) {
+  await new Promise((r) => setTimeout(r, 500));
+  records = statuses();
+}
 const finished = records.filter((r) => r.status === 'finished' && existsSync(join(root, r.id, 'model', 'model.safetensors')));
-if (finished.length !== 2) throw new Error(`expected 2 finished runs with models, found ${JSON.stringify(records.map((r) => r.status))}`);
+const cancelled = records.filter((r) => r.status === 'cancelled');
+if (finished.length !== 2 || cancelled.length !== 1) {
+  throw new Error(`expected 2 finished runs with models and 1 cancelled, found ${JSON.stringify(records.map((r) => r.status))}`);
+}
 console.log('e2e: passed');

@@ -67,7 +67,10 @@ pub fn available_devices() -> Vec<DeviceInfo> {
             Err(e) => DeviceInfo {
                 choice,
                 available: false,
-                note: Some(e.to_string()),
+                note: Some(match e {
+                    EngineError::Device(why) => why,
+                    other => other.to_string(),
+                }),
             },
         })
         .collect()

@@ -447,11 +447,94 @@ fn runs_are_recorded_listed_shown_and_deleted() {
         ])
         .assert()
         .code(1);
+    let review = dialect()
+        .args([
+            "runs",
+            "review",
+            &id,
+            "--json",
+            "--runs-dir",
+            runs.to_str().unwrap(),
+        ])
+        .assert()
+        .success();
+    let review: serde_json::Value = serde_json::from_slice(&review.get_output().stdout).unwrap();
+    let rows = review["rows"].as_array().unwrap();
+    assert_eq!(
+        rows.len() as u64,
+        review["metrics"]["count"].as_u64().unwrap()
+    );
+    let wrong = rows.iter().filter(|r| r["truth"] != r["predicted"]).count();
+    dialect()
+        .args(["runs", "review", &id, "--runs-dir", runs.to_str().unwrap()])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!(
+            "{wrong} of {} validation rows misclassified",
+            rows.len()
+        )));
+    let exports = work.path().join("exports");
+    std::fs::create_dir(&exports).unwrap();
+    let export = |expect_ok: bool| {
+        let a = dialect()
+            .args(["runs", "export", &id, exports.to_str().unwrap()])
+            .args(["--runs-dir", runs.to_str().unwrap()])
+            .assert();
+        if expect_ok {
+            a.success()
+        } else {
+            a.code(1)
+        }
+    };
+    export(true);
+    let exported = exports.join(format!("dialect-{id}"));
+    assert!(exported.join("model.safetensors").is_file());
+    assert!(exported.join("config.json").is_file());
+    export(false).stderr(predicate::str::contains("already exists"));
     dialect()
         .args(["runs", "delete", &id, "--runs-dir", runs.to_str().unwrap()])
         .assert()
         .success();
     assert!(!runs.join(&id).exists());
+}
+
+#[test]
+fn max_rows_trains_on_a_stratified_sample() {
+    let work = tempfile::tempdir().unwrap();
+    let csv = common::tiny_csv(work.path(), 20);
+    let assert = dialect()
+        .args(["train", csv.to_str().unwrap(), "--model"])
+        .arg(common::tiny_model("distilbert"))
+        .args([
+            "--max-rows",
+            "30",
+            "--epochs",
+            "1",
+            "--device",
+            "cpu",
+            "--json",
+            "--out",
+        ])
+        .arg(work.path().join("model"))
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    let started: serde_json::Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    let rows = started["trainRows"].as_u64().unwrap() + started["validationRows"].as_u64().unwrap();
+    assert_eq!(rows, 30, "{started}");
+    assert_eq!(started["labels"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn model_download_offline_is_a_user_error() {
+    let home = tempfile::tempdir().unwrap();
+    dialect()
+        .env("HF_HOME", home.path())
+        .env("HF_HUB_OFFLINE", "1")
+        .args(["models", "--download", "someone/some-model"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("offline"));
 }
 
 #[test]
