@@ -8,7 +8,8 @@ use serde::Serialize;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AppError {
     /// Machine-readable class: `data`, `io`, `model`, `modelNotFound`, `config`,
-    /// `device`, `diverged`, `outOfMemory`, `tokenizer`, `busy`, `notFound`, `internal`.
+    /// `device`, `diverged`, `outOfMemory`, `tokenizer`, `busy`, `notFound`, `forbidden`,
+    /// `internal`.
     pub kind: &'static str,
     /// A sentence for a person.
     pub message: String,
@@ -27,6 +28,14 @@ impl AppError {
     pub fn not_found(message: impl Into<String>) -> Self {
         Self {
             kind: "notFound",
+            message: message.into(),
+        }
+    }
+
+    /// The webview asked for a file the person did not open.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self {
+            kind: "forbidden",
             message: message.into(),
         }
     }

@@ -73,14 +73,22 @@ pub fn run() {
             app.manage(state);
             Ok(())
         })
-        .on_window_event(|window, event| {
-            if let tauri::WindowEvent::CloseRequested { .. } = event {
+        .on_window_event(|window, event| match event {
+            // Dropped files count as opened by the person (the UI then inspects them).
+            tauri::WindowEvent::DragDrop(tauri::DragDropEvent::Drop { paths, .. }) => {
+                let state = window.state::<AppState>();
+                for path in paths {
+                    state.grant(path);
+                }
+            }
+            tauri::WindowEvent::CloseRequested { .. } => {
                 let state = window.state::<AppState>();
                 let mut training = lock(&state.training);
                 if let Some(job) = training.as_mut() {
                     job.cancel_and_wait();
                 }
             }
+            _ => {}
         })
         .run(tauri::generate_context!());
     if let Err(e) = result {

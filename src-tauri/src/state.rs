@@ -1,10 +1,12 @@
 //! What the app keeps between commands: the run store, the bundled sample, the one
 //! training job, and the model loaded for the Try box.
 
+use crate::error::{AppError, AppResult};
 use crate::training::TrainingJob;
 use dialect::runs::RunStore;
 use dialect::Predictor;
-use std::path::PathBuf;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Shared app state (managed by Tauri).
@@ -15,6 +17,9 @@ pub struct AppState {
     pub training: Mutex<Option<TrainingJob>>,
     /// The last model used for prediction, by run id (loading takes a moment).
     pub predictor: Mutex<Option<(String, Arc<Predictor>)>>,
+    /// Files the person opened through the app (dialog, drop, sample): the only data
+    /// files commands will read for the webview.
+    granted: Mutex<BTreeSet<PathBuf>>,
 }
 
 impl AppState {
@@ -25,8 +30,32 @@ impl AppState {
             sample,
             training: Mutex::new(None),
             predictor: Mutex::new(None),
+            granted: Mutex::new(BTreeSet::new()),
         }
     }
+
+    /// Let the webview use `path` (the person chose it).
+    pub fn grant(&self, path: &Path) {
+        lock(&self.granted).insert(canonical(path));
+    }
+
+    /// Refuse files the person did not open through the app, so the webview cannot
+    /// read arbitrary files.
+    pub fn check_granted(&self, path: &Path) -> AppResult<()> {
+        if lock(&self.granted).contains(&canonical(path)) {
+            Ok(())
+        } else {
+            Err(AppError::forbidden(format!(
+                "{} was not opened in Dialect: choose it with \"Choose file…\" or drop it on the window",
+                path.display()
+            )))
+        }
+    }
+}
+
+/// The path with links and `..` resolved (as given when it does not exist).
+fn canonical(path: &Path) -> PathBuf {
+    path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
 }
 
 /// Lock a mutex, recovering the data if a panicking thread poisoned it.

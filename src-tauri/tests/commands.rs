@@ -64,8 +64,10 @@ impl TestApp {
         message
     }
 
+    /// The tiny task as a file the person opened (as a drop does).
     fn csv(&self, per_class: usize) -> String {
         let path = common::tiny_csv(self.dir.path(), per_class);
+        self.state().grant(&path);
         path.to_str().unwrap().to_string()
     }
 
@@ -183,18 +185,59 @@ fn inspect_data_profiles_and_reports() {
         .collect();
     assert_eq!(classes, ["problem"]);
 
+    let missing = app.dir.path().join("gone.csv");
+    app.state().grant(&missing);
     let message = app.err(
         "inspect_data",
-        json!({ "path": "/no/such.csv", "text": null, "labelColumn": null, "labelMap": null }),
+        json!({ "path": missing, "text": null, "labelColumn": null, "labelMap": null }),
         "io",
     );
-    assert!(message.contains("/no/such.csv"), "{message}");
+    assert!(message.contains("gone.csv"), "{message}");
     let message = app.err(
         "inspect_data",
         json!({ "path": csv, "text": ["body"], "labelColumn": "label", "labelMap": null }),
         "data",
     );
     assert!(message.contains("'body'"), "{message}");
+}
+
+#[test]
+fn only_files_the_person_opened_can_be_read() {
+    let app = app();
+    let secret = app.dir.path().join("secret.csv");
+    std::fs::write(&secret, "text,label\nmy password is hunter2,x\n").unwrap();
+    let sneaky = app.dir.path().join("sub/../secret.csv");
+    for path in [&secret, &sneaky] {
+        let message = app.err(
+            "inspect_data",
+            json!({ "path": path, "text": null, "labelColumn": null, "labelMap": null }),
+            "forbidden",
+        );
+        assert!(message.contains("Choose file"), "{message}");
+        app.err(
+            "row_texts",
+            json!({ "path": path, "text": ["text"], "lines": [2] }),
+            "forbidden",
+        );
+    }
+    let mut request = train_request(secret.to_str().unwrap());
+    request["request"]["data"]["labelColumn"] = json!("label");
+    app.err("start_training", request, "forbidden");
+
+    // The sample and files picked in the dialog are granted.
+    let sample = app.ok("sample_data", json!({}));
+    app.ok(
+        "inspect_data",
+        json!({ "path": sample["path"], "text": null, "labelColumn": null, "labelMap": null }),
+    );
+    let _env = ENV.lock().unwrap_or_else(|p| p.into_inner());
+    std::env::set_var("DIALECT_OPEN_FILE", &secret);
+    app.ok("pick_data_file", json!({}));
+    std::env::remove_var("DIALECT_OPEN_FILE");
+    app.ok(
+        "row_texts",
+        json!({ "path": secret, "text": ["text"], "lines": [2] }),
+    );
 }
 
 #[test]

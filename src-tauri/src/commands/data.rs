@@ -24,8 +24,12 @@ const TEXT_SEPARATOR: &str = "\n\n";
 
 /// Ask for a data file.
 #[tauri::command]
-pub async fn pick_data_file() -> Option<PathBuf> {
-    dialogs::open_file("Choose a file of labelled tickets", DATA_FILTERS).await
+pub async fn pick_data_file(state: State<'_, AppState>) -> AppResult<Option<PathBuf>> {
+    let path = dialogs::open_file("Choose a file of labelled tickets", DATA_FILTERS).await;
+    if let Some(path) = &path {
+        state.grant(path);
+    }
+    Ok(path)
 }
 
 /// The sample data that ships with the app.
@@ -45,6 +49,7 @@ pub fn sample_data(state: State<'_, AppState>) -> AppResult<Sample> {
             state.sample.display()
         )));
     }
+    state.grant(&state.sample);
     Ok(Sample {
         path: state.sample.clone(),
         name: "Banking77 (10,377 customer-service messages, 77 intents)".into(),
@@ -63,11 +68,13 @@ fn text_spec(columns: Option<Vec<String>>) -> Option<TextSpec> {
 /// Profile a file and, with the (given or suggested) columns, check its quality.
 #[tauri::command]
 pub async fn inspect_data(
+    state: State<'_, AppState>,
     path: PathBuf,
     text: Option<Vec<String>>,
     label_column: Option<String>,
     label_map: Option<LabelMap>,
 ) -> AppResult<Inspection> {
+    state.check_granted(&path)?;
     blocking(move || {
         let options = InspectOptions {
             text: text_spec(text),
@@ -90,10 +97,12 @@ pub struct RowText {
 /// The texts of the rows starting at `lines` (examples for a finding).
 #[tauri::command]
 pub async fn row_texts(
+    state: State<'_, AppState>,
     path: PathBuf,
     text: Vec<String>,
     lines: Vec<usize>,
 ) -> AppResult<Vec<RowText>> {
+    state.check_granted(&path)?;
     blocking(move || {
         let spec = text_spec(Some(text)).ok_or_else(|| {
             AppError::from(dialect::EngineError::Config("no text column given".into()))

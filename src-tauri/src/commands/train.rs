@@ -76,6 +76,10 @@ pub async fn start_training(
             "a model is already training: wait for it or cancel it first",
         ));
     }
+    state.check_granted(&request.data.path)?;
+    if let Some(validation) = &request.data.validation {
+        state.check_granted(validation)?;
+    }
     let store = state.store.clone();
     let run = blocking(move || {
         request.config.validate()?;
