@@ -21,9 +21,11 @@ cleanup() {
 trap cleanup EXIT
 
 if [ -z "${DISPLAY:-}" ]; then
-  Xvfb :99 -screen 0 1440x900x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
+  display=99
+  while [ -e "/tmp/.X$display-lock" ]; do display=$((display + 1)); done
+  Xvfb ":$display" -screen 0 1440x900x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
   pids+=($!)
-  export DISPLAY=:99
+  export DISPLAY=":$display"
 fi
 
 # What the app sees: an empty run store, no network, and the answers the native

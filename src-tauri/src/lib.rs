@@ -64,35 +64,60 @@ fn runs_dir<R: Runtime>(app: &tauri::App<R>) -> Result<PathBuf, tauri::Error> {
     }
 }
 
-/// Start the app. Closing the window cancels a running training job cleanly: the run
-/// is recorded as cancelled and its best model so far is kept.
+/// Cancel a running training job and wait until its end is recorded (the best model
+/// so far is kept).
+fn stop_training<R: Runtime>(app: &tauri::AppHandle<R>) {
+    if let Some(state) = app.try_state::<AppState>() {
+        if let Some(job) = lock(&state.training).as_mut() {
+            job.cancel_and_wait();
+        }
+    }
+}
+
+/// Window events the app acts on: dropped files count as opened by the person (the UI
+/// then inspects them); closing the window stops training cleanly.
+pub fn on_window_event<R: Runtime>(window: &tauri::Window<R>, event: &tauri::WindowEvent) {
+    match event {
+        tauri::WindowEvent::DragDrop(tauri::DragDropEvent::Drop { paths, .. }) => {
+            let state = window.state::<AppState>();
+            for path in paths {
+                state.grant(path);
+            }
+        }
+        tauri::WindowEvent::CloseRequested { .. } | tauri::WindowEvent::Destroyed => {
+            stop_training(window.app_handle());
+        }
+        _ => {}
+    }
+}
+
+/// Start the app. Closing the window (or quitting) cancels a running training job
+/// cleanly: the run is recorded as cancelled and its best model so far is kept.
 pub fn run() {
-    let result = with_commands(tauri::Builder::default())
+    let app = with_commands(tauri::Builder::default())
         .setup(|app| {
             let state = AppState::new(runs_dir(app)?, sample_path(app));
             app.manage(state);
+            // Ctrl-C or SIGTERM (logout, shutdown, a test driver ending its session)
+            // stops training as cleanly as closing the window does.
+            let handle = app.handle().clone();
+            let _ = ctrlc::set_handler(move || {
+                stop_training(&handle);
+                std::process::exit(130);
+            });
             Ok(())
         })
-        .on_window_event(|window, event| match event {
-            // Dropped files count as opened by the person (the UI then inspects them).
-            tauri::WindowEvent::DragDrop(tauri::DragDropEvent::Drop { paths, .. }) => {
-                let state = window.state::<AppState>();
-                for path in paths {
-                    state.grant(path);
-                }
+        .on_window_event(on_window_event)
+        .build(tauri::generate_context!());
+    match app {
+        Ok(app) => app.run(|handle, event| {
+            if let tauri::RunEvent::ExitRequested { .. } | tauri::RunEvent::Exit = event {
+                stop_training(handle);
             }
-            tauri::WindowEvent::CloseRequested { .. } => {
-                let state = window.state::<AppState>();
-                let mut training = lock(&state.training);
-                if let Some(job) = training.as_mut() {
-                    job.cancel_and_wait();
-                }
-            }
-            _ => {}
-        })
-        .run(tauri::generate_context!());
-    if let Err(e) = result {
-        eprintln!("dialect: the app could not start: {e}");
-        std::process::exit(1);
+        }),
+        Err(e) => {
+            eprintln!("dialect: the app could not start: {e}");
+            std::process::exit(1);
+        }
     }
 }

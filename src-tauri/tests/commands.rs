@@ -435,3 +435,34 @@ fn only_the_main_window_may_call_commands() {
         .expect_err("capabilities must deny it");
     assert!(denied.to_string().contains("not allowed"), "{denied}");
 }
+
+#[test]
+fn closing_the_window_cancels_training_and_keeps_the_record() {
+    let app = app();
+    let mut request = train_request(&app.csv(8));
+    request["request"]["config"]["epochs"] = json!(500);
+    let id = app.ok("start_training", request);
+    let state = app.state();
+    let running = || {
+        dialect_app::state::lock(&state.training)
+            .as_ref()
+            .is_some_and(|job| job.is_running())
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while app.ok("get_run", json!({ "runId": id }))["events"]
+        .as_array()
+        .unwrap()
+        .len()
+        < 3
+    {
+        assert!(Instant::now() < deadline, "training did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(running());
+    // Returns once the job has recorded its end.
+    let window = app.window.as_ref().window();
+    dialect_app::on_window_event(&window, &tauri::WindowEvent::Destroyed);
+    assert!(!running());
+    let record = app.ok("get_run", json!({ "runId": id }))["record"].clone();
+    assert_eq!(record["status"], "cancelled", "{record}");
+}
