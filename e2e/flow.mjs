@@ -51,6 +51,7 @@ async function train(browser, name, { maxRows, epochs = 1, reload = false }) {
   await waitText(browser, 'train-status', (t) => /running/i.test(t), 60_000);
   // Wait for a few steps so the live charts have something to show.
   await waitText(browser, 'tile-step', (t) => { const m = t.match(/(\d+)\s*\/\s*(\d+)/); return m && Number(m[1]) >= 4; }, 5 * 60_000);
+  await (await byTestId(browser, 'train-status')).scrollIntoView({ block: 'center' });
   await shot(browser, `${name}-train-live`);
   if (reload) {
     // The UI must re-attach to the running job after a reload.
@@ -65,6 +66,7 @@ async function train(browser, name, { maxRows, epochs = 1, reload = false }) {
     throw new Error(`training ended "${status}": ${(await err.isExisting()) ? await err.getText() : ''}`);
   }
   const accuracy = await waitText(browser, 'final-accuracy', (t) => /\d/.test(t));
+  await (await byTestId(browser, 'train-status')).scrollIntoView({ block: 'center' });
   await shot(browser, `${name}-train-finished`);
   return accuracy;
 }
@@ -156,7 +158,13 @@ try {
   await click(browser, 'nav-train');
   await click(browser, 'start-training');
   await waitText(browser, 'tile-step', (t) => { const m = t.match(/(\d+)\s*\//); return m && Number(m[1]) >= 2; }, 5 * 60_000);
-  execSync(`pkill -TERM -f '^${process.env.DIALECT_APP_BINARY}'`);
+  const app = `'^${process.env.DIALECT_APP_BINARY}'`;
+  execSync(`pkill -TERM -f ${app}`);
+  // Let the app finish the step in flight and exit by itself before the session ends
+  // (ending it kills the app).
+  const alive = () => { try { execSync(`pgrep -f ${app}`); return true; } catch { return false; } };
+  for (let i = 0; i < 240 && alive(); i++) await browser.pause(250);
+  if (alive()) throw new Error('the app did not exit within 60 s of SIGTERM');
 } catch (e) {
   // Leave evidence: what the window showed and its DOM.
   await browser.saveScreenshot(join(SHOTS, 'failure.png')).catch(() => {});
