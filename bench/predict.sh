@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Prediction speed, Dialect vs PyTorch eager, on the same machine in one run: the same
+# fine-tuned all-MiniLM-L6-v2 (trained here by the CLI and saved in Hugging Face
+# layout), the same Ticket Tagger texts truncated at 128 tokens, the same thread count.
+# Prints single-ticket latency p50/p95 (warm, one text at a time, like the Try box),
+# batch throughput, and the ratios. The peer runs in bench/.venv (made here).
+#   THREADS=2 DATA=../shared/data/tickettagger_issues_train.csv bench/predict.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH" HF_HUB_OFFLINE=1
+THREADS=${THREADS:-2}
+DATA=${DATA:-../shared/data/tickettagger_issues_train.csv}
+SINGLE_N=${SINGLE_N:-200}
+BATCH_N=${BATCH_N:-512}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+[ -x bench/.venv/bin/python ] || python3 -m venv --system-site-packages bench/.venv
+bench/.venv/bin/pip install -q -r bench/requirements.txt
+
+cargo build --release --quiet --bin dialect --example bench_predict
+target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release
+
+# Speed does not depend on how well the model learnt: a short run is enough.
+"$target/dialect" train "$DATA" --model sentence-transformers/all-MiniLM-L6-v2 \
+  --max-rows 200 --epochs 1 --max-length 128 --lr 1e-4 --device cpu \
+  --out "$work/model" --json >/dev/null
+python3 - "$DATA" >"$work/texts.txt" <<'PY'
+import csv, sys
+for row in csv.DictReader(open(sys.argv[1], encoding="utf-8")):
+    print(" ".join(row["text"].split()))
+PY
+
+RAYON_NUM_THREADS=$THREADS "$target/examples/bench_predict" \
+  "$work/model" "$work/texts.txt" "$SINGLE_N" "$BATCH_N" >"$work/ours.json"
+OMP_NUM_THREADS=$THREADS bench/.venv/bin/python bench/peers/predict_torch.py \
+  "$work/model" "$work/texts.txt" "$SINGLE_N" "$BATCH_N" "$THREADS" >"$work/peer.json"
+
+python3 - "$work/ours.json" "$work/peer.json" "$THREADS" <<'PY'
+import json, platform, sys
+ours, peer = (json.load(open(p)) for p in sys.argv[1:3])
+print(f"prediction, all-MiniLM-L6-v2, Ticket Tagger texts ≤128 tokens, {sys.argv[3]} threads, {platform.processor() or platform.machine()}")
+print(f"{'':28}{'Dialect':>10}{'PyTorch':>10}{'ratio':>8}")
+for key, label, better_low in [("p50_ms", "single ticket p50 (ms)", True),
+                               ("p95_ms", "single ticket p95 (ms)", True),
+                               ("batch_texts_per_s", f"batch of {ours['batch_n']} (texts/s)", False)]:
+    ratio = peer[key] / ours[key] if better_low else ours[key] / peer[key]
+    print(f"{label:28}{ours[key]:>10.1f}{peer[key]:>10.1f}{ratio:>7.2f}×")
+print("ratio > 1: Dialect is faster")
+PY
