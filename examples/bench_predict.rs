@@ -5,6 +5,10 @@
 //! Usage: bench_predict MODEL_DIR TEXTS_FILE (one text per line) [SINGLE_N] [BATCH_N]
 
 use dialect::{DeviceChoice, Predictor};
+
+/// The allocator the CLI and the app use.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::time::Instant;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -1,6 +1,11 @@
 // No console window on Windows release builds.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+/// The allocator the CLI uses too: it keeps freed tensor buffers for reuse instead of
+/// handing back fresh zeroed pages (bench/README.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     dialect_app::run();
 }

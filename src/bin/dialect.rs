@@ -4,6 +4,12 @@
 //! 2 an internal error, 130 training cancelled with Ctrl-C.
 
 use clap::{Args, Parser, Subcommand};
+
+/// mimalloc keeps freed memory for reuse: every tensor op allocates its output, and
+/// with glibc's malloc large buffers come back as fresh zeroed pages each time
+/// (≈30% of CPU time in a prediction profile; bench/README.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use dialect::dataset::inspect::{inspect, InspectOptions, Inspection};
 use dialect::dataset::profile::{profile_file, Profile};
 use dialect::dataset::quality::Severity;
