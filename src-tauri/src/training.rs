@@ -18,6 +18,17 @@ struct Feed {
     running: bool,
 }
 
+impl Feed {
+    /// Keep `event` for re-attaching UIs and send it to the attached one.
+    fn publish(&mut self, event: &TrainEvent) {
+        self.events.push(event.clone());
+        if let Some(channel) = &self.channel {
+            // A closed webview is not an error for training.
+            let _ = channel.send(event.clone());
+        }
+    }
+}
+
 /// A training job (running or ended).
 pub struct TrainingJob {
     run_id: String,
@@ -51,14 +62,6 @@ impl TrainingJob {
             std::thread::Builder::new()
                 .name(format!("train-{run_id}"))
                 .spawn(move || {
-                    let publish = |event: &TrainEvent| {
-                        let mut feed = lock(&feed);
-                        feed.events.push(event.clone());
-                        if let Some(channel) = &feed.channel {
-                            // A closed webview is not an error for training.
-                            let _ = channel.send(event.clone());
-                        }
-                    };
                     let result = Trainer::run(
                         &config,
                         &data,
@@ -66,7 +69,7 @@ impl TrainingJob {
                             if let Err(e) = run.log(event) {
                                 eprintln!("dialect: could not record the run: {e}");
                             }
-                            publish(event);
+                            lock(&feed).publish(event);
                         },
                         &cancel,
                     );
@@ -79,15 +82,11 @@ impl TrainingJob {
         let thread = match thread {
             Ok(handle) => Some(handle),
             Err(e) => {
-                let event = TrainEvent::Failed {
-                    message: format!("could not start the training thread: {e}"),
-                };
                 let mut f = lock(&feed);
                 f.running = false;
-                if let Some(channel) = &f.channel {
-                    let _ = channel.send(event.clone());
-                }
-                f.events.push(event);
+                f.publish(&TrainEvent::Failed {
+                    message: format!("could not start the training thread: {e}"),
+                });
                 None
             }
         };

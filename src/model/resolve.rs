@@ -43,12 +43,22 @@ pub fn preset_status() -> Vec<ModelStatus> {
 /// must be complete; a hub id is looked up in the cache (`cached: None` = download
 /// needed). Neither a folder nor a hub id is an error.
 pub fn model_status(model: &str) -> Result<ModelStatus> {
+    let cached = match local_folder(model)? {
+        Some(dir) => Some(dir),
+        None => from_cache(&hub_cache(), model),
+    };
+    Ok(ModelStatus {
+        id: model.into(),
+        cached,
+    })
+}
+
+/// `Some(folder)` when `model` is a complete local folder, `None` when it is a hub id,
+/// an error when it is neither.
+fn local_folder(model: &str) -> Result<Option<PathBuf>> {
     let path = Path::new(model);
     if path.is_dir() {
-        return Ok(ModelStatus {
-            id: model.into(),
-            cached: Some(check_folder(model, path)?),
-        });
+        return check_folder(model, path).map(Some);
     }
     if !looks_like_hub_id(model) {
         return Err(EngineError::ModelNotFound {
@@ -56,10 +66,7 @@ pub fn model_status(model: &str) -> Result<ModelStatus> {
             message: "no such folder, and it is not a hub id like 'org/name'".into(),
         });
     }
-    Ok(ModelStatus {
-        id: model.into(),
-        cached: from_cache(&hub_cache(), model),
-    })
+    Ok(None)
 }
 
 const CONFIG: &str = "config.json";
@@ -70,31 +77,7 @@ const OPTIONAL: [&str; 2] = ["tokenizer_config.json", "special_tokens_map.json"]
 /// Resolve `model` (folder path or hub id) to a folder holding config, weights and
 /// tokenizer.
 pub fn resolve_model(model: &str) -> Result<PathBuf> {
-    let path = Path::new(model);
-    if path.is_dir() {
-        return check_folder(model, path);
-    }
-    if !looks_like_hub_id(model) {
-        return Err(EngineError::ModelNotFound {
-            model: model.into(),
-            message: "no such folder, and it is not a hub id like 'org/name'".into(),
-        });
-    }
-    let cache = hub_cache();
-    if let Some(dir) = from_cache(&cache, model) {
-        return Ok(dir);
-    }
-    if offline() {
-        return Err(EngineError::ModelNotFound {
-            model: model.into(),
-            message: format!(
-                "offline (HF_HUB_OFFLINE is set) and not in the Hugging Face cache at {}. \
-                 Download it on a connected machine, copy that cache, or pass a local folder.",
-                cache.path().display()
-            ),
-        });
-    }
-    download(model, &cache, &mut |_| {})
+    download_model(model, &mut |_| {})
 }
 
 /// The Hugging Face hub cache location this process uses.
@@ -172,15 +155,8 @@ pub enum DownloadEvent {
 /// Make sure hub model `model` is in the cache, downloading what is missing and
 /// reporting progress. Returns the snapshot folder. A local folder is returned as is.
 pub fn download_model(model: &str, on_event: &mut dyn FnMut(DownloadEvent)) -> Result<PathBuf> {
-    let path = Path::new(model);
-    if path.is_dir() {
-        return check_folder(model, path);
-    }
-    if !looks_like_hub_id(model) {
-        return Err(EngineError::ModelNotFound {
-            model: model.into(),
-            message: "it is not a hub id like 'org/name'".into(),
-        });
+    if let Some(dir) = local_folder(model)? {
+        return Ok(dir);
     }
     let cache = hub_cache();
     if let Some(dir) = from_cache(&cache, model) {
@@ -190,7 +166,11 @@ pub fn download_model(model: &str, on_event: &mut dyn FnMut(DownloadEvent)) -> R
     if offline() {
         return Err(EngineError::ModelNotFound {
             model: model.into(),
-            message: "offline (HF_HUB_OFFLINE is set): it cannot be downloaded".into(),
+            message: format!(
+                "offline (HF_HUB_OFFLINE is set) and not in the Hugging Face cache at {}. \
+                 Download it on a connected machine, copy that cache, or pass a local folder.",
+                cache.path().display()
+            ),
         });
     }
     download(model, &cache, on_event)
