@@ -14,6 +14,7 @@ const COMMANDS: &[&str] = &[
     "check_model",
     "download_model",
     "list_devices",
+    "check_device",
     "start_training",
     "cancel_training",
     "attach_training",

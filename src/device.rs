@@ -52,18 +52,38 @@ pub struct DeviceInfo {
     pub available: bool,
     /// Why not, when unavailable.
     pub note: Option<String>,
+    /// The hardware's name ("NVIDIA H100 80GB HBM3"), when the driver tells it.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Total device memory in bytes (GPUs only).
+    #[serde(default)]
+    pub memory_bytes: Option<u64>,
+    /// Free device memory in bytes when listed (GPUs only).
+    #[serde(default)]
+    pub free_bytes: Option<u64>,
+    /// Whether the device trains in bf16 mixed precision (see [`Precision`]).
+    #[serde(default)]
+    pub bf16: bool,
 }
 
-/// CPU, CUDA and Metal, each with whether this build on this machine can open it.
+/// CPU, CUDA and Metal, each with whether this build on this machine can open it,
+/// and its name and memory when it can.
 pub fn available_devices() -> Vec<DeviceInfo> {
     [DeviceChoice::Cpu, DeviceChoice::Cuda, DeviceChoice::Metal]
         .into_iter()
         .map(|choice| match choice.open() {
-            Ok(_) => DeviceInfo {
-                choice,
-                available: true,
-                note: None,
-            },
+            Ok(device) => {
+                let facts = hardware_facts(&device);
+                DeviceInfo {
+                    choice,
+                    available: true,
+                    note: None,
+                    name: facts.name,
+                    memory_bytes: facts.memory_bytes,
+                    free_bytes: facts.free_bytes,
+                    bf16: supports_bf16(&device),
+                }
+            }
             Err(e) => DeviceInfo {
                 choice,
                 available: false,
@@ -71,9 +91,101 @@ pub fn available_devices() -> Vec<DeviceInfo> {
                     EngineError::Device(why) => why,
                     other => other.to_string(),
                 }),
+                name: None,
+                memory_bytes: None,
+                free_bytes: None,
+                bf16: false,
             },
         })
         .collect()
+}
+
+/// Name and memory of an opened device, as far as its driver reports them.
+#[derive(Debug, Default)]
+struct HardwareFacts {
+    name: Option<String>,
+    memory_bytes: Option<u64>,
+    free_bytes: Option<u64>,
+}
+
+fn hardware_facts(device: &Device) -> HardwareFacts {
+    match device {
+        Device::Cpu => cpu_facts(),
+        Device::Cuda(_) => cuda_facts(device),
+        Device::Metal(_) => HardwareFacts {
+            name: Some("Apple GPU (Metal)".into()),
+            ..HardwareFacts::default()
+        },
+    }
+}
+
+#[cfg(feature = "cuda")]
+fn cuda_facts(device: &Device) -> HardwareFacts {
+    let Device::Cuda(cuda) = device else {
+        return HardwareFacts::default();
+    };
+    let stream = cuda.cuda_stream();
+    let context = stream.context();
+    let (free, total) = context.mem_get_info().ok().unzip();
+    HardwareFacts {
+        name: context.name().ok(),
+        memory_bytes: total.map(|t| t as u64),
+        free_bytes: free.map(|f| f as u64),
+    }
+}
+
+#[cfg(not(feature = "cuda"))]
+fn cuda_facts(_device: &Device) -> HardwareFacts {
+    HardwareFacts::default()
+}
+
+/// The CPU's model name from /proc/cpuinfo (Linux) and its logical core count.
+fn cpu_facts() -> HardwareFacts {
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        });
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    HardwareFacts {
+        name: Some(match model {
+            Some(m) => format!("{m} ({cores} threads)"),
+            None => format!("{cores} threads"),
+        }),
+        ..HardwareFacts::default()
+    }
+}
+
+/// Whether bf16 mixed precision is offered on `device`: CUDA GPUs of compute
+/// capability 8.0 (Ampere) or newer, whose tensor cores run bf16 natively.
+pub fn supports_bf16(device: &Device) -> bool {
+    cuda_compute_capability(device).is_some_and(|(major, _)| major >= 8)
+}
+
+#[cfg(feature = "cuda")]
+fn cuda_compute_capability(device: &Device) -> Option<(i32, i32)> {
+    let Device::Cuda(cuda) = device else {
+        return None;
+    };
+    cuda.cuda_stream().context().compute_capability().ok()
+}
+
+#[cfg(not(feature = "cuda"))]
+fn cuda_compute_capability(_device: &Device) -> Option<(i32, i32)> {
+    None
+}
+
+/// On CUDA, let f32 matrix products use TF32 tensor cores and bf16 ones reduce in
+/// reduced precision, as torch allows by default for bf16 (candle allows neither by
+/// default). A process-wide setting; nothing elsewhere.
+pub fn enable_tensor_cores(device: &Device) {
+    if device.is_cuda() {
+        candle_core::cuda::set_gemm_reduced_precision_f32(true);
+        candle_core::cuda::set_gemm_reduced_precision_bf16(true);
+    }
 }
 
 /// A short human name for a device ("cpu", "cuda:0", "metal").

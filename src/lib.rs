@@ -3,9 +3,15 @@
 //!
 //! The engine knows nothing of the CLI or the app; both are thin layers over this API.
 
+#[cfg(all(feature = "metal", not(target_os = "macos")))]
+compile_error!(
+    "the `metal` feature needs macOS (Apple GPUs): build with `--features cuda` for NVIDIA GPUs, or without features for the CPU"
+);
+
 pub mod atomic;
 pub mod dataset;
 pub mod device;
+pub mod device_check;
 pub mod error;
 pub mod metrics;
 pub mod model;
@@ -20,4 +26,6 @@ pub use error::{EngineError, Result};
 pub use metrics::{ClassMetrics, Metrics};
 pub use model::{resolve::resolve_model, Arch, SequenceClassifier};
 pub use predict::{Prediction, Predictor};
-pub use train::{BestMetric, RunSummary, TrainConfig, TrainData, TrainEvent, Trainer};
+pub use train::{
+    BestMetric, Method, Precision, RunSummary, TrainConfig, TrainData, TrainEvent, Trainer,
+};

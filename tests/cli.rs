@@ -184,6 +184,28 @@ fn unknown_device_is_a_user_error() {
 }
 
 #[test]
+fn bf16_without_a_capable_gpu_is_a_user_error_saying_why() {
+    let work = tempfile::tempdir().unwrap();
+    let csv = common::tiny_csv(work.path(), 5);
+    let model = common::tiny_model("bert");
+    dialect()
+        .args(["train", csv.to_str().unwrap(), "--model"])
+        .arg(&model)
+        .args(["--device", "cpu", "--precision", "bf16", "--out"])
+        .arg(work.path().join("m"))
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("compute capability 8.0").and(predicate::str::contains("cpu")),
+        );
+    dialect()
+        .args(["train", csv.to_str().unwrap(), "--precision", "fp8"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("unknown precision 'fp8'"));
+}
+
+#[test]
 fn missing_data_file_is_a_user_error_naming_it() {
     dialect()
         .args(["train", "/nonexistent/tickets.csv"])
@@ -543,6 +565,17 @@ fn devices_and_models_are_listed() {
     let devices: serde_json::Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
     assert_eq!(devices[0]["choice"], "cpu");
     assert_eq!(devices[0]["available"], true);
+    assert!(devices[0]["name"].as_str().is_some_and(|n| !n.is_empty()));
+    // Without a GPU, the self-test checks the CPU against itself.
+    dialect()
+        .args(["devices", "--check"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("check cpu f32: passed")
+                .and(predicate::str::contains("AdamW updates"))
+                .and(predicate::str::contains("training lowers the loss")),
+        );
     let home = tempfile::tempdir().unwrap();
     dialect()
         .env("HF_HOME", home.path())

@@ -205,3 +205,57 @@ fn early_stopping_ends_the_run_when_the_metric_stops_improving() {
     assert_eq!(summary.best_value, Some(summary.epochs[0].metrics.macro_f1));
     assert!(config.output_dir.join("model.safetensors").is_file());
 }
+
+#[test]
+fn baseline_fits_a_mean_pooling_head_that_reloads_and_predicts() {
+    let work = tempfile::tempdir().unwrap();
+    let data = common::tiny_train_data(work.path(), 30);
+    for arch in ["bert", "distilbert"] {
+        let out = work.path().join(format!("baseline-{arch}"));
+        let config = TrainConfig {
+            model: common::tiny_model(arch).display().to_string(),
+            output_dir: out.clone(),
+            method: dialect::Method::Baseline,
+            max_length: 32,
+            device: DeviceChoice::Cpu,
+            ..TrainConfig::default()
+        };
+        let mut events = Vec::new();
+        let summary = Trainer::run(
+            &config,
+            &data,
+            |e| events.push(e.clone()),
+            &AtomicBool::new(false),
+        )
+        .unwrap();
+        // Progress counts every text once, then one evaluation of the saved model.
+        let total = data.train.len() + data.validation.len();
+        assert!(matches!(
+            events.iter().rev().find(|e| matches!(e, TrainEvent::Encoding { .. })),
+            Some(TrainEvent::Encoding { done, total: t }) if *done == total && *t == total
+        ));
+        assert!(!events.iter().any(|e| matches!(e, TrainEvent::Step { .. })));
+        assert!(matches!(events.last(), Some(TrainEvent::Finished { .. })));
+        assert_eq!(summary.epochs.len(), 1);
+        // The tiny task's keywords are separable: a linear head learns them.
+        let accuracy = summary.epochs[0].metrics.accuracy;
+        assert!(accuracy >= 0.8, "{arch}: {accuracy}");
+
+        let config_json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("config.json")).unwrap())
+                .unwrap();
+        assert_eq!(config_json["dialect_head"], "mean_pooling");
+        let reloaded = SequenceClassifier::load(&out, None, &Device::Cpu, 5).unwrap();
+        assert!(reloaded.is_mean_pooling());
+        assert!(reloaded.newly_initialised().is_empty(), "{arch}");
+        let predictor = Predictor::load(&out, DeviceChoice::Cpu).unwrap();
+        let texts: Vec<String> = data.validation.iter().map(|e| e.text.clone()).collect();
+        let predicted = predictor.predict(&texts).unwrap();
+        let correct = predicted
+            .iter()
+            .zip(&data.validation)
+            .filter(|(p, e)| p.label == e.label)
+            .count();
+        assert_eq!(correct as f64 / texts.len() as f64, accuracy, "{arch}");
+    }
+}

@@ -3,18 +3,19 @@
 # to the device machine): the stripped, gzipped CUDA build of `dialect`, all-MiniLM-L6-v2
 # with f16 weights (to fit the 64 MiB transfer; loaded as f32), Ticket Tagger data and
 # the CUDA runtime environment script. Dev-only; run from the repo root, then on the
-# device: `bash bench/gpu/check.sh` (engine + speed vs transformers Trainer) or
-# `bash bench/gpu/parity.sh` (held-out accuracy vs transformers Trainer).
+# device: `bash bench/gpu/speed.sh` (self-test, speed vs transformers Trainer, f32 vs
+# bf16 accuracy, out-of-memory message) or `bash bench/gpu/parity.sh` (held-out
+# accuracy vs transformers Trainer over three settings).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 grep -qx '/.gpu/' .git/info/exclude || echo '/.gpu/' >> .git/info/exclude
 mkdir -p .gpu/minilm
 SHARED=../shared
 CUDA_TARGET=${CUDA_TARGET:-$HOME/.cache/dialect-cuda-target}
-CARGO_TARGET_DIR=$CUDA_TARGET bash $SHARED/cuda/build-cuda.sh . "$HOME/.cache/cu13" --release --features cuda
+CARGO_TARGET_DIR=$CUDA_TARGET bash scripts/cuda/build-no-gpu.sh . "$HOME/.cache/cu13" --release --features cuda
 strip -o /tmp/dialect-cuda "$CUDA_TARGET/release/dialect"
 gzip -c /tmp/dialect-cuda > .gpu/dialect.gz
-cp $SHARED/cuda/env-on-gpu.sh .gpu/
+cp scripts/cuda/env-on-gpu.sh .gpu/
 cp $SHARED/data/tickettagger_issues_train.csv .gpu/tt.csv
 scripts/seed-model-cache.sh
 python3 - <<'PY'

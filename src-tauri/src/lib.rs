@@ -28,6 +28,7 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::train::check_model,
         commands::train::download_model,
         commands::train::list_devices,
+        commands::train::check_device,
         commands::train::start_training,
         commands::train::cancel_training,
         commands::train::attach_training,

@@ -77,7 +77,12 @@ impl TestApp {
 
     /// Train the tiny model on the tiny task and wait until the run ends.
     fn trained_run(&self) -> String {
-        let id = self.ok("start_training", train_request(&self.csv(8)));
+        self.run_to_end(train_request(&self.csv(8)))
+    }
+
+    /// Start training with `request` and wait until the run ends.
+    fn run_to_end(&self, request: Value) -> String {
+        let id = self.ok("start_training", request);
         let id = id.as_str().unwrap().to_string();
         let deadline = Instant::now() + Duration::from_secs(120);
         while dialect_app::state::lock(&self.state().training)
@@ -290,6 +295,39 @@ fn models_and_devices_are_listed() {
     let cpu = &devices.as_array().unwrap()[0];
     assert_eq!(cpu["choice"], "cpu");
     assert_eq!(cpu["available"], true);
+    assert!(cpu["name"].as_str().is_some_and(|n| !n.is_empty()), "{cpu}");
+    assert_eq!(cpu["memoryBytes"], Value::Null);
+    assert_eq!(cpu["freeBytes"], Value::Null);
+    assert_eq!(cpu["bf16"], false);
+}
+
+#[test]
+fn devices_check_themselves_against_the_cpu() {
+    // Through the main window's capability: denied unless `allow-check-device` is in it.
+    let app = app();
+    let checks = app.ok("check_device", json!({ "choice": "cpu" }));
+    let [check] = checks.as_array().unwrap().as_slice() else {
+        panic!("one check on the CPU: {checks}");
+    };
+    assert_eq!(check["device"], "cpu");
+    assert_eq!(check["precision"], "f32");
+    let items = check["items"].as_array().unwrap();
+    assert!(!items.is_empty());
+    for item in items {
+        assert_eq!(item["passed"], true, "{item}");
+        assert!(
+            item["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "{item}"
+        );
+    }
+
+    let devices = app.ok("list_devices", json!({}));
+    for device in devices.as_array().unwrap() {
+        if device["available"] == false {
+            let choice = json!({ "choice": device["choice"] });
+            app.err("check_device", choice, "device");
+        }
+    }
 }
 
 #[test]
@@ -339,6 +377,7 @@ fn training_runs_on_its_own_thread_and_is_recorded() {
     assert_eq!(attached["running"], false);
     let events = attached["events"].as_array().unwrap();
     assert_eq!(events.first().unwrap()["type"], "started");
+    assert_eq!(events.first().unwrap()["precision"], "f32");
     assert_eq!(events.last().unwrap()["type"], "finished");
 
     let runs = app.ok("list_runs", json!({}));
@@ -415,6 +454,17 @@ fn training_errors_are_readable() {
     let mut request = train_request(&app.csv(4));
     request["request"]["config"]["epochs"] = json!(0);
     app.err("start_training", request, "config");
+
+    // bf16 on the CPU: the run starts, then fails saying why.
+    let mut request = train_request(&app.csv(4));
+    request["request"]["config"]["precision"] = json!("bf16");
+    let id = app.run_to_end(request);
+    let detail = app.ok("get_run", json!({ "runId": id }));
+    assert_eq!(detail["record"]["config"]["precision"], "bf16");
+    let failed = detail["events"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(failed["type"], "failed", "{failed}");
+    let message = failed["message"].as_str().unwrap();
+    assert!(message.contains("compute capability 8.0"), "{message}");
 
     app.err("evaluate_run", json!({ "runId": "../etc" }), "config");
     app.err(

@@ -16,14 +16,15 @@ use dialect::dataset::quality::Severity;
 use dialect::dataset::source::Format;
 use dialect::dataset::LabelMap;
 use dialect::device::available_devices;
+use dialect::device_check::{check_device, DeviceCheck};
 use dialect::model::resolve::{download_model, preset_status, resolve_model, DownloadEvent};
 use dialect::model::tokenize::TextEncoder;
 use dialect::review::review_run;
 use dialect::runs::RunStore;
 use dialect::train::DataSpec;
 use dialect::{
-    BestMetric, DeviceChoice, EngineError, Metrics, Predictor, TextSpec, TrainConfig, TrainEvent,
-    Trainer,
+    BestMetric, DeviceChoice, EngineError, Method, Metrics, Precision, Predictor, TextSpec,
+    TrainConfig, TrainEvent, Trainer,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
@@ -53,6 +54,10 @@ enum Command {
     Runs(RunsArgs),
     /// List the compute devices and whether they can be used here.
     Devices {
+        /// Also self-test each usable GPU against the CPU (forward, gradients, AdamW,
+        /// dropout, a few training steps), in f32 and, where supported, bf16.
+        #[arg(long)]
+        check: bool,
         #[arg(long)]
         json: bool,
     },
@@ -164,6 +169,14 @@ struct TrainArgs {
     /// auto, cpu, cuda or metal.
     #[arg(long, default_value = "auto")]
     device: String,
+    /// The instant baseline instead of fine-tuning: encode each text once with the
+    /// frozen encoder (mean pooling) and fit a linear classifier (seconds to minutes).
+    #[arg(long)]
+    baseline: bool,
+    /// Compute precision: auto (bf16 mixed precision on CUDA GPUs that run it natively,
+    /// f32 elsewhere), f32 or bf16. Weights and optimiser state stay f32.
+    #[arg(long, default_value = "auto")]
+    precision: String,
     /// Print every event as a JSON line instead of a progress bar.
     #[arg(long)]
     json: bool,
@@ -272,7 +285,7 @@ fn main() -> ExitCode {
         Command::Inspect(args) => inspect_cmd(args),
         Command::Train(args) => train(args),
         Command::Runs(args) => runs_cmd(args),
-        Command::Devices { json } => devices_cmd(json),
+        Command::Devices { check, json } => devices_cmd(check, json),
         Command::Models { download, json } => models_cmd(download, json),
         Command::Eval(args) => eval(args),
         Command::Predict(args) => predict(args),
@@ -307,6 +320,12 @@ fn train(args: TrainArgs) -> Result<ExitCode, EngineError> {
         validation_fraction: args.validation_fraction,
         group_by_length: !args.no_group_by_length,
         device: args.device.parse::<DeviceChoice>()?,
+        precision: args.precision.parse::<Precision>()?,
+        method: if args.baseline {
+            Method::Baseline
+        } else {
+            Method::FineTune
+        },
         ..TrainConfig::default()
     };
     config.validate()?;
@@ -404,10 +423,11 @@ impl Progress {
                 max_length,
                 truncated_rows,
                 newly_initialised,
+                precision,
                 ..
             } => {
                 eprintln!(
-                    "Training {model} on {device}: {train_rows} training rows, {validation_rows} validation rows, {} classes, max length {max_length}",
+                    "Training {model} on {device} ({precision}): {train_rows} training rows, {validation_rows} validation rows, {} classes, max length {max_length}",
                     labels.len()
                 );
                 if *truncated_rows > 0 {
@@ -434,6 +454,13 @@ impl Progress {
                     .unwrap_or_else(|_| ProgressStyle::default_bar()),
                 );
                 self.bar = Some(bar);
+            }
+            TrainEvent::Encoding { done, total } => {
+                if let Some(bar) = &self.bar {
+                    bar.set_length(*total as u64);
+                    bar.set_position(*done as u64);
+                    bar.set_message(format!("encoding {done}/{total} texts (frozen encoder)"));
+                }
             }
             TrainEvent::Step {
                 epoch,
@@ -607,20 +634,76 @@ fn runs_cmd(args: RunsArgs) -> Result<ExitCode, EngineError> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn devices_cmd(json: bool) -> Result<ExitCode, EngineError> {
+fn devices_cmd(check: bool, json: bool) -> Result<ExitCode, EngineError> {
     let devices = available_devices();
+    let checks = if check {
+        // The CPU is the reference; without a GPU it checks itself.
+        let gpus: Vec<DeviceChoice> = devices
+            .iter()
+            .filter(|d| d.available && d.choice != DeviceChoice::Cpu)
+            .map(|d| d.choice)
+            .collect();
+        let targets = if gpus.is_empty() {
+            vec![DeviceChoice::Cpu]
+        } else {
+            gpus
+        };
+        let mut all = Vec::new();
+        for choice in targets {
+            all.extend(check_device(choice)?);
+        }
+        all
+    } else {
+        Vec::new()
+    };
+    let passed = checks.iter().all(DeviceCheck::passed);
     if json {
-        println!("{}", serde_json::to_string_pretty(&devices)?);
+        let out = if check {
+            serde_json::json!({ "devices": devices, "checks": checks })
+        } else {
+            serde_json::to_value(&devices)?
+        };
+        println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         for d in devices {
-            let name = format!("{:?}", d.choice).to_lowercase();
+            let choice = format!("{:?}", d.choice).to_lowercase();
             match d.note {
-                None => println!("{name:<6} available"),
-                Some(note) => println!("{name:<6} unavailable: {note}"),
+                None => {
+                    let mut line = format!("{choice:<6} available");
+                    if let Some(name) = &d.name {
+                        line += &format!(": {name}");
+                    }
+                    let gib = |bytes: u64| bytes as f64 / (1u64 << 30) as f64;
+                    if let Some(total) = d.memory_bytes {
+                        line += &format!(", {:.1} GiB", gib(total));
+                        if let Some(free) = d.free_bytes {
+                            line += &format!(" ({:.1} GiB free)", gib(free));
+                        }
+                    }
+                    line += if d.bf16 {
+                        ", bf16 mixed precision"
+                    } else {
+                        ", f32"
+                    };
+                    println!("{line}");
+                }
+                Some(note) => println!("{choice:<6} unavailable: {note}"),
+            }
+        }
+        for c in &checks {
+            let verdict = if c.passed() { "passed" } else { "FAILED" };
+            println!("\ncheck {} {}: {verdict}", c.device, c.precision);
+            for item in &c.items {
+                let mark = if item.passed { "ok  " } else { "FAIL" };
+                println!("  {mark} {:<26} {}", item.name, item.detail);
             }
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(if passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn models_cmd(download: Option<String>, json: bool) -> Result<ExitCode, EngineError> {

@@ -2,12 +2,12 @@
 //! `BertForSequenceClassification` head, with weight names identical to transformers'.
 
 use super::layers::{
-    attention_bias, multi_head_attention, Activation, Embedding, LayerNorm, Linear, Mode,
+    attention_bias, multi_head_attention, residual, Activation, Embedding, LayerNorm, Linear, Mode,
 };
 use super::params::ParamLoader;
 use super::Batch;
 use crate::error::{EngineError, Result};
-use candle_core::Tensor;
+use candle_core::{DType, Tensor};
 use serde::Deserialize;
 
 /// The fields of a BERT config.json that shape the network.
@@ -153,8 +153,27 @@ impl BertClassifier {
         self.cfg.max_position_embeddings
     }
 
-    /// Logits `(batch, labels)`.
-    pub fn forward(&self, batch: &Batch, mode: &Mode) -> Result<Tensor> {
+    /// Width of the token vectors.
+    pub fn hidden_size(&self) -> usize {
+        self.cfg.hidden_size
+    }
+
+    /// Logits `(batch, labels)` in f32 from transformers' head (pooler on [CLS]).
+    pub fn forward(&self, batch: &Batch, mode: &Mode, dtype: DType) -> Result<Tensor> {
+        let x = self.encode(batch, mode, dtype)?;
+        let first = x.narrow(1, 0, 1)?.squeeze(1)?.contiguous()?;
+        let pooled = self.pooler.forward(&first, dtype)?.tanh()?;
+        let hidden = self.cfg.hidden_dropout_prob;
+        let pooled = mode.dropout(&pooled, self.cfg.classifier_dropout.unwrap_or(hidden))?;
+        Ok(self
+            .classifier
+            .forward(&pooled, dtype)?
+            .to_dtype(DType::F32)?)
+    }
+
+    /// The encoder's token vectors `(batch, len, hidden)` in f32; matrix products run
+    /// in `dtype` (f32 or bf16), the residual stream and layer norms in f32.
+    pub fn encode(&self, batch: &Batch, mode: &Mode, dtype: DType) -> Result<Tensor> {
         let (b, l) = batch.input_ids.dims2()?;
         let device = batch.input_ids.device();
         let positions = Tensor::arange(0u32, l as u32, device)?
@@ -170,27 +189,24 @@ impl BertClassifier {
         let mut x = mode.dropout(&self.emb_norm.forward(&x)?, hidden)?;
         let bias = attention_bias(&batch.attention_mask)?;
         for layer in &self.layers {
+            let xc = x.to_dtype(dtype)?;
             let ctx = multi_head_attention(
-                &layer.query.forward(&x)?,
-                &layer.key.forward(&x)?,
-                &layer.value.forward(&x)?,
+                &layer.query.forward(&xc, dtype)?,
+                &layer.key.forward(&xc, dtype)?,
+                &layer.value.forward(&xc, dtype)?,
                 &bias,
                 self.cfg.num_attention_heads,
                 self.cfg.attention_probs_dropout_prob,
                 mode,
             )?;
-            let attn = mode.dropout(&layer.attn_out.forward(&ctx)?, hidden)?;
-            let attn = layer.attn_norm.forward(&attn.add(&x)?)?;
+            let attn = mode.dropout(&layer.attn_out.forward(&ctx, dtype)?, hidden)?;
+            let attn = layer.attn_norm.forward(&residual(&attn, &x)?)?;
             let inter = self
                 .activation
-                .forward(&layer.intermediate.forward(&attn)?)?;
-            let out = mode.dropout(&layer.output.forward(&inter)?, hidden)?;
-            x = layer.out_norm.forward(&out.add(&attn)?)?;
+                .forward(&layer.intermediate.forward(&attn, dtype)?)?;
+            let out = mode.dropout(&layer.output.forward(&inter, dtype)?, hidden)?;
+            x = layer.out_norm.forward(&residual(&out, &attn)?)?;
         }
-        let first = x.narrow(1, 0, 1)?.squeeze(1)?.contiguous()?;
-        let pooled = self.pooler.forward(&first)?.tanh()?;
-        let drop = self.cfg.classifier_dropout.unwrap_or(hidden);
-        let pooled = mode.dropout(&pooled, drop)?;
-        self.classifier.forward(&pooled)
+        Ok(x)
     }
 }

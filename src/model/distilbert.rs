@@ -2,12 +2,12 @@
 //! with weight names identical to transformers'.
 
 use super::layers::{
-    attention_bias, multi_head_attention, Activation, Embedding, LayerNorm, Linear, Mode,
+    attention_bias, multi_head_attention, residual, Activation, Embedding, LayerNorm, Linear, Mode,
 };
 use super::params::ParamLoader;
 use super::Batch;
 use crate::error::{EngineError, Result};
-use candle_core::Tensor;
+use candle_core::{DType, Tensor};
 use serde::Deserialize;
 
 /// The fields of a DistilBERT config.json that shape the network.
@@ -130,8 +130,26 @@ impl DistilBertClassifier {
         self.cfg.max_position_embeddings
     }
 
-    /// Logits `(batch, labels)`.
-    pub fn forward(&self, batch: &Batch, mode: &Mode) -> Result<Tensor> {
+    /// Width of the token vectors.
+    pub fn hidden_size(&self) -> usize {
+        self.cfg.dim
+    }
+
+    /// Logits `(batch, labels)` in f32 from transformers' head (pre-classifier on [CLS]).
+    pub fn forward(&self, batch: &Batch, mode: &Mode, dtype: DType) -> Result<Tensor> {
+        let x = self.encode(batch, mode, dtype)?;
+        let first = x.narrow(1, 0, 1)?.squeeze(1)?.contiguous()?;
+        let pooled = self.pre_classifier.forward(&first, dtype)?.relu()?;
+        let pooled = mode.dropout(&pooled, self.cfg.seq_classif_dropout)?;
+        Ok(self
+            .classifier
+            .forward(&pooled, dtype)?
+            .to_dtype(DType::F32)?)
+    }
+
+    /// The encoder's token vectors `(batch, len, dim)` in f32; matrix products run in
+    /// `dtype` (f32 or bf16), the residual stream and layer norms in f32.
+    pub fn encode(&self, batch: &Batch, mode: &Mode, dtype: DType) -> Result<Tensor> {
         let (b, l) = batch.input_ids.dims2()?;
         let positions = Tensor::arange(0u32, l as u32, batch.input_ids.device())?
             .unsqueeze(0)?
@@ -144,24 +162,23 @@ impl DistilBertClassifier {
         let mut x = mode.dropout(&self.emb_norm.forward(&x)?, self.cfg.dropout)?;
         let bias = attention_bias(&batch.attention_mask)?;
         for blk in &self.blocks {
+            let xc = x.to_dtype(dtype)?;
             let ctx = multi_head_attention(
-                &blk.q.forward(&x)?,
-                &blk.k.forward(&x)?,
-                &blk.v.forward(&x)?,
+                &blk.q.forward(&xc, dtype)?,
+                &blk.k.forward(&xc, dtype)?,
+                &blk.v.forward(&xc, dtype)?,
                 &bias,
                 self.cfg.n_heads,
                 self.cfg.attention_dropout,
                 mode,
             )?;
-            let sa = blk.sa_norm.forward(&blk.out.forward(&ctx)?.add(&x)?)?;
-            let h = self.activation.forward(&blk.lin1.forward(&sa)?)?;
-            let ffn = mode.dropout(&blk.lin2.forward(&h)?, self.cfg.dropout)?;
-            x = blk.out_norm.forward(&ffn.add(&sa)?)?;
+            let sa = blk
+                .sa_norm
+                .forward(&residual(&blk.out.forward(&ctx, dtype)?, &x)?)?;
+            let h = self.activation.forward(&blk.lin1.forward(&sa, dtype)?)?;
+            let ffn = mode.dropout(&blk.lin2.forward(&h, dtype)?, self.cfg.dropout)?;
+            x = blk.out_norm.forward(&residual(&ffn, &sa)?)?;
         }
-        let first = x.narrow(1, 0, 1)?.squeeze(1)?.contiguous()?;
-        let pooled = self.pre_classifier.forward(&first)?.relu()?;
-        let pooled = mode.dropout(&pooled, self.cfg.seq_classif_dropout)?;
-        let logits = self.classifier.forward(&pooled)?;
-        Ok(logits)
+        Ok(x)
     }
 }

@@ -13,8 +13,9 @@ pub enum Mode<'a> {
     Train(&'a DropoutRng),
 }
 
-/// Seeded randomness for dropout masks: reproducible on CPU; on GPUs the device's
-/// own generator (seeded at start) makes the masks without host round trips.
+/// Seeded randomness for dropout masks: reproducible on CPU and CUDA (where each mask
+/// is a hash of a seed drawn here, made on the device); on Metal the device's own
+/// generator (seeded at start) makes the masks.
 pub struct DropoutRng(Mutex<StdRng>);
 
 impl DropoutRng {
@@ -32,6 +33,11 @@ impl Mode<'_> {
         };
         if p <= 0.0 {
             return Ok(x.clone());
+        }
+        #[cfg(feature = "cuda")]
+        if x.device().is_cuda() {
+            let seed = rng.0.lock().unwrap_or_else(|e| e.into_inner()).next_u64();
+            return Ok(super::cuda_kernels::dropout(x, p, seed)?);
         }
         let scale = 1.0 / (1.0 - p);
         let keep = if x.device().is_cpu() {
@@ -63,6 +69,11 @@ pub struct Linear {
 }
 
 impl Linear {
+    /// A layer from its weight `(out, in)` and bias `(out,)`.
+    pub fn new(weight: Tensor, bias: Tensor) -> Self {
+        Self { weight, bias }
+    }
+
     /// Load an encoder layer (must be in the checkpoint).
     pub fn load(p: &mut ParamLoader, name: &str, in_dim: usize, out_dim: usize) -> Result<Self> {
         Ok(Self {
@@ -89,15 +100,17 @@ impl Linear {
         })
     }
 
-    /// Apply to `(..., in_dim)`.
-    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+    /// Apply to `(..., in_dim)`, computing in `dtype` (the f32 weights are cast for
+    /// bf16 mixed precision; their gradients flow back in f32).
+    pub fn forward(&self, x: &Tensor, dtype: DType) -> Result<Tensor> {
         let dims = x.dims().to_vec();
         let in_dim = dims[dims.len() - 1];
         let rows = x.elem_count() / in_dim.max(1);
         let y = x
+            .to_dtype(dtype)?
             .reshape((rows, in_dim))?
-            .matmul(&self.weight.t()?)?
-            .broadcast_add(&self.bias)?;
+            .matmul(&self.weight.to_dtype(dtype)?.t()?)?
+            .broadcast_add(&self.bias.to_dtype(dtype)?)?;
         let mut out = dims;
         let last = out.len() - 1;
         out[last] = self.bias.dim(0)?;
@@ -122,19 +135,32 @@ impl LayerNorm {
         })
     }
 
-    /// Normalise `x`.
+    /// Normalise `x` (any float dtype); the result is f32, as under torch's autocast.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let dtype = x.dtype();
+        #[cfg(feature = "cuda")]
+        if x.device().is_cuda() {
+            return Ok(super::cuda_kernels::layer_norm(
+                x,
+                &self.weight,
+                &self.bias,
+                self.eps,
+            )?);
+        }
         let x = x.to_dtype(DType::F32)?;
         let mean = x.mean_keepdim(D::Minus1)?;
         let centred = x.broadcast_sub(&mean)?;
         let var = centred.sqr()?.mean_keepdim(D::Minus1)?;
         let normed = centred.broadcast_div(&(var + self.eps)?.sqrt()?)?;
         Ok(normed
-            .to_dtype(dtype)?
             .broadcast_mul(&self.weight)?
             .broadcast_add(&self.bias)?)
     }
+}
+
+/// `branch + stream` in the stream's dtype (a bf16 sublayer output joins the f32
+/// residual stream).
+pub fn residual(branch: &Tensor, stream: &Tensor) -> Result<Tensor> {
+    Ok(branch.to_dtype(stream.dtype())?.add(stream)?)
 }
 
 /// Token lookup table.
@@ -182,6 +208,10 @@ impl Activation {
 
     /// Apply.
     pub fn forward(self, x: &Tensor) -> Result<Tensor> {
+        #[cfg(feature = "cuda")]
+        if matches!(self, Self::Gelu) && x.device().is_cuda() {
+            return Ok(super::cuda_kernels::gelu(x)?);
+        }
         Ok(match self {
             Self::Gelu => x.gelu_erf()?,
             Self::GeluTanh => x.gelu()?,
@@ -198,7 +228,26 @@ pub fn attention_bias(mask: &Tensor) -> Result<Tensor> {
     Ok(((keep - 1.0)? * 1e9)?.reshape((b, 1, 1, l))?)
 }
 
-/// Scaled dot-product attention over heads: q, k, v are `(batch, len, heads·dh)`.
+/// The fused softmax(scores · scale + bias) of CUDA builds; `bias` is `(batch, 1, 1, keys)`.
+#[cfg(feature = "cuda")]
+fn masked_softmax(scores: &Tensor, bias: &Tensor, scale: f64) -> Result<Tensor> {
+    let (b, _, _, keys) = bias.dims4()?;
+    Ok(super::cuda_kernels::masked_softmax(
+        scores,
+        &bias.reshape((b, keys))?,
+        scale,
+    )?)
+}
+
+#[cfg(not(feature = "cuda"))]
+fn masked_softmax(_scores: &Tensor, _bias: &Tensor, _scale: f64) -> Result<Tensor> {
+    Err(crate::error::EngineError::Device(
+        "this build has no CUDA support".into(),
+    ))
+}
+
+/// Scaled dot-product attention over heads: q, k, v are `(batch, len, heads·dh)`, in
+/// the compute dtype; `bias` is f32.
 pub fn multi_head_attention(
     q: &Tensor,
     k: &Tensor,
@@ -216,9 +265,14 @@ pub fn multi_head_attention(
             .contiguous()?)
     };
     let (q, k, v) = (split(q)?, split(k)?, split(v)?);
-    let q = (q / (dh as f64).sqrt())?;
-    let scores = q.matmul(&k.t()?.contiguous()?)?.broadcast_add(bias)?;
-    let probs = candle_nn::ops::softmax(&scores, D::Minus1)?;
+    let probs = if q.device().is_cuda() {
+        // cuBLAS reads kᵀ transposed in place.
+        let scale = 1.0 / (dh as f64).sqrt();
+        masked_softmax(&q.matmul(&k.t()?)?, bias, scale)?
+    } else {
+        let scores = (q / (dh as f64).sqrt())?.matmul(&k.t()?.contiguous()?)?;
+        candle_nn::ops::softmax(&scores.broadcast_add(bias)?, D::Minus1)?
+    };
     let probs = mode.dropout(&probs, attn_dropout)?;
     let ctx = probs.matmul(&v)?;
     Ok(ctx.transpose(1, 2)?.contiguous()?.reshape((b, l, dim))?)

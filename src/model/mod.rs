@@ -2,6 +2,8 @@
 //! weights, run it, and save it in Hugging Face layout.
 
 pub mod bert;
+#[cfg(feature = "cuda")]
+pub(crate) mod cuda_kernels;
 pub mod distilbert;
 pub mod layers;
 pub mod params;
@@ -11,9 +13,9 @@ pub mod tokenize;
 use crate::atomic::{write_atomic, write_atomic_with};
 use crate::error::{EngineError, Result};
 use bert::{BertClassifier, BertConfig};
-use candle_core::{Device, Tensor, Var};
+use candle_core::{DType, Device, Tensor, Var};
 use distilbert::{DistilBertClassifier, DistilBertConfig};
-use layers::Mode;
+use layers::{Linear, Mode};
 use params::{read_checkpoint, ParamLoader};
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -29,6 +31,14 @@ pub enum Arch {
 }
 
 impl Arch {
+    /// transformers' class name for the bare encoder.
+    pub fn encoder_name(self) -> &'static str {
+        match self {
+            Arch::DistilBert => "DistilBertModel",
+            Arch::Bert => "BertModel",
+        }
+    }
+
     /// transformers' class name for the classifier.
     pub fn architecture_name(self) -> &'static str {
         match self {
@@ -51,6 +61,27 @@ enum Net {
     Bert(BertClassifier),
 }
 
+/// How logits are read from the encoder's token vectors.
+enum Head {
+    /// transformers' own head for the architecture (on the first token).
+    Native,
+    /// The mean of the token vectors (padding excluded) through one linear layer: the
+    /// quick baseline over a frozen encoder. Marked `"dialect_head": "mean_pooling"` in
+    /// config.json, weights `dialect_head.weight` / `dialect_head.bias`.
+    MeanPooling(Linear),
+}
+
+/// config.json key and value of a mean-pooling head.
+const HEAD_KEY: &str = "dialect_head";
+const MEAN_POOLING: &str = "mean_pooling";
+
+/// Whether `name` belongs to transformers' native classification head.
+fn is_native_head(name: &str) -> bool {
+    ["pre_classifier.", "classifier.", "bert.pooler."]
+        .iter()
+        .any(|p| name.starts_with(p))
+}
+
 /// A transformer encoder with a classification head, its trainable variables and
 /// its labels.
 pub struct SequenceClassifier {
@@ -61,6 +92,8 @@ pub struct SequenceClassifier {
     labels: Vec<String>,
     config: Value,
     device: Device,
+    compute: DType,
+    head: Head,
 }
 
 impl SequenceClassifier {
@@ -80,24 +113,37 @@ impl SequenceClassifier {
         let config: Value = serde_json::from_str(&text).map_err(|e| {
             EngineError::model(&name, format!("config.json is not valid JSON: {e}"))
         })?;
+        Self::from_parts(&name, config, || read_checkpoint(dir), labels, device, seed)
+    }
+
+    /// Build from a parsed config.json and the checkpoint's tensors (read by
+    /// `checkpoint` once the config is known to be usable); `name` labels errors.
+    pub fn from_parts(
+        name: &str,
+        config: Value,
+        checkpoint: impl FnOnce() -> Result<HashMap<String, Tensor>>,
+        labels: Option<Vec<String>>,
+        device: &Device,
+        seed: u64,
+    ) -> Result<Self> {
         let arch = match config.get("model_type").and_then(Value::as_str) {
             Some("distilbert") => Arch::DistilBert,
             Some("bert") => Arch::Bert,
             Some(other) => {
                 return Err(EngineError::model(
-                    &name,
+                    name,
                     format!(
                     "model_type '{other}' is not supported: use a DistilBERT or BERT-family model"
                 ),
                 ))
             }
-            None => return Err(EngineError::model(&name, "config.json has no model_type")),
+            None => return Err(EngineError::model(name, "config.json has no model_type")),
         };
         let labels = match labels {
             Some(l) => l,
             None => labels_from_config(&config).ok_or_else(|| {
                 EngineError::model(
-                    &name,
+                    name,
                     "config.json has no id2label: is this a fine-tuned classifier?",
                 )
             })?,
@@ -108,16 +154,16 @@ impl SequenceClassifier {
                 labels.len()
             )));
         }
-        let raw = read_checkpoint(dir)?;
-        let bad = |e: serde_json::Error| EngineError::model(&name, format!("config.json: {e}"));
-        let (net, loader) = match arch {
+        let raw = checkpoint()?;
+        let bad = |e: serde_json::Error| EngineError::model(name, format!("config.json: {e}"));
+        let (net, mut loader) = match arch {
             Arch::DistilBert => {
                 let cfg: DistilBertConfig = serde_json::from_value(config.clone()).map_err(bad)?;
                 let mut p = ParamLoader::new(
-                    &name,
+                    name,
                     raw,
                     "distilbert",
-                    &["pre_classifier", "classifier"],
+                    &["pre_classifier", "classifier", HEAD_KEY],
                     device,
                     seed,
                 );
@@ -128,14 +174,29 @@ impl SequenceClassifier {
             }
             Arch::Bert => {
                 let cfg: BertConfig = serde_json::from_value(config.clone()).map_err(bad)?;
-                let mut p = ParamLoader::new(&name, raw, "bert", &["classifier"], device, seed);
+                let mut p =
+                    ParamLoader::new(name, raw, "bert", &["classifier", HEAD_KEY], device, seed);
                 (
                     Net::Bert(BertClassifier::load(cfg, &mut p, labels.len())?),
                     p,
                 )
             }
         };
-        let (vars, newly_initialised) = loader.finish();
+        let head = if config.get(HEAD_KEY).and_then(Value::as_str) == Some(MEAN_POOLING) {
+            let hidden = match &net {
+                Net::DistilBert(m) => m.hidden_size(),
+                Net::Bert(m) => m.hidden_size(),
+            };
+            Head::MeanPooling(Linear::load(&mut loader, HEAD_KEY, hidden, labels.len())?)
+        } else {
+            Head::Native
+        };
+        let (mut vars, mut newly_initialised) = loader.finish();
+        if matches!(head, Head::MeanPooling(_)) {
+            // The native head is built (the nets always have one) but never used.
+            vars.retain(|(n, _)| !is_native_head(n));
+            newly_initialised.retain(|n| !is_native_head(n));
+        }
         Ok(Self {
             arch,
             net,
@@ -144,15 +205,70 @@ impl SequenceClassifier {
             labels,
             config,
             device: device.clone(),
+            compute: DType::F32,
+            head,
         })
     }
 
-    /// Logits `(batch, labels)`.
+    /// Logits `(batch, labels)`, f32.
     pub fn forward(&self, batch: &Batch, mode: &Mode) -> Result<Tensor> {
-        match &self.net {
-            Net::DistilBert(m) => m.forward(batch, mode),
-            Net::Bert(m) => m.forward(batch, mode),
+        match &self.head {
+            Head::Native => match &self.net {
+                Net::DistilBert(m) => m.forward(batch, mode, self.compute),
+                Net::Bert(m) => m.forward(batch, mode, self.compute),
+            },
+            Head::MeanPooling(linear) => {
+                let pooled = self.mean_pooled(batch, mode)?;
+                linear.forward(&pooled, DType::F32)
+            }
         }
+    }
+
+    /// The mean of each row's token vectors, padding excluded: `(batch, hidden)`, f32.
+    pub fn mean_pooled(&self, batch: &Batch, mode: &Mode) -> Result<Tensor> {
+        let tokens = match &self.net {
+            Net::DistilBert(m) => m.encode(batch, mode, self.compute)?,
+            Net::Bert(m) => m.encode(batch, mode, self.compute)?,
+        };
+        let keep = batch.attention_mask.to_dtype(DType::F32)?.unsqueeze(2)?;
+        let sum = tokens.broadcast_mul(&keep)?.sum(1)?;
+        let count = keep.sum(1)?.clamp(1e-9, f64::MAX)?;
+        Ok(sum.broadcast_div(&count)?)
+    }
+
+    /// Replace the native head by a mean-pooling linear head with these weights
+    /// (`(labels, hidden)` and `(labels,)`), e.g. fitted on frozen features.
+    pub fn into_mean_pooling(mut self, weight: &Tensor, bias: &Tensor) -> Result<Self> {
+        let weight = Var::from_tensor(&weight.to_device(&self.device)?)?;
+        let bias = Var::from_tensor(&bias.to_device(&self.device)?)?;
+        self.vars.retain(|(n, _)| !is_native_head(n));
+        self.newly_initialised.retain(|n| !is_native_head(n));
+        self.head = Head::MeanPooling(Linear::new(
+            weight.as_tensor().clone(),
+            bias.as_tensor().clone(),
+        ));
+        self.vars.push((format!("{HEAD_KEY}.weight"), weight));
+        self.vars.push((format!("{HEAD_KEY}.bias"), bias));
+        if let Value::Object(map) = &mut self.config {
+            map.insert(HEAD_KEY.into(), json!(MEAN_POOLING));
+        }
+        Ok(self)
+    }
+
+    /// Whether the head is the mean-pooling baseline head.
+    pub fn is_mean_pooling(&self) -> bool {
+        matches!(self.head, Head::MeanPooling(_))
+    }
+
+    /// Run matrix products and activations in `dtype` (bf16 for mixed precision);
+    /// weights stay f32. The default is f32.
+    pub fn set_compute_dtype(&mut self, dtype: DType) {
+        self.compute = dtype;
+    }
+
+    /// The dtype matrix products run in.
+    pub fn compute_dtype(&self) -> DType {
+        self.compute
     }
 
     /// The architecture.
@@ -206,10 +322,12 @@ impl SequenceClassifier {
                 .enumerate()
                 .map(|(i, l)| (l.clone(), json!(i)))
                 .collect();
-            map.insert(
-                "architectures".into(),
-                json!([self.arch.architecture_name()]),
-            );
+            // A mean-pooling model is an encoder to transformers (its head is ours).
+            let architecture = match self.head {
+                Head::Native => self.arch.architecture_name(),
+                Head::MeanPooling(_) => self.arch.encoder_name(),
+            };
+            map.insert("architectures".into(), json!([architecture]));
             map.insert("id2label".into(), Value::Object(id2label));
             map.insert("label2id".into(), Value::Object(label2id));
             map.insert("problem_type".into(), json!("single_label_classification"));

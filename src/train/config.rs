@@ -1,7 +1,8 @@
 //! Training settings, with the defaults of the classic transformers Trainer recipe.
 
-use crate::device::DeviceChoice;
+use crate::device::{device_name, supports_bf16, DeviceChoice};
 use crate::error::{EngineError, Result};
+use candle_core::{DType, Device};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -28,11 +29,92 @@ impl std::str::FromStr for BestMetric {
 }
 
 impl BestMetric {
+    /// This metric's value in `metrics`.
+    pub fn value(self, metrics: &crate::metrics::Metrics) -> f64 {
+        match self {
+            Self::Accuracy => metrics.accuracy,
+            Self::MacroF1 => metrics.macro_f1,
+        }
+    }
+
     /// The metric's display name.
     pub fn name(self) -> &'static str {
         match self {
             Self::Accuracy => "accuracy",
             Self::MacroF1 => "macro-F1",
+        }
+    }
+}
+
+/// Numeric precision of the forward and backward passes. Weights, gradients and the
+/// optimiser state are always f32 ("master weights"); bf16 only changes the compute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// bf16 mixed precision where the device runs it natively (CUDA, compute
+    /// capability ≥ 8.0), f32 elsewhere.
+    #[default]
+    Auto,
+    /// f32 throughout (on CUDA, matrix products may use TF32 tensor cores).
+    F32,
+    /// bf16 matrix products and activations, f32 layer norms, softmax statistics,
+    /// loss, weights and optimiser state.
+    Bf16,
+}
+
+impl std::str::FromStr for Precision {
+    type Err = EngineError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "auto" => Ok(Self::Auto),
+            "f32" | "fp32" | "float32" => Ok(Self::F32),
+            "bf16" | "bfloat16" => Ok(Self::Bf16),
+            other => Err(EngineError::Config(format!(
+                "unknown precision '{other}': use auto, f32 or bf16"
+            ))),
+        }
+    }
+}
+
+impl Precision {
+    /// The compute dtype on `device`. Asking for bf16 where it is not supported is an
+    /// error that says why.
+    pub fn compute_dtype(self, device: &Device) -> Result<DType> {
+        match self {
+            Self::F32 => Ok(DType::F32),
+            Self::Auto if supports_bf16(device) => Ok(DType::BF16),
+            Self::Auto => Ok(DType::F32),
+            Self::Bf16 if supports_bf16(device) => Ok(DType::BF16),
+            Self::Bf16 => Err(EngineError::Config(format!(
+                "bf16 mixed precision needs an NVIDIA GPU of compute capability 8.0 or newer \
+                 (Ampere, Hopper, ...); this run is on {}: use precision f32 or auto",
+                device_name(device)
+            ))),
+        }
+    }
+}
+
+/// How a run learns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Method {
+    /// Fine-tune every weight (the transformers Trainer recipe).
+    #[default]
+    FineTune,
+    /// The instant baseline: encode each text once with the frozen encoder (mean of
+    /// its token vectors) and fit a linear classifier on those features.
+    Baseline,
+}
+
+impl std::str::FromStr for Method {
+    type Err = EngineError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().replace(['-', '_'], "").as_str() {
+            "finetune" | "full" => Ok(Self::FineTune),
+            "baseline" | "quick" => Ok(Self::Baseline),
+            other => Err(EngineError::Config(format!(
+                "unknown method '{other}': use fine-tune or baseline"
+            ))),
         }
     }
 }
@@ -63,6 +145,8 @@ pub struct TrainConfig {
     /// Batch rows of similar length together (less padding, same statistics).
     pub group_by_length: bool,
     pub device: DeviceChoice,
+    pub precision: Precision,
+    pub method: Method,
 }
 
 impl Default for TrainConfig {
@@ -84,6 +168,8 @@ impl Default for TrainConfig {
             validation_fraction: 0.1,
             group_by_length: true,
             device: DeviceChoice::Auto,
+            precision: Precision::Auto,
+            method: Method::FineTune,
         }
     }
 }

@@ -56,6 +56,14 @@ pub enum TrainEvent {
         /// Training texts longer than `max_length` tokens (cut by truncation).
         truncated_rows: usize,
         newly_initialised: Vec<String>,
+        /// The compute precision: "f32" or "bf16" (mixed, f32 master weights).
+        #[serde(default)]
+        precision: String,
+    },
+    /// The baseline method encoding texts with the frozen encoder (`done` of `total`).
+    Encoding {
+        done: usize,
+        total: usize,
     },
     Step {
         epoch: usize,

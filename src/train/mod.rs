@@ -1,18 +1,19 @@
 //! Fine-tuning: the transformers Trainer recipe (AdamW with parameter groups, linear
 //! decay, clipping, dropout, evaluation each epoch, best checkpoint kept) in candle.
 
+mod baseline;
 mod batching;
 mod config;
 mod data;
 mod events;
 pub mod optim;
 
-pub use config::{BestMetric, TrainConfig};
+pub use config::{BestMetric, Method, Precision, TrainConfig};
 pub use data::{DataSpec, LoadedData};
 pub use events::{EpochRecord, RunSummary, TrainEvent};
 
 use crate::dataset::{Example, LabeledData};
-use crate::device::device_name;
+use crate::device::{device_name, enable_tensor_cores};
 use crate::error::{EngineError, Result};
 use crate::metrics::Metrics;
 use crate::model::layers::{DropoutRng, Mode};
@@ -58,7 +59,10 @@ impl Trainer {
         mut on_event: impl FnMut(&TrainEvent),
         cancel: &AtomicBool,
     ) -> Result<RunSummary> {
-        let result = run_inner(config, data, &mut on_event, cancel);
+        let result = match config.method {
+            Method::FineTune => run_inner(config, data, &mut on_event, cancel),
+            Method::Baseline => baseline::run(config, data, &mut on_event, cancel),
+        };
         if let Err(e) = &result {
             on_event(&TrainEvent::Failed {
                 message: e.to_string(),
@@ -117,7 +121,10 @@ fn run_inner(
     let device = config.device.open()?;
     // GPUs draw dropout masks from their own generator; CPUs use DropoutRng's.
     let _ = device.set_seed(config.seed);
-    let p = prepare(config, data, &device)?;
+    let compute = config.precision.compute_dtype(&device)?;
+    enable_tensor_cores(&device);
+    let mut p = prepare(config, data, &device)?;
+    p.model.set_compute_dtype(compute);
     let steps_per_epoch = p.train.len().div_ceil(config.batch_size);
     let total_steps = steps_per_epoch * config.epochs;
     let device_label = device_name(&device);
@@ -133,6 +140,7 @@ fn run_inner(
         max_length: p.encoder.max_length(),
         truncated_rows: p.truncated_rows,
         newly_initialised: p.model.newly_initialised().to_vec(),
+        precision: precision_name(compute).into(),
     });
 
     let mut summary = RunSummary {
@@ -153,9 +161,13 @@ fn run_inner(
     let mut rng = StdRng::seed_from_u64(config.seed);
     let lengths: Vec<usize> = p.train.iter().map(|e| e.ids.len()).collect();
     let mut since_best = 0;
+    // On a GPU the host reads losses a few times a second, not after every step, so
+    // the device never waits for it; the steps in between are reported together.
+    let mut pending = PendingSteps::new(device.is_cpu());
 
     'epochs: for epoch in 1..=config.epochs {
         let epoch_start = Instant::now();
+        pending.since = epoch_start;
         let (mut loss_sum, mut seen) = (0.0, 0usize);
         for batch_rows in batching::epoch_batches(
             &lengths,
@@ -164,10 +176,10 @@ fn run_inner(
             &mut rng,
         ) {
             if cancel.load(Ordering::Relaxed) {
+                pending.report(epoch, total_steps, on_event)?;
                 summary.cancelled = true;
                 break 'epochs;
             }
-            let step_start = Instant::now();
             let lr = linear_lr(
                 config.learning_rate,
                 summary.steps,
@@ -179,38 +191,42 @@ fn run_inner(
             let batch = p.encoder.collate(&items, &device)?;
             let targets = Tensor::from_vec(labels, batch_rows.len(), &device)?;
             summary.steps += 1;
-            let (loss_value, norm_value) = train_step(
-                &p.model,
-                &mut optimizer,
-                &batch,
-                &targets,
-                lr,
-                config.max_grad_norm,
-                &Mode::Train(&dropout),
-                summary.steps,
-            )?;
-            loss_sum += loss_value as f64 * batch_rows.len() as f64;
-            seen += batch_rows.len();
-            on_event(&TrainEvent::Step {
-                epoch,
-                step: summary.steps,
-                total_steps,
-                loss: loss_value as f64,
-                learning_rate: lr,
-                grad_norm: norm_value as f64,
-                samples_per_second: batch_rows.len() as f64
-                    / step_start.elapsed().as_secs_f64().max(1e-9),
-            });
+            let mode = Mode::Train(&dropout);
+            if pending.every_step {
+                let (loss, norm) = train_step(
+                    &p.model,
+                    &mut optimizer,
+                    &batch,
+                    &targets,
+                    lr,
+                    config.max_grad_norm,
+                    &mode,
+                    summary.steps,
+                )?;
+                pending.push_read(summary.steps, batch_rows.len(), lr, loss, norm);
+            } else {
+                let (loss, norm, grads) =
+                    forward_backward(&p.model, &mut optimizer, &batch, &targets, &mode)?;
+                optimizer.step(&grads, &norm, config.max_grad_norm, lr)?;
+                pending.push(summary.steps, batch_rows.len(), lr, loss, norm);
+            }
+            if pending.due() {
+                for (rows, loss) in pending.report(epoch, total_steps, on_event)? {
+                    loss_sum += loss * rows as f64;
+                    seen += rows;
+                }
+            }
+        }
+        for (rows, loss) in pending.report(epoch, total_steps, on_event)? {
+            loss_sum += loss * rows as f64;
+            seen += rows;
         }
         let train_seconds = epoch_start.elapsed().as_secs_f64();
         let Some((eval_loss, metrics)) = evaluate(&p, config.eval_batch_size, cancel)? else {
             summary.cancelled = true;
             break;
         };
-        let value = match config.best_metric {
-            BestMetric::Accuracy => metrics.accuracy,
-            BestMetric::MacroF1 => metrics.macro_f1,
-        };
+        let value = config.best_metric.value(&metrics);
         let record = EpochRecord {
             epoch,
             train_loss: loss_sum / seen.max(1) as f64,
@@ -265,6 +281,139 @@ fn run_inner(
     Ok(summary)
 }
 
+/// Steps taken on the device whose loss the host has not read yet.
+struct PendingSteps {
+    /// Read after every step (CPU: the step itself dwarfs the read).
+    every_step: bool,
+    steps: Vec<PendingStep>,
+    since: Instant,
+}
+
+struct PendingStep {
+    step: usize,
+    rows: usize,
+    learning_rate: f64,
+    /// Loss and gradient norm: read already, or scalar tensors still on the device.
+    values: StepValues,
+}
+
+enum StepValues {
+    Read(f32, f32),
+    OnDevice(Tensor, Tensor),
+}
+
+/// How often losses are read from a GPU.
+const READ_INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);
+
+impl PendingSteps {
+    fn new(every_step: bool) -> Self {
+        Self {
+            every_step,
+            steps: Vec::new(),
+            since: Instant::now(),
+        }
+    }
+
+    fn push_read(&mut self, step: usize, rows: usize, learning_rate: f64, loss: f32, norm: f32) {
+        self.steps.push(PendingStep {
+            step,
+            rows,
+            learning_rate,
+            values: StepValues::Read(loss, norm),
+        });
+    }
+
+    fn push(&mut self, step: usize, rows: usize, learning_rate: f64, loss: Tensor, norm: Tensor) {
+        self.steps.push(PendingStep {
+            step,
+            rows,
+            learning_rate,
+            values: StepValues::OnDevice(loss.detach(), norm.detach()),
+        });
+    }
+
+    fn due(&self) -> bool {
+        self.every_step || self.since.elapsed() >= READ_INTERVAL
+    }
+
+    /// Read the pending losses in one transfer and report a `Step` event for each;
+    /// returns each step's (rows, loss). A non-finite loss is `Diverged` (the fused
+    /// CUDA update skips such steps, so the weights are those before it).
+    fn report(
+        &mut self,
+        epoch: usize,
+        total_steps: usize,
+        on_event: &mut dyn FnMut(&TrainEvent),
+    ) -> Result<Vec<(usize, f64)>> {
+        let steps = std::mem::take(&mut self.steps);
+        let seconds = self.since.elapsed().as_secs_f64().max(1e-9);
+        self.since = Instant::now();
+        let on_device: Vec<Tensor> = steps
+            .iter()
+            .filter_map(|s| match &s.values {
+                StepValues::OnDevice(loss, norm) => Some([loss.clone(), norm.clone()]),
+                StepValues::Read(..) => None,
+            })
+            .flatten()
+            .collect();
+        let mut read = if on_device.is_empty() {
+            Vec::new()
+        } else {
+            Tensor::stack(&on_device, 0)?.to_vec1::<f32>()?
+        }
+        .into_iter();
+        let rows: usize = steps.iter().map(|s| s.rows).sum();
+        let mut out = Vec::with_capacity(steps.len());
+        for s in steps {
+            let (loss, norm) = match s.values {
+                StepValues::Read(loss, norm) => (loss, norm),
+                StepValues::OnDevice(..) => (
+                    read.next().unwrap_or(f32::NAN),
+                    read.next().unwrap_or(f32::NAN),
+                ),
+            };
+            if !loss.is_finite() {
+                return Err(EngineError::Diverged { step: s.step, loss });
+            }
+            on_event(&TrainEvent::Step {
+                epoch,
+                step: s.step,
+                total_steps,
+                loss: loss as f64,
+                learning_rate: s.learning_rate,
+                grad_norm: norm as f64,
+                samples_per_second: rows as f64 / seconds,
+            });
+            out.push((s.rows, loss as f64));
+        }
+        Ok(out)
+    }
+}
+
+fn precision_name(dtype: candle_core::DType) -> &'static str {
+    match dtype {
+        candle_core::DType::BF16 => "bf16",
+        _ => "f32",
+    }
+}
+
+/// Forward, mean cross-entropy and backward: the loss, the global gradient norm (both
+/// still on the device) and the gradients.
+fn forward_backward(
+    model: &SequenceClassifier,
+    optimizer: &mut AdamW,
+    batch: &Batch,
+    targets: &Tensor,
+    mode: &Mode,
+) -> Result<(Tensor, Tensor, candle_core::backprop::GradStore)> {
+    let device = model.device();
+    let logits = model.forward(batch, mode).map_err(oom(device))?;
+    let loss = candle_nn::loss::cross_entropy(&logits, targets)?;
+    let grads = loss.backward().map_err(|e| oom(device)(e.into()))?;
+    let norm = optimizer.grad_norm(&grads)?;
+    Ok((loss, norm, grads))
+}
+
 /// One optimisation step as transformers' Trainer takes it: forward, mean
 /// cross-entropy, backward, clip to `max_grad_norm`, AdamW update at `lr`. Returns the
 /// loss and the gradient norm before clipping. A non-finite loss is an error (and no
@@ -280,11 +429,7 @@ pub fn train_step(
     mode: &Mode,
     step: usize,
 ) -> Result<(f32, f32)> {
-    let device = model.device();
-    let logits = model.forward(batch, mode).map_err(oom(device))?;
-    let loss = candle_nn::loss::cross_entropy(&logits, targets)?;
-    let grads = loss.backward().map_err(|e| oom(device)(e.into()))?;
-    let norm = optimizer.grad_norm(&grads)?;
+    let (loss, norm, grads) = forward_backward(model, optimizer, batch, targets, mode)?;
     let host = Tensor::stack(&[loss, norm.clone()], 0)?.to_vec1::<f32>()?;
     if !host[0].is_finite() {
         return Err(EngineError::Diverged {
@@ -308,7 +453,8 @@ fn evaluate(
         &p.validation,
         batch_size,
         Some(cancel),
-    )?
+    )
+    .map_err(oom(p.model.device()))?
     else {
         return Ok(None);
     };
@@ -346,7 +492,8 @@ fn oom(device: &Device) -> impl Fn(EngineError) -> EngineError + '_ {
         if lower.contains("out of memory") || lower.contains("out_of_memory") {
             EngineError::OutOfMemory {
                 device: device_name(device),
-                message: text,
+                // The driver's words, without the backtrace candle may append.
+                message: text.lines().next().unwrap_or_default().trim().to_string(),
             }
         } else {
             e

@@ -2,7 +2,7 @@
 //! and LayerNorm weights), global-norm gradient clipping, and the linear schedule.
 
 use crate::error::Result;
-use candle_core::{backprop::GradStore, CpuStorage, DType, Layout, Tensor, Var};
+use candle_core::{backprop::GradStore, CpuStorage, DType, Device, Layout, Tensor, Var};
 use std::cell::RefCell;
 
 /// Adam β₁, β₂ and ε as transformers' Trainer uses them.
@@ -30,10 +30,20 @@ pub fn linear_lr(base: f64, step: usize, warmup: usize, total: usize) -> f64 {
     base * (remaining / span).max(0.0)
 }
 
-/// Adam moments: host vectors updated in one fused pass on CPU, device tensors elsewhere.
+/// Adam moments: host vectors updated in one fused pass on CPU, device buffers updated
+/// by one kernel launch for all parameters on CUDA, device tensors elsewhere.
 enum Moments {
-    Host { m: Vec<f32>, v: Vec<f32> },
-    Device { m: Tensor, v: Tensor },
+    Host {
+        m: Vec<f32>,
+        v: Vec<f32>,
+    },
+    /// Held by the one-launch CUDA optimiser ([`AdamW`]'s `fused_cuda`).
+    #[cfg(feature = "cuda")]
+    FusedCuda,
+    Device {
+        m: Tensor,
+        v: Tensor,
+    },
 }
 
 struct Slot {
@@ -46,6 +56,8 @@ struct Slot {
 pub struct AdamW {
     slots: Vec<Slot>,
     step: i32,
+    #[cfg(feature = "cuda")]
+    fused_cuda: Option<crate::model::cuda_kernels::MultiAdamW>,
 }
 
 impl AdamW {
@@ -59,18 +71,19 @@ impl AdamW {
         let slots = vars
             .iter()
             .map(|(name, var)| {
-                let fused = fuse && var.device().is_cpu() && var.dtype() == DType::F32;
-                let moments = if fused {
-                    let n = var.elem_count();
-                    Moments::Host {
+                let fused = fuse && var.dtype() == DType::F32;
+                let n = var.elem_count();
+                let moments = match var.device() {
+                    Device::Cpu if fused => Moments::Host {
                         m: vec![0.0; n],
                         v: vec![0.0; n],
-                    }
-                } else {
-                    Moments::Device {
+                    },
+                    #[cfg(feature = "cuda")]
+                    Device::Cuda(_) if fused => Moments::FusedCuda,
+                    _ => Moments::Device {
                         m: var.zeros_like()?,
                         v: var.zeros_like()?,
-                    }
+                    },
                 };
                 Ok(Slot {
                     var: var.clone(),
@@ -78,12 +91,48 @@ impl AdamW {
                     weight_decay: if decays(name) { weight_decay } else { 0.0 },
                 })
             })
-            .collect::<Result<_>>()?;
-        Ok(Self { slots, step: 0 })
+            .collect::<Result<Vec<Slot>>>()?;
+        #[cfg(feature = "cuda")]
+        let fused_cuda = match vars.first().map(|(_, v)| v.device()) {
+            Some(Device::Cuda(cuda))
+                if slots
+                    .iter()
+                    .all(|s| matches!(s.moments, Moments::FusedCuda)) =>
+            {
+                Some(crate::model::cuda_kernels::MultiAdamW::new(
+                    cuda,
+                    slots.iter().map(|s| s.var.as_tensor().clone()).collect(),
+                    slots.iter().map(|s| s.weight_decay as f32).collect(),
+                )?)
+            }
+            _ => None,
+        };
+        Ok(Self {
+            slots,
+            step: 0,
+            #[cfg(feature = "cuda")]
+            fused_cuda,
+        })
+    }
+
+    /// Each slot's gradient in `grads`, in slot order.
+    #[cfg(feature = "cuda")]
+    fn slot_grads<'g>(&self, grads: &'g GradStore) -> Vec<Option<&'g Tensor>> {
+        self.slots
+            .iter()
+            .map(|s| grads.get(s.var.as_tensor()))
+            .collect()
     }
 
     /// Global L2 norm of the gradients (a scalar tensor, kept on the device).
-    pub fn grad_norm(&self, grads: &GradStore) -> Result<Tensor> {
+    pub fn grad_norm(&mut self, grads: &GradStore) -> Result<Tensor> {
+        #[cfg(feature = "cuda")]
+        if self.fused_cuda.is_some() {
+            let slot_grads = self.slot_grads(grads);
+            if let Some(fused) = &mut self.fused_cuda {
+                return Ok(fused.grad_norm(&slot_grads)?);
+            }
+        }
         let mut squares = Vec::with_capacity(self.slots.len());
         for slot in &self.slots {
             if let Some(g) = grads.get(slot.var.as_tensor()) {
@@ -98,16 +147,36 @@ impl AdamW {
     /// [`AdamW::grad_norm`]. Everything stays on the device.
     pub fn step(&mut self, grads: &GradStore, norm: &Tensor, max_norm: f64, lr: f64) -> Result<()> {
         self.step += 1;
-        let clip = ((norm + 1e-6)?.recip()? * max_norm)?.clamp(0.0, 1.0)?;
         let (b1, b2) = BETAS;
         let bc1 = 1.0 - b1.powi(self.step);
         let bc2 = 1.0 - b2.powi(self.step);
         let step_size = lr / bc1;
+        #[cfg(feature = "cuda")]
+        if self.fused_cuda.is_some() {
+            let slot_grads = self.slot_grads(grads);
+            let step = crate::model::cuda_kernels::AdamWStep {
+                lr: lr as f32,
+                max_norm: max_norm as f32,
+                b1: b1 as f32,
+                b2: b2 as f32,
+                step_size: step_size as f32,
+                bc2_sqrt: bc2.sqrt() as f32,
+                eps: EPS as f32,
+            };
+            if let Some(fused) = &mut self.fused_cuda {
+                return Ok(fused.step(&slot_grads, norm, &step)?);
+            }
+        }
+        let clip_factor =
+            || -> Result<Tensor> { Ok(((norm + 1e-6)?.recip()? * max_norm)?.clamp(0.0, 1.0)?) };
         // On CPU the clip factor is read once and the whole update is one fused pass.
         let host_clip = match self.slots.first().map(|s| &s.moments) {
-            Some(Moments::Host { .. }) => Some(clip.to_dtype(DType::F32)?.to_scalar::<f32>()?),
+            Some(Moments::Host { .. }) => {
+                Some(clip_factor()?.to_dtype(DType::F32)?.to_scalar::<f32>()?)
+            }
             _ => None,
         };
+        let mut device_clip: Option<Tensor> = None;
         for slot in &mut self.slots {
             let Some(g) = grads.get(slot.var.as_tensor()) else {
                 continue;
@@ -128,7 +197,13 @@ impl AdamW {
                         .as_tensor()
                         .inplace_op2(&g.contiguous()?, &update)?;
                 }
+                #[cfg(feature = "cuda")]
+                Moments::FusedCuda => {}
                 Moments::Device { m, v } => {
+                    let clip = match &device_clip {
+                        Some(clip) => clip.clone(),
+                        None => device_clip.insert(clip_factor()?).clone(),
+                    };
                     let g = g.broadcast_mul(&clip)?;
                     let mut theta = slot.var.as_tensor().clone();
                     if slot.weight_decay > 0.0 {

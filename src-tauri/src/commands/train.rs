@@ -5,11 +5,12 @@ use crate::error::{blocking, AppError, AppResult};
 use crate::state::{lock, AppState};
 use crate::training::{Attached, TrainingJob};
 use dialect::device::{available_devices, DeviceInfo};
+use dialect::device_check::{check_device as self_test, DeviceCheck};
 use dialect::model::resolve::{
     download_model as download, model_status, preset_status, DownloadEvent, ModelStatus,
 };
 use dialect::train::DataSpec;
-use dialect::{TrainConfig, TrainEvent};
+use dialect::{DeviceChoice, TrainConfig, TrainEvent};
 use serde::Deserialize;
 use std::path::PathBuf;
 use tauri::ipc::Channel;
@@ -45,6 +46,13 @@ pub async fn download_model(
 #[tauri::command]
 pub async fn list_devices() -> AppResult<Vec<DeviceInfo>> {
     blocking(|| Ok(available_devices())).await
+}
+
+/// Self-test `choice` against the CPU with a small random model: f32, and bf16 where
+/// the device supports it.
+#[tauri::command]
+pub async fn check_device(choice: DeviceChoice) -> AppResult<Vec<DeviceCheck>> {
+    blocking(move || Ok(self_test(choice)?)).await
 }
 
 /// What the Train screen sends.

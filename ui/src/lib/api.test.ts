@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Channel } from '@tauri-apps/api/core';
 import * as api from './api';
-import { mockCommands } from '../test/fixtures';
+import { devices, mockCommands } from '../test/fixtures';
 
 describe('api wrappers', () => {
   it('send the argument keys of the contract', async () => {
@@ -13,6 +13,7 @@ describe('api wrappers', () => {
       get_run: () => ({}),
       check_model: () => ({ id: 'x', cached: null }),
       save_label_map: () => null,
+      check_device: () => [],
     });
     const map: api.LabelMap = { mapping: { a: 'b', c: null }, unmapped: 'drop' };
     await api.inspectData('/f.csv', ['subject', 'body'], 'category', map);
@@ -22,6 +23,7 @@ describe('api wrappers', () => {
     await api.getRun('run-1');
     await api.checkModel('org/m');
     await api.saveLabelMap(map);
+    await api.checkDevice('cuda');
     expect(calls).toEqual([
       { cmd: 'inspect_data', args: { path: '/f.csv', text: ['subject', 'body'], labelColumn: 'category', labelMap: map } },
       { cmd: 'row_texts', args: { path: '/f.csv', text: ['body'], lines: [2, 5] } },
@@ -30,6 +32,7 @@ describe('api wrappers', () => {
       { cmd: 'get_run', args: { runId: 'run-1' } },
       { cmd: 'check_model', args: { model: 'org/m' } },
       { cmd: 'save_label_map', args: { map } },
+      { cmd: 'check_device', args: { choice: 'cuda' } },
     ]);
   });
 
@@ -86,5 +89,9 @@ describe('api wrappers', () => {
     expect(api.fileName('/a/b/tickets.csv')).toBe('tickets.csv');
     expect(api.fileName('C:\\data\\x.tsv')).toBe('x.tsv');
     expect(api.modelTestId('sentence-transformers/all-MiniLM-L6-v2')).toBe('sentence-transformers__all-MiniLM-L6-v2');
+    const [cpu, cuda, metal] = devices(true);
+    expect(api.deviceDescription(cpu)).toBe('AMD EPYC 7B13 (2 threads)');
+    expect(api.deviceDescription(cuda)).toBe('NVIDIA H100 80GB HBM3 · 79.1 GiB (78.5 GiB free)');
+    expect(api.deviceDescription(metal)).toBe('');
   });
 });

@@ -187,12 +187,39 @@ export type DeviceChoice = 'auto' | DeviceKind;
 export interface DeviceInfo {
   choice: DeviceKind;
   available: boolean;
+  /** Why not, when unavailable. */
   note: string | null;
+  /** The hardware, e.g. "NVIDIA H100 80GB HBM3" or "AMD EPYC 7B13 (2 threads)". */
+  name: string | null;
+  /** Total and free memory in bytes (GPUs only). */
+  memoryBytes: number | null;
+  freeBytes: number | null;
+  /** Whether the device trains in bf16 mixed precision. */
+  bf16: boolean;
+}
+
+/** One comparison of a device self-test. */
+export interface CheckItem {
+  name: string;
+  passed: boolean;
+  /** The measured figure against its limit. */
+  detail: string;
+}
+
+/** A device's self-test against the CPU at one precision. */
+export interface DeviceCheck {
+  /** e.g. "cpu" or "cuda:0". */
+  device: string;
+  precision: 'f32' | 'bf16';
+  items: CheckItem[];
 }
 
 // ---------------------------------------------------------------- training
 
 export type BestMetric = 'accuracy' | 'macroF1';
+
+/** Compute precision; auto = bf16 mixed precision where the device supports it, else f32. */
+export type Precision = 'auto' | 'f32' | 'bf16';
 
 export interface TrainConfig {
   model: string;
@@ -211,6 +238,7 @@ export interface TrainConfig {
   validationFraction: number;
   groupByLength: boolean;
   device: DeviceChoice;
+  precision: Precision;
 }
 
 export interface DataSpec {
@@ -283,6 +311,8 @@ export type TrainEvent =
       maxLength: number;
       truncatedRows: number;
       newlyInitialised: string[];
+      /** "f32" or "bf16" (empty in runs recorded before precision was reported). */
+      precision: string;
     }
   | {
       type: 'step';
@@ -408,6 +438,7 @@ export const checkModel = (model: string) => invoke<ModelStatus>('check_model', 
 export const downloadModel = (model: string, onProgress: (e: DownloadEvent) => void) =>
   invoke<string>('download_model', { model, onProgress: channel(onProgress) });
 export const listDevices = () => invoke<DeviceInfo[]>('list_devices');
+export const checkDevice = (choice: DeviceChoice) => invoke<DeviceCheck[]>('check_device', { choice });
 export const startTraining = (request: TrainRequest, onEvent: (e: TrainEvent) => void) =>
   invoke<string>('start_training', { request, onEvent: channel(onEvent) });
 export const cancelTraining = () => invoke<void>('cancel_training');
@@ -442,6 +473,18 @@ export const appInfo = () => invoke<AppInfo>('app_info');
 export function fileName(path: string): string {
   const parts = path.split(/[\\/]/);
   return parts[parts.length - 1] || path;
+}
+
+/** Bytes as "79.1 GiB" (binary gigabytes, as GPU tools count them). */
+export function gigabytes(bytes: number): string {
+  return `${(bytes / 2 ** 30).toFixed(1)} GiB`;
+}
+
+/** A device's hardware and memory, e.g. "NVIDIA H100 80GB HBM3 · 79.1 GiB (78.5 GiB free)". */
+export function deviceDescription(d: DeviceInfo): string {
+  const free = d.freeBytes === null ? '' : ` (${gigabytes(d.freeBytes)} free)`;
+  const memory = d.memoryBytes === null ? null : gigabytes(d.memoryBytes) + free;
+  return [d.name, memory].filter(Boolean).join(' · ');
 }
 
 /** Model id as used in test ids: `/` replaced by `__`. */

@@ -5,11 +5,13 @@ import * as api from './api';
 import type {
   AppInfo,
   BestMetric,
+  DeviceCheck,
   DeviceChoice,
   DeviceInfo,
   Inspection,
   LabelMap,
   ModelStatus,
+  Precision,
   RunRecord,
   SampleData,
   TrainConfig,
@@ -132,6 +134,9 @@ export class AppState {
   modelsLoaded = $state(false);
   devices = $state<DeviceInfo[]>([]);
   device = $state<DeviceChoice>('auto');
+  precision = $state<Precision>('auto');
+  /** The last device self-test: the choice it ran for, and its checks (null while it runs). */
+  deviceTest = $state<{ choice: DeviceChoice; checks: DeviceCheck[] | null } | null>(null);
   hyper = $state<Hyper>({ ...RECIPE });
   preset = $state<PresetName | null>('balanced');
   download = $state<DownloadState | null>(null);
@@ -172,12 +177,22 @@ export class AppState {
     return this.models[this.model] ?? null;
   }
 
+  /** Why bf16 cannot be chosen on the selected device (for auto: on any available one), or null. */
+  get bf16Unavailable(): string | null {
+    const auto = this.device === 'auto';
+    const candidates = this.devices.filter((d) => (auto ? d.available : d.choice === this.device));
+    if (candidates.some((d) => d.bf16)) return null;
+    const which = auto ? 'none is available here' : `${this.device.toUpperCase()} here is not one`;
+    return `bf16 needs an NVIDIA GPU of compute capability 8.0 or newer (Ampere, Hopper, …): ${which}.`;
+  }
+
   /** Why training cannot start yet, or null. */
   get trainBlocker(): string | null {
     if (!this.path) return 'Load a data file first (Data step).';
     if (!this.textColumns.length) return 'Pick at least one text column (Data step).';
     if (!this.labelColumn) return 'Pick the label column (Data step).';
     if (!this.model) return 'Choose a model.';
+    if (this.precision === 'bf16' && this.bf16Unavailable) return `${this.bf16Unavailable} Choose Auto or f32 precision.`;
     if (this.blocking && !this.override)
       return 'The data check found blocking problems: fix them, or tick “Train anyway” on the Check step.';
     if (this.session.active) return 'A training run is in progress.';
@@ -422,6 +437,18 @@ export class AppState {
     }
   }
 
+  /** Self-test the selected device against the CPU (auto: the device training would use). */
+  async testDevice(): Promise<void> {
+    const choice = this.device;
+    this.deviceTest = { choice, checks: null };
+    try {
+      this.deviceTest = { choice, checks: await api.checkDevice(choice) };
+    } catch (e) {
+      this.deviceTest = null;
+      notify.error(e, 'Could not test the device');
+    }
+  }
+
   applyPreset(name: PresetName): void {
     this.hyper = { ...HYPER_PRESETS[name].values };
     this.preset = name;
@@ -444,6 +471,7 @@ export class AppState {
       earlyStoppingPatience: h.earlyStoppingPatience,
       validationFraction: h.validationFraction,
       device: this.device,
+      precision: this.precision,
     };
   }
 

@@ -1,10 +1,11 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { fireEvent, render, screen, waitFor } from '@testing-library/svelte';
+import { fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
 import type { Channel } from '@tauri-apps/api/core';
 import TrainStep from './TrainStep.svelte';
 import { app, resetApp } from '../lib/app.svelte';
+import { notify } from '../lib/notify.svelte';
 import type { TrainEvent, TrainRequest } from '../lib/api';
-import { evaluated, inspection, mockCommands, runRecord, send, settle, started, step, summary } from '../test/fixtures';
+import { deviceCheck, devices, evaluated, inspection, mockCommands, runRecord, send, settle, started, step, summary } from '../test/fixtures';
 
 let channel: Channel<TrainEvent> | null = null;
 let request: TrainRequest | null = null;
@@ -17,11 +18,7 @@ function commands(extra: Record<string, (a: Record<string, unknown>) => unknown>
       { id: 'bert-base-uncased', cached: null },
       { id: 'sentence-transformers/all-MiniLM-L6-v2', cached: '/hf/minilm' },
     ],
-    list_devices: () => [
-      { choice: 'cpu', available: true, note: null },
-      { choice: 'cuda', available: false, note: 'this build has no CUDA support' },
-      { choice: 'metal', available: false, note: 'Metal is macOS only' },
-    ],
+    list_devices: () => devices(),
     start_training: (a) => {
       channel = a.onEvent as Channel<TrainEvent>;
       request = a.request as TrainRequest;
@@ -33,11 +30,11 @@ function commands(extra: Record<string, (a: Record<string, unknown>) => unknown>
   });
 }
 
-async function ready() {
+async function ready(extra: Parameters<typeof commands>[0] = {}) {
   resetApp();
   channel = null;
   request = null;
-  const mock = commands();
+  const mock = commands(extra);
   await app.loadPath('/data/tickets.csv');
   render(TrainStep);
   await settle();
@@ -58,6 +55,10 @@ describe('Train step', () => {
     const cuda = screen.getByRole('option', { name: /CUDA/ }) as HTMLOptionElement;
     expect(cuda.disabled).toBe(true);
     expect(cuda.title).toBe('this build has no CUDA support');
+    expect(screen.getByRole('option', { name: /^CPU/ })).toHaveTextContent('CPU — AMD EPYC 7B13 (2 threads)');
+    const bf16 = screen.getByRole('option', { name: /bf16/ }) as HTMLOptionElement;
+    expect(bf16.disabled).toBe(true);
+    expect(bf16.title).toMatch(/compute capability 8\.0 .*none is available here/);
 
     expect(screen.getByTestId('hp-epochs')).toHaveValue(3);
     await fireEvent.click(screen.getByTestId('preset-quick'));
@@ -88,6 +89,7 @@ describe('Train step', () => {
       learningRate: 2e-5,
       maxLength: 128,
       device: 'auto',
+      precision: 'auto',
     });
 
     send(channel!, started);
@@ -96,6 +98,7 @@ describe('Train step', () => {
     expect(points('chart-lr')).toBe(5);
     expect(screen.getByTestId('train-status')).toHaveTextContent('running');
     expect(screen.getByTestId('tile-step')).toHaveTextContent('5/ 20');
+    expect(screen.getByTestId('tile-device')).toHaveTextContent('cpu · f32');
     expect(screen.getByText(/40 of 160 training texts/)).toBeInTheDocument();
     expect(screen.getByTestId('train-progress')).toHaveAttribute('aria-valuenow', '25');
 
@@ -115,6 +118,75 @@ describe('Train step', () => {
     expect(screen.getByTestId('final-accuracy')).toHaveTextContent('85.0%');
     expect(screen.getByTestId('train-progress')).toHaveAttribute('aria-valuenow', '100');
     expect(screen.queryByTestId('cancel-training')).toBeNull();
+  });
+
+  it('shows GPU names and memory, offers bf16 where a GPU supports it, and sends the precision', async () => {
+    await ready({ list_devices: () => devices(true) });
+    expect(screen.getByRole('option', { name: /^CUDA/ })).toHaveTextContent(
+      'CUDA — NVIDIA H100 80GB HBM3 · 79.1 GiB (78.5 GiB free)',
+    );
+    const bf16 = screen.getByRole('option', { name: /bf16/ }) as HTMLOptionElement;
+    expect(bf16.disabled).toBe(false);
+
+    await fireEvent.change(screen.getByTestId('precision-select'), { target: { value: 'bf16' } });
+    await fireEvent.change(screen.getByTestId('device-select'), { target: { value: 'cpu' } });
+    expect(bf16.disabled).toBe(true);
+    expect(screen.getByTestId('start-training')).toBeDisabled();
+    expect(screen.getByText(/CPU here is not one\. Choose Auto or f32 precision\./)).toBeInTheDocument();
+
+    await fireEvent.change(screen.getByTestId('device-select'), { target: { value: 'cuda' } });
+    await fireEvent.click(screen.getByTestId('start-training'));
+    await settle();
+    expect(request!.config).toMatchObject({ device: 'cuda', precision: 'bf16' });
+    send(channel!, { ...started, device: 'cuda:0', precision: 'bf16' });
+    await waitFor(() => expect(screen.getByTestId('tile-device')).toHaveTextContent('cuda:0 · bf16'));
+  });
+
+  it('tests the selected device: busy while it runs, then each check with its items, failed ones marked', async () => {
+    let finish: (checks: unknown) => void = () => {};
+    const { calls } = await ready({
+      list_devices: () => devices(true),
+      check_device: () => new Promise((r) => (finish = r)),
+    });
+    await fireEvent.change(screen.getByTestId('device-select'), { target: { value: 'cuda' } });
+    const button = screen.getByTestId('test-device');
+    await fireEvent.click(button);
+    expect(calls.filter((c) => c.cmd === 'check_device').map((c) => c.args)).toEqual([{ choice: 'cuda' }]);
+    expect(button).toBeDisabled();
+    expect(button).toHaveTextContent('Testing…');
+
+    finish([deviceCheck('cuda:0', 'f32'), deviceCheck('cuda:0', 'bf16', ['AdamW updates'])]);
+    await waitFor(() => expect(button).toHaveTextContent('Test device'));
+    expect(button).toBeEnabled();
+    const [f32, bf16] = screen.getAllByTestId('device-check') as HTMLDetailsElement[];
+    expect(f32.querySelector('summary')).toHaveTextContent('cuda:0 · f32 — passed');
+    expect(f32.open).toBe(false);
+    expect(bf16.querySelector('summary')).toHaveTextContent('cuda:0 · bf16 — failed');
+    expect(bf16.open).toBe(true);
+    const items = within(bf16).getAllByTestId('device-check-item');
+    expect(items.map((i) => i.classList.contains('failed'))).toEqual([false, false, true, false]);
+    expect(items[0]).toHaveTextContent('✓ logits relative error 1.2e-3 (limit 8e-2)');
+    expect(items[2]).toHaveTextContent('✗ AdamW updates relative error 3.4e-1 (limit 8e-2)');
+
+    // The results belong to the device they ran on.
+    await fireEvent.change(screen.getByTestId('device-select'), { target: { value: 'cpu' } });
+    expect(screen.queryByTestId('device-checks')).toBeNull();
+  });
+
+  it('tests auto as the engine resolves it, and shows a failed test in the error banner', async () => {
+    notify.reset();
+    const { calls } = await ready({
+      check_device: () => Promise.reject({ kind: 'device', message: 'CUDA device 0 could not be opened: no driver' }),
+    });
+    await fireEvent.click(screen.getByTestId('test-device'));
+    expect(calls.find((c) => c.cmd === 'check_device')?.args).toEqual({ choice: 'auto' });
+    await waitFor(() =>
+      expect(notify.errors.map((e) => [e.title, e.message])).toEqual([
+        ['Could not test the device', 'CUDA device 0 could not be opened: no driver'],
+      ]),
+    );
+    expect(screen.getByTestId('test-device')).toBeEnabled();
+    expect(screen.queryByTestId('device-checks')).toBeNull();
   });
 
   it('cancels, and says the best model so far is kept', async () => {

@@ -3,6 +3,8 @@
 import type { Channel } from '@tauri-apps/api/core';
 import { mockIPC } from '@tauri-apps/api/mocks';
 import type {
+  DeviceCheck,
+  DeviceInfo,
   Evaluation,
   Finding,
   Inspection,
@@ -115,7 +117,33 @@ export const started: TrainEvent = {
   maxLength: 128,
   truncatedRows: 40,
   newlyInitialised: ['classifier.weight'],
+  precision: 'f32',
 };
+
+/** `list_devices` on a CPU-only machine, or (`gpu`) with an H100 that trains in bf16. */
+export function devices(gpu = false): DeviceInfo[] {
+  const none = { name: null, memoryBytes: null, freeBytes: null, bf16: false };
+  return [
+    { choice: 'cpu', available: true, note: null, ...none, name: 'AMD EPYC 7B13 (2 threads)' },
+    gpu
+      ? { choice: 'cuda', available: true, note: null, name: 'NVIDIA H100 80GB HBM3', memoryBytes: 84_929_757_184, freeBytes: 84_286_193_664, bf16: true }
+      : { choice: 'cuda', available: false, note: 'this build has no CUDA support', ...none },
+    { choice: 'metal', available: false, note: 'Metal is macOS only', ...none },
+  ];
+}
+
+/** `check_device`'s result at one precision; the items named in `failing` fail. */
+export function deviceCheck(device: string, precision: DeviceCheck['precision'], failing: string[] = []): DeviceCheck {
+  const names = ['logits', 'gradients (worst weight)', 'AdamW updates', 'training lowers the loss'];
+  return {
+    device,
+    precision,
+    items: names.map((name) => {
+      const passed = !failing.includes(name);
+      return { name, passed, detail: `relative error ${passed ? '1.2e-3' : '3.4e-1'} (limit 8e-2)` };
+    }),
+  };
+}
 
 export function step(n: number, loss = 1 / n): TrainEvent {
   return {
@@ -164,6 +192,7 @@ export function runRecord(id: string, over: Partial<RunRecord> = {}): RunRecord 
       validationFraction: 0.1,
       groupByLength: true,
       device: 'auto',
+      precision: 'auto',
     },
     data: {
       path: '/data/tickets.csv',

@@ -1,0 +1,307 @@
+//! The instant baseline: each text is encoded once by the frozen encoder (the mean of
+//! its token vectors), and a linear classifier is fitted on those features, choosing
+//! its L2 penalty on the validation rows. Seconds to a few minutes where fine-tuning
+//! takes many; the saved model predicts like any other (a mean-pooling head).
+
+use super::{evaluate, precision_name, prepare, save_best, Prepared, TrainData};
+use crate::device::{device_name, enable_tensor_cores};
+use crate::error::Result;
+use crate::model::layers::Mode;
+use crate::model::tokenize::Encoded;
+use crate::predict::argmax;
+use crate::train::optim::AdamW;
+use crate::train::{EpochRecord, RunSummary, TrainConfig, TrainEvent};
+use candle_core::{DType, Device, Tensor, Var};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+/// L2 penalties tried for the linear head (on standardised features).
+const PENALTIES: [f64; 4] = [1e-4, 1e-3, 1e-2, 1e-1];
+/// Full-batch optimisation steps per penalty.
+const FIT_STEPS: usize = 300;
+const FIT_LR: f64 = 0.05;
+
+/// Run the baseline method; events and summary as for fine-tuning, with `Encoding`
+/// progress in place of steps and a single evaluation.
+pub(super) fn run(
+    config: &TrainConfig,
+    data: &TrainData,
+    on_event: &mut dyn FnMut(&TrainEvent),
+    cancel: &AtomicBool,
+) -> Result<RunSummary> {
+    let started = Instant::now();
+    let device = config.device.open()?;
+    enable_tensor_cores(&device);
+    let compute = config.precision.compute_dtype(&device)?;
+    let mut p = prepare(config, data, &device)?;
+    p.model.set_compute_dtype(compute);
+    let batch = config.eval_batch_size;
+    let total = p.train.len() + p.validation.len();
+    let batches = p.train.len().div_ceil(batch) + p.validation.len().div_ceil(batch);
+    on_event(&TrainEvent::Started {
+        model: config.model.clone(),
+        device: device_name(&device),
+        labels: data.labels.clone(),
+        train_rows: p.train.len(),
+        validation_rows: p.validation.len(),
+        epochs: 1,
+        steps_per_epoch: batches,
+        total_steps: batches,
+        max_length: p.encoder.max_length(),
+        truncated_rows: p.truncated_rows,
+        newly_initialised: Vec::new(),
+        precision: precision_name(compute).into(),
+    });
+    let mut summary = RunSummary {
+        output_dir: config.output_dir.clone(),
+        labels: data.labels.clone(),
+        epochs: Vec::new(),
+        best_epoch: None,
+        best_metric: config.best_metric.name().into(),
+        best_value: None,
+        steps: 0,
+        seconds: 0.0,
+        cancelled: false,
+        stopped_early: false,
+        device: device_name(&device),
+    };
+    let encode_start = Instant::now();
+    let Some(train_x) = encode(&p, &p.train, batch, (0, total), on_event, cancel)? else {
+        return cancelled(summary, started, on_event);
+    };
+    let offset = (p.train.len(), total);
+    let Some(val_x) = encode(&p, &p.validation, batch, offset, on_event, cancel)? else {
+        return cancelled(summary, started, on_event);
+    };
+    let encode_seconds = encode_start.elapsed().as_secs_f64();
+    summary.steps = batches;
+    let (weight, bias, train_loss) = fit_head(&train_x, &p.train_labels, &val_x, &p, cancel)?;
+    if cancel.load(Ordering::Relaxed) {
+        return cancelled(summary, started, on_event);
+    }
+    let Prepared {
+        model,
+        encoder,
+        validation,
+        validation_labels,
+        truncated_rows,
+        ..
+    } = p;
+    let p = Prepared {
+        model: model.into_mean_pooling(&weight, &bias)?,
+        encoder,
+        train: Vec::new(),
+        train_labels: Vec::new(),
+        validation,
+        validation_labels,
+        truncated_rows,
+    };
+    // Scored by the very model that is saved.
+    let Some((eval_loss, metrics)) = evaluate(&p, batch, cancel)? else {
+        return cancelled(summary, started, on_event);
+    };
+    let value = config.best_metric.value(&metrics);
+    let record = EpochRecord {
+        epoch: 1,
+        train_loss,
+        eval_loss,
+        metrics,
+        seconds: started.elapsed().as_secs_f64(),
+        samples_per_second: total as f64 / encode_seconds.max(1e-9),
+    };
+    on_event(&TrainEvent::Evaluated {
+        epoch: 1,
+        step: summary.steps,
+        train_loss,
+        eval_loss,
+        samples_per_second: record.samples_per_second,
+        metrics: record.metrics.clone(),
+    });
+    summary.epochs.push(record);
+    summary.best_epoch = Some(1);
+    summary.best_value = Some(value);
+    summary.seconds = started.elapsed().as_secs_f64();
+    save_best(&p, config, &summary)?;
+    on_event(&TrainEvent::CheckpointSaved {
+        epoch: 1,
+        metric: config.best_metric.name().into(),
+        value,
+        path: config.output_dir.clone(),
+    });
+    summary.seconds = started.elapsed().as_secs_f64();
+    on_event(&TrainEvent::Finished {
+        summary: summary.clone(),
+    });
+    Ok(summary)
+}
+
+fn cancelled(
+    mut summary: RunSummary,
+    started: Instant,
+    on_event: &mut dyn FnMut(&TrainEvent),
+) -> Result<RunSummary> {
+    summary.cancelled = true;
+    summary.seconds = started.elapsed().as_secs_f64();
+    on_event(&TrainEvent::Cancelled {
+        step: summary.steps,
+        summary: summary.clone(),
+    });
+    Ok(summary)
+}
+
+/// Mean-pooled features `(rows, hidden)` on the CPU, in row order, encoded in batches
+/// of similar length. Progress is reported as `Encoding` events counting rows from
+/// `offset.0` of `offset.1`. `None` if cancelled.
+fn encode(
+    p: &Prepared,
+    rows: &[Encoded],
+    batch_size: usize,
+    (offset, total): (usize, usize),
+    on_event: &mut dyn FnMut(&TrainEvent),
+    cancel: &AtomicBool,
+) -> Result<Option<Tensor>> {
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    order.sort_by_key(|&i| rows[i].ids.len());
+    let mut pooled: Vec<Option<Tensor>> = vec![None; rows.len()];
+    let mut done = 0;
+    for chunk in order.chunks(batch_size.max(1)) {
+        if cancel.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        let items: Vec<&Encoded> = chunk.iter().map(|&i| &rows[i]).collect();
+        let batch = p.encoder.collate(&items, p.model.device())?;
+        let features = p
+            .model
+            .mean_pooled(&batch, &Mode::Eval)?
+            .detach()
+            .to_device(&Device::Cpu)?;
+        for (k, &i) in chunk.iter().enumerate() {
+            pooled[i] = Some(features.get(k)?);
+        }
+        done += chunk.len();
+        on_event(&TrainEvent::Encoding {
+            done: offset + done,
+            total,
+        });
+    }
+    let pooled: Vec<Tensor> = pooled.into_iter().flatten().collect();
+    Ok(Some(Tensor::stack(&pooled, 0)?))
+}
+
+/// Fit softmax regression on standardised features with each L2 penalty; keep the
+/// one with the best validation accuracy (the smaller penalty on ties). Returns the
+/// weight and bias for the raw features, and the final training loss.
+fn fit_head(
+    train_x: &Tensor,
+    train_y: &[u32],
+    val_x: &Tensor,
+    p: &Prepared,
+    cancel: &AtomicBool,
+) -> Result<(Tensor, Tensor, f64)> {
+    let classes = p.model.labels().len();
+    let mean = train_x.mean_keepdim(0)?;
+    let std = (train_x.broadcast_sub(&mean)?.sqr()?.mean_keepdim(0)? + 1e-6)?.sqrt()?;
+    let standardise =
+        |x: &Tensor| -> Result<Tensor> { Ok(x.broadcast_sub(&mean)?.broadcast_div(&std)?) };
+    let (xs, vs) = (standardise(train_x)?, standardise(val_x)?);
+    let targets = Tensor::new(train_y, &Device::Cpu)?;
+    let hidden = xs.dim(1)?;
+    let mut best: Option<(usize, Tensor, Tensor, f64)> = None;
+    for penalty in PENALTIES {
+        if cancel.load(Ordering::Relaxed) {
+            break;
+        }
+        let w = Var::zeros((classes, hidden), DType::F32, &Device::Cpu)?;
+        let b = Var::zeros(classes, DType::F32, &Device::Cpu)?;
+        let vars = [
+            ("head.weight".to_string(), w.clone()),
+            ("head.bias".to_string(), b.clone()),
+        ];
+        let mut opt = AdamW::new(&vars, 0.0)?;
+        let mut loss_value = f64::NAN;
+        for _ in 0..FIT_STEPS {
+            let logits = xs
+                .matmul(&w.as_tensor().t()?)?
+                .broadcast_add(b.as_tensor())?;
+            let loss = (candle_nn::loss::cross_entropy(&logits, &targets)?
+                + (w.as_tensor().sqr()?.sum_all()? * (penalty / 2.0))?)?;
+            let grads = loss.backward()?;
+            let norm = opt.grad_norm(&grads)?;
+            opt.step(&grads, &norm, f64::INFINITY, FIT_LR)?;
+            loss_value = loss.to_scalar::<f32>()? as f64;
+        }
+        let val_logits = vs
+            .matmul(&w.as_tensor().t()?)?
+            .broadcast_add(b.as_tensor())?
+            .to_vec2::<f32>()?;
+        let correct = val_logits
+            .iter()
+            .zip(&p.validation_labels)
+            .filter(|(row, &truth)| argmax(row) == truth)
+            .count();
+        if best.as_ref().is_none_or(|(c, ..)| correct > *c) {
+            best = Some((
+                correct,
+                w.as_tensor().clone(),
+                b.as_tensor().clone(),
+                loss_value,
+            ));
+        }
+    }
+    let Some((_, w, b, loss)) = best else {
+        let zeros = Tensor::zeros((classes, hidden), DType::F32, &Device::Cpu)?;
+        return Ok((
+            zeros,
+            Tensor::zeros(classes, DType::F32, &Device::Cpu)?,
+            f64::NAN,
+        ));
+    };
+    // logits = ((x − μ) / σ) Wᵀ + b = x (W / σ)ᵀ + (b − (W / σ) μ)
+    let w_raw = w.broadcast_div(&std)?;
+    let b_raw = (b - w_raw.matmul(&mean.t()?)?.squeeze(1)?)?;
+    Ok((w_raw, b_raw, loss))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unfolding_the_standardisation_keeps_the_logits() {
+        let x = Tensor::new(&[[1.0f32, 10.0], [3.0, -2.0], [0.5, 4.0]], &Device::Cpu).unwrap();
+        let mean = x.mean_keepdim(0).unwrap();
+        let std = (x
+            .broadcast_sub(&mean)
+            .unwrap()
+            .sqr()
+            .unwrap()
+            .mean_keepdim(0)
+            .unwrap()
+            + 1e-6)
+            .unwrap()
+            .sqrt()
+            .unwrap();
+        let w = Tensor::new(&[[0.3f32, -0.2], [0.1, 0.4]], &Device::Cpu).unwrap();
+        let b = Tensor::new(&[0.05f32, -0.1], &Device::Cpu).unwrap();
+        let standard = x.broadcast_sub(&mean).unwrap().broadcast_div(&std).unwrap();
+        let expected = standard
+            .matmul(&w.t().unwrap())
+            .unwrap()
+            .broadcast_add(&b)
+            .unwrap();
+        let w_raw = w.broadcast_div(&std).unwrap();
+        let b_raw = (b - w_raw
+            .matmul(&mean.t().unwrap())
+            .unwrap()
+            .squeeze(1)
+            .unwrap())
+        .unwrap();
+        let got = x
+            .matmul(&w_raw.t().unwrap())
+            .unwrap()
+            .broadcast_add(&b_raw)
+            .unwrap();
+        let diff = (expected - got).unwrap().abs().unwrap().max_all().unwrap();
+        assert!(diff.to_scalar::<f32>().unwrap() < 1e-5);
+    }
+}
