@@ -8,10 +8,11 @@ use dialect::{DeviceChoice, Predictor};
 
 /// The allocator the CLI and the app use.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: dialect::allocator::Allocator = dialect::allocator::Allocator {};
 use std::time::Instant;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    dialect::allocator::tune();
     let args: Vec<String> = std::env::args().collect();
     let [_, model, texts, rest @ ..] = args.as_slice() else {
         return Err("usage: bench_predict MODEL_DIR TEXTS_FILE [SINGLE_N] [BATCH_N]".into());

@@ -8,6 +8,7 @@ compile_error!(
     "the `metal` feature needs macOS (Apple GPUs): build with `--features cuda` for NVIDIA GPUs, or without features for the CPU"
 );
 
+pub mod allocator;
 pub mod atomic;
 pub mod dataset;
 pub mod device;

@@ -4,8 +4,9 @@
 /// The allocator the CLI uses too: it keeps freed tensor buffers for reuse instead of
 /// handing back fresh zeroed pages (bench/README.md).
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: dialect::allocator::Allocator = dialect::allocator::Allocator {};
 
 fn main() {
+    dialect::allocator::tune();
     dialect_app::run();
 }

@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 /// with glibc's malloc large buffers come back as fresh zeroed pages each time
 /// (≈30% of CPU time in a prediction profile; bench/README.md).
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: dialect::allocator::Allocator = dialect::allocator::Allocator {};
 use dialect::dataset::inspect::{inspect, InspectOptions, Inspection};
 use dialect::dataset::profile::{profile_file, Profile};
 use dialect::dataset::quality::Severity;
@@ -280,6 +280,7 @@ struct PredictArgs {
 }
 
 fn main() -> ExitCode {
+    dialect::allocator::tune();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Inspect(args) => inspect_cmd(args),
