@@ -1,8 +1,9 @@
 // The analyst's whole loop in the real Dialect window, twice: on the bundled Banking77
 // sample (labels mapped onto three classes on the board) and on Ticket Tagger issues
-// (opened through the "Choose file…" path). Each flow trains all-MiniLM-L6-v2 briefly,
-// reads the metrics, and types a ticket into the Try box. A screenshot of every screen
-// goes to docs/screenshots/.
+// (opened through the "Choose file…" path). Each flow fine-tunes all-MiniLM-L6-v2
+// briefly, reads the metrics, and types a ticket into the Try box; the Ticket Tagger one
+// also fits the instant baseline (Quick preset). A screenshot of every screen goes to
+// docs/screenshots/.
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { execSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -35,13 +36,30 @@ async function renameClass(browser, from, to) {
   await byTestId(browser, `class-col-${to}`);
 }
 
-/** Train a short run on MiniLM from the Train screen; returns the final accuracy text. */
-async function train(browser, name, { maxRows, epochs = 1, reload = false }) {
+/** The Train screen with MiniLM on the CPU and `preset` applied. */
+async function trainSetup(browser, preset) {
   await click(browser, 'nav-train');
   await click(browser, MODEL);
   const device = await byTestId(browser, 'device-select');
   await device.selectByAttribute('value', 'cpu');
-  await click(browser, 'preset-quick');
+  await click(browser, preset);
+}
+
+/** Wait for the run to end; it must finish. Returns the final accuracy text. */
+async function trainFinished(browser) {
+  const status = await waitText(browser, 'train-status', (t) => /finished|failed|cancelled/i.test(t), TRAIN_TIMEOUT);
+  if (!/finished/i.test(status)) {
+    const err = await browser.$('[data-testid="train-error"]');
+    throw new Error(`training ended "${status}": ${(await err.isExisting()) ? await err.getText() : ''}`);
+  }
+  const accuracy = await waitText(browser, 'final-accuracy', (t) => /\d/.test(t));
+  await (await byTestId(browser, 'train-status')).scrollIntoView({ block: 'center' });
+  return accuracy;
+}
+
+/** Fine-tune a short run on MiniLM from the Train screen; returns the final accuracy text. */
+async function train(browser, name, { maxRows, epochs = 1, reload = false }) {
+  await trainSetup(browser, 'preset-light');
   await setInput(browser, 'hp-epochs', epochs);
   await setInput(browser, 'hp-max-rows', maxRows);
   await setInput(browser, 'hp-max-length', 64);
@@ -60,14 +78,24 @@ async function train(browser, name, { maxRows, epochs = 1, reload = false }) {
     await waitText(browser, 'train-status', (t) => /running|finished/i.test(t), 30_000);
     console.log('e2e: re-attached to the running job after a reload');
   }
-  const status = await waitText(browser, 'train-status', (t) => /finished|failed|cancelled/i.test(t), TRAIN_TIMEOUT);
-  if (!/finished/i.test(status)) {
-    const err = await browser.$('[data-testid="train-error"]');
-    throw new Error(`training ended "${status}": ${(await err.isExisting()) ? await err.getText() : ''}`);
-  }
-  const accuracy = await waitText(browser, 'final-accuracy', (t) => /\d/.test(t));
-  await (await byTestId(browser, 'train-status')).scrollIntoView({ block: 'center' });
+  const accuracy = await trainFinished(browser);
   await shot(browser, `${name}-train-finished`);
+  return accuracy;
+}
+
+/** The instant baseline (Quick preset): every text encoded once, no steps. */
+async function baseline(browser, name, { maxRows }) {
+  await trainSetup(browser, 'preset-quick');
+  await setInput(browser, 'hp-max-rows', maxRows);
+  await click(browser, 'start-training');
+  // Only a baseline run shows the note (the last run's "finished" must not count).
+  await byTestId(browser, 'chart-baseline-note', 60_000);
+  const accuracy = await trainFinished(browser);
+  await waitText(browser, 'tile-encoded', (t) => {
+    const [done, total] = t.replace(/[^\d/]/g, '').split('/');
+    return Number(total) > 0 && done === total;
+  });
+  await shot(browser, `${name}-baseline`);
   return accuracy;
 }
 
@@ -151,11 +179,14 @@ try {
   await evaluate(browser, '14-tickets');
   await tryTicket(browser, '15-tickets', 'The app crashes with a null pointer exception when I click save');
   await noErrorBanner(browser);
+  const ticketBaseline = await baseline(browser, '16-tickets', { maxRows: 1000 });
+  console.log(`e2e: Ticket Tagger baseline accuracy ${ticketBaseline}`);
 
   // Ending the app mid-training (SIGTERM: logout, shutdown) cancels the run cleanly.
   // (WebKitWebDriver kills the app outright when asked to close its window, so the
   // window-close path, which runs the same code, is covered by the command tests.)
   await click(browser, 'nav-train');
+  await click(browser, 'preset-light');
   await click(browser, 'start-training');
   await waitText(browser, 'tile-step', (t) => { const m = t.match(/(\d+)\s*\//); return m && Number(m[1]) >= 2; }, 5 * 60_000);
   const app = `'^${process.env.DIALECT_APP_BINARY}'`;
@@ -176,7 +207,7 @@ try {
   await browser.deleteSession().catch(() => {});
 }
 
-// Two runs finished with their models on disk; the third was cancelled by SIGTERM
+// Three runs finished with their models on disk; the fourth was cancelled by SIGTERM
 // (the app waits for the step in flight, then records the cancel).
 const root = join(process.env.DIALECT_HOME, 'runs');
 const statuses = () => readdirSync(root).map((id) => JSON.parse(readFileSync(join(root, id, 'run.json'), 'utf8')));
@@ -187,7 +218,7 @@ for (let i = 0; i < 120 && !records.some((r) => r.status === 'cancelled'); i++) 
 }
 const finished = records.filter((r) => r.status === 'finished' && existsSync(join(root, r.id, 'model', 'model.safetensors')));
 const cancelled = records.filter((r) => r.status === 'cancelled');
-if (finished.length !== 2 || cancelled.length !== 1) {
-  throw new Error(`expected 2 finished runs with models and 1 cancelled, found ${JSON.stringify(records.map((r) => r.status))}`);
+if (finished.length !== 3 || cancelled.length !== 1) {
+  throw new Error(`expected 3 finished runs with models and 1 cancelled, found ${JSON.stringify(records.map((r) => r.status))}`);
 }
 console.log('e2e: passed');

@@ -438,6 +438,49 @@ fn training_runs_on_its_own_thread_and_is_recorded() {
 }
 
 #[test]
+fn the_baseline_encodes_instead_of_stepping_and_its_model_evaluates_and_predicts() {
+    let app = app();
+    let mut request = train_request(&app.csv(8));
+    request["request"]["config"]["method"] = json!("baseline");
+    let id = app.run_to_end(request);
+
+    // A re-attaching UI gets the encoding progress like any other event.
+    let attached = app.ok("attach_training", json!({ "onEvent": channel() }));
+    let events = attached["events"].as_array().unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds.first(), Some(&"started"));
+    assert_eq!(kinds.last(), Some(&"finished"), "{kinds:?}");
+    assert!(!kinds.contains(&"step"), "{kinds:?}");
+    let encoded = events.iter().rfind(|e| e["type"] == "encoding").unwrap();
+    let rows =
+        events[0]["trainRows"].as_u64().unwrap() + events[0]["validationRows"].as_u64().unwrap();
+    assert_eq!(encoded["done"], rows);
+    assert_eq!(encoded["total"], rows);
+
+    let detail = app.ok("get_run", json!({ "runId": id }));
+    assert_eq!(detail["record"]["status"], "finished");
+    assert_eq!(detail["record"]["config"]["method"], "baseline");
+    assert_eq!(detail["events"].as_array().unwrap().len(), events.len());
+
+    let review = app.ok("evaluate_run", json!({ "runId": id }));
+    assert_eq!(
+        review["rows"].as_array().unwrap().len(),
+        review["metrics"]["count"].as_u64().unwrap() as usize
+    );
+    let predictions = app.ok(
+        "predict",
+        json!({ "runId": id, "texts": ["please add dark mode"] }),
+    );
+    let total: f64 = predictions[0]["scores"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["probability"].as_f64().unwrap())
+        .sum();
+    assert!((total - 1.0).abs() < 1e-4);
+}
+
+#[test]
 fn training_errors_are_readable() {
     let app = app();
     app.err("cancel_training", json!({}), "notFound");

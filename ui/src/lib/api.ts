@@ -221,6 +221,10 @@ export type BestMetric = 'accuracy' | 'macroF1';
 /** Compute precision; auto = bf16 mixed precision where the device supports it, else f32. */
 export type Precision = 'auto' | 'f32' | 'bf16';
 
+/** How a run learns: fine-tune every weight, or the instant baseline (frozen encoder,
+ * mean-pooled features, a linear classifier). */
+export type Method = 'fineTune' | 'baseline';
+
 export interface TrainConfig {
   model: string;
   outputDir: string;
@@ -239,6 +243,7 @@ export interface TrainConfig {
   groupByLength: boolean;
   device: DeviceChoice;
   precision: Precision;
+  method: Method;
 }
 
 export interface DataSpec {
@@ -314,6 +319,8 @@ export type TrainEvent =
       /** "f32" or "bf16" (empty in runs recorded before precision was reported). */
       precision: string;
     }
+  /** Baseline only, in place of steps: texts encoded so far (training + validation). */
+  | { type: 'encoding'; done: number; total: number }
   | {
       type: 'step';
       epoch: number;
@@ -486,6 +493,9 @@ export function deviceDescription(d: DeviceInfo): string {
   const memory = d.memoryBytes === null ? null : gigabytes(d.memoryBytes) + free;
   return [d.name, memory].filter(Boolean).join(' · ');
 }
+
+/** A method as the UI names it. */
+export const METHOD_TITLES: Record<Method, string> = { fineTune: 'Fine-tune', baseline: 'Baseline' };
 
 /** Model id as used in test ids: `/` replaced by `__`. */
 export function modelTestId(id: string): string {

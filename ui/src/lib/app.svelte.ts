@@ -10,6 +10,7 @@ import type {
   DeviceInfo,
   Inspection,
   LabelMap,
+  Method,
   ModelStatus,
   Precision,
   RunRecord,
@@ -33,6 +34,7 @@ export const STEPS: { id: Exclude<Step, 'runs'>; title: string; hint: string }[]
 ];
 
 export interface Hyper {
+  method: Method;
   epochs: number;
   batchSize: number;
   learningRate: number;
@@ -48,6 +50,7 @@ export interface Hyper {
 
 /** The classic Trainer recipe's defaults (src/train/config.rs). */
 export const RECIPE: Hyper = {
+  method: 'fineTune',
   epochs: 3,
   batchSize: 16,
   learningRate: 2e-5,
@@ -61,12 +64,19 @@ export const RECIPE: Hyper = {
   maxRows: null,
 };
 
-export type PresetName = 'quick' | 'balanced' | 'thorough';
+export type PresetName = 'quick' | 'light' | 'balanced' | 'thorough';
 
 export const HYPER_PRESETS: Record<PresetName, { title: string; blurb: string; values: Hyper }> = {
   quick: {
     title: 'Quick',
-    blurb: '1 epoch on up to 2,000 rows: a first look in minutes',
+    blurb:
+      'Instant baseline: the frozen encoder reads each ticket once and a linear classifier is fitted on its ' +
+      'features. Seconds to a couple of minutes: a first accuracy before a full fine-tune',
+    values: { ...RECIPE, method: 'baseline', epochs: 1 },
+  },
+  light: {
+    title: 'Light',
+    blurb: 'A short fine-tune: 1 epoch on up to 2,000 rows, in minutes',
     values: { ...RECIPE, epochs: 1, maxLength: 64, maxRows: 2000, learningRate: 5e-5 },
   },
   balanced: {
@@ -249,7 +259,7 @@ export class AppState {
         replayed = true;
         return;
       }
-      session.reset('running');
+      session.reset('running', this.runs.find((r) => r.id === res.runId)?.config.method);
       session.runId = res.runId;
       session.replay(res.events);
       for (const e of live) session.handle(e);
@@ -472,13 +482,14 @@ export class AppState {
       validationFraction: h.validationFraction,
       device: this.device,
       precision: this.precision,
+      method: h.method,
     };
   }
 
   async startTraining(): Promise<void> {
     if (this.trainBlocker || !this.path || !this.labelColumn) return;
     const session = this.session;
-    session.reset('starting');
+    session.reset('starting', this.hyper.method);
     const map = this.labelMap;
     const request: api.TrainRequest = {
       data: {

@@ -1,8 +1,9 @@
 // A training run as the UI sees it: fed TrainEvents (live from a Channel, or replayed
 // from a run's event log), it keeps chart series and the numbers for the stat tiles.
 // Step events are frequent: they are buffered and applied once per animation frame.
+// Baseline runs have no steps: their progress is the texts encoded.
 
-import type { Metrics, RunSummary, TrainEvent } from './api';
+import type { Method, Metrics, RunSummary, TrainEvent } from './api';
 
 export type TrainStatus = 'idle' | 'starting' | 'running' | 'finished' | 'cancelled' | 'failed';
 
@@ -23,10 +24,14 @@ const raf: (cb: () => void) => unknown =
 export class TrainSession {
   status = $state<TrainStatus>('idle');
   runId = $state<string | null>(null);
+  method = $state<Method>('fineTune');
   started = $state.raw<StartedEvent | null>(null);
   epoch = $state(0);
   step = $state(0);
   totalSteps = $state(0);
+  /** Baseline: texts encoded so far, of `encodeTotal`. */
+  encoded = $state(0);
+  encodeTotal = $state(0);
   samplesPerSecond = $state(0);
   lastLoss = $state<number | null>(null);
   best = $state.raw<Best | null>(null);
@@ -54,14 +59,17 @@ export class TrainSession {
   private replaySeconds = 0;
 
   /** Forget everything (a new run). */
-  reset(status: TrainStatus = 'idle'): void {
+  reset(status: TrainStatus = 'idle', method: Method = 'fineTune'): void {
     this.pending = [];
     this.status = status;
     this.runId = null;
+    this.method = method;
     this.started = null;
     this.epoch = 0;
     this.step = 0;
     this.totalSteps = 0;
+    this.encoded = 0;
+    this.encodeTotal = 0;
     this.samplesPerSecond = 0;
     this.lastLoss = null;
     this.best = null;
@@ -88,10 +96,20 @@ export class TrainSession {
     return this.status === 'finished' || this.status === 'cancelled' || this.status === 'failed';
   }
 
-  /** Share of steps done, 0..1. */
+  get baseline(): boolean {
+    return this.method === 'baseline';
+  }
+
+  /** Work done and to do: texts encoded for the baseline, else steps. */
+  private get units(): [number, number] {
+    return this.baseline ? [this.encoded, this.encodeTotal] : [this.step, this.totalSteps];
+  }
+
+  /** Share of the work done, 0..1. */
   get progress(): number {
     if (this.status === 'finished') return 1;
-    return this.totalSteps ? Math.min(1, this.step / this.totalSteps) : 0;
+    const [done, total] = this.units;
+    return total ? Math.min(1, done / total) : 0;
   }
 
   /** Accuracy of the kept (best) model, when known. */
@@ -134,6 +152,13 @@ export class TrainSession {
         this.status = 'running';
         if (!this.replaying) this.startedAt = Date.now();
         return;
+      case 'encoding':
+        if (e.done <= this.encoded) return;
+        this.method = 'baseline';
+        this.encoded = e.done;
+        this.encodeTotal = e.total;
+        if (this.status === 'idle' || this.status === 'starting') this.status = 'running';
+        return;
       case 'step': {
         const last = this.pending.length
           ? this.pending[this.pending.length - 1].step
@@ -162,6 +187,7 @@ export class TrainSession {
         this.epochX.push(e.epoch);
         this.accY.push(e.metrics.accuracy);
         this.f1Y.push(e.metrics.macroF1);
+        if (this.baseline) this.samplesPerSecond = e.samplesPerSecond;
         if (!this.best || this.best.metric === 'accuracy') {
           // Until a checkpoint names the metric, show the best accuracy.
           if (!this.best || e.metrics.accuracy > this.best.value) {
@@ -228,10 +254,11 @@ export class TrainSession {
 
   /** Seconds left, estimated from the pace so far. */
   eta(now: number): number | null {
-    if (!this.active || !this.step || !this.totalSteps) return null;
+    const [done, total] = this.units;
+    if (!this.active || !done || !total) return null;
     const el = this.elapsed(now);
     if (el === null || el <= 0) return null;
-    return (el / this.step) * Math.max(0, this.totalSteps - this.step);
+    return (el / done) * Math.max(0, total - done);
   }
 
   /** Epoch shown in the tiles: the current step's, else the last evaluated one. */
@@ -258,4 +285,9 @@ export function formatDuration(seconds: number | null): string {
 export function pct(x: number | null | undefined, digits = 1): string {
   if (x === null || x === undefined || !Number.isFinite(x)) return '—';
   return `${(x * 100).toFixed(digits)}%`;
+}
+
+/** "10,377": digits grouped by thousands (the same on every WebView locale). */
+export function count(n: number): string {
+  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }

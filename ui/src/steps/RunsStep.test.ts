@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { fireEvent, render, screen, waitFor } from '@testing-library/svelte';
 import RunsStep from './RunsStep.svelte';
 import { app, resetApp } from '../lib/app.svelte';
-import { evaluated, mockCommands, runRecord, started, step, summary } from '../test/fixtures';
+import { baselineStarted, evaluated, mockCommands, runRecord, started, step, summary } from '../test/fixtures';
 
 describe('Runs page', () => {
   beforeEach(() => resetApp());
@@ -21,6 +21,8 @@ describe('Runs page', () => {
     render(RunsStep);
     await waitFor(() => expect(screen.getByTestId('run-chart-loss')).toHaveAttribute('data-points', '2'));
     expect(screen.getByTestId('run-chart-metrics')).toHaveAttribute('data-points', '1');
+    expect(screen.getByTestId('run-method')).toHaveTextContent('Fine-tune');
+    expect(screen.getByText('Epochs')).toBeInTheDocument();
 
     await fireEvent.click(screen.getByTestId('export-run'));
     expect(await screen.findByTestId('export-result')).toHaveTextContent('/home/me/models/run-1');
@@ -30,5 +32,31 @@ describe('Runs page', () => {
     await fireEvent.click(screen.getByTestId('confirm-ok'));
     await waitFor(() => expect(calls.find((c) => c.cmd === 'delete_run')?.args).toEqual({ runId: 'run-1' }));
     await waitFor(() => expect(app.runs.map((r) => r.id)).toEqual(['run-2']));
+  });
+
+  it('shows a baseline run: its method, the encoding count, and a note in place of the charts', async () => {
+    const record = runRecord('run-b', { config: { ...runRecord('run-b').config, method: 'baseline', epochs: 1 } });
+    mockCommands({
+      get_run: () => ({
+        record,
+        events: [
+          baselineStarted,
+          { type: 'encoding', done: 64, total: 180 },
+          { type: 'encoding', done: 180, total: 180 },
+          evaluated(1, 0.75),
+          { type: 'finished', summary: summary() },
+        ],
+      }),
+    });
+    app.runs = [record];
+    render(RunsStep);
+    expect(screen.getByTestId('run-row-run-b')).toHaveTextContent('Baseline');
+    await fireEvent.click(screen.getByRole('button', { name: 'distilbert-base-uncased' }));
+    await waitFor(() => expect(screen.getByTestId('run-method')).toHaveTextContent('Baseline'));
+    expect(screen.getByTestId('run-chart-baseline-note')).toHaveTextContent('fitted on frozen features');
+    expect(screen.queryByTestId('run-chart-loss')).toBeNull();
+    expect(screen.getByTestId('tile-encoded')).toHaveTextContent('180/ 180');
+    expect(screen.queryByText('Epochs')).toBeNull();
+    expect(screen.queryByText('Learning rate')).toBeNull();
   });
 });

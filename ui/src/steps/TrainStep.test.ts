@@ -5,7 +5,20 @@ import TrainStep from './TrainStep.svelte';
 import { app, resetApp } from '../lib/app.svelte';
 import { notify } from '../lib/notify.svelte';
 import type { TrainEvent, TrainRequest } from '../lib/api';
-import { deviceCheck, devices, evaluated, inspection, mockCommands, runRecord, send, settle, started, step, summary } from '../test/fixtures';
+import {
+  baselineStarted,
+  deviceCheck,
+  devices,
+  evaluated,
+  inspection,
+  mockCommands,
+  runRecord,
+  send,
+  settle,
+  started,
+  step,
+  summary,
+} from '../test/fixtures';
 
 let channel: Channel<TrainEvent> | null = null;
 let request: TrainRequest | null = null;
@@ -61,7 +74,16 @@ describe('Train step', () => {
     expect(bf16.title).toMatch(/compute capability 8\.0 .*none is available here/);
 
     expect(screen.getByTestId('hp-epochs')).toHaveValue(3);
+    expect(screen.getByTestId('hp-method')).toHaveValue('fineTune');
     await fireEvent.click(screen.getByTestId('preset-quick'));
+    expect(screen.getByTestId('hp-method')).toHaveValue('baseline');
+    expect(screen.getByText(/frozen encoder reads each ticket once/)).toBeInTheDocument();
+    expect(screen.getByTestId('hp-epochs')).toBeDisabled();
+    expect(screen.getByTestId('hp-learning-rate')).toBeDisabled();
+    expect(screen.getByTestId('hp-max-length')).toBeEnabled();
+    await fireEvent.click(screen.getByTestId('preset-light'));
+    expect(screen.getByTestId('hp-method')).toHaveValue('fineTune');
+    expect(screen.getByTestId('hp-epochs')).toBeEnabled();
     expect(screen.getByTestId('hp-epochs')).toHaveValue(1);
     expect(screen.getByTestId('hp-max-length')).toHaveValue(64);
     expect(screen.getByTestId('hp-max-rows')).toHaveValue(2000);
@@ -90,7 +112,9 @@ describe('Train step', () => {
       maxLength: 128,
       device: 'auto',
       precision: 'auto',
+      method: 'fineTune',
     });
+    expect(screen.queryByTestId('chart-baseline-note')).toBeNull();
 
     send(channel!, started);
     for (let n = 1; n <= 5; n++) send(channel!, step(n));
@@ -118,6 +142,45 @@ describe('Train step', () => {
     expect(screen.getByTestId('final-accuracy')).toHaveTextContent('85.0%');
     expect(screen.getByTestId('train-progress')).toHaveAttribute('aria-valuenow', '100');
     expect(screen.queryByTestId('cancel-training')).toBeNull();
+  });
+
+  it('runs the Quick preset as the instant baseline: encoding progress, a note for the charts, the accuracy', async () => {
+    await ready();
+    await fireEvent.click(screen.getByTestId('preset-quick'));
+    expect(screen.getByTestId('start-training').parentElement).toHaveTextContent('instant baseline');
+    await fireEvent.click(screen.getByTestId('start-training'));
+    await settle();
+    expect(request!.config).toMatchObject({ method: 'baseline', maxLength: 128 });
+    expect(request!.data.maxRows).toBeNull();
+
+    send(channel!, baselineStarted);
+    send(channel!, { type: 'encoding', done: 1000, total: 1234 });
+    await waitFor(() => expect(screen.getByTestId('encoding-progress')).toHaveTextContent('Encoding texts 1,000 / 1,234'));
+    expect(screen.getByTestId('tile-encoded')).toHaveTextContent('1,000/ 1,234');
+    expect(screen.queryByTestId('tile-step')).toBeNull();
+    expect(screen.getByTestId('train-progress')).toHaveAttribute('aria-valuenow', '81');
+    expect(screen.getByTestId('chart-baseline-note')).toHaveTextContent('no training steps');
+    expect(screen.queryByTestId('chart-loss')).toBeNull();
+    expect(screen.getByText(/frozen encoder \+ linear head/)).toBeInTheDocument();
+
+    send(channel!, { type: 'encoding', done: 1234, total: 1234 });
+    await waitFor(() => expect(screen.getByText('Fitting the linear classifier…')).toBeInTheDocument());
+    const m = (evaluated(1, 0.72) as Extract<TrainEvent, { type: 'evaluated' }>).metrics;
+    send(channel!, evaluated(1, 0.72));
+    send(channel!, { type: 'checkpointSaved', epoch: 1, metric: 'accuracy', value: 0.72, path: '/runs/run-1/model' });
+    send(channel!, {
+      type: 'finished',
+      summary: summary({
+        epochs: [{ epoch: 1, trainLoss: 0.5, evalLoss: 0.4, metrics: m, seconds: 9, samplesPerSecond: 140 }],
+        bestEpoch: 1,
+        bestValue: 0.72,
+        steps: 3,
+      }),
+    });
+    await waitFor(() => expect(screen.getByTestId('train-status')).toHaveTextContent('finished'));
+    expect(screen.getByTestId('final-accuracy')).toHaveTextContent('72.0%');
+    expect(screen.getByTestId('train-progress')).toHaveAttribute('aria-valuenow', '100');
+    expect(screen.getByTestId('chart-baseline-note')).toBeInTheDocument();
   });
 
   it('shows GPU names and memory, offers bf16 where a GPU supports it, and sends the precision', async () => {
@@ -258,5 +321,32 @@ describe('Train step', () => {
     send(live!, step(3));
     send(live!, step(4));
     await waitFor(() => expect(points('chart-loss')).toBe(4));
+  });
+
+  it('re-attaches to a running baseline: the note from the start, encoding counted once', async () => {
+    resetApp();
+    let live: Channel<TrainEvent> | null = null;
+    const record = runRecord('run-8', { status: 'running', summary: null, best: null });
+    mockCommands({
+      app_info: () => ({ version: '0.1.0', runsDir: '/runs', offline: true }),
+      list_runs: () => [{ ...record, config: { ...record.config, method: 'baseline' } }],
+      attach_training: (a) => {
+        live = a.onEvent as Channel<TrainEvent>;
+        return { runId: 'run-8', running: true, events: [baselineStarted] };
+      },
+      list_models: () => [],
+      list_devices: () => [],
+    });
+    await app.init();
+    render(TrainStep);
+    await settle();
+    expect(screen.getByTestId('chart-baseline-note')).toBeInTheDocument();
+    expect(screen.getByTestId('encoding-progress')).toHaveTextContent('Encoding texts 0 / …');
+    send(live!, { type: 'encoding', done: 64, total: 180 });
+    send(live!, { type: 'encoding', done: 128, total: 180 });
+    send(live!, { type: 'encoding', done: 64, total: 180 });
+    await waitFor(() => expect(screen.getByTestId('tile-encoded')).toHaveTextContent('128/ 180'));
+    await settle();
+    expect(screen.getByTestId('tile-encoded')).toHaveTextContent('128/ 180');
   });
 });

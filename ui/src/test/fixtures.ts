@@ -158,6 +158,9 @@ export function step(n: number, loss = 1 / n): TrainEvent {
   };
 }
 
+/** A baseline run's `started`: one epoch, its steps the encoding batches. */
+export const baselineStarted: TrainEvent = { ...started, epochs: 1, stepsPerEpoch: 3, totalSteps: 3, newlyInitialised: [] };
+
 export function evaluated(epoch: number, accuracy: number): TrainEvent {
   return {
     type: 'evaluated',
@@ -193,6 +196,7 @@ export function runRecord(id: string, over: Partial<RunRecord> = {}): RunRecord 
       groupByLength: true,
       device: 'auto',
       precision: 'auto',
+      method: 'fineTune',
     },
     data: {
       path: '/data/tickets.csv',
