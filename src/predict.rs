@@ -207,19 +207,46 @@ pub fn batched_logits(
     batch_size: usize,
     cancel: Option<&AtomicBool>,
 ) -> Result<Option<Vec<Vec<f32>>>> {
+    let device = model.device();
+    batched_rows(
+        encoder,
+        encoded,
+        device,
+        batch_size,
+        cancel,
+        &mut |_| {},
+        |batch| model.forward(batch, &Mode::Eval),
+    )
+}
+
+/// `output(batch)` — one row per text — for `encoded` rows, in their order, computed
+/// on batches of similar length collated on `device`; `progress(done)` after each
+/// batch. `None` if `cancel` was set midway.
+pub fn batched_rows(
+    encoder: &TextEncoder,
+    encoded: &[Encoded],
+    device: &candle_core::Device,
+    batch_size: usize,
+    cancel: Option<&AtomicBool>,
+    progress: &mut dyn FnMut(usize),
+    output: impl Fn(&crate::model::Batch) -> Result<candle_core::Tensor>,
+) -> Result<Option<Vec<Vec<f32>>>> {
     let mut order: Vec<usize> = (0..encoded.len()).collect();
     order.sort_by_key(|&i| encoded[i].ids.len());
     let mut out = vec![Vec::new(); encoded.len()];
+    let mut done = 0;
     for chunk in order.chunks(batch_size.max(1)) {
         if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
             return Ok(None);
         }
         let items: Vec<&Encoded> = chunk.iter().map(|&i| &encoded[i]).collect();
-        let batch = encoder.collate(&items, model.device())?;
-        let logits = model.forward(&batch, &Mode::Eval)?.to_vec2::<f32>()?;
-        for (&i, row) in chunk.iter().zip(logits) {
+        let batch = encoder.collate(&items, device)?;
+        let rows = output(&batch)?.to_vec2::<f32>()?;
+        for (&i, row) in chunk.iter().zip(rows) {
             out[i] = row;
         }
+        done += chunk.len();
+        progress(done);
     }
     Ok(Some(out))
 }

@@ -33,6 +33,21 @@ __device__ __forceinline__ float warp_max(float v) {
 
 // ---- Layer norm: one warp per row; statistics in f32; weight and bias are f32. ----
 
+// The row's mean and 1 / sqrt(var + eps), computed by its warp (every lane gets them).
+template <typename T>
+__device__ void row_stats(const T *x, long base, int cols, int lane, float eps, float &mean,
+                          float &rstd) {
+  float s = 0.f;
+  for (int c = lane; c < cols; c += 32) s += load(x, base + c);
+  mean = warp_sum(s) / cols;
+  float q = 0.f;
+  for (int c = lane; c < cols; c += 32) {
+    float d = load(x, base + c) - mean;
+    q += d * d;
+  }
+  rstd = 1.f / sqrtf(warp_sum(q) / cols + eps);
+}
+
 // y (f32) = (x − mean) / sqrt(var + eps) · w + b.
 template <typename T>
 __device__ void layer_norm_fwd(const T *x, const float *w, const float *b, float *y,
@@ -41,15 +56,8 @@ __device__ void layer_norm_fwd(const T *x, const float *w, const float *b, float
   int lane = threadIdx.x & 31;
   if (row >= rows) return;
   const long base = (long)row * cols;
-  float s = 0.f;
-  for (int c = lane; c < cols; c += 32) s += load(x, base + c);
-  const float mean = warp_sum(s) / cols;
-  float q = 0.f;
-  for (int c = lane; c < cols; c += 32) {
-    float d = load(x, base + c) - mean;
-    q += d * d;
-  }
-  const float rstd = 1.f / sqrtf(warp_sum(q) / cols + eps);
+  float mean, rstd;
+  row_stats(x, base, cols, lane, eps, mean, rstd);
   for (int c = lane; c < cols; c += 32)
     y[base + c] = (load(x, base + c) - mean) * rstd * w[c] + b[c];
 }
@@ -62,15 +70,8 @@ __device__ void layer_norm_bwd_input(const T *x, const float *w, const float *dy
   int lane = threadIdx.x & 31;
   if (row >= rows) return;
   const long base = (long)row * cols;
-  float s = 0.f;
-  for (int c = lane; c < cols; c += 32) s += load(x, base + c);
-  const float mean = warp_sum(s) / cols;
-  float q = 0.f;
-  for (int c = lane; c < cols; c += 32) {
-    float d = load(x, base + c) - mean;
-    q += d * d;
-  }
-  const float rstd = 1.f / sqrtf(warp_sum(q) / cols + eps);
+  float mean, rstd;
+  row_stats(x, base, cols, lane, eps, mean, rstd);
   float s1 = 0.f, s2 = 0.f;
   for (int c = lane; c < cols; c += 32) {
     float g = dy[base + c] * w[c];
@@ -92,15 +93,8 @@ __device__ void layer_norm_normalise(const T *x, float *xhat, int rows, int cols
   int lane = threadIdx.x & 31;
   if (row >= rows) return;
   const long base = (long)row * cols;
-  float s = 0.f;
-  for (int c = lane; c < cols; c += 32) s += load(x, base + c);
-  const float mean = warp_sum(s) / cols;
-  float q = 0.f;
-  for (int c = lane; c < cols; c += 32) {
-    float d = load(x, base + c) - mean;
-    q += d * d;
-  }
-  const float rstd = 1.f / sqrtf(warp_sum(q) / cols + eps);
+  float mean, rstd;
+  row_stats(x, base, cols, lane, eps, mean, rstd);
   for (int c = lane; c < cols; c += 32) xhat[base + c] = (load(x, base + c) - mean) * rstd;
 }
 

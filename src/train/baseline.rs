@@ -3,12 +3,11 @@
 //! its L2 penalty on the validation rows. Seconds to a few minutes where fine-tuning
 //! takes many; the saved model predicts like any other (a mean-pooling head).
 
-use super::{evaluate, precision_name, prepare, save_best, Prepared, TrainData};
-use crate::device::{device_name, enable_tensor_cores};
+use super::{evaluate, open_run, save_best, Prepared, TrainData};
 use crate::error::Result;
 use crate::model::layers::Mode;
 use crate::model::tokenize::Encoded;
-use crate::predict::argmax;
+use crate::predict::{argmax, batched_rows};
 use crate::train::optim::AdamW;
 use crate::train::{EpochRecord, RunSummary, TrainConfig, TrainEvent};
 use candle_core::{DType, Device, Tensor, Var};
@@ -30,41 +29,13 @@ pub(super) fn run(
     cancel: &AtomicBool,
 ) -> Result<RunSummary> {
     let started = Instant::now();
-    let device = config.device.open()?;
-    enable_tensor_cores(&device);
-    let compute = config.precision.compute_dtype(&device)?;
-    let mut p = prepare(config, data, &device)?;
-    p.model.set_compute_dtype(compute);
     let batch = config.eval_batch_size;
+    // The native head is replaced, so nothing newly initialised is kept.
+    let (_, p, mut summary) = open_run(config, data, on_event, |p| {
+        let batches = p.train.len().div_ceil(batch) + p.validation.len().div_ceil(batch);
+        (1, batches, Vec::new())
+    })?;
     let total = p.train.len() + p.validation.len();
-    let batches = p.train.len().div_ceil(batch) + p.validation.len().div_ceil(batch);
-    on_event(&TrainEvent::Started {
-        model: config.model.clone(),
-        device: device_name(&device),
-        labels: data.labels.clone(),
-        train_rows: p.train.len(),
-        validation_rows: p.validation.len(),
-        epochs: 1,
-        steps_per_epoch: batches,
-        total_steps: batches,
-        max_length: p.encoder.max_length(),
-        truncated_rows: p.truncated_rows,
-        newly_initialised: Vec::new(),
-        precision: precision_name(compute).into(),
-    });
-    let mut summary = RunSummary {
-        output_dir: config.output_dir.clone(),
-        labels: data.labels.clone(),
-        epochs: Vec::new(),
-        best_epoch: None,
-        best_metric: config.best_metric.name().into(),
-        best_value: None,
-        steps: 0,
-        seconds: 0.0,
-        cancelled: false,
-        stopped_early: false,
-        device: device_name(&device),
-    };
     let encode_start = Instant::now();
     let Some(train_x) = encode(&p, &p.train, batch, (0, total), on_event, cancel)? else {
         return cancelled(summary, started, on_event);
@@ -74,7 +45,7 @@ pub(super) fn run(
         return cancelled(summary, started, on_event);
     };
     let encode_seconds = encode_start.elapsed().as_secs_f64();
-    summary.steps = batches;
+    summary.steps = p.train.len().div_ceil(batch) + p.validation.len().div_ceil(batch);
     let (weight, bias, train_loss) = fit_head(&train_x, &p.train_labels, &val_x, &p, cancel)?;
     if cancel.load(Ordering::Relaxed) {
         return cancelled(summary, started, on_event);
@@ -149,9 +120,9 @@ fn cancelled(
     Ok(summary)
 }
 
-/// Mean-pooled features `(rows, hidden)` on the CPU, in row order, encoded in batches
-/// of similar length. Progress is reported as `Encoding` events counting rows from
-/// `offset.0` of `offset.1`. `None` if cancelled.
+/// Mean-pooled features `(rows, hidden)` on the CPU, in row order. Progress is
+/// reported as `Encoding` events counting rows from `offset.0` of `offset.1`. `None`
+/// if cancelled.
 fn encode(
     p: &Prepared,
     rows: &[Encoded],
@@ -160,32 +131,31 @@ fn encode(
     on_event: &mut dyn FnMut(&TrainEvent),
     cancel: &AtomicBool,
 ) -> Result<Option<Tensor>> {
-    let mut order: Vec<usize> = (0..rows.len()).collect();
-    order.sort_by_key(|&i| rows[i].ids.len());
-    let mut pooled: Vec<Option<Tensor>> = vec![None; rows.len()];
-    let mut done = 0;
-    for chunk in order.chunks(batch_size.max(1)) {
-        if cancel.load(Ordering::Relaxed) {
-            return Ok(None);
-        }
-        let items: Vec<&Encoded> = chunk.iter().map(|&i| &rows[i]).collect();
-        let batch = p.encoder.collate(&items, p.model.device())?;
-        let features = p
-            .model
-            .mean_pooled(&batch, &Mode::Eval)?
-            .detach()
-            .to_device(&Device::Cpu)?;
-        for (k, &i) in chunk.iter().enumerate() {
-            pooled[i] = Some(features.get(k)?);
-        }
-        done += chunk.len();
+    let mut progress = |done: usize| {
         on_event(&TrainEvent::Encoding {
             done: offset + done,
             total,
-        });
-    }
-    let pooled: Vec<Tensor> = pooled.into_iter().flatten().collect();
-    Ok(Some(Tensor::stack(&pooled, 0)?))
+        })
+    };
+    let features = batched_rows(
+        &p.encoder,
+        rows,
+        p.model.device(),
+        batch_size,
+        Some(cancel),
+        &mut progress,
+        |batch| Ok(p.model.mean_pooled(batch, &Mode::Eval)?.detach()),
+    )?;
+    let Some(features) = features else {
+        return Ok(None);
+    };
+    let hidden = features.first().map_or(0, Vec::len);
+    let flat: Vec<f32> = features.into_iter().flatten().collect();
+    Ok(Some(Tensor::from_vec(
+        flat,
+        (rows.len(), hidden),
+        &Device::Cpu,
+    )?))
 }
 
 /// Fit softmax regression on standardised features with each L2 penalty; keep the

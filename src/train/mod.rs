@@ -111,13 +111,15 @@ fn prepare(config: &TrainConfig, data: &TrainData, device: &Device) -> Result<Pr
     })
 }
 
-fn run_inner(
+/// A run's opening, shared by both methods: open the device, prepare the model and
+/// rows in the configured precision, announce `Started` with `plan(&prepared)` =
+/// (epochs, steps per epoch, newly initialised weights), and an empty summary.
+fn open_run(
     config: &TrainConfig,
     data: &TrainData,
     on_event: &mut dyn FnMut(&TrainEvent),
-    cancel: &AtomicBool,
-) -> Result<RunSummary> {
-    let started = Instant::now();
+    plan: impl Fn(&Prepared) -> (usize, usize, Vec<String>),
+) -> Result<(Device, Prepared, RunSummary)> {
     let device = config.device.open()?;
     // GPUs draw dropout masks from their own generator; CPUs use DropoutRng's.
     let _ = device.set_seed(config.seed);
@@ -125,8 +127,7 @@ fn run_inner(
     enable_tensor_cores(&device);
     let mut p = prepare(config, data, &device)?;
     p.model.set_compute_dtype(compute);
-    let steps_per_epoch = p.train.len().div_ceil(config.batch_size);
-    let total_steps = steps_per_epoch * config.epochs;
+    let (epochs, steps_per_epoch, newly_initialised) = plan(&p);
     let device_label = device_name(&device);
     on_event(&TrainEvent::Started {
         model: config.model.clone(),
@@ -134,16 +135,15 @@ fn run_inner(
         labels: data.labels.clone(),
         train_rows: p.train.len(),
         validation_rows: p.validation.len(),
-        epochs: config.epochs,
+        epochs,
         steps_per_epoch,
-        total_steps,
+        total_steps: steps_per_epoch * epochs,
         max_length: p.encoder.max_length(),
         truncated_rows: p.truncated_rows,
-        newly_initialised: p.model.newly_initialised().to_vec(),
+        newly_initialised,
         precision: precision_name(compute).into(),
     });
-
-    let mut summary = RunSummary {
+    let summary = RunSummary {
         output_dir: config.output_dir.clone(),
         labels: data.labels.clone(),
         epochs: Vec::new(),
@@ -156,6 +156,26 @@ fn run_inner(
         stopped_early: false,
         device: device_label,
     };
+    Ok((device, p, summary))
+}
+
+fn run_inner(
+    config: &TrainConfig,
+    data: &TrainData,
+    on_event: &mut dyn FnMut(&TrainEvent),
+    cancel: &AtomicBool,
+) -> Result<RunSummary> {
+    let started = Instant::now();
+    let (device, p, mut summary) = open_run(config, data, on_event, |p| {
+        let steps_per_epoch = p.train.len().div_ceil(config.batch_size);
+        (
+            config.epochs,
+            steps_per_epoch,
+            p.model.newly_initialised().to_vec(),
+        )
+    })?;
+    let steps_per_epoch = p.train.len().div_ceil(config.batch_size);
+    let total_steps = steps_per_epoch * config.epochs;
     let mut optimizer = AdamW::new(p.model.vars(), config.weight_decay)?;
     let dropout = DropoutRng::new(config.seed);
     let mut rng = StdRng::seed_from_u64(config.seed);
