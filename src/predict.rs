@@ -76,7 +76,7 @@ impl Predictor {
     pub fn load(dir: &Path, device: DeviceChoice) -> Result<Self> {
         let dir = crate::model::resolve::resolve_model(&dir.display().to_string())?;
         let device = device.open()?;
-        let model = SequenceClassifier::load(&dir, None, &device, 0)?;
+        let model = SequenceClassifier::load_frozen(&dir, &device)?;
         let max_length = ModelCard::load(&dir)
             .map(|c| c.max_length)
             .unwrap_or(128)

@@ -87,6 +87,9 @@ fn is_native_head(name: &str) -> bool {
 pub struct SequenceClassifier {
     arch: Arch,
     net: Net,
+    /// Every weight with its transformers name (what `save` writes).
+    params: Vec<(String, Tensor)>,
+    /// The trainable variables; empty for a frozen model.
     vars: Vec<(String, Var)>,
     newly_initialised: Vec<String>,
     labels: Vec<String>,
@@ -107,13 +110,32 @@ impl SequenceClassifier {
         seed: u64,
     ) -> Result<Self> {
         let name = dir.display().to_string();
-        let config_path = dir.join("config.json");
-        let text = std::fs::read_to_string(&config_path)
-            .map_err(|e| EngineError::model(&name, format!("cannot read config.json: {e}")))?;
-        let config: Value = serde_json::from_str(&text).map_err(|e| {
-            EngineError::model(&name, format!("config.json is not valid JSON: {e}"))
-        })?;
+        let config = read_config(dir, &name)?;
         Self::from_parts(&name, config, || read_checkpoint(dir), labels, device, seed)
+    }
+
+    /// Load a fine-tuned model (labels from config.json) for inference only: its
+    /// weights are the checkpoint's tensors, and its forward passes record no graph.
+    pub fn load_frozen(dir: &Path, device: &Device) -> Result<Self> {
+        let name = dir.display().to_string();
+        let config = read_config(dir, &name)?;
+        Self::build(&name, config, || read_checkpoint(dir), None, device, 0, false)
+    }
+
+    /// An inference-only view of this model: the same weights (shared storage, so it
+    /// sees every later optimiser update) as plain tensors, so that its forward passes
+    /// record no graph and keep no activations alive for a backward pass.
+    pub fn frozen(&self) -> Result<Self> {
+        let name = format!("{} (frozen)", self.arch.encoder_name());
+        let weights: HashMap<String, Tensor> = self
+            .params
+            .iter()
+            .map(|(n, t)| (n.clone(), t.detach()))
+            .collect();
+        let labels = Some(self.labels.clone());
+        let mut view = Self::build(&name, self.config.clone(), || Ok(weights), labels, &self.device, 0, false)?;
+        view.compute = self.compute;
+        Ok(view)
     }
 
     /// Build from a parsed config.json and the checkpoint's tensors (read by
@@ -125,6 +147,18 @@ impl SequenceClassifier {
         labels: Option<Vec<String>>,
         device: &Device,
         seed: u64,
+    ) -> Result<Self> {
+        Self::build(name, config, checkpoint, labels, device, seed, true)
+    }
+
+    fn build(
+        name: &str,
+        config: Value,
+        checkpoint: impl FnOnce() -> Result<HashMap<String, Tensor>>,
+        labels: Option<Vec<String>>,
+        device: &Device,
+        seed: u64,
+        trainable: bool,
     ) -> Result<Self> {
         let arch = match config.get("model_type").and_then(Value::as_str) {
             Some("distilbert") => Arch::DistilBert,
@@ -166,6 +200,7 @@ impl SequenceClassifier {
                     &["pre_classifier", "classifier", HEAD_KEY],
                     device,
                     seed,
+                    trainable,
                 );
                 (
                     Net::DistilBert(DistilBertClassifier::load(cfg, &mut p, labels.len())?),
@@ -174,8 +209,15 @@ impl SequenceClassifier {
             }
             Arch::Bert => {
                 let cfg: BertConfig = serde_json::from_value(config.clone()).map_err(bad)?;
-                let mut p =
-                    ParamLoader::new(name, raw, "bert", &["classifier", HEAD_KEY], device, seed);
+                let mut p = ParamLoader::new(
+                    name,
+                    raw,
+                    "bert",
+                    &["classifier", HEAD_KEY],
+                    device,
+                    seed,
+                    trainable,
+                );
                 (
                     Net::Bert(BertClassifier::load(cfg, &mut p, labels.len())?),
                     p,
@@ -191,15 +233,19 @@ impl SequenceClassifier {
         } else {
             Head::Native
         };
-        let (mut vars, mut newly_initialised) = loader.finish();
+        let loaded = loader.finish();
+        let (mut params, mut vars, mut newly_initialised) =
+            (loaded.params, loaded.vars, loaded.initialised);
         if matches!(head, Head::MeanPooling(_)) {
             // The native head is built (the nets always have one) but never used.
+            params.retain(|(n, _)| !is_native_head(n));
             vars.retain(|(n, _)| !is_native_head(n));
             newly_initialised.retain(|n| !is_native_head(n));
         }
         Ok(Self {
             arch,
             net,
+            params,
             vars,
             newly_initialised,
             labels,
@@ -241,14 +287,18 @@ impl SequenceClassifier {
     pub fn into_mean_pooling(mut self, weight: &Tensor, bias: &Tensor) -> Result<Self> {
         let weight = Var::from_tensor(&weight.to_device(&self.device)?)?;
         let bias = Var::from_tensor(&bias.to_device(&self.device)?)?;
+        self.params.retain(|(n, _)| !is_native_head(n));
         self.vars.retain(|(n, _)| !is_native_head(n));
         self.newly_initialised.retain(|n| !is_native_head(n));
         self.head = Head::MeanPooling(Linear::new(
             weight.as_tensor().clone(),
             bias.as_tensor().clone(),
         ));
-        self.vars.push((format!("{HEAD_KEY}.weight"), weight));
-        self.vars.push((format!("{HEAD_KEY}.bias"), bias));
+        for (n, v) in [("weight", weight), ("bias", bias)] {
+            let name = format!("{HEAD_KEY}.{n}");
+            self.params.push((name.clone(), v.as_tensor().clone()));
+            self.vars.push((name, v));
+        }
         if let Value::Object(map) = &mut self.config {
             map.insert(HEAD_KEY.into(), json!(MEAN_POOLING));
         }
@@ -281,7 +331,8 @@ impl SequenceClassifier {
         &self.labels
     }
 
-    /// Trainable variables with their transformers names, in a stable order.
+    /// Trainable variables with their transformers names, in a stable order (none for a
+    /// frozen model).
     pub fn vars(&self) -> &[(String, Var)] {
         &self.vars
     }
@@ -340,9 +391,9 @@ impl SequenceClassifier {
             serde_json::to_string_pretty(&config)?.as_bytes(),
         )?;
         let tensors: Vec<(String, Tensor)> = self
-            .vars
+            .params
             .iter()
-            .map(|(n, v)| Ok((n.clone(), v.as_tensor().to_device(&Device::Cpu)?)))
+            .map(|(n, t)| Ok((n.clone(), t.to_device(&Device::Cpu)?)))
             .collect::<Result<_>>()?;
         let metadata = HashMap::from([("format".to_string(), "pt".to_string())]);
         let bytes =
@@ -355,6 +406,13 @@ impl SequenceClassifier {
                 })?;
         write_atomic_with(&dir.join("model.safetensors"), |f| f.write_all(&bytes))
     }
+}
+
+fn read_config(dir: &Path, name: &str) -> Result<Value> {
+    let text = std::fs::read_to_string(dir.join("config.json"))
+        .map_err(|e| EngineError::model(name, format!("cannot read config.json: {e}")))?;
+    serde_json::from_str(&text)
+        .map_err(|e| EngineError::model(name, format!("config.json is not valid JSON: {e}")))
 }
 
 fn labels_from_config(config: &Value) -> Option<Vec<String>> {

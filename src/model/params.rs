@@ -24,14 +24,26 @@ pub struct ParamLoader {
     checkpoint: HashMap<String, Tensor>,
     device: Device,
     rng: StdRng,
+    trainable: bool,
+    params: Vec<(String, Tensor)>,
     vars: Vec<(String, Var)>,
     initialised: Vec<String>,
+}
+
+/// What a finished loader hands over: every weight (in creation order), the trainable
+/// variables (empty for a frozen model) and the names that were newly initialised.
+pub struct Loaded {
+    pub params: Vec<(String, Tensor)>,
+    pub vars: Vec<(String, Var)>,
+    pub initialised: Vec<String>,
 }
 
 impl ParamLoader {
     /// Wrap checkpoint tensors. `prefix` is the encoder prefix transformers uses for the
     /// architecture (`distilbert` or `bert`); keys without it are given it, except
-    /// for `head_names` (the classification head lives at the top level).
+    /// for `head_names` (the classification head lives at the top level). `trainable`
+    /// weights become variables (their forward passes record a graph for backprop);
+    /// frozen ones stay plain tensors, shared with the checkpoint where possible.
     pub fn new(
         model: &str,
         raw: HashMap<String, Tensor>,
@@ -39,6 +51,7 @@ impl ParamLoader {
         head_names: &[&str],
         device: &Device,
         seed: u64,
+        trainable: bool,
     ) -> Self {
         let mut checkpoint = HashMap::with_capacity(raw.len());
         for (key, tensor) in raw {
@@ -58,6 +71,8 @@ impl ParamLoader {
             checkpoint,
             device: device.clone(),
             rng: StdRng::seed_from_u64(seed),
+            trainable,
+            params: Vec::new(),
             vars: Vec::new(),
             initialised: Vec::new(),
         }
@@ -113,15 +128,25 @@ impl ParamLoader {
     }
 
     fn push(&mut self, name: &str, tensor: Tensor) -> Result<Tensor> {
-        let var = Var::from_tensor(&tensor)?;
-        let t = var.as_tensor().clone();
-        self.vars.push((name.to_string(), var));
+        let t = if self.trainable {
+            let var = Var::from_tensor(&tensor)?;
+            let t = var.as_tensor().clone();
+            self.vars.push((name.to_string(), var));
+            t
+        } else {
+            tensor.detach()
+        };
+        self.params.push((name.to_string(), t.clone()));
         Ok(t)
     }
 
-    /// Finish loading: the variables in creation order and the newly initialised names.
-    pub fn finish(self) -> (Vec<(String, Var)>, Vec<String>) {
-        (self.vars, self.initialised)
+    /// Finish loading.
+    pub fn finish(self) -> Loaded {
+        Loaded {
+            params: self.params,
+            vars: self.vars,
+            initialised: self.initialised,
+        }
     }
 }
 
@@ -167,7 +192,7 @@ mod tests {
                 )
             })
             .collect();
-        ParamLoader::new("m", raw, "bert", &["classifier"], &Device::Cpu, 1)
+        ParamLoader::new("m", raw, "bert", &["classifier"], &Device::Cpu, 1, true)
     }
 
     #[test]
@@ -202,8 +227,32 @@ mod tests {
         let std = w.flatten_all().unwrap().sqr().unwrap().mean_all().unwrap();
         let std = std.to_scalar::<f32>().unwrap().sqrt();
         assert!(std > 0.005 && std < 0.05, "{std}");
-        let (vars, init) = l.finish();
-        assert_eq!(vars.len(), 2);
-        assert_eq!(init, vec!["classifier.weight", "classifier.bias"]);
+        let loaded = l.finish();
+        assert_eq!(loaded.vars.len(), 2);
+        assert_eq!(loaded.params.len(), 2);
+        assert_eq!(loaded.initialised, vec!["classifier.weight", "classifier.bias"]);
+    }
+
+    #[test]
+    fn frozen_weights_are_plain_tensors_that_record_no_graph() {
+        let mut l = ParamLoader::new(
+            "m",
+            HashMap::from([(
+                "bert.w".to_string(),
+                Tensor::ones(2, DType::F32, &Device::Cpu).unwrap(),
+            )]),
+            "bert",
+            &[],
+            &Device::Cpu,
+            1,
+            false,
+        );
+        let w = l.require("bert.w", &[2]).unwrap();
+        assert!(!w.is_variable());
+        let grads = w.affine(2.0, 0.0).unwrap().sum_all().unwrap().backward().unwrap();
+        assert!(grads.get(&w).is_none());
+        let loaded = l.finish();
+        assert!(loaded.vars.is_empty());
+        assert_eq!(loaded.params.len(), 1);
     }
 }

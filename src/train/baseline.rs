@@ -137,6 +137,7 @@ fn encode(
             total,
         })
     };
+    let model = p.model.frozen()?;
     let features = batched_rows(
         &p.encoder,
         rows,
@@ -144,7 +145,7 @@ fn encode(
         batch_size,
         Some(cancel),
         &mut progress,
-        |batch| Ok(p.model.mean_pooled(batch, &Mode::Eval)?.detach()),
+        |batch| model.mean_pooled(batch, &Mode::Eval),
     )?;
     let Some(features) = features else {
         return Ok(None);

@@ -467,8 +467,10 @@ fn evaluate(
     batch_size: usize,
     cancel: &AtomicBool,
 ) -> Result<Option<(f64, Metrics)>> {
+    // A frozen view: no graph, so each batch's activations are freed as it goes.
+    let model = p.model.frozen()?;
     let Some(logits) = batched_logits(
-        &p.model,
+        &model,
         &p.encoder,
         &p.validation,
         batch_size,
