@@ -147,6 +147,14 @@ impl LayerNorm {
             )?);
         }
         let x = x.to_dtype(DType::F32)?;
+        if x.device().is_cpu() {
+            return Ok(super::cpu_kernels::layer_norm(
+                &x,
+                &self.weight,
+                &self.bias,
+                self.eps,
+            )?);
+        }
         let mean = x.mean_keepdim(D::Minus1)?;
         let centred = x.broadcast_sub(&mean)?;
         let var = centred.sqr()?.mean_keepdim(D::Minus1)?;
@@ -213,6 +221,9 @@ impl Activation {
             return Ok(super::cuda_kernels::gelu(x)?);
         }
         Ok(match self {
+            Self::Gelu if x.device().is_cpu() && x.dtype() == DType::F32 => {
+                super::cpu_kernels::gelu(x)?
+            }
             Self::Gelu => x.gelu_erf()?,
             Self::GeluTanh => x.gelu()?,
             Self::Relu => x.relu()?,
@@ -269,6 +280,10 @@ pub fn multi_head_attention(
         // cuBLAS reads kᵀ transposed in place.
         let scale = 1.0 / (dh as f64).sqrt();
         masked_softmax(&q.matmul(&k.t()?)?, bias, scale)?
+    } else if q.device().is_cpu() && q.dtype() == DType::F32 {
+        let scale = 1.0 / (dh as f64).sqrt();
+        let scores = q.matmul(&k.t()?.contiguous()?)?;
+        super::cpu_kernels::masked_softmax(&scores, &bias.reshape((b, l))?, scale)?
     } else {
         let scores = (q / (dh as f64).sqrt())?.matmul(&k.t()?.contiguous()?)?;
         candle_nn::ops::softmax(&scores.broadcast_add(bias)?, D::Minus1)?

@@ -2,6 +2,7 @@
 //! weights, run it, and save it in Hugging Face layout.
 
 pub mod bert;
+pub(crate) mod cpu_kernels;
 #[cfg(feature = "cuda")]
 pub(crate) mod cuda_kernels;
 pub mod distilbert;
