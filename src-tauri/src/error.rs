@@ -73,11 +73,16 @@ impl From<EngineError> for AppError {
 /// What every command returns.
 pub type AppResult<T> = Result<T, AppError>;
 
-/// Run blocking engine work off the main thread and the async runtime's workers.
+/// Run blocking engine work off the main thread and the async runtime's workers, then
+/// hand the memory it freed back to the OS.
 pub async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> AppResult<T> + Send + 'static,
 ) -> AppResult<T> {
-    tauri::async_runtime::spawn_blocking(work)
-        .await
-        .map_err(|e| AppError::internal(format!("background task failed: {e}")))?
+    tauri::async_runtime::spawn_blocking(|| {
+        let result = work();
+        dialect::allocator::release();
+        result
+    })
+    .await
+    .map_err(|e| AppError::internal(format!("background task failed: {e}")))?
 }

@@ -76,6 +76,7 @@ impl TrainingJob {
                     if let Err(e) = result {
                         eprintln!("dialect: training ended with an error: {e}");
                     }
+                    dialect::allocator::release();
                     lock(&feed).running = false;
                 })
         };

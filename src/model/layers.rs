@@ -257,8 +257,8 @@ fn masked_softmax(_scores: &Tensor, _bias: &Tensor, _scale: f64) -> Result<Tenso
     ))
 }
 
-/// Scaled dot-product attention over heads: q, k, v are `(batch, len, heads·dh)`, in
-/// the compute dtype; `bias` is f32.
+/// Scaled dot-product attention over heads: q is `(batch, queries, heads·dh)`, k and v
+/// `(batch, keys, heads·dh)`, in the compute dtype; `bias` is f32 `(batch, 1, 1, keys)`.
 pub fn multi_head_attention(
     q: &Tensor,
     k: &Tensor,
@@ -268,27 +268,38 @@ pub fn multi_head_attention(
     attn_dropout: f64,
     mode: &Mode,
 ) -> Result<Tensor> {
-    let (b, l, dim) = q.dims3()?;
+    let (b, lq, dim) = q.dims3()?;
+    let l = k.dim(1)?;
     let dh = dim / heads;
-    let split = |t: &Tensor| -> Result<Tensor> {
-        Ok(t.reshape((b, l, heads, dh))?
+    let scale = 1.0 / (dh as f64).sqrt();
+    // (batch, len, heads·dh) → (batch, heads, len, dh)
+    let split = |t: &Tensor, len: usize| -> Result<Tensor> {
+        Ok(t.reshape((b, len, heads, dh))?
             .transpose(1, 2)?
             .contiguous()?)
     };
-    let (q, k, v) = (split(q)?, split(k)?, split(v)?);
-    let probs = if q.device().is_cuda() {
-        // cuBLAS reads kᵀ transposed in place.
-        let scale = 1.0 / (dh as f64).sqrt();
-        masked_softmax(&q.matmul(&k.t()?)?, bias, scale)?
-    } else if q.device().is_cpu() && q.dtype() == DType::F32 {
-        let scale = 1.0 / (dh as f64).sqrt();
-        let scores = q.matmul(&k.t()?.contiguous()?)?;
-        super::cpu_kernels::masked_softmax(&scores, &bias.reshape((b, l))?, scale)?
+    let (q, k, v) = (split(q, lq)?, split(k, l)?, split(v, l)?);
+    let ctx = if q.device().is_cpu() && q.dtype() == DType::F32 {
+        // Batched over (batch, head) with one whole product per thread; kᵀ is read in place.
+        use super::cpu_kernels::{batched_matmul, masked_softmax};
+        let flat = |t: &Tensor, len: usize| t.reshape((b * heads, len, t.dim(3)?));
+        let scores = batched_matmul(&flat(&q, lq)?, &flat(&k, l)?.t()?)?;
+        let probs = masked_softmax(
+            &scores.reshape((b, heads, lq, l))?,
+            &bias.reshape((b, l))?,
+            scale,
+        )?;
+        let probs = mode.dropout(&probs, attn_dropout)?;
+        batched_matmul(&flat(&probs, lq)?, &flat(&v, l)?)?.reshape((b, heads, lq, dh))?
     } else {
-        let scores = (q / (dh as f64).sqrt())?.matmul(&k.t()?.contiguous()?)?;
-        candle_nn::ops::softmax(&scores.broadcast_add(bias)?, D::Minus1)?
+        let probs = if q.device().is_cuda() {
+            // cuBLAS reads kᵀ transposed in place.
+            masked_softmax(&q.matmul(&k.t()?)?, bias, scale)?
+        } else {
+            let scores = (q * scale)?.matmul(&k.t()?.contiguous()?)?;
+            candle_nn::ops::softmax(&scores.broadcast_add(bias)?, D::Minus1)?
+        };
+        mode.dropout(&probs, attn_dropout)?.matmul(&v)?
     };
-    let probs = mode.dropout(&probs, attn_dropout)?;
-    let ctx = probs.matmul(&v)?;
-    Ok(ctx.transpose(1, 2)?.contiguous()?.reshape((b, l, dim))?)
+    Ok(ctx.transpose(1, 2)?.contiguous()?.reshape((b, lq, dim))?)
 }

@@ -120,7 +120,15 @@ impl SequenceClassifier {
     pub fn load_frozen(dir: &Path, device: &Device) -> Result<Self> {
         let name = dir.display().to_string();
         let config = read_config(dir, &name)?;
-        Self::build(&name, config, || read_checkpoint(dir), None, device, 0, false)
+        Self::build(
+            &name,
+            config,
+            || read_checkpoint(dir),
+            None,
+            device,
+            0,
+            false,
+        )
     }
 
     /// An inference-only view of this model: the same weights (shared storage, so it
@@ -134,7 +142,15 @@ impl SequenceClassifier {
             .map(|(n, t)| (n.clone(), t.detach()))
             .collect();
         let labels = Some(self.labels.clone());
-        let mut view = Self::build(&name, self.config.clone(), || Ok(weights), labels, &self.device, 0, false)?;
+        let mut view = Self::build(
+            &name,
+            self.config.clone(),
+            || Ok(weights),
+            labels,
+            &self.device,
+            0,
+            false,
+        )?;
         view.compute = self.compute;
         Ok(view)
     }

@@ -230,7 +230,10 @@ mod tests {
         let loaded = l.finish();
         assert_eq!(loaded.vars.len(), 2);
         assert_eq!(loaded.params.len(), 2);
-        assert_eq!(loaded.initialised, vec!["classifier.weight", "classifier.bias"]);
+        assert_eq!(
+            loaded.initialised,
+            vec!["classifier.weight", "classifier.bias"]
+        );
     }
 
     #[test]
@@ -249,7 +252,13 @@ mod tests {
         );
         let w = l.require("bert.w", &[2]).unwrap();
         assert!(!w.is_variable());
-        let grads = w.affine(2.0, 0.0).unwrap().sum_all().unwrap().backward().unwrap();
+        let grads = w
+            .affine(2.0, 0.0)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
         assert!(grads.get(&w).is_none());
         let loaded = l.finish();
         assert!(loaded.vars.is_empty());

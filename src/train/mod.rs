@@ -469,14 +469,8 @@ fn evaluate(
 ) -> Result<Option<(f64, Metrics)>> {
     // A frozen view: no graph, so each batch's activations are freed as it goes.
     let model = p.model.frozen()?;
-    let Some(logits) = batched_logits(
-        &model,
-        &p.encoder,
-        &p.validation,
-        batch_size,
-        Some(cancel),
-    )
-    .map_err(oom(p.model.device()))?
+    let Some(logits) = batched_logits(&model, &p.encoder, &p.validation, batch_size, Some(cancel))
+        .map_err(oom(p.model.device()))?
     else {
         return Ok(None);
     };
