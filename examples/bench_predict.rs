@@ -12,7 +12,7 @@ static GLOBAL: dialect::allocator::Allocator = dialect::allocator::Allocator {};
 use std::time::Instant;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    dialect::allocator::tune();
+    dialect::runtime::tune();
     let args: Vec<String> = std::env::args().collect();
     let [_, model, texts, rest @ ..] = args.as_slice() else {
         return Err("usage: bench_predict MODEL_DIR TEXTS_FILE [SINGLE_N] [BATCH_N]".into());

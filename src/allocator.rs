@@ -15,7 +15,7 @@ const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// when a job ends (`release`).
 const PURGE_DELAY_MS: std::ffi::c_long = 60_000;
 
-/// Apply the tuning; call first thing in `main`. `MIMALLOC_PURGE_DELAY` in the
+/// Apply the tuning (through `runtime::tune`, first thing in `main`). `MIMALLOC_PURGE_DELAY` in the
 /// environment still wins.
 pub fn tune() {
     if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {

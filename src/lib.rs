@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod model;
 pub mod predict;
 pub mod review;
+pub mod runtime;
 pub mod runs;
 pub mod train;
 

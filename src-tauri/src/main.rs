@@ -7,6 +7,6 @@
 static GLOBAL: dialect::allocator::Allocator = dialect::allocator::Allocator {};
 
 fn main() {
-    dialect::allocator::tune();
+    dialect::runtime::tune();
     dialect_app::run();
 }

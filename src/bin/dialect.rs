@@ -280,7 +280,7 @@ struct PredictArgs {
 }
 
 fn main() -> ExitCode {
-    dialect::allocator::tune();
+    dialect::runtime::tune();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Inspect(args) => inspect_cmd(args),

@@ -137,8 +137,7 @@ impl DistilBertClassifier {
 
     /// Logits `(batch, labels)` in f32 from transformers' head (pre-classifier on [CLS]).
     pub fn forward(&self, batch: &Batch, mode: &Mode, dtype: DType) -> Result<Tensor> {
-        let x = self.encode(batch, mode, dtype)?;
-        let first = x.narrow(1, 0, 1)?.squeeze(1)?.contiguous()?;
+        let first = self.encode_rows(batch, mode, dtype, true)?.squeeze(1)?;
         let pooled = self.pre_classifier.forward(&first, dtype)?.relu()?;
         let pooled = mode.dropout(&pooled, self.cfg.seq_classif_dropout)?;
         Ok(self
@@ -150,6 +149,19 @@ impl DistilBertClassifier {
     /// The encoder's token vectors `(batch, len, dim)` in f32; matrix products run in
     /// `dtype` (f32 or bf16), the residual stream and layer norms in f32.
     pub fn encode(&self, batch: &Batch, mode: &Mode, dtype: DType) -> Result<Tensor> {
+        self.encode_rows(batch, mode, dtype, false)
+    }
+
+    /// `encode`, or with `first_only` just the first token's vector `(batch, 1, dim)`:
+    /// the last layer then computes only that row (its keys and values still span
+    /// every token), the same numbers for ~1/6 less work in a 6-layer model.
+    fn encode_rows(
+        &self,
+        batch: &Batch,
+        mode: &Mode,
+        dtype: DType,
+        first_only: bool,
+    ) -> Result<Tensor> {
         let (b, l) = batch.input_ids.dims2()?;
         let positions = Tensor::arange(0u32, l as u32, batch.input_ids.device())?
             .unsqueeze(0)?
@@ -161,10 +173,16 @@ impl DistilBertClassifier {
             .add(&self.position.forward(&positions)?)?;
         let mut x = mode.dropout(&self.emb_norm.forward(&x)?, self.cfg.dropout)?;
         let bias = attention_bias(&batch.attention_mask)?;
-        for blk in &self.blocks {
+        let last = self.blocks.len().saturating_sub(1);
+        for (i, blk) in self.blocks.iter().enumerate() {
+            let rows = if first_only && i == last {
+                x.narrow(1, 0, 1)?
+            } else {
+                x.clone()
+            };
             let xc = x.to_dtype(dtype)?;
             let ctx = multi_head_attention(
-                &blk.q.forward(&xc, dtype)?,
+                &blk.q.forward(&rows.to_dtype(dtype)?, dtype)?,
                 &blk.k.forward(&xc, dtype)?,
                 &blk.v.forward(&xc, dtype)?,
                 &bias,
@@ -174,7 +192,7 @@ impl DistilBertClassifier {
             )?;
             let sa = blk
                 .sa_norm
-                .forward(&residual(&blk.out.forward(&ctx, dtype)?, &x)?)?;
+                .forward(&residual(&blk.out.forward(&ctx, dtype)?, &rows)?)?;
             let h = self.activation.forward(&blk.lin1.forward(&sa, dtype)?)?;
             let ffn = mode.dropout(&blk.lin2.forward(&h, dtype)?, self.cfg.dropout)?;
             x = blk.out_norm.forward(&residual(&ffn, &sa)?)?;
