@@ -4,6 +4,7 @@
 /// Every command the UI may invoke (see COMMANDS.md).
 const COMMANDS: &[&str] = &[
     "app_info",
+    "ui_ready",
     "pick_data_file",
     "sample_data",
     "inspect_data",

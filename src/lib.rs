@@ -18,8 +18,8 @@ pub mod metrics;
 pub mod model;
 pub mod predict;
 pub mod review;
-pub mod runtime;
 pub mod runs;
+pub mod runtime;
 pub mod train;
 
 pub use dataset::{Example, LabeledData, TextSpec};

@@ -18,6 +18,7 @@ pub const HOME_ENV: &str = "DIALECT_HOME";
 pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
     builder.invoke_handler(tauri::generate_handler![
         commands::app::app_info,
+        commands::app::ui_ready,
         commands::data::pick_data_file,
         commands::data::sample_data,
         commands::data::inspect_data,

@@ -148,6 +148,17 @@ fn app_info_reports_version_and_runs_folder() {
 }
 
 #[test]
+fn ui_ready_returns_the_time_it_was_called() {
+    let app = app();
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let at = app.ok("ui_ready", json!({})).as_u64().unwrap();
+    assert!(at >= before && at < before + 60_000, "{at} vs {before}");
+}
+
+#[test]
 fn sample_data_is_bundled_or_named_missing() {
     let app = app();
     let sample = app.ok("sample_data", json!({}));

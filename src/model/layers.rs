@@ -106,14 +106,19 @@ impl Linear {
         let dims = x.dims().to_vec();
         let in_dim = dims[dims.len() - 1];
         let rows = x.elem_count() / in_dim.max(1);
+        let mut out = dims;
+        let last = out.len() - 1;
+        out[last] = self.bias.dim(0)?;
+        if x.device().is_cpu() && x.dtype() == DType::F32 && dtype == DType::F32 {
+            let y =
+                super::cpu_kernels::linear(&x.reshape((rows, in_dim))?, &self.weight, &self.bias)?;
+            return Ok(y.reshape(out)?);
+        }
         let y = x
             .to_dtype(dtype)?
             .reshape((rows, in_dim))?
             .matmul(&self.weight.to_dtype(dtype)?.t()?)?
             .broadcast_add(&self.bias.to_dtype(dtype)?)?;
-        let mut out = dims;
-        let last = out.len() - 1;
-        out[last] = self.bias.dim(0)?;
         Ok(y.reshape(out)?)
     }
 }

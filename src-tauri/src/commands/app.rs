@@ -1,8 +1,10 @@
-//! Facts about the app for its header.
+//! Facts about the app for its header, and its startup signal.
 
 use crate::state::AppState;
 use serde::Serialize;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
 use tauri::State;
 
 /// Version, where runs are kept, and whether the hub is off limits.
@@ -23,4 +25,22 @@ pub fn app_info(state: State<'_, AppState>) -> AppInfo {
         runs_dir: state.store.root().to_path_buf(),
         offline: dialect::model::resolve::offline(),
     }
+}
+
+/// The UI calls this once its first frame is on screen. The app logs that moment
+/// once, as Unix time, on stderr (`bench/app.sh` reads it to time the cold start from
+/// launch to first paint) and returns it in milliseconds.
+#[tauri::command]
+pub fn ui_ready() -> u128 {
+    static LOGGED: AtomicBool = AtomicBool::new(false);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    if !LOGGED.swap(true, Ordering::Relaxed) {
+        eprintln!(
+            "dialect-app: first frame on screen at {:.3}",
+            now.as_secs_f64()
+        );
+    }
+    now.as_millis()
 }

@@ -473,6 +473,8 @@ export const getRun = (runId: string) => invoke<RunDetail>('get_run', { runId })
 export const deleteRun = (runId: string) => invoke<void>('delete_run', { runId });
 export const exportRun = (runId: string) => invoke<string | null>('export_run', { runId });
 export const appInfo = () => invoke<AppInfo>('app_info');
+/** Tell the app the first frame is on screen (it logs the moment, for bench/app.sh). */
+export const uiReady = () => invoke<number>('ui_ready');
 
 // ---------------------------------------------------------------- small helpers
 
