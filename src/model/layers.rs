@@ -14,7 +14,7 @@ pub enum Mode<'a> {
 }
 
 /// Seeded randomness for dropout masks: reproducible on CPU and CUDA (where each mask
-/// is a hash of a seed drawn here, made on the device); on Metal the device's own
+/// is a hash of a seed drawn here, the same mask on both); on Metal the device's own
 /// generator (seeded at start) makes the masks.
 pub struct DropoutRng(Mutex<StdRng>);
 
@@ -34,30 +34,16 @@ impl Mode<'_> {
         if p <= 0.0 {
             return Ok(x.clone());
         }
+        let seed = || rng.0.lock().unwrap_or_else(|e| e.into_inner()).next_u64();
         #[cfg(feature = "cuda")]
         if x.device().is_cuda() {
-            let seed = rng.0.lock().unwrap_or_else(|e| e.into_inner()).next_u64();
-            return Ok(super::cuda_kernels::dropout(x, p, seed)?);
+            return Ok(super::cuda_kernels::dropout(x, p, seed())?);
         }
-        let scale = 1.0 / (1.0 - p);
-        let keep = if x.device().is_cpu() {
-            let mut rng = rng.0.lock().unwrap_or_else(|e| e.into_inner());
-            // Keep with probability 1 − p: compare 32 random bits with p·2³².
-            let threshold = (p * 4_294_967_296.0) as u64;
-            let values: Vec<f32> = (0..x.elem_count())
-                .map(|_| {
-                    if u64::from(rng.next_u32()) >= threshold {
-                        scale as f32
-                    } else {
-                        0.0
-                    }
-                })
-                .collect();
-            Tensor::from_vec(values, x.shape(), x.device())?.to_dtype(x.dtype())?
-        } else {
-            let u = Tensor::rand(0f32, 1f32, x.shape(), x.device())?;
-            (u.ge(p)?.to_dtype(x.dtype())? * scale)?
-        };
+        if x.device().is_cpu() && x.dtype() == DType::F32 {
+            return Ok(super::cpu_kernels::dropout(x, p, seed())?);
+        }
+        let u = Tensor::rand(0f32, 1f32, x.shape(), x.device())?;
+        let keep = (u.ge(p)?.to_dtype(x.dtype())? * (1.0 / (1.0 - p)))?;
         Ok(x.mul(&keep)?)
     }
 }
