@@ -2,7 +2,8 @@
 //! `BertForSequenceClassification` head, with weight names identical to transformers'.
 
 use super::layers::{
-    attention_bias, multi_head_attention, residual, Activation, Embedding, LayerNorm, Linear, Mode,
+    attention_bias, layer_rows, multi_head_attention, residual, Activation, Embedding, LayerNorm,
+    Linear, Mode,
 };
 use super::params::ParamLoader;
 use super::Batch;
@@ -202,11 +203,7 @@ impl BertClassifier {
         let bias = attention_bias(&batch.attention_mask)?;
         let last = self.layers.len().saturating_sub(1);
         for (i, layer) in self.layers.iter().enumerate() {
-            let rows = if first_only && i == last {
-                x.narrow(1, 0, 1)?
-            } else {
-                x.clone()
-            };
+            let rows = layer_rows(&x, first_only && i == last)?;
             let xc = x.to_dtype(dtype)?;
             let ctx = multi_head_attention(
                 &layer.query.forward(&rows.to_dtype(dtype)?, dtype)?,

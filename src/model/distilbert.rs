@@ -2,7 +2,8 @@
 //! with weight names identical to transformers'.
 
 use super::layers::{
-    attention_bias, multi_head_attention, residual, Activation, Embedding, LayerNorm, Linear, Mode,
+    attention_bias, layer_rows, multi_head_attention, residual, Activation, Embedding, LayerNorm,
+    Linear, Mode,
 };
 use super::params::ParamLoader;
 use super::Batch;
@@ -175,11 +176,7 @@ impl DistilBertClassifier {
         let bias = attention_bias(&batch.attention_mask)?;
         let last = self.blocks.len().saturating_sub(1);
         for (i, blk) in self.blocks.iter().enumerate() {
-            let rows = if first_only && i == last {
-                x.narrow(1, 0, 1)?
-            } else {
-                x.clone()
-            };
+            let rows = layer_rows(&x, first_only && i == last)?;
             let xc = x.to_dtype(dtype)?;
             let ctx = multi_head_attention(
                 &blk.q.forward(&rows.to_dtype(dtype)?, dtype)?,

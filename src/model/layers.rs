@@ -162,6 +162,17 @@ pub fn residual(branch: &Tensor, stream: &Tensor) -> Result<Tensor> {
     Ok(branch.to_dtype(stream.dtype())?.add(stream)?)
 }
 
+/// The rows a layer computes: all of `x` `(batch, len, hidden)`, or with `first_only`
+/// (the last layer of a pass whose head reads only the first token) that token's row,
+/// `(batch, 1, hidden)`; keys and values still come from all of `x`.
+pub fn layer_rows(x: &Tensor, first_only: bool) -> Result<Tensor> {
+    Ok(if first_only {
+        x.narrow(1, 0, 1)?
+    } else {
+        x.clone()
+    })
+}
+
 /// Token lookup table.
 pub struct Embedding {
     weight: Tensor,
