@@ -4,6 +4,7 @@
 
 use crate::atomic::write_atomic;
 use crate::error::{EngineError, Result};
+use crate::model::folder::copy_model_files;
 use crate::train::{DataSpec, RunSummary, TrainConfig, TrainEvent};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
@@ -58,6 +59,8 @@ pub struct Run {
 const RECORD: &str = "run.json";
 const EVENTS: &str = "events.jsonl";
 const MODEL: &str = "model";
+/// The resumable state of the last completed epoch (gone once the run finishes).
+const CHECKPOINT: &str = "checkpoint";
 
 /// Check that `id` is a run id (letters, digits, `-`, `_`; 1–64 characters).
 pub fn validate_id(id: &str) -> Result<()> {
@@ -95,7 +98,7 @@ impl RunStore {
     }
 
     /// Start recording a run of `config` on `data`. The returned run's config saves the
-    /// model inside the run folder.
+    /// model, and the checkpoints a resume needs, inside the run folder.
     pub fn create(&self, config: &TrainConfig, data: &DataSpec) -> Result<Run> {
         std::fs::create_dir_all(&self.root).map_err(|e| EngineError::io(&self.root, e))?;
         let now = SystemTime::now()
@@ -121,6 +124,7 @@ impl RunStore {
             })?;
         let mut config = config.clone();
         config.output_dir = dir.join(MODEL);
+        config.checkpoint_dir = Some(dir.join(CHECKPOINT));
         let record = RunRecord {
             id,
             created_at: now,
@@ -135,6 +139,52 @@ impl RunStore {
         let events_path = dir.join(EVENTS);
         let events =
             std::fs::File::create(&events_path).map_err(|e| EngineError::io(&events_path, e))?;
+        let run = Run {
+            record,
+            dir,
+            events,
+        };
+        run.save()?;
+        Ok(run)
+    }
+
+    /// Reopen run `id` to resume it: it must have ended without finishing (cancelled,
+    /// failed or interrupted) and still hold its checkpoint. Its record reads as
+    /// running again, and new events are appended to its log.
+    pub fn reopen(&self, id: &str) -> Result<Run> {
+        let dir = self.dir(id)?;
+        let mut record = read_record(&dir.join(RECORD))?;
+        match record.status {
+            RunStatus::Cancelled | RunStatus::Failed | RunStatus::Interrupted => {}
+            RunStatus::Running => {
+                return Err(EngineError::Config(format!(
+                    "run {id} is still training{}",
+                    record
+                        .pid
+                        .map(|p| format!(" (process {p})"))
+                        .unwrap_or_default()
+                )))
+            }
+            RunStatus::Finished => {
+                return Err(EngineError::Config(format!(
+                    "run {id} has finished: there is nothing to resume"
+                )))
+            }
+        }
+        if !crate::train::checkpoint::exists(&dir.join(CHECKPOINT)) {
+            return Err(EngineError::Config(format!(
+                "run {id} has no checkpoint to resume from (it stopped before its first \
+                 epoch ended, or it was a baseline): start a new run"
+            )));
+        }
+        record.status = RunStatus::Running;
+        record.error = None;
+        record.pid = Some(std::process::id());
+        let events_path = dir.join(EVENTS);
+        let events = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&events_path)
+            .map_err(|e| EngineError::io(&events_path, e))?;
         let run = Run {
             record,
             dir,
@@ -182,6 +232,7 @@ impl RunStore {
     /// The folder holding a run's best model (Hugging Face layout).
     pub fn model_dir(&self, id: &str) -> Result<PathBuf> {
         let dir = self.dir(id)?.join(MODEL);
+        crate::model::folder::recover(&dir)?;
         if dir.join("config.json").is_file() {
             Ok(dir)
         } else {
@@ -206,7 +257,7 @@ impl RunStore {
         let partial = parent.join(format!(".dialect-{id}.partial"));
         let _ = std::fs::remove_dir_all(&partial);
         std::fs::create_dir_all(&partial).map_err(|e| EngineError::io(&partial, e))?;
-        let copied = copy_files(&source, &partial).and_then(|()| {
+        let copied = copy_model_files(&source, &partial).and_then(|()| {
             std::fs::rename(&partial, &target).map_err(|e| EngineError::io(&target, e))
         });
         if copied.is_err() {
@@ -233,20 +284,6 @@ impl RunStore {
             )))
         }
     }
-}
-
-/// Copy the plain files of `from` into `to` (model folders have no subfolders).
-fn copy_files(from: &Path, to: &Path) -> Result<()> {
-    let entries = std::fs::read_dir(from).map_err(|e| EngineError::io(from, e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| EngineError::io(from, e))?;
-        let path = entry.path();
-        if path.is_file() {
-            let dest = to.join(entry.file_name());
-            std::fs::copy(&path, &dest).map_err(|e| EngineError::io(&dest, e))?;
-        }
-    }
-    Ok(())
 }
 
 fn read_record(path: &Path) -> Result<RunRecord> {

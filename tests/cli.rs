@@ -5,9 +5,14 @@ mod common;
 use assert_cmd::Command;
 use predicates::prelude::*;
 
+/// The CLI with no hub, and its default run store in a folder of this test process
+/// (never the user's).
 fn dialect() -> Command {
+    static HOME: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    let home = HOME.get_or_init(|| tempfile::tempdir().unwrap());
     let mut cmd = Command::cargo_bin("dialect").unwrap();
-    cmd.env("HF_HUB_OFFLINE", "1");
+    cmd.env("HF_HUB_OFFLINE", "1")
+        .env("DIALECT_HOME", home.path());
     cmd
 }
 

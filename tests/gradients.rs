@@ -5,6 +5,7 @@ mod common;
 
 use candle_core::{Device, Tensor};
 use dialect::model::layers::{DropoutRng, Mode};
+use dialect::model::params::HeadPolicy;
 use dialect::model::tokenize::TextEncoder;
 use dialect::model::SequenceClassifier;
 
@@ -16,8 +17,16 @@ fn check(arch: &str) {
         "c".to_string(),
         "d".to_string(),
     ];
-    // Four labels: the head is freshly initialised, as when fine-tuning a base model.
-    let model = SequenceClassifier::load(&dir, Some(labels), &Device::Cpu, 7).unwrap();
+    // Four labels: a new head is asked for and freshly initialised, as when
+    // fine-tuning a base model.
+    let model = SequenceClassifier::load_with_head(
+        &dir,
+        Some(labels),
+        HeadPolicy::InitIfMismatched,
+        &Device::Cpu,
+        7,
+    )
+    .unwrap();
     assert_eq!(
         model.newly_initialised(),
         ["classifier.weight", "classifier.bias"]

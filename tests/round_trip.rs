@@ -4,6 +4,7 @@ mod common;
 
 use candle_core::Device;
 use dialect::model::layers::Mode;
+use dialect::model::params::HeadPolicy;
 use dialect::model::tokenize::TextEncoder;
 use dialect::model::SequenceClassifier;
 use dialect::{DeviceChoice, Predictor, TextSpec, TrainConfig, TrainEvent, Trainer};
@@ -12,8 +13,14 @@ use std::sync::atomic::AtomicBool;
 #[test]
 fn save_then_load_gives_identical_logits() {
     let dir = common::tiny_model("distilbert");
-    let model = SequenceClassifier::load(&dir, Some(vec!["x".into(), "y".into()]), &Device::Cpu, 3)
-        .unwrap();
+    let model = SequenceClassifier::load_with_head(
+        &dir,
+        Some(vec!["x".into(), "y".into()]),
+        HeadPolicy::InitIfMismatched,
+        &Device::Cpu,
+        3,
+    )
+    .unwrap();
     let encoder = TextEncoder::load(&dir, 32).unwrap();
     let out = tempfile::tempdir().unwrap();
     model.save(out.path()).unwrap();

@@ -17,6 +17,7 @@ use dialect::dataset::source::Format;
 use dialect::dataset::LabelMap;
 use dialect::device::available_devices;
 use dialect::device_check::{check_device, DeviceCheck};
+use dialect::model::folder::copy_model;
 use dialect::model::resolve::{download_model, preset_status, resolve_model, DownloadEvent};
 use dialect::model::tokenize::TextEncoder;
 use dialect::review::review_run;
@@ -47,7 +48,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Fine-tune a model on a labelled CSV and save the best checkpoint.
-    Train(TrainArgs),
+    Train(Box<TrainArgs>),
     /// Profile a data file and report what is wrong with it before training.
     Inspect(InspectArgs),
     /// List past training runs, show one, or delete one.
@@ -113,7 +114,12 @@ impl LabelArgs {
 #[derive(Args)]
 struct TrainArgs {
     /// Training data (CSV, TSV; delimiter is detected).
-    data: PathBuf,
+    #[arg(required_unless_present = "resume", conflicts_with = "resume")]
+    data: Option<PathBuf>,
+    /// Resume this cancelled, failed or interrupted run from its last completed epoch,
+    /// with the run's own data and settings (other settings are ignored).
+    #[arg(long, value_name = "RUN")]
+    resume: Option<String>,
     #[command(flatten)]
     text: TextArgs,
     #[command(flatten)]
@@ -121,7 +127,8 @@ struct TrainArgs {
     /// Train even when the data check finds blocking problems.
     #[arg(long)]
     force: bool,
-    /// Record the run (settings, events, model) in this run store instead of --out.
+    /// Run store to record the run in (settings, events, model); default:
+    /// $DIALECT_HOME/runs or the user data folder (the app's store too).
     #[arg(long)]
     runs_dir: Option<PathBuf>,
     /// Separate validation file (same columns); otherwise a stratified split is held out.
@@ -136,9 +143,10 @@ struct TrainArgs {
     /// Base model: a local folder in Hugging Face layout or a hub id.
     #[arg(long, default_value = dialect::model::resolve::DEFAULT_MODEL)]
     model: String,
-    /// Folder for the best model (Hugging Face layout).
-    #[arg(long, default_value = "dialect-model")]
-    out: PathBuf,
+    /// Also copy the best model (Hugging Face layout) to this folder when the run ends;
+    /// an existing model folder there is replaced as a whole, anything else is refused.
+    #[arg(long)]
+    out: Option<PathBuf>,
     #[arg(long, default_value_t = 3)]
     epochs: usize,
     #[arg(long, default_value_t = 16)]
@@ -177,6 +185,10 @@ struct TrainArgs {
     /// f32 elsewhere), f32 or bf16. Weights and optimiser state stay f32.
     #[arg(long, default_value = "auto")]
     precision: String,
+    /// Replace the base model's classification head when it does not fit the classes
+    /// (e.g. to fine-tune an existing classifier on other classes).
+    #[arg(long)]
+    new_head: bool,
     /// Print every event as a JSON line instead of a progress bar.
     #[arg(long)]
     json: bool,
@@ -284,7 +296,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Inspect(args) => inspect_cmd(args),
-        Command::Train(args) => train(args),
+        Command::Train(args) => train(*args),
         Command::Runs(args) => runs_cmd(args),
         Command::Devices { check, json } => devices_cmd(check, json),
         Command::Models { download, json } => models_cmd(download, json),
@@ -305,9 +317,22 @@ fn main() -> ExitCode {
 }
 
 fn train(args: TrainArgs) -> Result<ExitCode, EngineError> {
+    let store = RunStore::new(args.runs_dir.clone().unwrap_or_else(RunStore::default_root));
+    if let Some(id) = &args.resume {
+        let run = store.reopen(id)?;
+        let config = run.config().clone();
+        let loaded = run
+            .record()
+            .data
+            .load(config.validation_fraction, config.seed, true)?;
+        return train_run(run, &loaded.data, &args, true);
+    }
+    let data_path = args
+        .data
+        .clone()
+        .ok_or_else(|| EngineError::Config("give the training data file".into()))?;
     let config = TrainConfig {
         model: args.model.clone(),
-        output_dir: args.out.clone(),
         epochs: args.epochs,
         batch_size: args.batch_size,
         learning_rate: args.learning_rate,
@@ -327,11 +352,12 @@ fn train(args: TrainArgs) -> Result<ExitCode, EngineError> {
         } else {
             Method::FineTune
         },
+        new_head: args.new_head,
         ..TrainConfig::default()
     };
     config.validate()?;
     let spec = DataSpec {
-        path: args.data.clone(),
+        path: data_path,
         text: args.text.spec(),
         label_column: args.label.label_column.clone(),
         label_map: args.label.map()?,
@@ -352,6 +378,18 @@ fn train(args: TrainArgs) -> Result<ExitCode, EngineError> {
             eprintln!("{}: {} → {}", severity_name(f.severity), f.message, f.fix);
         }
     }
+    let run = store.create(&config, &spec)?;
+    train_run(run, &loaded.data, &args, false)
+}
+
+/// Train (or resume) the recorded `run` on `data`, logging its events, showing
+/// progress, stopping cleanly on Ctrl-C, and copying the best model to `--out`.
+fn train_run(
+    mut run: dialect::runs::Run,
+    data: &dialect::TrainData,
+    args: &TrainArgs,
+    resume: bool,
+) -> Result<ExitCode, EngineError> {
     let cancel = Arc::new(AtomicBool::new(false));
     {
         let cancel = cancel.clone();
@@ -362,14 +400,14 @@ fn train(args: TrainArgs) -> Result<ExitCode, EngineError> {
             eprintln!("\ncancelling after this step (Ctrl-C again to quit now)…");
         });
     }
-    let data = loaded.data;
-    let mut run = match &args.runs_dir {
-        Some(dir) => Some(RunStore::new(dir).create(&config, &spec)?),
-        None => None,
-    };
-    let config = run.as_ref().map(|r| r.config().clone()).unwrap_or(config);
-    if let (Some(r), false) = (&run, args.json) {
-        eprintln!("run {} (model in {})", r.id(), config.output_dir.display());
+    let config = run.config().clone();
+    if !args.json {
+        let verb = if resume { "resuming run" } else { "run" };
+        eprintln!(
+            "{verb} {} (model in {})",
+            run.id(),
+            config.output_dir.display()
+        );
     }
     let mut view = if args.json {
         None
@@ -377,26 +415,30 @@ fn train(args: TrainArgs) -> Result<ExitCode, EngineError> {
         Some(Progress::default())
     };
     let mut log_error = None;
-    let result = Trainer::run(
-        &config,
-        &data,
-        |event| {
-            if let Some(r) = &mut run {
-                if let Err(e) = r.log(event) {
-                    log_error.get_or_insert(e);
-                }
-            }
-            match &mut view {
-                Some(v) => v.show(event),
-                None => println!("{}", serde_json::to_string(event).unwrap_or_default()),
-            }
-        },
-        &cancel,
-    );
+    let on_event = |event: &TrainEvent| {
+        if let Err(e) = run.log(event) {
+            log_error.get_or_insert(e);
+        }
+        match &mut view {
+            Some(v) => v.show(event),
+            None => println!("{}", serde_json::to_string(event).unwrap_or_default()),
+        }
+    };
+    let result = if resume {
+        Trainer::resume(&config, data, on_event, &cancel)
+    } else {
+        Trainer::run(&config, data, on_event, &cancel)
+    };
     if let Some(e) = log_error {
         eprintln!("warning: could not record the run: {e}");
     }
     let summary = result?;
+    if let (Some(out), Some(_)) = (&args.out, summary.best_epoch) {
+        copy_model(&config.output_dir, out)?;
+        if !args.json {
+            eprintln!("Model copied to {}", out.display());
+        }
+    }
     if summary.cancelled {
         return Ok(ExitCode::from(130));
     }

@@ -6,6 +6,7 @@ pub(crate) mod cpu_kernels;
 #[cfg(feature = "cuda")]
 pub(crate) mod cuda_kernels;
 pub mod distilbert;
+pub mod folder;
 pub mod layers;
 pub mod params;
 pub mod resolve;
@@ -17,7 +18,7 @@ use bert::{BertClassifier, BertConfig};
 use candle_core::{DType, Device, Tensor, Var};
 use distilbert::{DistilBertClassifier, DistilBertConfig};
 use layers::{Linear, Mode};
-use params::{read_checkpoint, ParamLoader};
+use params::{read_checkpoint, HeadPolicy, ParamLoader};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::io::Write;
@@ -102,17 +103,43 @@ pub struct SequenceClassifier {
 
 impl SequenceClassifier {
     /// Load from a Hugging Face layout folder. `labels`: the classes to train for
-    /// (the head is initialised if the checkpoint has none of that size); `None` takes
-    /// them from config.json's `id2label` (a fine-tuned model). `seed` drives head init.
+    /// (the head is initialised if the checkpoint has none; one of another size is an
+    /// error); `None` takes them from config.json's `id2label` (a fine-tuned model,
+    /// whose head must be complete). `seed` drives head init.
     pub fn load(
         dir: &Path,
         labels: Option<Vec<String>>,
         device: &Device,
         seed: u64,
     ) -> Result<Self> {
+        let head = match labels {
+            Some(_) => HeadPolicy::InitIfAbsent,
+            None => HeadPolicy::Require,
+        };
+        Self::load_with_head(dir, labels, head, device, seed)
+    }
+
+    /// [`Self::load`] with an explicit head policy, e.g. [`HeadPolicy::InitIfMismatched`]
+    /// to fine-tune a classifier on other classes.
+    pub fn load_with_head(
+        dir: &Path,
+        labels: Option<Vec<String>>,
+        head: HeadPolicy,
+        device: &Device,
+        seed: u64,
+    ) -> Result<Self> {
         let name = dir.display().to_string();
         let config = read_config(dir, &name)?;
-        Self::from_parts(&name, config, || read_checkpoint(dir), labels, device, seed)
+        Self::build(
+            &name,
+            config,
+            || read_checkpoint(dir),
+            labels,
+            head,
+            device,
+            seed,
+            true,
+        )
     }
 
     /// Load a fine-tuned model (labels from config.json) for inference only: its
@@ -125,6 +152,7 @@ impl SequenceClassifier {
             config,
             || read_checkpoint(dir),
             None,
+            HeadPolicy::Require,
             device,
             0,
             false,
@@ -147,6 +175,7 @@ impl SequenceClassifier {
             self.config.clone(),
             || Ok(weights),
             labels,
+            HeadPolicy::Require,
             &self.device,
             0,
             false,
@@ -157,6 +186,7 @@ impl SequenceClassifier {
 
     /// Build from a parsed config.json and the checkpoint's tensors (read by
     /// `checkpoint` once the config is known to be usable); `name` labels errors.
+    /// Heads follow [`Self::load`]'s rule for `labels`.
     pub fn from_parts(
         name: &str,
         config: Value,
@@ -165,14 +195,20 @@ impl SequenceClassifier {
         device: &Device,
         seed: u64,
     ) -> Result<Self> {
-        Self::build(name, config, checkpoint, labels, device, seed, true)
+        let head = match labels {
+            Some(_) => HeadPolicy::InitIfAbsent,
+            None => HeadPolicy::Require,
+        };
+        Self::build(name, config, checkpoint, labels, head, device, seed, true)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn build(
         name: &str,
         config: Value,
         checkpoint: impl FnOnce() -> Result<HashMap<String, Tensor>>,
         labels: Option<Vec<String>>,
+        head: HeadPolicy,
         device: &Device,
         seed: u64,
         trainable: bool,
@@ -206,6 +242,13 @@ impl SequenceClassifier {
             )));
         }
         let raw = checkpoint()?;
+        let mean_pooling = config.get(HEAD_KEY).and_then(Value::as_str) == Some(MEAN_POOLING);
+        // A mean-pooling model never uses the native head it is built with.
+        let native_head = if mean_pooling {
+            HeadPolicy::InitIfAbsent
+        } else {
+            head
+        };
         let bad = |e: serde_json::Error| EngineError::model(name, format!("config.json: {e}"));
         let (net, mut loader) = match arch {
             Arch::DistilBert => {
@@ -215,6 +258,7 @@ impl SequenceClassifier {
                     raw,
                     "distilbert",
                     &["pre_classifier", "classifier", HEAD_KEY],
+                    native_head,
                     device,
                     seed,
                     trainable,
@@ -231,6 +275,7 @@ impl SequenceClassifier {
                     raw,
                     "bert",
                     &["classifier", HEAD_KEY],
+                    native_head,
                     device,
                     seed,
                     trainable,
@@ -241,7 +286,7 @@ impl SequenceClassifier {
                 )
             }
         };
-        let head = if config.get(HEAD_KEY).and_then(Value::as_str) == Some(MEAN_POOLING) {
+        let head = if mean_pooling {
             let hidden = match &net {
                 Net::DistilBert(m) => m.hidden_size(),
                 Net::Bert(m) => m.hidden_size(),

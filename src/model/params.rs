@@ -17,10 +17,27 @@ pub enum Init {
     Zeros,
 }
 
+/// What loading may do with classification-head weights (those loaded through
+/// [`ParamLoader::load_or_init`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeadPolicy {
+    /// Every head weight must be in the checkpoint with the expected shape (a
+    /// fine-tuned model used for prediction or evaluation): a random head would give
+    /// confident wrong answers.
+    Require,
+    /// Initialise head weights the checkpoint lacks (a base model about to be
+    /// fine-tuned); a head of the wrong shape is an error.
+    InitIfAbsent,
+    /// Initialise head weights the checkpoint lacks or has in another shape (the
+    /// person asked for a new head, e.g. to fine-tune a classifier on other classes).
+    InitIfMismatched,
+}
+
 /// The trainable variables of a model, in creation order, plus the names that were
 /// newly initialised rather than loaded.
 pub struct ParamLoader {
     model: String,
+    head: HeadPolicy,
     checkpoint: HashMap<String, Tensor>,
     device: Device,
     rng: StdRng,
@@ -44,11 +61,14 @@ impl ParamLoader {
     /// for `head_names` (the classification head lives at the top level). `trainable`
     /// weights become variables (their forward passes record a graph for backprop);
     /// frozen ones stay plain tensors, shared with the checkpoint where possible.
+    /// `head` says what [`Self::load_or_init`] may initialise.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         model: &str,
         raw: HashMap<String, Tensor>,
         prefix: &str,
         head_names: &[&str],
+        head: HeadPolicy,
         device: &Device,
         seed: u64,
         trainable: bool,
@@ -68,6 +88,7 @@ impl ParamLoader {
         }
         Self {
             model: model.to_string(),
+            head,
             checkpoint,
             device: device.clone(),
             rng: StdRng::seed_from_u64(seed),
@@ -92,12 +113,44 @@ impl ParamLoader {
         }
     }
 
-    /// A weight loaded from the checkpoint when present with this shape, otherwise
-    /// initialised (and recorded as new).
+    /// A head weight: loaded from the checkpoint, or initialised (and recorded as new)
+    /// where the loader's [`HeadPolicy`] allows it. Otherwise a missing or mis-shaped
+    /// weight is an error naming it.
     pub fn load_or_init(&mut self, name: &str, shape: &[usize], init: Init) -> Result<Tensor> {
-        if let Some(t) = self.take(name, shape).ok().flatten() {
-            return Ok(t);
+        let found = self.checkpoint.get(name).map(|t| t.dims().to_vec());
+        match (found, self.head) {
+            (Some(dims), _) if dims == shape => {
+                if let Some(t) = self.take(name, shape)? {
+                    return Ok(t);
+                }
+            }
+            (None, HeadPolicy::Require) => return Err(self.missing(name, shape)),
+            (Some(dims), HeadPolicy::Require) => {
+                return Err(EngineError::model(
+                    &self.model,
+                    format!(
+                        "classification-head tensor '{name}' has shape {dims:?}, but config.json \
+                         (id2label) needs {shape:?}: the folder's weights and config disagree, \
+                         so its predictions could not be trusted. Re-save or re-train the model."
+                    ),
+                ))
+            }
+            (Some(dims), HeadPolicy::InitIfAbsent) => {
+                return Err(EngineError::model(
+                    &self.model,
+                    format!(
+                        "the base model already has a classification head: tensor '{name}' has \
+                         shape {dims:?}, but this data needs {shape:?} ({} classes). Ask for a \
+                         new head (\"new head\" setting) to replace it with a freshly \
+                         initialised one, or use a base model without a head.",
+                        shape.first().copied().unwrap_or_default()
+                    ),
+                ))
+            }
+            // Absent, or mis-shaped with a new head asked for: initialise.
+            _ => {}
         }
+        self.checkpoint.remove(name);
         let count: usize = shape.iter().product();
         let values: Vec<f32> = match init {
             Init::Zeros => vec![0.0; count],
@@ -108,6 +161,17 @@ impl ParamLoader {
         let tensor = Tensor::from_vec(values, shape, &self.device)?;
         self.initialised.push(name.to_string());
         self.push(name, tensor)
+    }
+
+    fn missing(&self, name: &str, shape: &[usize]) -> EngineError {
+        EngineError::model(
+            &self.model,
+            format!(
+                "checkpoint has no classification-head tensor '{name}' (expected shape \
+                 {shape:?}): this is not a complete fine-tuned classifier, and predicting \
+                 with it would use random weights. Use the folder of a trained model."
+            ),
+        )
     }
 
     fn take(&mut self, name: &str, shape: &[usize]) -> Result<Option<Tensor>> {
@@ -192,7 +256,16 @@ mod tests {
                 )
             })
             .collect();
-        ParamLoader::new("m", raw, "bert", &["classifier"], &Device::Cpu, 1, true)
+        ParamLoader::new(
+            "m",
+            raw,
+            "bert",
+            &["classifier"],
+            HeadPolicy::InitIfAbsent,
+            &Device::Cpu,
+            1,
+            true,
+        )
     }
 
     #[test]
@@ -246,6 +319,7 @@ mod tests {
             )]),
             "bert",
             &[],
+            HeadPolicy::Require,
             &Device::Cpu,
             1,
             false,

@@ -31,7 +31,7 @@ pub(super) fn run(
     let started = Instant::now();
     let batch = config.eval_batch_size;
     // The native head is replaced, so nothing newly initialised is kept.
-    let (_, p, mut summary) = open_run(config, data, on_event, |p| {
+    let (_, p, mut summary) = open_run(config, data, None, on_event, |p| {
         let batches = p.train.len().div_ceil(batch) + p.validation.len().div_ceil(batch);
         (1, batches, Vec::new())
     })?;

@@ -125,7 +125,8 @@ impl std::str::FromStr for Method {
 pub struct TrainConfig {
     /// Base model: local folder or hub id.
     pub model: String,
-    /// Folder the best model is written to (Hugging Face layout).
+    /// Folder the best model is written to (Hugging Face layout); no default: a run
+    /// store sets it to the run's folder.
     pub output_dir: PathBuf,
     pub epochs: usize,
     pub batch_size: usize,
@@ -147,13 +148,19 @@ pub struct TrainConfig {
     pub device: DeviceChoice,
     pub precision: Precision,
     pub method: Method,
+    /// Replace a classification head the base model already has when its shape does
+    /// not fit the classes (otherwise that is an error).
+    pub new_head: bool,
+    /// Folder for the resumable state written after each epoch (a run store sets it
+    /// to the run's folder); `None` = no checkpoints, no resume.
+    pub checkpoint_dir: Option<PathBuf>,
 }
 
 impl Default for TrainConfig {
     fn default() -> Self {
         Self {
             model: crate::model::resolve::DEFAULT_MODEL.into(),
-            output_dir: PathBuf::from("dialect-model"),
+            output_dir: PathBuf::new(),
             epochs: 3,
             batch_size: 16,
             eval_batch_size: 64,
@@ -170,6 +177,8 @@ impl Default for TrainConfig {
             device: DeviceChoice::Auto,
             precision: Precision::Auto,
             method: Method::FineTune,
+            new_head: false,
+            checkpoint_dir: None,
         }
     }
 }

@@ -3,6 +3,7 @@
 
 mod baseline;
 mod batching;
+pub mod checkpoint;
 mod config;
 mod data;
 mod events;
@@ -16,7 +17,9 @@ use crate::dataset::{Example, LabeledData};
 use crate::device::{device_name, enable_tensor_cores};
 use crate::error::{EngineError, Result};
 use crate::metrics::Metrics;
+use crate::model::folder::replace_dir;
 use crate::model::layers::{DropoutRng, Mode};
+use crate::model::params::HeadPolicy;
 use crate::model::resolve::resolve_model;
 use crate::model::tokenize::{Encoded, TextEncoder};
 use crate::model::{Batch, SequenceClassifier};
@@ -24,7 +27,6 @@ use crate::predict::{batched_logits, ModelCard};
 use candle_core::{Device, Tensor};
 use optim::{linear_lr, AdamW};
 use rand::{rngs::StdRng, SeedableRng};
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
@@ -60,20 +62,79 @@ impl Trainer {
         cancel: &AtomicBool,
     ) -> Result<RunSummary> {
         let result = match config.method {
-            Method::FineTune => run_inner(config, data, &mut on_event, cancel),
+            Method::FineTune => run_inner(config, data, &mut on_event, cancel, false),
             Method::Baseline => baseline::run(config, data, &mut on_event, cancel),
         };
-        if let Err(e) = &result {
-            on_event(&TrainEvent::Failed {
-                message: e.to_string(),
-            });
-        }
-        result
+        report_failure(result, &mut on_event)
+    }
+
+    /// Continue a cancelled, failed or killed fine-tune from the checkpoint of its last
+    /// completed epoch in `config.checkpoint_dir`, on the same `data`. On the CPU the
+    /// result is the same as a run never interrupted.
+    pub fn resume(
+        config: &TrainConfig,
+        data: &TrainData,
+        mut on_event: impl FnMut(&TrainEvent),
+        cancel: &AtomicBool,
+    ) -> Result<RunSummary> {
+        let result = match (config.method, &config.checkpoint_dir) {
+            (Method::FineTune, Some(dir)) if checkpoint::exists(dir) => {
+                run_inner(config, data, &mut on_event, cancel, true)
+            }
+            (Method::Baseline, _) => Err(EngineError::Config(
+                "a baseline run has no checkpoints (it takes one pass): start it again".into(),
+            )),
+            _ => Err(EngineError::Config(
+                "this run has no checkpoint to resume from: it ended before its first epoch \
+                 did (start it again)"
+                    .into(),
+            )),
+        };
+        report_failure(result, &mut on_event)
     }
 }
 
-fn prepare(config: &TrainConfig, data: &TrainData, device: &Device) -> Result<Prepared> {
+/// Report an error as a `Failed` event, and pass the result on.
+fn report_failure(
+    result: Result<RunSummary>,
+    on_event: &mut dyn FnMut(&TrainEvent),
+) -> Result<RunSummary> {
+    if let Err(e) = &result {
+        on_event(&TrainEvent::Failed {
+            message: e.to_string(),
+        });
+    }
+    result
+}
+
+/// The seed of one epoch's random stream (`stream` tells data order from dropout):
+/// each epoch draws afresh, so a resumed run needs no generator state.
+fn epoch_seed(seed: u64, epoch: usize, stream: u64) -> u64 {
+    // SplitMix64's finaliser over the three inputs.
+    let mut z = seed
+        .wrapping_add((epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+        .wrapping_add(stream.wrapping_mul(0xD1B5_4A32_D192_ED03));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+const ORDER_STREAM: u64 = 1;
+const DROPOUT_STREAM: u64 = 2;
+
+/// Read the model and encode the rows. `weights`: a checkpoint folder whose weights
+/// (head included) replace the base model's (resuming).
+fn prepare(
+    config: &TrainConfig,
+    data: &TrainData,
+    device: &Device,
+    weights: Option<&std::path::Path>,
+) -> Result<Prepared> {
     config.validate()?;
+    if config.output_dir.as_os_str().is_empty() {
+        return Err(EngineError::Config(
+            "no folder to save the model in: set the output folder (a run store sets it)".into(),
+        ));
+    }
     if data.labels.len() < 2 {
         return Err(EngineError::Config(format!(
             "training needs at least 2 classes, the data has {}",
@@ -95,7 +156,18 @@ fn prepare(config: &TrainConfig, data: &TrainData, device: &Device) -> Result<Pr
             )
         })?;
     let dir = resolve_model(&config.model)?;
-    let model = SequenceClassifier::load(&dir, Some(data.labels.clone()), device, config.seed)?;
+    let head = match (weights, config.new_head) {
+        (Some(_), _) => HeadPolicy::Require,
+        (None, true) => HeadPolicy::InitIfMismatched,
+        (None, false) => HeadPolicy::InitIfAbsent,
+    };
+    let model = SequenceClassifier::load_with_head(
+        weights.unwrap_or(&dir),
+        Some(data.labels.clone()),
+        head,
+        device,
+        config.seed,
+    )?;
     let max_length = config.max_length.min(model.max_positions());
     let encoder = TextEncoder::load(&dir, max_length)?;
     let texts = |rows: &[Example]| rows.iter().map(|e| e.text.clone()).collect::<Vec<_>>();
@@ -117,6 +189,7 @@ fn prepare(config: &TrainConfig, data: &TrainData, device: &Device) -> Result<Pr
 fn open_run(
     config: &TrainConfig,
     data: &TrainData,
+    weights: Option<&std::path::Path>,
     on_event: &mut dyn FnMut(&TrainEvent),
     plan: impl Fn(&Prepared) -> (usize, usize, Vec<String>),
 ) -> Result<(Device, Prepared, RunSummary)> {
@@ -125,7 +198,7 @@ fn open_run(
     let _ = device.set_seed(config.seed);
     let compute = config.precision.compute_dtype(&device)?;
     enable_tensor_cores(&device);
-    let mut p = prepare(config, data, &device)?;
+    let mut p = prepare(config, data, &device, weights)?;
     p.model.set_compute_dtype(compute);
     let (epochs, steps_per_epoch, newly_initialised) = plan(&p);
     let device_label = device_name(&device);
@@ -164,9 +237,12 @@ fn run_inner(
     data: &TrainData,
     on_event: &mut dyn FnMut(&TrainEvent),
     cancel: &AtomicBool,
+    resume: bool,
 ) -> Result<RunSummary> {
     let started = Instant::now();
-    let (device, p, mut summary) = open_run(config, data, on_event, |p| {
+    let checkpoint_dir = config.checkpoint_dir.as_deref();
+    let weights = checkpoint_dir.filter(|_| resume);
+    let (device, p, mut summary) = open_run(config, data, weights, on_event, |p| {
         let steps_per_epoch = p.train.len().div_ceil(config.batch_size);
         (
             config.epochs,
@@ -177,15 +253,36 @@ fn run_inner(
     let steps_per_epoch = p.train.len().div_ceil(config.batch_size);
     let total_steps = steps_per_epoch * config.epochs;
     let mut optimizer = AdamW::new(p.model.vars(), config.weight_decay)?;
-    let dropout = DropoutRng::new(config.seed);
-    let mut rng = StdRng::seed_from_u64(config.seed);
-    let lengths: Vec<usize> = p.train.iter().map(|e| e.ids.len()).collect();
     let mut since_best = 0;
+    let mut first_epoch = 1;
+    let mut seconds_before = 0.0;
+    if let Some(dir) = weights {
+        let (state, moments) = checkpoint::load(dir)?;
+        if state.summary.labels != data.labels || state.epoch >= config.epochs {
+            return Err(EngineError::Config(format!(
+                "the checkpoint in {} does not fit this run (classes or epochs differ)",
+                dir.display()
+            )));
+        }
+        optimizer.restore(state.optimizer_step, &moments)?;
+        since_best = state.since_best;
+        first_epoch = state.epoch + 1;
+        seconds_before = state.summary.seconds;
+        // Where the model goes and what runs it are this session's.
+        summary = RunSummary {
+            output_dir: summary.output_dir,
+            device: summary.device,
+            ..state.summary
+        };
+    }
+    let lengths: Vec<usize> = p.train.iter().map(|e| e.ids.len()).collect();
     // On a GPU the host reads losses a few times a second, not after every step, so
     // the device never waits for it; the steps in between are reported together.
     let mut pending = PendingSteps::new(device.is_cpu());
 
-    'epochs: for epoch in 1..=config.epochs {
+    'epochs: for epoch in first_epoch..=config.epochs {
+        let dropout = DropoutRng::new(epoch_seed(config.seed, epoch, DROPOUT_STREAM));
+        let mut rng = StdRng::seed_from_u64(epoch_seed(config.seed, epoch, ORDER_STREAM));
         let epoch_start = Instant::now();
         pending.since = epoch_start;
         let (mut loss_sum, mut seen) = (0.0, 0usize);
@@ -268,7 +365,7 @@ fn run_inner(
             summary.best_value = Some(value);
             summary.best_epoch = Some(epoch);
             since_best = 0;
-            summary.seconds = started.elapsed().as_secs_f64();
+            summary.seconds = seconds_before + started.elapsed().as_secs_f64();
             save_best(&p, config, &summary)?;
             on_event(&TrainEvent::CheckpointSaved {
                 epoch,
@@ -286,8 +383,22 @@ fn run_inner(
                 break;
             }
         }
+        if let (Some(dir), true) = (checkpoint_dir, epoch < config.epochs) {
+            summary.seconds = seconds_before + started.elapsed().as_secs_f64();
+            let state = checkpoint::TrainerState {
+                epoch,
+                optimizer_step: 0,
+                since_best,
+                summary: summary.clone(),
+            };
+            checkpoint::save(dir, &p.model, &optimizer, &state)?;
+        }
     }
-    summary.seconds = started.elapsed().as_secs_f64();
+    summary.seconds = seconds_before + started.elapsed().as_secs_f64();
+    if let (Some(dir), false) = (checkpoint_dir, summary.cancelled) {
+        // Finished: nothing left to resume.
+        checkpoint::remove(dir)?;
+    }
     if summary.cancelled {
         on_event(&TrainEvent::Cancelled {
             step: summary.steps,
@@ -486,18 +597,21 @@ fn evaluate(
     Ok(Some((loss / logits.len().max(1) as f64, metrics)))
 }
 
+/// Write the best model so far: model, tokenizer and card replace the output folder
+/// as a whole (a crash mid-save leaves the previous best intact).
 fn save_best(p: &Prepared, config: &TrainConfig, summary: &RunSummary) -> Result<()> {
-    let dir: &Path = &config.output_dir;
-    p.model.save(dir)?;
-    p.encoder.save(dir)?;
-    ModelCard {
-        base_model: config.model.clone(),
-        max_length: p.encoder.max_length(),
-        labels: summary.labels.clone(),
-        config: config.clone(),
-        summary: Some(summary.clone()),
-    }
-    .save(dir)
+    replace_dir(&config.output_dir, |dir| {
+        p.model.save(dir)?;
+        p.encoder.save(dir)?;
+        ModelCard {
+            base_model: config.model.clone(),
+            max_length: p.encoder.max_length(),
+            labels: summary.labels.clone(),
+            config: config.clone(),
+            summary: Some(summary.clone()),
+        }
+        .save(dir)
+    })
 }
 
 /// Turn a tensor error that is really an out-of-memory condition into a clear message.

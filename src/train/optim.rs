@@ -1,9 +1,10 @@
 //! AdamW with transformers Trainer's parameter grouping (no weight decay for biases
 //! and LayerNorm weights), global-norm gradient clipping, and the linear schedule.
 
-use crate::error::Result;
+use crate::error::{EngineError, Result};
 use candle_core::{backprop::GradStore, CpuStorage, DType, Device, Layout, Tensor, Var};
 use std::cell::RefCell;
+use std::collections::HashMap;
 
 /// Adam β₁, β₂ and ε as transformers' Trainer uses them.
 pub const BETAS: (f64, f64) = (0.9, 0.999);
@@ -122,6 +123,72 @@ impl AdamW {
             .iter()
             .map(|s| grads.get(s.var.as_tensor()))
             .collect()
+    }
+
+    /// The optimiser's state for a checkpoint: the step count and each variable's
+    /// moments as host tensors named `m.<index>` / `v.<index>` (slot order). `None`
+    /// where the state lives in the one-launch CUDA optimiser, which cannot export it.
+    pub fn state(&self) -> Result<Option<(i32, HashMap<String, Tensor>)>> {
+        let mut tensors = HashMap::with_capacity(self.slots.len() * 2);
+        for (i, slot) in self.slots.iter().enumerate() {
+            let shape = slot.var.shape();
+            let (m, v) = match &slot.moments {
+                Moments::Host { m, v } => (
+                    Tensor::from_slice(m, shape, &Device::Cpu)?,
+                    Tensor::from_slice(v, shape, &Device::Cpu)?,
+                ),
+                Moments::Device { m, v } => {
+                    (m.to_device(&Device::Cpu)?, v.to_device(&Device::Cpu)?)
+                }
+                #[cfg(feature = "cuda")]
+                Moments::FusedCuda => return Ok(None),
+            };
+            tensors.insert(format!("m.{i}"), m);
+            tensors.insert(format!("v.{i}"), v);
+        }
+        Ok(Some((self.step, tensors)))
+    }
+
+    /// Restore a [`AdamW::state`] taken from an optimiser over the same variables.
+    /// A state that does not fit (other variables or shapes) is an error naming it.
+    pub fn restore(&mut self, step: i32, tensors: &HashMap<String, Tensor>) -> Result<()> {
+        for (i, slot) in self.slots.iter_mut().enumerate() {
+            let shape = slot.var.shape().clone();
+            let get = |kind: &str| -> Result<Tensor> {
+                let name = format!("{kind}.{i}");
+                let t = tensors.get(&name).ok_or_else(|| {
+                    EngineError::Config(format!("optimiser state has no tensor '{name}'"))
+                })?;
+                if t.shape() != &shape {
+                    return Err(EngineError::Config(format!(
+                        "optimiser state tensor '{name}' has shape {:?}, expected {:?}",
+                        t.dims(),
+                        shape.dims()
+                    )));
+                }
+                Ok(t.to_dtype(DType::F32)?)
+            };
+            let (m, v) = (get("m")?, get("v")?);
+            match &mut slot.moments {
+                Moments::Host { m: hm, v: hv } => {
+                    *hm = m.flatten_all()?.to_vec1::<f32>()?;
+                    *hv = v.flatten_all()?.to_vec1::<f32>()?;
+                }
+                Moments::Device { m: dm, v: dv } => {
+                    let device = slot.var.device();
+                    *dm = m.to_dtype(slot.var.dtype())?.to_device(device)?;
+                    *dv = v.to_dtype(slot.var.dtype())?.to_device(device)?;
+                }
+                #[cfg(feature = "cuda")]
+                Moments::FusedCuda => {
+                    return Err(EngineError::Config(
+                        "resuming on a CUDA GPU is not supported yet: resume on the CPU".into(),
+                    ))
+                }
+            }
+        }
+        self.step = step;
+        Ok(())
     }
 
     /// Global L2 norm of the gradients (a scalar tensor, kept on the device).
