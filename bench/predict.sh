@@ -13,6 +13,8 @@ DATA=${DATA:-../shared/data/tickettagger_issues_train.csv}
 SINGLE_N=${SINGLE_N:-200}
 BATCH_N=${BATCH_N:-512}
 work=$(mktemp -d)
+# Runs the harness makes stay in its scratch folder, not the user's run store.
+export DIALECT_HOME="$work/home"
 trap 'rm -rf "$work"' EXIT
 
 [ -x bench/.venv/bin/python ] || python3 -m venv --system-site-packages bench/.venv

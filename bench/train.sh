@@ -17,6 +17,8 @@ EPOCHS=${EPOCHS:-1}
 SHARED=${SHARED:-../shared/data}
 MODEL=sentence-transformers/all-MiniLM-L6-v2
 work=$(mktemp -d)
+# Runs the harness makes stay in its scratch folder, not the user's run store.
+export DIALECT_HOME="$work/home"
 trap 'rm -rf "$work"' EXIT
 
 [ -x bench/.venv/bin/python ] || python3 -m venv --system-site-packages bench/.venv

@@ -10,7 +10,8 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 export PATH="$HOME/.cargo/bin:$PATH"
 cargo build --release --quiet
-OUT=${DIALECT_OUT:-dialect-model}
+# The run is recorded in the run store the app shows too; --out copies the model here.
+OUT=${DIALECT_OUT:-$(mktemp -d)/banking77-model}
 HF_HUB_OFFLINE=1 target/release/dialect train samples/banking77.csv \
   --model sentence-transformers/all-MiniLM-L6-v2 --lr 1e-4 --out "$OUT" "$@"
 target/release/dialect predict "$OUT" \

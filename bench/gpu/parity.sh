@@ -2,6 +2,8 @@
 # Quality parity on the GPU: Dialect vs transformers Trainer, same base model
 # (all-MiniLM-L6-v2), same train/validation/test files, same recipe.
 set -u
+# Runs stay in a scratch store, not the user's.
+export DIALECT_HOME=${DIALECT_HOME:-/tmp/dialect-home}
 export PYTHONUNBUFFERED=1
 . .gpu/env-on-gpu.sh
 gunzip -c .gpu/dialect.gz > /tmp/dialect && chmod +x /tmp/dialect

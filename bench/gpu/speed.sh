@@ -5,6 +5,8 @@
 # and the real MiniLM-L6 model with the same rows, f32 vs bf16 held-out accuracy, and
 # the out-of-memory message. Figures land in $OUT (and on stdout).
 set -u
+# Runs stay in a scratch store, not the user's.
+export DIALECT_HOME=${DIALECT_HOME:-/tmp/dialect-home}
 export PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false
 . .gpu/env-on-gpu.sh
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
