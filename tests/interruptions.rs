@@ -244,3 +244,68 @@ fn cli_resumes_a_cancelled_run_to_the_end() {
         .code(1)
         .stderr(predicates::str::contains("nothing to resume"));
 }
+
+/// Whether any run folder under `runs` holds a save in progress.
+fn save_in_progress(runs: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(runs) else {
+        return false;
+    };
+    entries.filter_map(|e| e.ok()).any(|run| {
+        std::fs::read_dir(run.path()).is_ok_and(|mut inside| {
+            inside.any(|f| {
+                f.is_ok_and(|f| f.file_name().to_string_lossy().ends_with(".partial"))
+            })
+        })
+    })
+}
+
+/// Kill `dialect train` the moment a save's staging folder appears: the model the run
+/// had before that save is still there, whole, and scores as its card records.
+#[test]
+fn killing_training_in_the_middle_of_a_save_keeps_the_previous_model() {
+    let work = tempfile::tempdir().unwrap();
+    let csv = common::tiny_csv(work.path(), 12);
+    let runs = work.path().join("runs");
+    let store = RunStore::new(&runs);
+    let mut caught = 0;
+    for attempt in 0..6 {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dialect"))
+            .env("HF_HUB_OFFLINE", "1")
+            .args(["train", csv.to_str().unwrap(), "--model"])
+            .arg(common::tiny_model("distilbert"))
+            .args(["--runs-dir", runs.to_str().unwrap(), "--epochs", "400"])
+            .args(["--max-length", "32", "--device", "cpu", "--lr", "1e-3"])
+            .args(["--seed", &attempt.to_string(), "--json"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Skip the first saves, then kill inside the next one seen.
+        let started = std::time::Instant::now();
+        let mut seen = 0;
+        while started.elapsed() < Duration::from_secs(30) {
+            if save_in_progress(&runs) {
+                seen += 1;
+                if seen > attempt {
+                    child.kill().unwrap();
+                    caught += 1;
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        let _ = child.kill();
+        child.wait().unwrap();
+    }
+    assert!(caught > 0, "never saw a save in progress");
+    for run in store.list().unwrap() {
+        let Ok(model) = store.model_dir(&run.id) else {
+            continue;
+        };
+        let card = dialect::predict::ModelCard::load(&model).expect("model card");
+        let recorded = card.summary.unwrap().best_value.unwrap();
+        let review = review_run(&store, &run.id, DeviceChoice::Cpu).unwrap();
+        assert_eq!(review.metrics.accuracy, recorded, "run {}", run.id);
+    }
+}
