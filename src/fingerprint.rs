@@ -115,6 +115,9 @@ mod tests {
         assert_eq!(a, RowId::of(&example(2, "refund please", "billing")));
         assert_ne!(a, RowId::of(&example(2, "refund please", "bug")));
         assert_ne!(a, RowId::of(&example(2, "refund pleas", "ebilling")));
-        assert_eq!(serde_json::to_string(&a).unwrap(), format!("[2,\"{}\"]", a.1));
+        assert_eq!(
+            serde_json::to_string(&a).unwrap(),
+            format!("[2,\"{}\"]", a.1)
+        );
     }
 }

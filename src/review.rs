@@ -116,7 +116,10 @@ pub fn review_run(store: &RunStore, id: &str, device: DeviceChoice) -> Result<Re
                     .data
                     .load(record.config.validation_fraction, record.config.seed, true)?;
             let reason = "this run was recorded by an older Dialect without a fingerprint of its data, so these rows are a fresh split of the file as it is now: if the file changed since, they may include rows the model trained on".to_string();
-            (loaded.data.validation, ValidationCheck::NotVerifiable { reason })
+            (
+                loaded.data.validation,
+                ValidationCheck::NotVerifiable { reason },
+            )
         }
     };
     let predictor = Predictor::load(&store.model_dir(id)?, device)?;

@@ -295,8 +295,7 @@ impl RunStore {
             if !from.join(RECORD).is_file() || to.exists() {
                 continue;
             }
-            if matches!(take_lock(&from), Ok(Taken::Free(_)))
-                && std::fs::rename(&from, &to).is_ok()
+            if matches!(take_lock(&from), Ok(Taken::Free(_))) && std::fs::rename(&from, &to).is_ok()
             {
                 moved += 1;
             }
@@ -581,10 +580,7 @@ mod tests {
         let old = store.root().join(run.id());
         drop(run);
         std::fs::remove_file(old.join(LOCK)).unwrap();
-        assert_eq!(
-            store.list().unwrap()[0].status,
-            RunStatus::Interrupted
-        );
+        assert_eq!(store.list().unwrap()[0].status, RunStatus::Interrupted);
     }
 
     #[test]
@@ -625,12 +621,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (spec, rows) = spec(dir.path());
         let legacy = RunStore::new(dir.path().join("legacy"));
-        let mut done = legacy.create(&TrainConfig::default(), &spec, &rows).unwrap();
+        let mut done = legacy
+            .create(&TrainConfig::default(), &spec, &rows)
+            .unwrap();
         done.log(&TrainEvent::Failed {
             message: "x".into(),
         })
         .unwrap();
-        let training = legacy.create(&TrainConfig::default(), &spec, &rows).unwrap();
+        let training = legacy
+            .create(&TrainConfig::default(), &spec, &rows)
+            .unwrap();
         std::fs::create_dir(legacy.root().join("not-a-run")).unwrap();
         let store = RunStore::new(dir.path().join("shared"));
         assert_eq!(store.adopt(legacy.root()).unwrap(), 1);

@@ -567,9 +567,9 @@ fn runs_review_scores_the_recorded_rows_and_refuses_an_edited_file() {
         .collect();
     let recorded: Vec<u64> = listed.iter().map(|(l, _)| *l as u64).collect();
     assert_eq!(lines, recorded);
-    review(false)
-        .success()
-        .stdout(predicate::str::contains("verified against the run's fingerprint"));
+    review(false).success().stdout(predicate::str::contains(
+        "verified against the run's fingerprint",
+    ));
 
     // Rows appended: the validation rows are intact, and the review says the file changed.
     let original = std::fs::read_to_string(&csv).unwrap();
@@ -590,8 +590,9 @@ fn runs_review_scores_the_recorded_rows_and_refuses_an_edited_file() {
         .code(1)
         .stdout(predicate::str::is_empty())
         .stderr(
-            predicate::str::contains(format!("changed since run {id} trained"))
-                .and(predicate::str::contains("validation rows are gone or different")),
+            predicate::str::contains(format!("changed since run {id} trained")).and(
+                predicate::str::contains("validation rows are gone or different"),
+            ),
         );
 
     // A run recorded before fingerprints is re-split, and said to be unverifiable.

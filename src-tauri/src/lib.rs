@@ -68,7 +68,10 @@ fn runs_dir<R: Runtime>(app: &tauri::App<R>) -> PathBuf {
     let overridden = std::env::var_os(HOME_ENV).is_some_and(|h| !h.is_empty());
     if let (false, Ok(data)) = (overridden, app.path().app_data_dir()) {
         if let Err(e) = RunStore::new(&root).adopt(&data.join("runs")) {
-            eprintln!("dialect: could not move earlier runs into {}: {e}", root.display());
+            eprintln!(
+                "dialect: could not move earlier runs into {}: {e}",
+                root.display()
+            );
         }
     }
     root

@@ -577,7 +577,10 @@ fn evaluating_a_run_whose_data_changed_is_refused_and_a_locked_run_is_not_delete
     let app = app();
     let id = app.trained_run();
     let review = app.ok("evaluate_run", json!({ "runId": id }));
-    assert_eq!(review["validation"], json!({ "kind": "verified", "note": null }));
+    assert_eq!(
+        review["validation"],
+        json!({ "kind": "verified", "note": null })
+    );
 
     // Every ticket reworded: the run's validation rows are gone from the file.
     let csv = app.dir.path().join("tickets.csv");
@@ -589,8 +592,7 @@ fn evaluating_a_run_whose_data_changed_is_refused_and_a_locked_run_is_not_delete
     assert!(message.contains("validation rows"), "{message}");
 
     // Another process training the run holds its lock (a second handle stands in).
-    let lock = std::fs::File::open(app.dir.path().join("runs").join(&id).join("run.lock"))
-        .unwrap();
+    let lock = std::fs::File::open(app.dir.path().join("runs").join(&id).join("run.lock")).unwrap();
     lock.try_lock().unwrap();
     let message = app.err("delete_run", json!({ "runId": id }), "busy");
     assert!(
