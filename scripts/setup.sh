@@ -43,6 +43,14 @@ command -v tauri-driver >/dev/null 2>&1 || {
   cargo install tauri-driver --version 2.1.0 --locked
 }
 
+# cargo-deny checks the dependency tree (scripts/deny.sh), pinned so that its verdicts
+# change only when we bump it.
+CARGO_DENY_VERSION=0.20.2
+cargo deny --version 2>/dev/null | grep -qx "cargo-deny $CARGO_DENY_VERSION" || {
+  echo "setup: installing cargo-deny $CARGO_DENY_VERSION"
+  cargo install cargo-deny --version "$CARGO_DENY_VERSION" --locked
+}
+
 echo "setup: installing the UI's and the end-to-end test's npm packages"
 npm --prefix ui ci --no-audit --no-fund --loglevel=error
 npm --prefix e2e ci --no-audit --no-fund --loglevel=error

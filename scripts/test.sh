@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set up and run every check: formatting, clippy, engine and app tests (unit, golden
+# Set up and run every check: formatting, clippy, the dependency tree (cargo-deny:
+# advisories, licences, sources), engine and app tests (unit, golden
 # parity with transformers, a real fine-tune, CLI, Tauri commands), the UI's type
 # check and component tests, and the end-to-end test of the real window under Xvfb.
 # Expects ../shared/data next to the repo.
@@ -13,5 +14,6 @@ cargo fmt --all -- --check
 npm --prefix ui run check
 npm --prefix ui test
 cargo clippy --workspace --all-targets -- -D warnings
+scripts/deny.sh
 cargo test --workspace --all-targets
 scripts/e2e.sh

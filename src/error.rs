@@ -22,6 +22,12 @@ pub enum EngineError {
     /// A model could not be found locally or on the hub.
     #[error("model {model} not found: {message}")]
     ModelNotFound { model: String, message: String },
+    /// A run's data changed since it trained, so its validation rows cannot be re-read.
+    #[error("{path}: {message}")]
+    DataChanged { path: PathBuf, message: String },
+    /// Another live process is training this run.
+    #[error("run {id} is being trained by another Dialect process{}: cancel it there or wait until it ends", pid.map(|p| format!(" (pid {p})")).unwrap_or_default())]
+    RunInUse { id: String, pid: Option<u32> },
     /// A requested setting is invalid.
     #[error("invalid setting: {0}")]
     Config(String),

@@ -14,6 +14,7 @@ pub mod dataset;
 pub mod device;
 pub mod device_check;
 pub mod error;
+pub mod fingerprint;
 pub mod metrics;
 pub mod model;
 pub mod predict;

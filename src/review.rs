@@ -1,13 +1,17 @@
 //! Looking back at a run: its best model's predictions on the run's own validation
-//! rows, row by row, so an analyst can open any cell of the confusion matrix.
+//! rows, row by row, so an analyst can open any cell of the confusion matrix. The rows
+//! are checked against the fingerprint the run recorded: a review never passes rows
+//! the model may have trained on off as its validation set.
 
-use crate::dataset::Example;
+use crate::dataset::{read_labeled, Example};
 use crate::device::DeviceChoice;
 use crate::error::{EngineError, Result};
+use crate::fingerprint::{file_sha256, label_map_sha256, DataFingerprint, RowId};
 use crate::metrics::Metrics;
 use crate::predict::Predictor;
-use crate::runs::RunStore;
+use crate::runs::{RunRecord, RunStore};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
 /// One validation row as the model saw it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -29,11 +33,30 @@ pub struct Review {
     pub labels: Vec<String>,
     pub metrics: Metrics,
     pub rows: Vec<ReviewedRow>,
+    /// Whether these are provably the rows the run was validated on.
+    pub validation: ValidationCheck,
 }
 
-/// Classify `examples` with `predictor` and score them. Rows whose label the model
-/// does not know are an error naming the label.
-pub fn review(predictor: &Predictor, examples: &[Example]) -> Result<Review> {
+/// How a review's rows relate to the run's validation set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum ValidationCheck {
+    /// The very rows the run was validated on, checked against its fingerprint;
+    /// `note` says when a file changed since without touching those rows.
+    Verified { note: Option<String> },
+    /// The run was recorded without a fingerprint (by an older Dialect): the rows are
+    /// a fresh split of the file as it is now and may include rows it trained on.
+    NotVerifiable { reason: String },
+}
+
+/// Classify `examples` with `predictor` and score them, with `validation` saying
+/// what the rows are. Rows whose label the model does not know are an error naming
+/// the label.
+pub fn review(
+    predictor: &Predictor,
+    examples: &[Example],
+    validation: ValidationCheck,
+) -> Result<Review> {
     let labels = predictor.labels().to_vec();
     let index = |label: &str| labels.iter().position(|l| l == label);
     let truth = examples
@@ -70,16 +93,108 @@ pub fn review(predictor: &Predictor, examples: &[Example]) -> Result<Review> {
         metrics: Metrics::compute(&labels, &truth, &predicted),
         labels,
         rows,
+        validation,
     })
 }
 
-/// Review run `id`'s best model on the validation rows it was scored on: the same
-/// file, mapping, sample and split (seeded), re-read from disk.
+/// Review run `id`'s best model on the validation rows it was scored on, re-read
+/// from its data file at the lines recorded when it started. Refused with
+/// [`EngineError::DataChanged`] when the files no longer hold those rows. Runs recorded
+/// without a fingerprint are re-split (same file, mapping, sample and seed) and the
+/// review says it cannot verify them.
 pub fn review_run(store: &RunStore, id: &str, device: DeviceChoice) -> Result<Review> {
     let record = store.get(id)?;
-    let loaded = record
-        .data
-        .load(record.config.validation_fraction, record.config.seed, true)?;
+    let (examples, validation) = match &record.fingerprint {
+        Some(fingerprint) => {
+            let ids = store.validation_rows(id)?;
+            let (examples, note) = recorded_rows(&record, fingerprint, &ids)?;
+            (examples, ValidationCheck::Verified { note })
+        }
+        None => {
+            let loaded =
+                record
+                    .data
+                    .load(record.config.validation_fraction, record.config.seed, true)?;
+            let reason = "this run was recorded by an older Dialect without a fingerprint of its data, so these rows are a fresh split of the file as it is now: if the file changed since, they may include rows the model trained on".to_string();
+            (
+                loaded.data.validation,
+                ValidationCheck::NotVerifiable { reason },
+            )
+        }
+    };
     let predictor = Predictor::load(&store.model_dir(id)?, device)?;
-    review(&predictor, &loaded.data.validation)
+    review(&predictor, &examples, validation)
+}
+
+/// The rows `ids` re-read from `record`'s data, each checked against its recorded
+/// hash, with a note when a file changed without touching them.
+fn recorded_rows(
+    record: &RunRecord,
+    fingerprint: &DataFingerprint,
+    ids: &[RowId],
+) -> Result<(Vec<Example>, Option<String>)> {
+    let spec = &record.data;
+    let run = &record.id;
+    let map_hash = spec.label_map.as_ref().map(label_map_sha256).transpose()?;
+    if map_hash != fingerprint.label_map_sha256 {
+        return Err(EngineError::DataChanged {
+            path: spec.path.clone(),
+            message: format!("the label map recorded with run {run} was edited since it trained, so its validation rows cannot be re-read as they were scored"),
+        });
+    }
+    if ids.len() != fingerprint.validation_rows {
+        return Err(EngineError::DataChanged {
+            path: spec.path.clone(),
+            message: format!(
+                "run {run} lists {} validation rows but recorded {}: its run folder was altered",
+                ids.len(),
+                fingerprint.validation_rows
+            ),
+        });
+    }
+    let mut files = vec![(&spec.path, &fingerprint.data_sha256)];
+    if let (Some(path), Some(hash)) = (&spec.validation, &fingerprint.validation_sha256) {
+        files.push((path, hash));
+    }
+    let mut changed = Vec::new();
+    for (path, hash) in files {
+        if file_sha256(path)? != *hash {
+            changed.push(path.display().to_string());
+        }
+    }
+    let source = spec.validation.as_ref().unwrap_or(&spec.path);
+    let data = read_labeled(
+        source,
+        &spec.text,
+        &spec.label_column,
+        spec.label_map.as_ref(),
+    )?;
+    let mut by_line: HashMap<usize, Example> =
+        data.examples.into_iter().map(|e| (e.line, e)).collect();
+    let mut rows = Vec::with_capacity(ids.len());
+    let mut missing = Vec::new();
+    for id in ids {
+        match by_line.remove(&id.line()) {
+            Some(e) if RowId::of(&e) == *id => rows.push(e),
+            _ => missing.push(id.line()),
+        }
+    }
+    if let Some(first) = missing.first() {
+        return Err(EngineError::DataChanged {
+            path: source.clone(),
+            message: format!(
+                "changed since run {run} trained: {} of its {} validation rows are gone or different (first: line {first}), so the rows at hand are not the ones it was scored on and may include rows it trained on. Restore the file as it was, or train a new run on it",
+                missing.len(),
+                ids.len()
+            ),
+        });
+    }
+    let note = (!changed.is_empty()).then(|| {
+        format!(
+            "{} changed since the run trained, but all {} of its validation rows are unchanged",
+            changed.join(" and "),
+            ids.len()
+        )
+    });
+    Ok((rows, note))
 }

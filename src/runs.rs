@@ -1,12 +1,21 @@
 //! The run store: every training run in its own folder,
-//! `<root>/<id>/{run.json, events.jsonl, model/}`, so past runs can be listed, opened,
-//! tried, exported and deleted. Run ids are validated: no path can escape the root.
+//! `<root>/<id>/{run.json, events.jsonl, validation-rows.json, run.lock, model/}`, so
+//! past runs can be listed, opened, tried, exported and deleted. Run ids are validated:
+//! no path can escape the root.
+//!
+//! A run holds an OS lock on its `run.lock` while it trains (released when it ends or
+//! its process dies), so any process can tell a live run from an interrupted one, and
+//! none deletes a run another is training.
 
 use crate::atomic::write_atomic;
+use crate::dataset::Example;
 use crate::error::{EngineError, Result};
+use crate::fingerprint::{DataFingerprint, RowId};
 use crate::model::folder::copy_model_files;
 use crate::train::{DataSpec, RunSummary, TrainConfig, TrainEvent};
 use serde::{Deserialize, Serialize};
+use std::ffi::OsString;
+use std::fs::{File, TryLockError};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -19,7 +28,7 @@ pub enum RunStatus {
     Finished,
     Cancelled,
     Failed,
-    /// Recorded as running, but its process is gone (crash, kill, power loss).
+    /// Recorded as running, but no process holds its lock (crash, kill, power loss).
     Interrupted,
 }
 
@@ -38,9 +47,13 @@ pub struct RunRecord {
     /// Best value of the chosen metric so far, and its epoch.
     pub best: Option<(usize, f64)>,
     pub error: Option<String>,
-    /// The process recording the run, to tell a running run from an interrupted one.
+    /// The process recording the run (named when another process would disturb it).
     #[serde(default)]
     pub pid: Option<u32>,
+    /// The data's fingerprint when the run started; `None` for runs recorded before
+    /// Dialect took one (their validation rows cannot be verified).
+    #[serde(default)]
+    pub fingerprint: Option<DataFingerprint>,
 }
 
 /// A folder of runs.
@@ -53,11 +66,15 @@ pub struct RunStore {
 pub struct Run {
     record: RunRecord,
     dir: PathBuf,
-    events: std::fs::File,
+    events: File,
+    /// `run.lock`, locked until the run ends.
+    lock: Option<File>,
 }
 
 const RECORD: &str = "run.json";
 const EVENTS: &str = "events.jsonl";
+const VALIDATION_ROWS: &str = "validation-rows.json";
+const LOCK: &str = "run.lock";
 const MODEL: &str = "model";
 /// The resumable state of the last completed epoch (gone once the run finishes).
 const CHECKPOINT: &str = "checkpoint";
@@ -81,15 +98,11 @@ impl RunStore {
         Self { root: root.into() }
     }
 
-    /// `$DIALECT_HOME/runs`, else `~/.local/share/dialect/runs`.
+    /// The store the app and the CLI share: `$DIALECT_HOME/runs`, else `dialect/runs`
+    /// in the platform's data folder: `$XDG_DATA_HOME` or `~/.local/share` (Linux and
+    /// other Unixes), `~/Library/Application Support` (macOS), `%LOCALAPPDATA%` (Windows).
     pub fn default_root() -> PathBuf {
-        match std::env::var_os("DIALECT_HOME") {
-            Some(home) if !home.is_empty() => PathBuf::from(home).join("runs"),
-            _ => std::env::var_os("HOME")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from("."))
-                .join(".local/share/dialect/runs"),
-        }
+        default_root_from(|name| std::env::var_os(name), cfg!(target_os = "macos"))
     }
 
     /// The store's folder.
@@ -97,9 +110,18 @@ impl RunStore {
         &self.root
     }
 
-    /// Start recording a run of `config` on `data`. The returned run's config saves the
-    /// model, and the checkpoints a resume needs, inside the run folder.
-    pub fn create(&self, config: &TrainConfig, data: &DataSpec) -> Result<Run> {
+    /// Start recording a run of `config` on `data`, scored on the rows `validation`:
+    /// fingerprints the data files and lists the validation rows, so a later review can
+    /// prove it scores the same rows. The returned run holds the run's lock until it
+    /// ends; its config saves the model, and the checkpoints a resume needs, inside the
+    /// run folder.
+    pub fn create(
+        &self,
+        config: &TrainConfig,
+        data: &DataSpec,
+        validation: &[Example],
+    ) -> Result<Run> {
+        let (fingerprint, rows) = DataFingerprint::take(data, validation)?;
         std::fs::create_dir_all(&self.root).map_err(|e| EngineError::io(&self.root, e))?;
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -122,6 +144,16 @@ impl RunStore {
                     self.root.display()
                 ))
             })?;
+        let lock_path = dir.join(LOCK);
+        let lock = File::create(&lock_path).map_err(|e| EngineError::io(&lock_path, e))?;
+        lock.try_lock().map_err(|e| {
+            EngineError::io(
+                &lock_path,
+                std::io::Error::other(format!("cannot lock the new run: {e}")),
+            )
+        })?;
+        let rows_path = dir.join(VALIDATION_ROWS);
+        write_atomic(&rows_path, serde_json::to_string(&rows)?.as_bytes())?;
         let mut config = config.clone();
         config.output_dir = dir.join(MODEL);
         config.checkpoint_dir = Some(dir.join(CHECKPOINT));
@@ -135,14 +167,15 @@ impl RunStore {
             best: None,
             error: None,
             pid: Some(std::process::id()),
+            fingerprint: Some(fingerprint),
         };
         let events_path = dir.join(EVENTS);
-        let events =
-            std::fs::File::create(&events_path).map_err(|e| EngineError::io(&events_path, e))?;
+        let events = File::create(&events_path).map_err(|e| EngineError::io(&events_path, e))?;
         let run = Run {
             record,
             dir,
             events,
+            lock: Some(lock),
         };
         run.save()?;
         Ok(run)
@@ -171,6 +204,22 @@ impl RunStore {
                 )))
             }
         }
+        let lock = match take_lock(&dir)? {
+            Taken::Free(Some(lock)) => lock,
+            Taken::Free(None) => {
+                let path = dir.join(LOCK);
+                let lock = File::create(&path).map_err(|e| EngineError::io(&path, e))?;
+                lock.try_lock().map_err(|e| {
+                    EngineError::io(&path, std::io::Error::other(format!("cannot lock: {e}")))
+                })?;
+                lock
+            }
+            Taken::Held => {
+                return Err(EngineError::Config(format!(
+                    "run {id} is being resumed by another process: wait for it to end"
+                )));
+            }
+        };
         if !crate::train::checkpoint::exists(&dir.join(CHECKPOINT)) {
             return Err(EngineError::Config(format!(
                 "run {id} has no checkpoint to resume from (it stopped before its first \
@@ -189,6 +238,7 @@ impl RunStore {
             record,
             dir,
             events,
+            lock: Some(lock),
         };
         run.save()?;
         Ok(run)
@@ -229,6 +279,18 @@ impl RunStore {
             .collect())
     }
 
+    /// The validation rows run `id` was scored on, as listed when it started (empty
+    /// for runs recorded before Dialect listed them).
+    pub fn validation_rows(&self, id: &str) -> Result<Vec<RowId>> {
+        let path = self.dir(id)?.join(VALIDATION_ROWS);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => serde_json::from_str(&text)
+                .map_err(|e| EngineError::data(&path, format!("is not a list of rows: {e}"))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(EngineError::io(&path, e)),
+        }
+    }
+
     /// The folder holding a run's best model (Hugging Face layout).
     pub fn model_dir(&self, id: &str) -> Result<PathBuf> {
         let dir = self.dir(id)?.join(MODEL);
@@ -266,10 +328,50 @@ impl RunStore {
         copied.map(|()| target)
     }
 
-    /// Delete a run and everything in its folder.
+    /// Delete a run and everything in its folder; refused while a process (this one
+    /// or another) trains it.
     pub fn delete(&self, id: &str) -> Result<()> {
         let dir = self.dir(id)?;
+        // Held while deleting, so the run cannot be taken up meanwhile.
+        let _lock = match take_lock(&dir)? {
+            Taken::Free(lock) => lock,
+            Taken::Held => {
+                return Err(EngineError::RunInUse {
+                    id: id.to_string(),
+                    pid: read_record(&dir.join(RECORD)).ok().and_then(|r| r.pid),
+                })
+            }
+        };
         std::fs::remove_dir_all(&dir).map_err(|e| EngineError::io(&dir, e))
+    }
+
+    /// Move the runs kept in `legacy` (the app's own folder before the app and the CLI
+    /// shared a store) into this store; runs that are training, already here, or on
+    /// another disk stay. Returns how many moved.
+    pub fn adopt(&self, legacy: &Path) -> Result<usize> {
+        let Ok(entries) = std::fs::read_dir(legacy) else {
+            return Ok(0);
+        };
+        std::fs::create_dir_all(&self.root).map_err(|e| EngineError::io(&self.root, e))?;
+        let mut moved = 0;
+        for entry in entries.filter_map(|e| e.ok()) {
+            let from = entry.path();
+            let name = entry.file_name();
+            let Some(id) = name.to_str().filter(|id| validate_id(id).is_ok()) else {
+                continue;
+            };
+            let to = self.root.join(id);
+            if !from.join(RECORD).is_file() || to.exists() {
+                continue;
+            }
+            if matches!(take_lock(&from), Ok(Taken::Free(_))) && std::fs::rename(&from, &to).is_ok()
+            {
+                moved += 1;
+            }
+        }
+        // Gone once empty.
+        let _ = std::fs::remove_dir(legacy);
+        Ok(moved)
     }
 
     fn dir(&self, id: &str) -> Result<PathBuf> {
@@ -286,23 +388,87 @@ impl RunStore {
     }
 }
 
+/// `dialect/runs` under `$DIALECT_HOME` or the platform's data folder, with `var`
+/// reading the environment.
+fn default_root_from(var: impl Fn(&str) -> Option<OsString>, macos: bool) -> PathBuf {
+    let var = |name: &str| var(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    if let Some(home) = var("DIALECT_HOME") {
+        return home.join("runs");
+    }
+    let data = if cfg!(windows) {
+        var("LOCALAPPDATA").or_else(|| var("APPDATA"))
+    } else if macos {
+        var("HOME").map(|h| h.join("Library/Application Support"))
+    } else {
+        var("XDG_DATA_HOME")
+            .filter(|p| p.is_absolute())
+            .or_else(|| var("HOME").map(|h| h.join(".local/share")))
+    };
+    data.unwrap_or_else(|| PathBuf::from("."))
+        .join("dialect")
+        .join("runs")
+}
+
+/// Whether a run's lock could be taken.
+enum Taken {
+    /// Nobody trains the run: here is its lock (`None` for runs without a lock file).
+    Free(Option<File>),
+    /// A live process trains it.
+    Held,
+}
+
+/// Try to take the lock of the run in `dir` without waiting.
+fn take_lock(dir: &Path) -> Result<Taken> {
+    let path = dir.join(LOCK);
+    let file = match File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Taken::Free(None)),
+        Err(e) => return Err(EngineError::io(&path, e)),
+    };
+    match file.try_lock() {
+        Ok(()) => Ok(Taken::Free(Some(file))),
+        Err(TryLockError::WouldBlock) => Ok(Taken::Held),
+        Err(TryLockError::Error(e)) => Err(EngineError::io(&path, e)),
+    }
+}
+
 fn read_record(path: &Path) -> Result<RunRecord> {
     let text = std::fs::read_to_string(path).map_err(|e| EngineError::io(path, e))?;
     let mut record: RunRecord = serde_json::from_str(&text)
         .map_err(|e| EngineError::data(path, format!("is not a run record: {e}")))?;
-    if record.status == RunStatus::Running && record.pid.is_some_and(|pid| !process_alive(pid)) {
-        record.status = RunStatus::Interrupted;
+    if record.status == RunStatus::Running {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        // A lock that cannot be checked counts as held: never call a live run dead.
+        if matches!(take_lock(dir), Ok(Taken::Free(_))) {
+            record.status = RunStatus::Interrupted;
+        }
     }
     Ok(record)
 }
 
-/// Whether process `pid` exists (Linux: /proc; elsewhere assumed alive).
-fn process_alive(pid: u32) -> bool {
-    let proc_root = Path::new("/proc");
-    !proc_root.join("self").exists() || proc_root.join(pid.to_string()).exists()
-}
-
 impl Run {
+    /// The run's training rows read again to resume it: the same file, mapping, sample
+    /// and split. Refused when the data changed since the run started (resuming would
+    /// train on other rows).
+    pub fn reload_data(&self) -> Result<crate::train::TrainData> {
+        let (spec, config) = (&self.record.data, &self.record.config);
+        let loaded = spec.load(config.validation_fraction, config.seed, true)?;
+        if let Some(recorded) = &self.record.fingerprint {
+            let (now, _) = DataFingerprint::take(spec, &loaded.data.validation)?;
+            if &now != recorded {
+                return Err(EngineError::DataChanged {
+                    path: spec.path.clone(),
+                    message: format!(
+                        "the data (or its label map) changed since run {} started, so \
+                         resuming would train on other rows: start a new run",
+                        self.record.id
+                    ),
+                });
+            }
+        }
+        Ok(loaded.data)
+    }
+
     /// The run's id.
     pub fn id(&self) -> &str {
         &self.record.id
@@ -342,7 +508,12 @@ impl Run {
         self.events
             .sync_data()
             .map_err(|e| EngineError::io(&path, e))?;
-        self.save()
+        self.save()?;
+        if self.record.status != RunStatus::Running {
+            // Recorded as ended: nobody trains it any more.
+            self.lock = None;
+        }
+        Ok(())
     }
 
     fn end(&mut self, status: RunStatus, summary: Option<RunSummary>, error: Option<String>) {
@@ -386,15 +557,24 @@ mod tests {
     use super::*;
     use crate::dataset::TextSpec;
 
-    fn spec() -> DataSpec {
-        DataSpec {
-            path: "tickets.csv".into(),
+    /// A spec over a real file in `dir`, and its validation rows.
+    fn spec(dir: &Path) -> (DataSpec, Vec<Example>) {
+        let path = dir.join("tickets.csv");
+        std::fs::write(&path, "text,label\nrefund,billing\ncrash,bug\n").unwrap();
+        let spec = DataSpec {
+            path,
             text: TextSpec::column("text"),
             label_column: "label".into(),
             label_map: None,
             validation: None,
             max_rows: None,
-        }
+        };
+        let rows = vec![Example {
+            text: "crash".into(),
+            label: "bug".into(),
+            line: 3,
+        }];
+        (spec, rows)
     }
 
     #[test]
@@ -411,10 +591,11 @@ mod tests {
     #[test]
     fn records_lists_and_deletes_runs() {
         let dir = tempfile::tempdir().unwrap();
+        let (spec, rows) = spec(dir.path());
         let store = RunStore::new(dir.path().join("runs"));
         assert!(store.list().unwrap().is_empty());
-        let mut a = store.create(&TrainConfig::default(), &spec()).unwrap();
-        let b = store.create(&TrainConfig::default(), &spec()).unwrap();
+        let mut a = store.create(&TrainConfig::default(), &spec, &rows).unwrap();
+        let b = store.create(&TrainConfig::default(), &spec, &rows).unwrap();
         assert_ne!(a.id(), b.id());
         assert!(a
             .config()
@@ -437,15 +618,8 @@ mod tests {
             .to_string()
             .contains("no saved model"));
         assert_eq!(store.get(b.id()).unwrap().status, RunStatus::Running);
-        // A run whose process is gone reads as interrupted.
-        let path = store.root().join(b.id()).join(RECORD);
-        let mut stale = store.get(b.id()).unwrap();
-        stale.pid = Some(u32::MAX);
-        std::fs::write(&path, serde_json::to_string(&stale).unwrap()).unwrap();
-        if Path::new("/proc/self").exists() {
-            assert_eq!(store.get(b.id()).unwrap().status, RunStatus::Interrupted);
-        }
-        store.delete(b.id()).unwrap();
+        // An ended run has let go of its lock even while its `Run` lives.
+        store.delete(a.id()).unwrap();
         assert_eq!(store.list().unwrap().len(), 1);
         assert!(store.get("../runs").is_err());
         assert!(store
@@ -453,5 +627,130 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("no run 'nope'"));
+    }
+
+    #[test]
+    fn a_training_run_is_locked_and_reads_as_interrupted_once_its_lock_is_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        let (spec, rows) = spec(dir.path());
+        let store = RunStore::new(dir.path().join("runs"));
+        let run = store.create(&TrainConfig::default(), &spec, &rows).unwrap();
+        let id = run.id().to_string();
+        // The lock is per open file: another handle (as another process would have)
+        // cannot take it, so the run cannot be deleted under the trainer.
+        let err = store.delete(&id).unwrap_err();
+        assert!(matches!(
+            &err,
+            EngineError::RunInUse { id: i, pid: Some(p) } if *i == id && *p == std::process::id()
+        ));
+        assert!(err
+            .to_string()
+            .contains(&format!("(pid {})", std::process::id())));
+        assert_eq!(store.get(&id).unwrap().status, RunStatus::Running);
+        // The process is alive but no longer holds the lock (as after a crash of the
+        // training job): the run was interrupted.
+        drop(run);
+        assert_eq!(store.get(&id).unwrap().status, RunStatus::Interrupted);
+        store.delete(&id).unwrap();
+        // A run recorded before run locks existed reads as interrupted too.
+        let run = store.create(&TrainConfig::default(), &spec, &rows).unwrap();
+        let old = store.root().join(run.id());
+        drop(run);
+        std::fs::remove_file(old.join(LOCK)).unwrap();
+        assert_eq!(store.list().unwrap()[0].status, RunStatus::Interrupted);
+    }
+
+    #[test]
+    fn runs_record_a_fingerprint_and_their_validation_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let (spec, rows) = spec(dir.path());
+        let store = RunStore::new(dir.path().join("runs"));
+        let run = store.create(&TrainConfig::default(), &spec, &rows).unwrap();
+        let fingerprint = store.get(run.id()).unwrap().fingerprint.unwrap();
+        assert_eq!(
+            fingerprint.data_sha256,
+            crate::fingerprint::file_sha256(&spec.path).unwrap()
+        );
+        assert_eq!(
+            (fingerprint.validation_sha256, fingerprint.label_map_sha256),
+            (None, None)
+        );
+        assert_eq!(fingerprint.validation_rows, 1);
+        assert_eq!(
+            store.validation_rows(run.id()).unwrap(),
+            vec![RowId::of(&rows[0])]
+        );
+        // A run recorded before fingerprints still loads, with none.
+        let path = store.root().join(run.id()).join(RECORD);
+        let mut old: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let fields = old.as_object_mut().unwrap();
+        fields.remove("fingerprint");
+        fields.remove("pid");
+        std::fs::write(&path, old.to_string()).unwrap();
+        std::fs::remove_file(store.root().join(run.id()).join(VALIDATION_ROWS)).unwrap();
+        assert_eq!(store.get(run.id()).unwrap().fingerprint, None);
+        assert!(store.validation_rows(run.id()).unwrap().is_empty());
+    }
+
+    #[test]
+    fn adopts_the_runs_of_a_legacy_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let (spec, rows) = spec(dir.path());
+        let legacy = RunStore::new(dir.path().join("legacy"));
+        let mut done = legacy
+            .create(&TrainConfig::default(), &spec, &rows)
+            .unwrap();
+        done.log(&TrainEvent::Failed {
+            message: "x".into(),
+        })
+        .unwrap();
+        let training = legacy
+            .create(&TrainConfig::default(), &spec, &rows)
+            .unwrap();
+        std::fs::create_dir(legacy.root().join("not-a-run")).unwrap();
+        let store = RunStore::new(dir.path().join("shared"));
+        assert_eq!(store.adopt(legacy.root()).unwrap(), 1);
+        assert_eq!(store.get(done.id()).unwrap().status, RunStatus::Failed);
+        assert_eq!(
+            legacy.get(training.id()).unwrap().status,
+            RunStatus::Running
+        );
+        assert_eq!(store.adopt(&dir.path().join("none")).unwrap(), 0);
+    }
+
+    #[test]
+    fn the_default_store_is_shared_and_follows_the_platform() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| OsString::from(v))
+            }
+        };
+        let root = |pairs, macos| default_root_from(env(pairs), macos);
+        assert_eq!(
+            root(&[("DIALECT_HOME", "/d"), ("HOME", "/h")], false),
+            PathBuf::from("/d/runs")
+        );
+        if cfg!(unix) {
+            assert_eq!(
+                root(&[("HOME", "/h")], false),
+                PathBuf::from("/h/.local/share/dialect/runs")
+            );
+            assert_eq!(
+                root(&[("HOME", "/h"), ("XDG_DATA_HOME", "/x")], false),
+                PathBuf::from("/x/dialect/runs")
+            );
+            assert_eq!(
+                root(&[("HOME", "/h"), ("XDG_DATA_HOME", "rel")], false),
+                PathBuf::from("/h/.local/share/dialect/runs")
+            );
+            assert_eq!(
+                root(&[("HOME", "/h"), ("DIALECT_HOME", "")], true),
+                PathBuf::from("/h/Library/Application Support/dialect/runs")
+            );
+        }
     }
 }

@@ -525,6 +525,137 @@ fn runs_are_recorded_listed_shown_and_deleted() {
     assert!(!runs.join(&id).exists());
 }
 
+/// Train a one-epoch run of the tiny task into `runs`; its id.
+fn recorded_run(csv: &std::path::Path, runs: &std::path::Path) -> String {
+    dialect()
+        .args(["train", csv.to_str().unwrap(), "--model"])
+        .arg(common::tiny_model("distilbert"))
+        .args(["--epochs", "1", "--device", "cpu", "--runs-dir"])
+        .arg(runs)
+        .assert()
+        .success();
+    let list = dialect()
+        .args(["runs", "--json", "--runs-dir"])
+        .arg(runs)
+        .assert()
+        .success();
+    let list: serde_json::Value = serde_json::from_slice(&list.get_output().stdout).unwrap();
+    list[0]["id"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn runs_review_scores_the_recorded_rows_and_refuses_an_edited_file() {
+    let work = tempfile::tempdir().unwrap();
+    let csv = common::tiny_csv(work.path(), 10);
+    let runs = work.path().join("runs");
+    let id = recorded_run(&csv, &runs);
+    let review = |json: bool| {
+        let mut cmd = dialect();
+        cmd.args(["runs", "review", &id, "--runs-dir"]).arg(&runs);
+        if json {
+            cmd.arg("--json");
+        }
+        cmd.assert()
+    };
+    let listed: Vec<(usize, String)> = serde_json::from_str(
+        &std::fs::read_to_string(runs.join(&id).join("validation-rows.json")).unwrap(),
+    )
+    .unwrap();
+    let out = review(true).success();
+    let got: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(got["validation"]["kind"], "verified");
+    let lines: Vec<u64> = got["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["line"].as_u64().unwrap())
+        .collect();
+    let recorded: Vec<u64> = listed.iter().map(|(l, _)| *l as u64).collect();
+    assert_eq!(lines, recorded);
+    review(false).success().stdout(predicate::str::contains(
+        "verified against the run's fingerprint",
+    ));
+
+    // Rows appended: the validation rows are intact, and the review says the file changed.
+    let original = std::fs::read_to_string(&csv).unwrap();
+    std::fs::write(&csv, format!("{original}\"one more ticket\",bug\n")).unwrap();
+    review(false).success().stdout(predicate::str::contains(
+        "changed since the run trained, but all",
+    ));
+
+    // Rows moved (new rows on top): what sits at the recorded lines is not the
+    // validation set any more, and a re-split would mix in training rows.
+    let (header, body) = original.split_once('\n').unwrap();
+    std::fs::write(
+        &csv,
+        format!("{header}\n\"new ticket on top\",bug\n\"another\",feature_request\n{body}"),
+    )
+    .unwrap();
+    review(false)
+        .code(1)
+        .stdout(predicate::str::is_empty())
+        .stderr(
+            predicate::str::contains(format!("changed since run {id} trained")).and(
+                predicate::str::contains("validation rows are gone or different"),
+            ),
+        );
+
+    // A run recorded before fingerprints is re-split, and said to be unverifiable.
+    std::fs::write(&csv, &original).unwrap();
+    let record = runs.join(&id).join("run.json");
+    let mut old: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&record).unwrap()).unwrap();
+    old.as_object_mut().unwrap().remove("fingerprint");
+    std::fs::write(&record, old.to_string()).unwrap();
+    std::fs::remove_file(runs.join(&id).join("validation-rows.json")).unwrap();
+    review(false)
+        .success()
+        .stdout(predicate::str::contains("NOT VERIFIABLE"));
+}
+
+#[test]
+fn runs_delete_refuses_a_run_another_process_trains() {
+    let work = tempfile::tempdir().unwrap();
+    let csv = common::tiny_csv(work.path(), 5);
+    let runs = work.path().join("runs");
+    let id = recorded_run(&csv, &runs);
+    // This test process plays the trainer: it holds the run's lock and is in run.json.
+    let record = runs.join(&id).join("run.json");
+    let mut running: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&record).unwrap()).unwrap();
+    running["status"] = "running".into();
+    running["pid"] = std::process::id().into();
+    std::fs::write(&record, running.to_string()).unwrap();
+    let lock = std::fs::File::open(runs.join(&id).join("run.lock")).unwrap();
+    lock.try_lock().unwrap();
+    let delete = || {
+        dialect()
+            .args(["runs", "delete", &id, "--runs-dir"])
+            .arg(&runs)
+            .assert()
+    };
+    delete().code(1).stderr(predicate::str::contains(format!(
+        "run {id} is being trained by another Dialect process (pid {})",
+        std::process::id()
+    )));
+    dialect()
+        .args(["runs", "--runs-dir"])
+        .arg(&runs)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("running"));
+    // Once the trainer is gone, the run reads as interrupted and can be deleted.
+    drop(lock);
+    dialect()
+        .args(["runs", "--runs-dir"])
+        .arg(&runs)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("interrupted"));
+    delete().success();
+    assert!(!runs.join(&id).exists());
+}
+
 #[test]
 fn max_rows_trains_on_a_stratified_sample() {
     let work = tempfile::tempdir().unwrap();

@@ -201,8 +201,10 @@ fn cli_resumes_a_cancelled_run_to_the_end() {
         validation_fraction: 0.2,
         ..config(work.path(), 3)
     };
-    let mut run = store.create(&settings, &spec).unwrap();
     let loaded = spec.load(0.2, settings.seed, false).unwrap();
+    let mut run = store
+        .create(&settings, &spec, &loaded.data.validation)
+        .unwrap();
     let cancel = AtomicBool::new(false);
     let recorded = run.config().clone();
     Trainer::run(
@@ -252,9 +254,7 @@ fn save_in_progress(runs: &Path) -> bool {
     };
     entries.filter_map(|e| e.ok()).any(|run| {
         std::fs::read_dir(run.path()).is_ok_and(|mut inside| {
-            inside.any(|f| {
-                f.is_ok_and(|f| f.file_name().to_string_lossy().ends_with(".partial"))
-            })
+            inside.any(|f| f.is_ok_and(|f| f.file_name().to_string_lossy().ends_with(".partial")))
         })
     })
 }

@@ -7,7 +7,7 @@ use serde::Serialize;
 /// A failed command, as the UI receives it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AppError {
-    /// Machine-readable class: `data`, `io`, `model`, `modelNotFound`, `config`,
+    /// Machine-readable class: `data`, `dataChanged`, `io`, `model`, `modelNotFound`, `config`,
     /// `device`, `diverged`, `outOfMemory`, `tokenizer`, `busy`, `notFound`, `forbidden`,
     /// `internal`.
     pub kind: &'static str,
@@ -54,6 +54,8 @@ impl From<EngineError> for AppError {
         let kind = match &e {
             EngineError::Io { .. } => "io",
             EngineError::Data { .. } => "data",
+            EngineError::DataChanged { .. } => "dataChanged",
+            EngineError::RunInUse { .. } => "busy",
             EngineError::Model { .. } => "model",
             EngineError::ModelNotFound { .. } => "modelNotFound",
             EngineError::Config(_) => "config",

@@ -7,11 +7,13 @@ pub mod error;
 pub mod state;
 pub mod training;
 
+use dialect::runs::RunStore;
 use state::{lock, AppState};
 use std::path::PathBuf;
 use tauri::{Manager, Runtime};
 
-/// Overrides the folder runs are kept in (default: the app data dir's `runs/`).
+/// Overrides the folder runs are kept in (default: the store the CLI uses too,
+/// [`RunStore::default_root`]).
 pub const HOME_ENV: &str = "DIALECT_HOME";
 
 /// `builder` with every command registered (the app's state is managed separately).
@@ -59,11 +61,20 @@ fn sample_path<R: Runtime>(app: &tauri::App<R>) -> PathBuf {
         })
 }
 
-fn runs_dir<R: Runtime>(app: &tauri::App<R>) -> Result<PathBuf, tauri::Error> {
-    match std::env::var_os(HOME_ENV) {
-        Some(home) if !home.is_empty() => Ok(PathBuf::from(home).join("runs")),
-        _ => Ok(app.path().app_data_dir()?.join("runs")),
+/// The run store shared with the CLI. Runs that earlier versions kept in the app's own
+/// data folder are moved into it.
+fn runs_dir<R: Runtime>(app: &tauri::App<R>) -> PathBuf {
+    let root = RunStore::default_root();
+    let overridden = std::env::var_os(HOME_ENV).is_some_and(|h| !h.is_empty());
+    if let (false, Ok(data)) = (overridden, app.path().app_data_dir()) {
+        if let Err(e) = RunStore::new(&root).adopt(&data.join("runs")) {
+            eprintln!(
+                "dialect: could not move earlier runs into {}: {e}",
+                root.display()
+            );
+        }
     }
+    root
 }
 
 /// Cancel a running training job and wait until its end is recorded (the best model
@@ -98,7 +109,7 @@ pub fn on_window_event<R: Runtime>(window: &tauri::Window<R>, event: &tauri::Win
 pub fn run() {
     let app = with_commands(tauri::Builder::default())
         .setup(|app| {
-            let state = AppState::new(runs_dir(app)?, sample_path(app));
+            let state = AppState::new(runs_dir(app), sample_path(app));
             app.manage(state);
             // Ctrl-C or SIGTERM (logout, shutdown, a test driver ending its session)
             // stops training as cleanly as closing the window does.

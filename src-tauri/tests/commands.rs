@@ -570,3 +570,35 @@ fn closing_the_window_cancels_training_and_keeps_the_record() {
     let record = app.ok("get_run", json!({ "runId": id }))["record"].clone();
     assert_eq!(record["status"], "cancelled", "{record}");
 }
+
+#[test]
+fn evaluating_a_run_whose_data_changed_is_refused_and_a_locked_run_is_not_deleted() {
+    let _env = ENV.lock().unwrap_or_else(|p| p.into_inner());
+    let app = app();
+    let id = app.trained_run();
+    let review = app.ok("evaluate_run", json!({ "runId": id }));
+    assert_eq!(
+        review["validation"],
+        json!({ "kind": "verified", "note": null })
+    );
+
+    // Every ticket reworded: the run's validation rows are gone from the file.
+    let csv = app.dir.path().join("tickets.csv");
+    let edited = std::fs::read_to_string(&csv)
+        .unwrap()
+        .replace("\n\"", "\n\"reworded: ");
+    std::fs::write(&csv, edited).unwrap();
+    let message = app.err("evaluate_run", json!({ "runId": id }), "dataChanged");
+    assert!(message.contains("validation rows"), "{message}");
+
+    // Another process training the run holds its lock (a second handle stands in).
+    let lock = std::fs::File::open(app.dir.path().join("runs").join(&id).join("run.lock")).unwrap();
+    lock.try_lock().unwrap();
+    let message = app.err("delete_run", json!({ "runId": id }), "busy");
+    assert!(
+        message.contains(&format!("pid {}", std::process::id())),
+        "{message}"
+    );
+    drop(lock);
+    app.ok("delete_run", json!({ "runId": id }));
+}

@@ -20,8 +20,8 @@ use dialect::device_check::{check_device, DeviceCheck};
 use dialect::model::folder::copy_model;
 use dialect::model::resolve::{download_model, preset_status, resolve_model, DownloadEvent};
 use dialect::model::tokenize::TextEncoder;
-use dialect::review::review_run;
-use dialect::runs::RunStore;
+use dialect::review::{review_run, ValidationCheck};
+use dialect::runs::{RunStatus, RunStore};
 use dialect::train::DataSpec;
 use dialect::{
     BestMetric, DeviceChoice, EngineError, Method, Metrics, Precision, Predictor, TextSpec,
@@ -196,7 +196,8 @@ struct TrainArgs {
 
 #[derive(Args)]
 struct RunsArgs {
-    /// Run store folder (default: $DIALECT_HOME/runs or ~/.local/share/dialect/runs).
+    /// Run store folder (default: the store the app uses too, $DIALECT_HOME/runs or
+    /// dialect/runs in the platform's data folder, e.g. ~/.local/share/dialect/runs).
     #[arg(long, global = true)]
     runs_dir: Option<PathBuf>,
     #[arg(long, global = true)]
@@ -211,12 +212,13 @@ enum RunsAction {
     List,
     /// Show one run: settings, per-epoch metrics, model folder.
     Show { id: String },
-    /// Delete a run and its model.
+    /// Delete a run and its model (refused while a process trains it).
     Delete { id: String },
     /// Copy a run's model folder (Hugging Face layout) into `<folder>/dialect-<id>`.
     Export { id: String, folder: PathBuf },
     /// The best model's prediction for every validation row, with the metrics; lists
-    /// the misclassified rows (all rows with --json).
+    /// the misclassified rows (all rows with --json). Refused when the data file no
+    /// longer holds the run's validation rows.
     Review { id: String },
 }
 
@@ -320,12 +322,8 @@ fn train(args: TrainArgs) -> Result<ExitCode, EngineError> {
     let store = RunStore::new(args.runs_dir.clone().unwrap_or_else(RunStore::default_root));
     if let Some(id) = &args.resume {
         let run = store.reopen(id)?;
-        let config = run.config().clone();
-        let loaded = run
-            .record()
-            .data
-            .load(config.validation_fraction, config.seed, true)?;
-        return train_run(run, &loaded.data, &args, true);
+        let data = run.reload_data()?;
+        return train_run(run, &data, &args, true);
     }
     let data_path = args
         .data
@@ -378,7 +376,7 @@ fn train(args: TrainArgs) -> Result<ExitCode, EngineError> {
             eprintln!("{}: {} → {}", severity_name(f.severity), f.message, f.fix);
         }
     }
-    let run = store.create(&config, &spec)?;
+    let run = store.create(&config, &spec, &loaded.data.validation)?;
     train_run(run, &loaded.data, &args, false)
 }
 
@@ -619,7 +617,17 @@ fn runs_cmd(args: RunsArgs) -> Result<ExitCode, EngineError> {
                 println!("{}", serde_json::to_string_pretty(&r)?);
             } else {
                 println!("run {} — {:?}", r.id, r.status);
+                if let (RunStatus::Running, Some(pid)) = (r.status, r.pid) {
+                    println!("training in process {pid}");
+                }
                 println!("model {}, data {}", r.config.model, r.data.path.display());
+                match &r.fingerprint {
+                    Some(f) => println!(
+                        "data sha256 {}, {} validation rows recorded",
+                        f.data_sha256, f.validation_rows
+                    ),
+                    None => println!("no data fingerprint (recorded by an older Dialect)"),
+                }
                 if let Some(e) = &r.error {
                     println!("error: {e}");
                 }
@@ -650,6 +658,17 @@ fn runs_cmd(args: RunsArgs) -> Result<ExitCode, EngineError> {
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&review)?);
             } else {
+                match &review.validation {
+                    ValidationCheck::Verified { note: None } => {
+                        println!("validation rows verified against the run's fingerprint\n")
+                    }
+                    ValidationCheck::Verified { note: Some(note) } => {
+                        println!("validation rows verified: {note}\n")
+                    }
+                    ValidationCheck::NotVerifiable { reason } => println!(
+                        "NOT VERIFIABLE — these may not be the run's validation scores: {reason}\n"
+                    ),
+                }
                 print_metrics(&review.metrics);
                 let wrong: Vec<_> = review
                     .rows

@@ -96,7 +96,7 @@ pub async fn start_training(
             request.config.seed,
             request.force,
         )?;
-        let run = store.create(&request.config, &request.data)?;
+        let run = store.create(&request.config, &request.data, &loaded.data.validation)?;
         Ok((run, loaded.data))
     })
     .await?;

@@ -7,6 +7,7 @@ import { Channel, invoke } from '@tauri-apps/api/core';
 
 export type AppErrorKind =
   | 'data'
+  | 'dataChanged'
   | 'io'
   | 'model'
   | 'modelNotFound'
@@ -36,6 +37,7 @@ export function isAppError(e: unknown): e is AppError {
 
 const KIND_TITLES: Record<string, string> = {
   data: 'Data problem',
+  dataChanged: 'Data changed since training',
   io: 'File problem',
   model: 'Model problem',
   modelNotFound: 'Model not found',
@@ -361,10 +363,18 @@ export interface EvalRow {
   confidence: number;
 }
 
+/** Whether an evaluation's rows are provably the run's validation rows. */
+export type ValidationCheck =
+  /** Checked against the fingerprint the run recorded; `note` when a file changed without touching them. */
+  | { kind: 'verified'; note: string | null }
+  /** An older run without a fingerprint: a fresh split of the file as it is now. */
+  | { kind: 'notVerifiable'; reason: string };
+
 export interface Evaluation {
   metrics: Metrics;
   labels: string[];
   rows: EvalRow[];
+  validation: ValidationCheck;
 }
 
 export interface ClassScore {
@@ -403,7 +413,17 @@ export interface RunRecord {
   /** Best value of the chosen metric so far, and its epoch: [epoch, value]. */
   best: [number, number] | null;
   error: string | null;
+  /** The process that records (or recorded) the run. */
   pid?: number | null;
+  /** The data's fingerprint when the run started; absent for runs of older versions. */
+  fingerprint?: DataFingerprint | null;
+}
+
+export interface DataFingerprint {
+  dataSha256: string;
+  validationSha256: string | null;
+  labelMapSha256: string | null;
+  validationRows: number;
 }
 
 export interface RunDetail {

@@ -39,4 +39,34 @@ describe('Evaluate step', () => {
     await fireEvent.click(screen.getByTestId('sort-confidence'));
     expect(within(screen.getByTestId('cell-rows')).getAllByRole('listitem')[0]).toHaveTextContent('button does nothing');
   });
+
+  it('says when the rows cannot be verified as the run\'s validation rows', async () => {
+    mockCommands({
+      evaluate_run: () => ({
+        ...evaluation(),
+        validation: { kind: 'notVerifiable', reason: 'recorded by an older Dialect' },
+      }),
+    });
+    app.runs = [runRecord('run-1')];
+    app.currentRunId = 'run-1';
+    render(EvaluateStep);
+    expect(await screen.findByTestId('eval-unverifiable')).toHaveTextContent(
+      "Not verifiable: these may not be the run's validation scores. recorded by an older Dialect",
+    );
+    expect(screen.getByTestId('eval-accuracy')).toBeInTheDocument();
+  });
+
+  it('shows no scores when the data file changed since training', async () => {
+    mockCommands({
+      evaluate_run: () =>
+        Promise.reject({ kind: 'dataChanged', message: '/data/tickets.csv: changed since run run-1 trained' }),
+    });
+    app.runs = [runRecord('run-1')];
+    app.currentRunId = 'run-1';
+    render(EvaluateStep);
+    const failed = await screen.findByTestId('eval-failed');
+    expect(failed).toHaveTextContent('Data changed since training: no validation scores for this run');
+    expect(failed).toHaveTextContent('changed since run run-1 trained');
+    expect(screen.queryByTestId('eval-accuracy')).toBeNull();
+  });
 });

@@ -59,4 +59,15 @@ describe('Runs page', () => {
     expect(screen.queryByText('Epochs')).toBeNull();
     expect(screen.queryByText('Learning rate')).toBeNull();
   });
+
+  it('names the process training a run elsewhere and does not offer to delete it', async () => {
+    const record = runRecord('run-x', { status: 'running', pid: 4242, summary: null });
+    mockCommands({ get_run: () => ({ record, events: [started] }) });
+    app.runs = [record];
+    app.openRunId = 'run-x';
+    render(RunsStep);
+    expect(await screen.findByTestId('run-elsewhere')).toHaveTextContent('another Dialect process (pid 4242)');
+    expect(screen.getByTestId('delete-run')).toBeDisabled();
+    expect(screen.getByTestId('run-fingerprint')).toHaveTextContent('not recorded (older run)');
+  });
 });

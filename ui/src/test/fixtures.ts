@@ -228,6 +228,7 @@ export function evaluation(): Evaluation {
       { line: 4, text: 'button does nothing', truth: 'bug', predicted: 'feature', confidence: 0.81 },
       { line: 5, text: 'dark mode', truth: 'feature', predicted: 'feature', confidence: 0.97 },
     ],
+    validation: { kind: 'verified', note: null },
   };
 }
 
