@@ -8,7 +8,9 @@ cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 
 npm --prefix ui run build
-cargo build -p dialect-app --features custom-protocol
+# e2e-dialogs: the DIALECT_* variables below answer the native dialogs (only this
+# build and the command tests have that stand-in; release builds ignore them).
+cargo build -p dialect-app --features custom-protocol,e2e-dialogs
 target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 export DIALECT_APP_BINARY="$target_dir/debug/dialect-app"
 
@@ -29,7 +31,7 @@ if [ -z "${DISPLAY:-}" ]; then
 fi
 
 # What the app sees: an empty run store, no network, and the answers the native
-# dialogs would give (the dialogs themselves cannot be driven).
+# dialogs would give (the dialogs themselves cannot be driven; e2e-dialogs build).
 export DIALECT_HOME="$work/home"
 export HF_HUB_OFFLINE=1
 export DIALECT_OPEN_FILE="${DIALECT_E2E_TICKETS:-$PWD/../shared/data/tickettagger_issues_train.csv}"

@@ -15,5 +15,8 @@ npm --prefix ui run check
 npm --prefix ui test
 cargo clippy --workspace --all-targets -- -D warnings
 scripts/deny.sh
+cargo clippy -p dialect-app --all-targets --features e2e-dialogs -- -D warnings
 cargo test --workspace --all-targets
+# The app's dialog paths, answered by the e2e-dialogs stand-ins.
+cargo test -p dialect-app --all-targets --features e2e-dialogs
 scripts/e2e.sh

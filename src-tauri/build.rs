@@ -12,6 +12,7 @@ const COMMANDS: &[&str] = &[
     "save_label_map",
     "load_label_map",
     "list_models",
+    "pick_model_folder",
     "check_model",
     "download_model",
     "list_devices",

@@ -2,7 +2,8 @@
 //! probabilities for texts or a whole file, and evaluate on labelled data.
 
 use crate::atomic::{write_atomic, write_atomic_with};
-use crate::dataset::{read_labeled, read_table, LabelMap, LabeledData, TextSpec};
+use crate::dataset::source::RecordReader;
+use crate::dataset::{column_index, read_labeled, read_table, LabelMap, LabeledData, TextSpec};
 use crate::device::DeviceChoice;
 use crate::error::{EngineError, Result};
 use crate::metrics::Metrics;
@@ -21,6 +22,10 @@ pub struct ModelCard {
     pub base_model: String,
     pub max_length: usize,
     pub labels: Vec<String>,
+    /// The columns (and separator) the training texts were composed from; absent in
+    /// cards written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<TextSpec>,
     pub config: TrainConfig,
     pub summary: Option<RunSummary>,
 }
@@ -65,6 +70,7 @@ pub struct Prediction {
 pub struct Predictor {
     model: SequenceClassifier,
     encoder: TextEncoder,
+    text: Option<TextSpec>,
 }
 
 const PREDICT_BATCH: usize = 64;
@@ -78,12 +84,23 @@ impl Predictor {
         let dir = crate::model::resolve::resolve_model(&dir.display().to_string())?;
         let device = device.open()?;
         let model = SequenceClassifier::load_frozen(&dir, &device)?;
-        let max_length = ModelCard::load(&dir)
-            .map(|c| c.max_length)
-            .unwrap_or(128)
+        let card = ModelCard::load(&dir);
+        let max_length = card
+            .as_ref()
+            .map_or(128, |c| c.max_length)
             .min(model.max_positions());
         let encoder = TextEncoder::load(&dir, max_length)?;
-        Ok(Self { model, encoder })
+        Ok(Self {
+            model,
+            encoder,
+            text: card.and_then(|c| c.text),
+        })
+    }
+
+    /// How the model's training texts were composed from their file's columns, when
+    /// its card records it: a file to classify must have those columns.
+    pub fn text_spec(&self) -> Option<&TextSpec> {
+        self.text.as_ref()
     }
 
     /// Class names in output order.
@@ -197,6 +214,41 @@ impl Predictor {
             .collect();
         Ok(Metrics::compute(self.labels(), &truth, &predicted))
     }
+}
+
+/// Check that `input` has every column `trained` composes its text from (the columns
+/// a model was trained on); the error names the missing ones and the file's columns.
+pub fn check_trained_columns(input: &Path, trained: &TextSpec) -> Result<()> {
+    let reader = RecordReader::open(input)?;
+    let headers = reader.headers();
+    let missing: Vec<&String> = trained
+        .columns
+        .iter()
+        .filter(|c| column_index(input, headers, c).is_err())
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(EngineError::data(
+        input,
+        format!(
+            "has no column {}: the model was trained on text from {} and needs the same \
+             columns to classify a file. The file's columns are: {}. Rename its columns \
+             to match.",
+            quoted(missing),
+            quoted(&trained.columns),
+            quoted(headers),
+        ),
+    ))
+}
+
+/// Column names as `'a', 'b'`.
+fn quoted<'a>(names: impl IntoIterator<Item = &'a String>) -> String {
+    names
+        .into_iter()
+        .map(|n| format!("'{n}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Logits for `encoded` rows, in their order, computed in batches of similar length

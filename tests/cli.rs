@@ -723,3 +723,100 @@ fn devices_and_models_are_listed() {
                 .and(predicate::str::contains("needs a download")),
         );
 }
+
+/// The tiny task with each text cut into `subject` and `body` columns, under `header`
+/// (a permutation of subject, body, label).
+fn write_two_column_csv(path: &std::path::Path, header: [&str; 3]) {
+    let mut w = csv::Writer::from_path(path).unwrap();
+    w.write_record(header).unwrap();
+    for (subject, body, label) in &split_tiny_rows() {
+        let cell = |name: &str| match name {
+            "subject" => subject.as_str(),
+            "body" => body.as_str(),
+            _ => label.as_str(),
+        };
+        w.write_record(header.map(cell)).unwrap();
+    }
+    w.flush().unwrap();
+}
+
+/// The tiny task's rows as (first half of the text, second half, label).
+fn split_tiny_rows() -> Vec<(String, String, String)> {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = common::tiny_csv(dir.path(), 6);
+    let mut reader = csv::Reader::from_path(csv).unwrap();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            let words: Vec<&str> = r[0].split(' ').collect();
+            let (subject, body) = words.split_at(words.len() / 2);
+            (subject.join(" "), body.join(" "), r[1].to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn predict_reads_a_file_with_the_columns_the_model_was_trained_on() {
+    let work = tempfile::tempdir().unwrap();
+    let train = work.path().join("train.csv");
+    write_two_column_csv(&train, ["subject", "body", "label"]);
+    let out = work.path().join("model");
+    dialect()
+        .arg("train")
+        .arg(&train)
+        .args(["--text-column", "subject", "--text-column", "body"])
+        .args(["--text-separator", " | ", "--model"])
+        .arg(common::tiny_model("distilbert"))
+        .args(["--epochs", "1", "--batch-size", "8", "--device", "cpu"])
+        .args(["--validation-fraction", "0.25", "--json", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+
+    // No --text-column: the model's own columns, found by name in any order.
+    let input = work.path().join("tickets.csv");
+    write_two_column_csv(&input, ["body", "label", "subject"]);
+    let output = work.path().join("predicted.csv");
+    dialect()
+        .arg("predict")
+        .arg(&out)
+        .arg("--input")
+        .arg(&input)
+        .arg("--output")
+        .arg(&output)
+        .assert()
+        .success();
+    let mut reader = csv::Reader::from_path(&output).unwrap();
+    let first = reader.records().next().unwrap().unwrap();
+    let composed = format!("{} | {}", &first[2], &first[0]);
+    let assert = dialect()
+        .arg("predict")
+        .arg(&out)
+        .arg(&composed)
+        .arg("--json")
+        .assert()
+        .success();
+    let expected: serde_json::Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
+    assert_eq!(&first[3], expected[0]["label"].as_str().unwrap());
+    let confidence: f64 = first[4].parse().unwrap();
+    assert!((confidence - expected[0]["confidence"].as_f64().unwrap()).abs() < 1e-4);
+
+    // A file without one of them is refused, naming it.
+    let body_only = work.path().join("body-only.csv");
+    std::fs::write(&body_only, "body,label\nwhen i click login,bug\n").unwrap();
+    dialect()
+        .arg("predict")
+        .arg(&out)
+        .arg("--input")
+        .arg(&body_only)
+        .arg("--output")
+        .arg(work.path().join("never.csv"))
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("has no column 'subject'")
+                .and(predicate::str::contains("'subject', 'body'")),
+        );
+    assert!(!work.path().join("never.csv").exists());
+}

@@ -47,6 +47,7 @@ fn minilm_learns_ticket_tagger_well_above_chance() {
             train: train.clone(),
             validation,
             labels: data.labels.clone(),
+            text: Some(TextSpec::column("text")),
         },
         |_| {},
         &AtomicBool::new(false),

@@ -1,26 +1,38 @@
 //! Native file dialogs, opened from Rust (the webview has no file access of its own).
-//! For automated tests an environment variable stands in for the person's answer;
-//! everything after the dialog runs the same code.
+//! Builds with the `e2e-dialogs` feature (the end-to-end and command tests) let an
+//! environment variable stand in for the person's answer; everything after the dialog
+//! runs the same code. Other builds ignore these variables, so setting the app's
+//! environment grants nothing.
 
 use rfd::AsyncFileDialog;
 use std::path::PathBuf;
 
-/// Stands in for the answer of an open-file dialog.
+/// Stands in for the answer of an open-file dialog (`e2e-dialogs` builds only).
 pub const OPEN_FILE_ENV: &str = "DIALECT_OPEN_FILE";
-/// Stands in for the answer of a save-file dialog.
+/// Stands in for the answer of a save-file dialog (`e2e-dialogs` builds only).
 pub const SAVE_FILE_ENV: &str = "DIALECT_SAVE_FILE";
-/// Stands in for the answer of a pick-folder dialog.
+/// Stands in for the answer of the export folder dialog (`e2e-dialogs` builds only).
 pub const SAVE_DIR_ENV: &str = "DIALECT_SAVE_DIR";
+/// Stands in for the answer of the model folder dialog (`e2e-dialogs` builds only).
+pub const MODEL_DIR_ENV: &str = "DIALECT_MODEL_DIR";
 
-fn preset(var: &str) -> Option<PathBuf> {
+/// The answer set in `var`, standing in for the dialog.
+#[cfg(feature = "e2e-dialogs")]
+fn stand_in(var: &str) -> Option<PathBuf> {
     std::env::var_os(var)
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
 }
 
+/// Without the `e2e-dialogs` feature every dialog is a real one.
+#[cfg(not(feature = "e2e-dialogs"))]
+fn stand_in(_var: &str) -> Option<PathBuf> {
+    None
+}
+
 /// Ask for a file to open; `None` when cancelled.
 pub async fn open_file(title: &str, filters: &[(&str, &[&str])]) -> Option<PathBuf> {
-    if let Some(path) = preset(OPEN_FILE_ENV) {
+    if let Some(path) = stand_in(OPEN_FILE_ENV) {
         return Some(path);
     }
     let mut dialog = AsyncFileDialog::new().set_title(title);
@@ -32,7 +44,7 @@ pub async fn open_file(title: &str, filters: &[(&str, &[&str])]) -> Option<PathB
 
 /// Ask where to save a file, suggesting `name`; `None` when cancelled.
 pub async fn save_file(title: &str, name: &str) -> Option<PathBuf> {
-    if let Some(path) = preset(SAVE_FILE_ENV) {
+    if let Some(path) = stand_in(SAVE_FILE_ENV) {
         return Some(path);
     }
     AsyncFileDialog::new()
@@ -43,9 +55,10 @@ pub async fn save_file(title: &str, name: &str) -> Option<PathBuf> {
         .map(|f| f.path().to_path_buf())
 }
 
-/// Ask for a folder; `None` when cancelled.
-pub async fn pick_folder(title: &str) -> Option<PathBuf> {
-    if let Some(path) = preset(SAVE_DIR_ENV) {
+/// Ask for a folder; `stand_in_var` names the variable that answers it in tests.
+/// `None` when cancelled.
+pub async fn pick_folder(title: &str, stand_in_var: &str) -> Option<PathBuf> {
+    if let Some(path) = stand_in(stand_in_var) {
         return Some(path);
     }
     AsyncFileDialog::new()
@@ -53,4 +66,23 @@ pub async fn pick_folder(title: &str) -> Option<PathBuf> {
         .pick_folder()
         .await
         .map(|f| f.path().to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stand_ins_answer_only_in_e2e_dialog_builds() {
+        for var in [OPEN_FILE_ENV, SAVE_FILE_ENV, SAVE_DIR_ENV, MODEL_DIR_ENV] {
+            std::env::set_var(var, "/tmp/granted-without-a-dialog");
+            let answer = stand_in(var);
+            std::env::remove_var(var);
+            if cfg!(feature = "e2e-dialogs") {
+                assert_eq!(answer, Some(PathBuf::from("/tmp/granted-without-a-dialog")));
+            } else {
+                assert_eq!(answer, None, "{var} must be ignored without e2e-dialogs");
+            }
+        }
+    }
 }

@@ -10,7 +10,8 @@ pub mod training;
 use dialect::runs::RunStore;
 use state::{lock, AppState};
 use std::path::PathBuf;
-use tauri::{Manager, Runtime};
+use tauri::{AppHandle, Manager, RunEvent, Runtime};
+use training::TrainingJob;
 
 /// Overrides the folder runs are kept in (default: the store the CLI uses too,
 /// [`RunStore::default_root`]).
@@ -28,6 +29,7 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::data::save_label_map,
         commands::data::load_label_map,
         commands::train::list_models,
+        commands::train::pick_model_folder,
         commands::train::check_model,
         commands::train::download_model,
         commands::train::list_devices,
@@ -61,9 +63,9 @@ fn sample_path<R: Runtime>(app: &tauri::App<R>) -> PathBuf {
         })
 }
 
-/// The run store shared with the CLI. Runs that earlier versions kept in the app's own
-/// data folder are moved into it.
-fn runs_dir<R: Runtime>(app: &tauri::App<R>) -> PathBuf {
+/// The run store shared with the CLI, as an absolute path. Runs that earlier versions
+/// kept in the app's own data folder are moved into it.
+fn runs_dir<R: Runtime>(app: &tauri::App<R>) -> Result<PathBuf, Box<dyn std::error::Error>> {
     let root = RunStore::default_root();
     let overridden = std::env::var_os(HOME_ENV).is_some_and(|h| !h.is_empty());
     if let (false, Ok(data)) = (overridden, app.path().app_data_dir()) {
@@ -74,21 +76,32 @@ fn runs_dir<R: Runtime>(app: &tauri::App<R>) -> PathBuf {
             );
         }
     }
-    root
+    Ok(std::path::absolute(root)?)
 }
 
-/// Cancel a running training job and wait until its end is recorded (the best model
-/// so far is kept).
-fn stop_training<R: Runtime>(app: &tauri::AppHandle<R>) {
-    if let Some(state) = app.try_state::<AppState>() {
-        if let Some(job) = lock(&state.training).as_mut() {
-            job.cancel_and_wait();
-        }
-    }
+/// If a job is training: cancel it and call `then` once it has recorded its end (the
+/// best model so far is kept), without blocking the caller. Returns whether one was
+/// training.
+fn stop_training<R: Runtime>(app: &AppHandle<R>, then: impl FnOnce() + Send + 'static) -> bool {
+    app.try_state::<AppState>().is_some_and(|state| {
+        lock(&state.training)
+            .as_mut()
+            .is_some_and(|job| job.cancel_then(then))
+    })
+}
+
+/// Whether a training job is running.
+fn training<R: Runtime>(app: &AppHandle<R>) -> bool {
+    app.try_state::<AppState>().is_some_and(|state| {
+        lock(&state.training)
+            .as_ref()
+            .is_some_and(TrainingJob::is_running)
+    })
 }
 
 /// Window events the app acts on: dropped files count as opened by the person (the UI
-/// then inspects them); closing the window stops training cleanly.
+/// then inspects them). Closing the window while a model trains cancels training and
+/// closes the window once the run's end is recorded; the UI's thread never waits.
 pub fn on_window_event<R: Runtime>(window: &tauri::Window<R>, event: &tauri::WindowEvent) {
     match event {
         tauri::WindowEvent::DragDrop(tauri::DragDropEvent::Drop { paths, .. }) => {
@@ -97,8 +110,33 @@ pub fn on_window_event<R: Runtime>(window: &tauri::Window<R>, event: &tauri::Win
                 state.grant(path);
             }
         }
-        tauri::WindowEvent::CloseRequested { .. } | tauri::WindowEvent::Destroyed => {
-            stop_training(window.app_handle());
+        tauri::WindowEvent::CloseRequested { api, .. } => {
+            let closing = window.clone();
+            if stop_training(window.app_handle(), move || {
+                let _ = closing.destroy();
+            }) {
+                api.prevent_close();
+            }
+        }
+        tauri::WindowEvent::Destroyed => {
+            stop_training(window.app_handle(), || {});
+        }
+        _ => {}
+    }
+}
+
+/// App events the app acts on: an exit request while a model trains cancels training
+/// and exits once the run's end is recorded, without blocking the event loop.
+pub fn on_run_event<R: Runtime>(app: &AppHandle<R>, event: RunEvent) {
+    match event {
+        RunEvent::ExitRequested { code, api, .. } => {
+            let exiting = app.clone();
+            if stop_training(app, move || exiting.exit(code.unwrap_or(0))) {
+                api.prevent_exit();
+            }
+        }
+        RunEvent::Exit => {
+            stop_training(app, || {});
         }
         _ => {}
     }
@@ -109,13 +147,23 @@ pub fn on_window_event<R: Runtime>(window: &tauri::Window<R>, event: &tauri::Win
 pub fn run() {
     let app = with_commands(tauri::Builder::default())
         .setup(|app| {
-            let state = AppState::new(runs_dir(app), sample_path(app));
+            let runs = runs_dir(app)?;
+            // Hub ids that also name a folder under the working directory resolve to
+            // that folder (the CLI's `--model my-folder`); the app's model folders come
+            // from the folder dialog only, so it works inside its own run store.
+            std::fs::create_dir_all(&runs)?;
+            std::env::set_current_dir(&runs)?;
+            let state = AppState::new(runs, sample_path(app));
             app.manage(state);
             // Ctrl-C or SIGTERM (logout, shutdown, a test driver ending its session)
-            // stops training as cleanly as closing the window does.
+            // stops training as cleanly as closing the window does. This handler runs
+            // on a thread of its own, so it may wait.
             let handle = app.handle().clone();
             let _ = ctrlc::set_handler(move || {
-                stop_training(&handle);
+                stop_training(&handle, || {});
+                while training(&handle) {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
                 std::process::exit(130);
             });
             Ok(())
@@ -123,11 +171,7 @@ pub fn run() {
         .on_window_event(on_window_event)
         .build(tauri::generate_context!());
     match app {
-        Ok(app) => app.run(|handle, event| {
-            if let tauri::RunEvent::ExitRequested { .. } | tauri::RunEvent::Exit = event {
-                stop_training(handle);
-            }
-        }),
+        Ok(app) => app.run(on_run_event),
         Err(e) => {
             eprintln!("dialect: the app could not start: {e}");
             std::process::exit(1);

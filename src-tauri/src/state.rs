@@ -3,6 +3,7 @@
 
 use crate::error::{AppError, AppResult};
 use crate::training::TrainingJob;
+use dialect::model::resolve::is_hub_id;
 use dialect::runs::RunStore;
 use dialect::Predictor;
 use std::collections::BTreeSet;
@@ -20,6 +21,9 @@ pub struct AppState {
     /// Files the person opened through the app (dialog, drop, sample): the only data
     /// files commands will read for the webview.
     granted: Mutex<BTreeSet<PathBuf>>,
+    /// Model folders the person chose in the folder dialog: the only local models
+    /// commands will open for the webview.
+    model_folders: Mutex<BTreeSet<PathBuf>>,
 }
 
 impl AppState {
@@ -31,6 +35,7 @@ impl AppState {
             training: Mutex::new(None),
             predictor: Mutex::new(None),
             granted: Mutex::new(BTreeSet::new()),
+            model_folders: Mutex::new(BTreeSet::new()),
         }
     }
 
@@ -50,6 +55,39 @@ impl AppState {
                 path.display()
             )))
         }
+    }
+}
+
+impl AppState {
+    /// Let the webview use the model folder `path` (the person chose it); returns the
+    /// folder as it is kept (links and `..` resolved).
+    pub fn grant_model_folder(&self, path: &Path) -> PathBuf {
+        let folder = canonical(path);
+        lock(&self.model_folders).insert(folder.clone());
+        folder
+    }
+
+    /// The model the webview names with `model`, as the engine should get it: a folder
+    /// the person chose with "Choose folder…" (its full path), or a hub id (`name` or
+    /// `org/name`). Any other path is refused, so the webview cannot probe or load
+    /// folders the person did not choose.
+    pub fn model_source(&self, model: &str) -> AppResult<String> {
+        let folder = canonical(Path::new(model));
+        if lock(&self.model_folders).contains(&folder) {
+            return folder.to_str().map(str::to_string).ok_or_else(|| {
+                AppError::forbidden(format!(
+                    "the path of {} is not valid Unicode: move or rename the folder",
+                    folder.display()
+                ))
+            });
+        }
+        if is_hub_id(model) {
+            return Ok(model.to_string());
+        }
+        Err(AppError::forbidden(format!(
+            "'{model}' is neither a hub id like 'org/model-name' nor a folder chosen in \
+             Dialect: choose a local model folder with \"Choose folder…\""
+        )))
     }
 }
 

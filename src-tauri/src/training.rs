@@ -1,10 +1,13 @@
 //! The one training job: runs on its own thread with a cancel flag, records the run,
 //! keeps every event so a reloaded UI can re-attach, and streams events to whichever
-//! channel is attached.
+//! channel is attached. A panic in training ends the run as failed instead of leaving
+//! the app busy.
 
 use crate::state::lock;
 use dialect::runs::Run;
-use dialect::{TrainConfig, TrainData, TrainEvent, Trainer};
+use dialect::{RunSummary, TrainData, TrainEvent, Trainer};
+use std::any::Any;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -48,9 +51,25 @@ pub struct Attached {
 
 impl TrainingJob {
     /// Start training `data` with the recorded `run`'s config on a new thread.
-    pub fn start(mut run: Run, data: TrainData, channel: Channel<TrainEvent>) -> Self {
+    pub fn start(run: Run, data: TrainData, channel: Channel<TrainEvent>) -> Self {
+        let config = run.config().clone();
+        Self::spawn(run, channel, move |on_event, cancel| {
+            Trainer::run(&config, &data, on_event, cancel)
+        })
+    }
+
+    /// Run `work` (training, reporting through its event callback and stopping when
+    /// its flag is set) for the recorded `run` on a new thread. If `work` panics, the
+    /// run ends as failed with the panic's message and a `Failed` event; models saved
+    /// before stay.
+    pub fn spawn(
+        mut run: Run,
+        channel: Channel<TrainEvent>,
+        work: impl FnOnce(&mut dyn FnMut(&TrainEvent), &AtomicBool) -> dialect::Result<RunSummary>
+            + Send
+            + 'static,
+    ) -> Self {
         let run_id = run.id().to_string();
-        let config: TrainConfig = run.config().clone();
         let cancel = Arc::new(AtomicBool::new(false));
         let feed = Arc::new(Mutex::new(Feed {
             events: Vec::new(),
@@ -62,19 +81,23 @@ impl TrainingJob {
             std::thread::Builder::new()
                 .name(format!("train-{run_id}"))
                 .spawn(move || {
-                    let result = Trainer::run(
-                        &config,
-                        &data,
-                        |event| {
-                            if let Err(e) = run.log(event) {
-                                eprintln!("dialect: could not record the run: {e}");
-                            }
-                            lock(&feed).publish(event);
-                        },
-                        &cancel,
-                    );
-                    if let Err(e) = result {
-                        eprintln!("dialect: training ended with an error: {e}");
+                    let mut record = |event: &TrainEvent| {
+                        if let Err(e) = run.log(event) {
+                            eprintln!("dialect: could not record the run: {e}");
+                        }
+                        lock(&feed).publish(event);
+                    };
+                    match catch_unwind(AssertUnwindSafe(|| work(&mut record, &cancel))) {
+                        Ok(Ok(_)) => {}
+                        // Trainer::run has reported it as a `Failed` event.
+                        Ok(Err(e)) => eprintln!("dialect: training ended with an error: {e}"),
+                        Err(panic) => record(&TrainEvent::Failed {
+                            message: format!(
+                                "training stopped on an internal error: {}. The best model \
+                                 saved before it is kept.",
+                                panic_message(panic.as_ref())
+                            ),
+                        }),
                     }
                     dialect::allocator::release();
                     lock(&feed).running = false;
@@ -125,11 +148,35 @@ impl TrainingJob {
         }
     }
 
-    /// Cancel and wait for the thread to record the run's end.
-    pub fn cancel_and_wait(&mut self) {
-        self.cancel();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+    /// If the job is running: cancel it, and call `then` once it has recorded its
+    /// end, from a thread of its own, so the caller (the UI's main thread) never
+    /// waits. A later call while that wait is on only cancels. Returns whether the job
+    /// was running.
+    pub fn cancel_then(&mut self, then: impl FnOnce() + Send + 'static) -> bool {
+        if !self.is_running() {
+            return false;
         }
+        self.cancel();
+        if let Some(worker) = self.thread.take() {
+            let waiter = std::thread::Builder::new()
+                .name(format!("stop-{}", self.run_id))
+                .spawn(move || {
+                    let _ = worker.join();
+                    then();
+                });
+            if let Err(e) = waiter {
+                eprintln!("dialect: could not wait for training to stop: {e}");
+            }
+        }
+        true
     }
+}
+
+/// The text a panic was raised with.
+fn panic_message(panic: &(dyn Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into())
 }

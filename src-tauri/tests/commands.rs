@@ -4,15 +4,20 @@
 #[path = "../../tests/common/mod.rs"]
 mod common;
 
+use dialect::runs::RunStatus;
+use dialect::train::DataSpec;
+use dialect::{DeviceChoice, TextSpec, TrainConfig, TrainEvent, Trainer};
 use dialect_app::state::AppState;
+use dialect_app::training::TrainingJob;
 use serde_json::{json, Value};
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::ipc::{CallbackFn, Channel, InvokeBody};
 use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
 use tauri::webview::InvokeRequest;
-use tauri::{Manager, WebviewWindow};
+use tauri::{Manager, RunEvent, WebviewWindow};
 
 /// Dialog stand-ins are process-wide environment variables: tests that use them take
 /// turns.
@@ -24,12 +29,17 @@ struct TestApp {
     dir: tempfile::TempDir,
 }
 
+/// The app over a run store in `dir`, before its window exists.
+fn build_app(dir: &Path, sample: &Path) -> tauri::App<MockRuntime> {
+    dialect_app::with_commands(mock_builder())
+        .manage(AppState::new(dir.join("runs"), sample.to_path_buf()))
+        .build(tauri::generate_context!())
+        .unwrap()
+}
+
 fn app_with_sample(sample: &Path) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
-    let app = dialect_app::with_commands(mock_builder())
-        .manage(AppState::new(dir.path().join("runs"), sample.to_path_buf()))
-        .build(tauri::generate_context!())
-        .unwrap();
+    let app = build_app(dir.path(), sample);
     let window = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
         .build()
         .unwrap();
@@ -75,15 +85,47 @@ impl TestApp {
         self.window.state::<AppState>()
     }
 
-    /// Train the tiny model on the tiny task and wait until the run ends.
-    fn trained_run(&self) -> String {
-        self.run_to_end(train_request(&self.csv(8)))
+    /// The tiny model's folder, as if chosen with "Choose folder…".
+    fn model(&self) -> String {
+        let folder = self
+            .state()
+            .grant_model_folder(&common::tiny_model("distilbert"));
+        folder.to_str().unwrap().to_string()
     }
 
-    /// Start training with `request` and wait until the run ends.
-    fn run_to_end(&self, request: Value) -> String {
-        let id = self.ok("start_training", request);
-        let id = id.as_str().unwrap().to_string();
+    /// A request to train the tiny model on `csv`.
+    fn train_request(&self, csv: &str) -> Value {
+        json!({
+            "request": {
+                "data": {
+                    "path": csv,
+                    "text": { "columns": ["text"], "separator": "\n\n" },
+                    "labelColumn": "label",
+                    "labelMap": null,
+                    "validation": null,
+                    "maxRows": null
+                },
+                "config": {
+                    "model": self.model(),
+                    "epochs": 2,
+                    "batchSize": 8,
+                    "learningRate": 1e-3,
+                    "device": "cpu",
+                    "validationFraction": 0.25
+                },
+                "force": false
+            },
+            "onEvent": channel()
+        })
+    }
+
+    /// Train the tiny model on the tiny task and wait until the run ends.
+    fn trained_run(&self) -> String {
+        self.run_to_end(self.train_request(&self.csv(8)))
+    }
+
+    /// Wait until no job is training.
+    fn wait_until_idle(&self) {
         let deadline = Instant::now() + Duration::from_secs(120);
         while dialect_app::state::lock(&self.state().training)
             .as_ref()
@@ -92,6 +134,13 @@ impl TestApp {
             assert!(Instant::now() < deadline, "training did not end");
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// Start training with `request` and wait until the run ends.
+    fn run_to_end(&self, request: Value) -> String {
+        let id = self.ok("start_training", request);
+        let id = id.as_str().unwrap().to_string();
+        self.wait_until_idle();
         id
     }
 }
@@ -111,31 +160,6 @@ fn request(cmd: &str, args: Value) -> InvokeRequest {
 
 fn channel() -> Value {
     json!("__CHANNEL__:7")
-}
-
-fn train_request(csv: &str) -> Value {
-    json!({
-        "request": {
-            "data": {
-                "path": csv,
-                "text": { "columns": ["text"], "separator": "\n\n" },
-                "labelColumn": "label",
-                "labelMap": null,
-                "validation": null,
-                "maxRows": null
-            },
-            "config": {
-                "model": common::tiny_model("distilbert"),
-                "epochs": 2,
-                "batchSize": 8,
-                "learningRate": 1e-3,
-                "device": "cpu",
-                "validationFraction": 0.25
-            },
-            "force": false
-        },
-        "onEvent": channel()
-    })
 }
 
 #[test]
@@ -236,16 +260,24 @@ fn only_files_the_person_opened_can_be_read() {
             "forbidden",
         );
     }
-    let mut request = train_request(secret.to_str().unwrap());
+    let mut request = app.train_request(secret.to_str().unwrap());
     request["request"]["data"]["labelColumn"] = json!("label");
     app.err("start_training", request, "forbidden");
 
-    // The sample and files picked in the dialog are granted.
+    // The sample is granted.
     let sample = app.ok("sample_data", json!({}));
     app.ok(
         "inspect_data",
         json!({ "path": sample["path"], "text": null, "labelColumn": null, "labelMap": null }),
     );
+}
+
+#[cfg(feature = "e2e-dialogs")]
+#[test]
+fn files_picked_in_the_dialog_are_granted() {
+    let app = app();
+    let secret = app.dir.path().join("secret.csv");
+    std::fs::write(&secret, "text,label\nmy password is hunter2,x\n").unwrap();
     let _env = ENV.lock().unwrap_or_else(|p| p.into_inner());
     std::env::set_var("DIALECT_OPEN_FILE", &secret);
     app.ok("pick_data_file", json!({}));
@@ -288,19 +320,14 @@ fn models_and_devices_are_listed() {
     assert_eq!(ids[0], "distilbert-base-uncased");
     assert!(ids.contains(&"sentence-transformers/all-MiniLM-L6-v2"));
 
-    let folder = common::tiny_model("distilbert");
-    let status = app.ok("check_model", json!({ "model": folder }));
-    assert_eq!(status["cached"], json!(folder));
     let hub = app.ok(
         "check_model",
         json!({ "model": "someone/not-downloaded-model" }),
     );
     assert_eq!(hub["cached"], Value::Null);
-    app.err(
-        "check_model",
-        json!({ "model": "/no/such/folder" }),
-        "modelNotFound",
-    );
+    let folder = app.model();
+    let status = app.ok("check_model", json!({ "model": folder }));
+    assert_eq!(status["cached"], json!(folder));
 
     let devices = app.ok("list_devices", json!({}));
     let cpu = &devices.as_array().unwrap()[0];
@@ -342,6 +369,70 @@ fn devices_check_themselves_against_the_cpu() {
 }
 
 #[test]
+fn only_model_folders_the_person_chose_can_be_used() {
+    let app = app();
+    let folder = app.dir.path().join("model");
+    std::fs::create_dir(&folder).unwrap();
+    for file in std::fs::read_dir(common::tiny_model("distilbert")).unwrap() {
+        let file = file.unwrap().path();
+        std::fs::copy(&file, folder.join(file.file_name().unwrap())).unwrap();
+    }
+    let sneaky = folder.join("../model");
+    let trained_run_model = app.dir.path().join("runs");
+    for path in [
+        folder.to_str().unwrap(),
+        sneaky.to_str().unwrap(),
+        "/no/such/folder",
+        "../../etc",
+        "org/../../x",
+        "a/b/c",
+        trained_run_model.to_str().unwrap(),
+    ] {
+        let message = app.err("check_model", json!({ "model": path }), "forbidden");
+        assert!(message.contains("Choose folder"), "{message}");
+        app.err(
+            "download_model",
+            json!({ "model": path, "onProgress": channel() }),
+            "forbidden",
+        );
+    }
+    let mut request = app.train_request(&app.csv(4));
+    request["request"]["config"]["model"] = json!(folder);
+    app.err("start_training", request, "forbidden");
+    assert!(app
+        .ok("list_runs", json!({}))
+        .as_array()
+        .unwrap()
+        .is_empty());
+
+    // Once chosen, the folder (by any spelling of its path) is the model.
+    app.state().grant_model_folder(&folder);
+    let status = app.ok("check_model", json!({ "model": sneaky }));
+    assert_eq!(status["cached"], json!(folder.canonicalize().unwrap()));
+}
+
+#[cfg(feature = "e2e-dialogs")]
+#[test]
+fn the_folder_dialog_grants_a_model_folder() {
+    let _env = ENV.lock().unwrap_or_else(|p| p.into_inner());
+    let app = app();
+    let folder = common::tiny_model("distilbert").canonicalize().unwrap();
+    app.err("check_model", json!({ "model": folder }), "forbidden");
+    std::env::set_var("DIALECT_MODEL_DIR", &folder);
+    let status = app.ok("pick_model_folder", json!({}));
+    std::env::remove_var("DIALECT_MODEL_DIR");
+    assert_eq!(status["id"], json!(folder));
+    assert_eq!(status["cached"], json!(folder));
+    app.ok("check_model", json!({ "model": folder }));
+
+    // A folder that is not a model: granted, but said what it lacks.
+    std::env::set_var("DIALECT_MODEL_DIR", app.dir.path());
+    let message = app.err("pick_model_folder", json!({}), "modelNotFound");
+    std::env::remove_var("DIALECT_MODEL_DIR");
+    assert!(message.contains("config.json"), "{message}");
+}
+
+#[test]
 fn download_reports_a_readable_error_offline() {
     let _env = ENV.lock().unwrap_or_else(|p| p.into_inner());
     std::env::set_var("HF_HUB_OFFLINE", "1");
@@ -355,6 +446,7 @@ fn download_reports_a_readable_error_offline() {
     assert!(message.contains("offline"), "{message}");
 }
 
+#[cfg(feature = "e2e-dialogs")]
 #[test]
 fn label_maps_round_trip_through_the_dialog_path() {
     let _env = ENV.lock().unwrap_or_else(|p| p.into_inner());
@@ -418,13 +510,24 @@ fn training_runs_on_its_own_thread_and_is_recorded() {
         .sum();
     assert!((total - 1.0).abs() < 1e-4);
 
+    app.ok("delete_run", json!({ "runId": id }));
+    assert_eq!(app.ok("list_runs", json!({})), json!([]));
+    app.err("get_run", json!({ "runId": id }), "config");
+}
+
+#[cfg(feature = "e2e-dialogs")]
+#[test]
+fn a_run_predicts_files_and_exports_through_the_dialogs() {
+    let _env = ENV.lock().unwrap_or_else(|p| p.into_inner());
+    let app = app();
+    let id = app.trained_run();
     let input = app.csv(2);
     let output = app.dir.path().join("predictions.csv");
     std::env::set_var("DIALECT_OPEN_FILE", &input);
     std::env::set_var("DIALECT_SAVE_FILE", &output);
     let written = app.ok(
         "predict_file",
-        json!({ "runId": id, "textColumns": null, "onProgress": channel() }),
+        json!({ "runId": id, "onProgress": channel() }),
     );
     std::env::remove_var("DIALECT_OPEN_FILE");
     std::env::remove_var("DIALECT_SAVE_FILE");
@@ -442,16 +545,84 @@ fn training_runs_on_its_own_thread_and_is_recorded() {
     assert!(exported.join("config.json").is_file());
     assert!(exported.join("model.safetensors").is_file());
     assert!(message.contains("already exists"), "{message}");
+}
 
-    app.ok("delete_run", json!({ "runId": id }));
-    assert_eq!(app.ok("list_runs", json!({})), json!([]));
-    app.err("get_run", json!({ "runId": id }), "config");
+/// A ticket file with the text split over `subject` and `body` (the tiny task's texts
+/// cut in two), plus `extra` columns.
+#[cfg(feature = "e2e-dialogs")]
+fn two_column_csv(path: &Path, header: &str) {
+    let rows = [
+        ("the app crashes", "when i click login", "bug"),
+        ("blank screen", "on open", "bug"),
+        ("please add", "dark mode", "feature_request"),
+        ("would like", "an export option", "feature_request"),
+        ("how do i", "reset my password", "general_inquiry"),
+        ("where can i", "change my email", "general_inquiry"),
+    ];
+    let mut out = format!("{header}\n");
+    for _ in 0..3 {
+        for (subject, body, label) in rows {
+            out += &format!("{subject},{body},{label}\n");
+        }
+    }
+    std::fs::write(path, out).unwrap();
+}
+
+#[cfg(feature = "e2e-dialogs")]
+#[test]
+fn predicting_a_file_uses_the_columns_the_run_was_trained_on() {
+    let _env = ENV.lock().unwrap_or_else(|p| p.into_inner());
+    let app = app();
+    let train = app.dir.path().join("train.csv");
+    two_column_csv(&train, "subject,body,label");
+    app.state().grant(&train);
+    let mut request = app.train_request(train.to_str().unwrap());
+    request["request"]["data"]["text"] =
+        json!({ "columns": ["subject", "body"], "separator": " | " });
+    let id = app.run_to_end(request);
+
+    // A file with only one of the two columns is refused, naming the missing one.
+    let body_only = app.dir.path().join("body-only.csv");
+    std::fs::write(&body_only, "body,label\nwhen i click login,bug\n").unwrap();
+    let output = app.dir.path().join("predictions.csv");
+    std::env::set_var("DIALECT_OPEN_FILE", &body_only);
+    std::env::set_var("DIALECT_SAVE_FILE", &output);
+    let message = app.err(
+        "predict_file",
+        json!({ "runId": id, "onProgress": channel() }),
+        "data",
+    );
+    assert!(message.contains("'subject'"), "{message}");
+    assert!(message.contains("'subject', 'body'"), "{message}");
+    assert!(!output.exists());
+
+    // With both columns (in any order, among others) texts are composed as trained:
+    // the predictions are those of the composed texts.
+    let input = app.dir.path().join("both.csv");
+    two_column_csv(&input, "body,subject,label");
+    std::env::set_var("DIALECT_OPEN_FILE", &input);
+    let written = app.ok(
+        "predict_file",
+        json!({ "runId": id, "onProgress": channel() }),
+    );
+    std::env::remove_var("DIALECT_OPEN_FILE");
+    std::env::remove_var("DIALECT_SAVE_FILE");
+    assert_eq!(written["rows"], 18);
+    let mut rows = csv::Reader::from_path(&output).unwrap();
+    let first = rows.records().next().unwrap().unwrap();
+    // Columns as written: body,subject (swapped by the header), label, predicted_label.
+    let composed = format!("{} | {}", &first[1], &first[0]);
+    let expected = app.ok("predict", json!({ "runId": id, "texts": [composed] }));
+    assert_eq!(&first[3], expected[0]["label"].as_str().unwrap());
+    let confidence: f64 = first[4].parse().unwrap();
+    let expected_confidence = expected[0]["confidence"].as_f64().unwrap();
+    assert!((confidence - expected_confidence).abs() < 1e-4);
 }
 
 #[test]
 fn the_baseline_encodes_instead_of_stepping_and_its_model_evaluates_and_predicts() {
     let app = app();
-    let mut request = train_request(&app.csv(8));
+    let mut request = app.train_request(&app.csv(8));
     request["request"]["config"]["method"] = json!("baseline");
     let id = app.run_to_end(request);
 
@@ -500,17 +671,17 @@ fn training_errors_are_readable() {
         Value::Null
     );
 
-    let mut request = train_request(&app.csv(4));
+    let mut request = app.train_request(&app.csv(4));
     request["request"]["data"]["labelColumn"] = json!("category");
     let message = app.err("start_training", request, "data");
     assert!(message.contains("'category'"), "{message}");
 
-    let mut request = train_request(&app.csv(4));
+    let mut request = app.train_request(&app.csv(4));
     request["request"]["config"]["epochs"] = json!(0);
     app.err("start_training", request, "config");
 
     // bf16 on the CPU: the run starts, then fails saying why.
-    let mut request = train_request(&app.csv(4));
+    let mut request = app.train_request(&app.csv(4));
     request["request"]["config"]["precision"] = json!("bf16");
     let id = app.run_to_end(request);
     let detail = app.ok("get_run", json!({ "runId": id }));
@@ -540,35 +711,148 @@ fn only_the_main_window_may_call_commands() {
     assert!(denied.to_string().contains("not allowed"), "{denied}");
 }
 
-#[test]
-fn closing_the_window_cancels_training_and_keeps_the_record() {
-    let app = app();
-    let mut request = train_request(&app.csv(8));
-    request["request"]["config"]["epochs"] = json!(500);
-    let id = app.ok("start_training", request);
-    let state = app.state();
-    let running = || {
-        dialect_app::state::lock(&state.training)
-            .as_ref()
-            .is_some_and(|job| job.is_running())
+/// A job that trains the tiny model (for `epochs`) through `TrainingJob::spawn`,
+/// with `on_event` also seeing each event (after it is recorded and published).
+fn spawn_job(
+    state: &AppState,
+    dir: &Path,
+    epochs: usize,
+    on_event: impl FnMut(&TrainEvent, &AtomicBool) + Send + 'static,
+) -> String {
+    let model = state.grant_model_folder(&common::tiny_model("distilbert"));
+    let config = TrainConfig {
+        model: model.to_str().unwrap().into(),
+        epochs,
+        batch_size: 8,
+        learning_rate: 1e-3,
+        device: DeviceChoice::Cpu,
+        ..TrainConfig::default()
     };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while app.ok("get_run", json!({ "runId": id }))["events"]
+    let csv = common::tiny_csv(dir, 8);
+    let spec = DataSpec {
+        path: csv,
+        text: TextSpec::column("text"),
+        label_column: "label".into(),
+        label_map: None,
+        validation: None,
+        max_rows: None,
+    };
+    let data = spec.load(0.25, 42, false).unwrap().data;
+    let run = state
+        .store
+        .create(&config, &spec, &data.validation)
+        .unwrap();
+    let config = run.config().clone();
+    let mut on_event = on_event;
+    let job = TrainingJob::spawn(run, Channel::new(|_| Ok(())), move |report, cancel| {
+        Trainer::run(
+            &config,
+            &data,
+            |event| {
+                report(event);
+                on_event(event, cancel);
+            },
+            cancel,
+        )
+    });
+    let id = job.run_id().to_string();
+    *dialect_app::state::lock(&state.training) = Some(job);
+    id
+}
+
+#[test]
+fn a_panic_in_training_fails_the_run_keeps_its_model_and_frees_the_app() {
+    let app = app();
+    let id = spawn_job(&app.state(), app.dir.path(), 3, |event, _| {
+        if matches!(event, TrainEvent::CheckpointSaved { .. }) {
+            panic!("injected failure after the first save");
+        }
+    });
+    app.wait_until_idle();
+
+    let detail = app.ok("get_run", json!({ "runId": id }));
+    assert_eq!(detail["record"]["status"], "failed", "{detail}");
+    let error = detail["record"]["error"].as_str().unwrap();
+    assert!(
+        error.contains("injected failure after the first save"),
+        "{error}"
+    );
+    let attached = app.ok("attach_training", json!({ "onEvent": channel() }));
+    assert_eq!(attached["running"], false);
+    let last = attached["events"]
         .as_array()
         .unwrap()
-        .len()
-        < 3
-    {
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["type"], "failed", "{last}");
+    assert_eq!(last["message"].as_str(), Some(error));
+
+    // The model saved before the panic is kept and usable.
+    let review = app.ok("evaluate_run", json!({ "runId": id }));
+    assert!(review["metrics"]["count"].as_u64().unwrap() > 0);
+    // The app is not busy: the next run starts and finishes.
+    let next = app.trained_run();
+    let detail = app.ok("get_run", json!({ "runId": next }));
+    assert_eq!(detail["record"]["status"], "finished");
+}
+
+#[test]
+fn closing_the_window_cancels_training_without_blocking_the_event_loop() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = build_app(
+        dir.path(),
+        &common::repo_root().join("samples/banking77.csv"),
+    );
+    // After the cancel, the job takes a while to record its end (as a save or a large
+    // tokenisation would): the window must not wait for it on the event loop.
+    let slow_end = Duration::from_secs(2);
+    let ended = Arc::new(AtomicBool::new(false));
+    let ended_by_worker = ended.clone();
+    let id = spawn_job(&app.state(), dir.path(), 500, move |_, cancel| {
+        if cancel.load(Ordering::SeqCst) && !ended_by_worker.load(Ordering::SeqCst) {
+            std::thread::sleep(slow_end);
+            ended_by_worker.store(true, Ordering::SeqCst);
+        }
+    });
+    let store = app.state::<AppState>().store.clone();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while store.events(&id).unwrap().len() < 3 {
         assert!(Instant::now() < deadline, "training did not start");
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert!(running());
-    // Returns once the job has recorded its end.
-    let window = app.window.as_ref().window();
-    dialect_app::on_window_event(&window, &tauri::WindowEvent::Destroyed);
-    assert!(!running());
-    let record = app.ok("get_run", json!({ "runId": id }))["record"].clone();
-    assert_eq!(record["status"], "cancelled", "{record}");
+
+    let longest = Arc::new(Mutex::new(Duration::ZERO));
+    let longest_seen = longest.clone();
+    let started = Instant::now();
+    // The app's window (from tauri.conf.json) opens when the loop starts; the person
+    // closes it. The mock runtime hands window events to the run loop callback.
+    app.run_return(move |handle, event| match event {
+        RunEvent::Ready => {
+            let window = handle.get_webview_window("main").unwrap();
+            std::thread::spawn(move || window.close().unwrap());
+        }
+        RunEvent::WindowEvent { label, event, .. } => {
+            let window = handle.get_webview_window(&label).unwrap();
+            let t = Instant::now();
+            dialect_app::on_window_event(&window.as_ref().window(), &event);
+            let mut longest = longest_seen.lock().unwrap();
+            *longest = (*longest).max(t.elapsed());
+        }
+        event => dialect_app::on_run_event(handle, event),
+    });
+    let longest = *longest.lock().unwrap();
+    assert!(
+        longest < Duration::from_millis(500),
+        "the close handler took {longest:?}"
+    );
+    assert!(
+        ended.load(Ordering::SeqCst),
+        "the app exited before the run ended"
+    );
+    assert!(started.elapsed() >= slow_end);
+    let record = store.get(&id).unwrap();
+    assert_eq!(record.status, RunStatus::Cancelled, "{record:?}");
 }
 
 #[test]

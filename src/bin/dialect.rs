@@ -20,6 +20,7 @@ use dialect::device_check::{check_device, DeviceCheck};
 use dialect::model::folder::copy_model;
 use dialect::model::resolve::{download_model, preset_status, resolve_model, DownloadEvent};
 use dialect::model::tokenize::TextEncoder;
+use dialect::predict::check_trained_columns;
 use dialect::review::{review_run, ValidationCheck};
 use dialect::runs::{RunStatus, RunStore};
 use dialect::train::DataSpec;
@@ -28,7 +29,7 @@ use dialect::{
     TrainConfig, TrainEvent, Trainer,
 };
 use indicatif::{ProgressBar, ProgressStyle};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -79,19 +80,45 @@ enum Command {
 #[derive(Args)]
 struct TextArgs {
     /// Column holding the ticket text; repeat to join several columns in order.
-    #[arg(long = "text-column", default_value = "text")]
+    /// Default: `text` for train; for eval and predict, the columns the model was
+    /// trained on (else `text`).
+    #[arg(long = "text-column")]
     text_columns: Vec<String>,
-    /// Separator placed between joined text columns.
-    #[arg(long, default_value = "\n\n")]
-    text_separator: String,
+    /// Separator placed between joined text columns [default: blank line, or the
+    /// model's].
+    #[arg(long)]
+    text_separator: Option<String>,
 }
 
 impl TextArgs {
+    /// The columns given, else `text`.
     fn spec(&self) -> TextSpec {
-        TextSpec {
-            columns: self.text_columns.clone(),
-            separator: self.text_separator.clone(),
+        self.spec_or(None)
+    }
+
+    /// The columns given, else `trained` (the model's recorded text), else `text`.
+    fn spec_or(&self, trained: Option<&TextSpec>) -> TextSpec {
+        let mut spec = match (self.text_columns.is_empty(), trained) {
+            (false, _) => TextSpec::columns(self.text_columns.clone()),
+            (true, Some(trained)) => trained.clone(),
+            (true, None) => TextSpec::column("text"),
+        };
+        if let Some(separator) = &self.text_separator {
+            spec.separator = separator.clone();
         }
+        spec
+    }
+
+    /// The spec to read a file with for `predictor`: with no columns given, the
+    /// model's own, which the file must have.
+    fn spec_for(&self, predictor: &Predictor, input: &Path) -> Result<TextSpec, EngineError> {
+        let trained = predictor
+            .text_spec()
+            .filter(|_| self.text_columns.is_empty());
+        if let Some(trained) = trained {
+            check_trained_columns(input, trained)?;
+        }
+        Ok(self.spec_or(trained))
     }
 }
 
@@ -978,7 +1005,7 @@ fn eval(args: EvalArgs) -> Result<ExitCode, EngineError> {
     let map = args.label.map()?;
     let metrics = predictor.evaluate_file(
         &args.data,
-        &args.text.spec(),
+        &args.text.spec_for(&predictor, &args.data)?,
         &args.label.label_column,
         map.as_ref(),
     )?;
@@ -1042,7 +1069,8 @@ fn print_metrics(m: &Metrics) {
 fn predict(args: PredictArgs) -> Result<ExitCode, EngineError> {
     let predictor = Predictor::load(&args.model, args.device.parse()?)?;
     if let (Some(input), Some(output)) = (&args.input, &args.output) {
-        let n = predictor.predict_file(input, &args.text.spec(), output)?;
+        let spec = args.text.spec_for(&predictor, input)?;
+        let n = predictor.predict_file(input, &spec, output)?;
         eprintln!("wrote {n} predictions to {}", output.display());
         return Ok(ExitCode::SUCCESS);
     }

@@ -60,7 +60,7 @@ fn local_folder(model: &str) -> Result<Option<PathBuf>> {
     if path.is_dir() {
         return check_folder(model, path).map(Some);
     }
-    if !looks_like_hub_id(model) {
+    if !is_hub_id(model) {
         return Err(EngineError::ModelNotFound {
             model: model.into(),
             message: "no such folder, and it is not a hub id like 'org/name'".into(),
@@ -96,9 +96,13 @@ pub fn offline() -> bool {
     )
 }
 
-fn looks_like_hub_id(id: &str) -> bool {
+/// Whether `id` has the shape of a Hugging Face hub id: `name` or `org/name`, each part
+/// letters, digits, `-`, `_` and `.`, not starting with `.`, no `..`. Paths (absolute,
+/// `./x`, `a/b/c`, `..`, backslashes) do not.
+pub fn is_hub_id(id: &str) -> bool {
     let parts: Vec<&str> = id.split('/').collect();
-    (1..=2).contains(&parts.len())
+    !id.contains("..")
+        && (1..=2).contains(&parts.len())
         && parts.iter().all(|p| {
             !p.is_empty()
                 && !p.starts_with('.')
@@ -275,10 +279,15 @@ mod tests {
 
     #[test]
     fn hub_ids_and_paths_are_told_apart() {
-        assert!(looks_like_hub_id("distilbert-base-uncased"));
-        assert!(looks_like_hub_id("sentence-transformers/all-MiniLM-L6-v2"));
-        assert!(!looks_like_hub_id("./models/x"));
-        assert!(!looks_like_hub_id("/abs/path"));
-        assert!(!looks_like_hub_id("a/b/c"));
+        assert!(is_hub_id("distilbert-base-uncased"));
+        assert!(is_hub_id("sentence-transformers/all-MiniLM-L6-v2"));
+        assert!(!is_hub_id("./models/x"));
+        assert!(!is_hub_id("/abs/path"));
+        assert!(!is_hub_id("a/b/c"));
+        assert!(!is_hub_id("org/.."));
+        assert!(!is_hub_id("org/a..b"));
+        assert!(!is_hub_id("..\\secret"));
+        assert!(!is_hub_id("C:\\models\\x"));
+        assert!(!is_hub_id(""));
     }
 }

@@ -6,6 +6,7 @@ use crate::atomic::write_atomic;
 use crate::error::{EngineError, Result};
 use candle_core::{Device, Tensor};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use tokenizers::{
     decoders::wordpiece::WordPiece as WordPieceDecoder, models::wordpiece::WordPiece,
     normalizers::bert::BertNormalizer, pre_tokenizers::bert::BertPreTokenizer,
@@ -28,6 +29,9 @@ const TOKENIZER_FILES: [&str; 4] = [
     "tokenizer_config.json",
     "special_tokens_map.json",
 ];
+
+/// Texts tokenised between two cancel checks (large enough to keep every core busy).
+const ENCODE_CHUNK: usize = 2048;
 
 /// Turns texts into truncated token ids with the model's own tokenizer.
 pub struct TextEncoder {
@@ -98,6 +102,23 @@ impl TextEncoder {
                 truncated: !e.get_overflowing().is_empty(),
             })
             .collect())
+    }
+
+    /// [`Self::encode`] in chunks, checking `cancel` before each: `None` once it is
+    /// set, so tokenising a large file stops promptly.
+    pub fn encode_cancellable(
+        &self,
+        texts: &[String],
+        cancel: &AtomicBool,
+    ) -> Result<Option<Vec<Encoded>>> {
+        let mut out = Vec::with_capacity(texts.len());
+        for chunk in texts.chunks(ENCODE_CHUNK) {
+            if cancel.load(Ordering::Relaxed) {
+                return Ok(None);
+            }
+            out.extend(self.encode(chunk)?);
+        }
+        Ok(Some(out))
     }
 
     /// Token counts of texts without truncation (to measure how much truncation cuts).
@@ -186,4 +207,31 @@ fn wordpiece_from_vocab(dir: &Path, vocab: &Path) -> Result<Tokenizer> {
         )))
         .with_decoder(Some(WordPieceDecoder::default()));
     Ok(tokenizer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn encoder() -> TextEncoder {
+        let dir =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/golden/distilbert/model");
+        TextEncoder::load(&dir, 16).unwrap()
+    }
+
+    #[test]
+    fn cancellable_encoding_matches_encode_and_stops_when_cancelled() {
+        let encoder = encoder();
+        let texts: Vec<String> = (0..ENCODE_CHUNK + 5)
+            .map(|i| format!("please add dark mode {i}"))
+            .collect();
+        let running = AtomicBool::new(false);
+        let all = encoder.encode_cancellable(&texts, &running).unwrap();
+        assert_eq!(all, Some(encoder.encode(&texts).unwrap()));
+        let cancelled = AtomicBool::new(true);
+        assert_eq!(
+            encoder.encode_cancellable(&texts, &cancelled).unwrap(),
+            None
+        );
+    }
 }

@@ -3,7 +3,7 @@
 //! its L2 penalty on the validation rows. Seconds to a few minutes where fine-tuning
 //! takes many; the saved model predicts like any other (a mean-pooling head).
 
-use super::{evaluate, open_run, save_best, Prepared, TrainData};
+use super::{cancelled, evaluate, open_run, save_best, Prepared, TrainData};
 use crate::error::Result;
 use crate::model::layers::Mode;
 use crate::model::tokenize::Encoded;
@@ -31,10 +31,13 @@ pub(super) fn run(
     let started = Instant::now();
     let batch = config.eval_batch_size;
     // The native head is replaced, so nothing newly initialised is kept.
-    let (_, p, mut summary) = open_run(config, data, None, on_event, |p| {
+    let (_, p, mut summary) = open_run(config, data, None, on_event, cancel, |p| {
         let batches = p.train.len().div_ceil(batch) + p.validation.len().div_ceil(batch);
         (1, batches, Vec::new())
     })?;
+    let Some(p) = p else {
+        return cancelled(summary, started, on_event);
+    };
     let total = p.train.len() + p.validation.len();
     let encode_start = Instant::now();
     let Some(train_x) = encode(&p, &p.train, batch, (0, total), on_event, cancel)? else {
@@ -46,16 +49,17 @@ pub(super) fn run(
     };
     let encode_seconds = encode_start.elapsed().as_secs_f64();
     summary.steps = p.train.len().div_ceil(batch) + p.validation.len().div_ceil(batch);
-    let (weight, bias, train_loss) = fit_head(&train_x, &p.train_labels, &val_x, &p, cancel)?;
-    if cancel.load(Ordering::Relaxed) {
+    let Some((weight, bias, train_loss)) = fit_head(&train_x, &p.train_labels, &val_x, &p, cancel)?
+    else {
         return cancelled(summary, started, on_event);
-    }
+    };
     let Prepared {
         model,
         encoder,
         validation,
         validation_labels,
         truncated_rows,
+        text,
         ..
     } = p;
     let p = Prepared {
@@ -66,6 +70,7 @@ pub(super) fn run(
         validation,
         validation_labels,
         truncated_rows,
+        text,
     };
     // Scored by the very model that is saved.
     let Some((eval_loss, metrics)) = evaluate(&p, batch, cancel)? else {
@@ -101,20 +106,6 @@ pub(super) fn run(
     });
     summary.seconds = started.elapsed().as_secs_f64();
     on_event(&TrainEvent::Finished {
-        summary: summary.clone(),
-    });
-    Ok(summary)
-}
-
-fn cancelled(
-    mut summary: RunSummary,
-    started: Instant,
-    on_event: &mut dyn FnMut(&TrainEvent),
-) -> Result<RunSummary> {
-    summary.cancelled = true;
-    summary.seconds = started.elapsed().as_secs_f64();
-    on_event(&TrainEvent::Cancelled {
-        step: summary.steps,
         summary: summary.clone(),
     });
     Ok(summary)
@@ -161,14 +152,15 @@ fn encode(
 
 /// Fit softmax regression on standardised features with each L2 penalty; keep the
 /// one with the best validation accuracy (the smaller penalty on ties). Returns the
-/// weight and bias for the raw features, and the final training loss.
+/// weight and bias for the raw features, and the final training loss; `None` if
+/// `cancel` was set (checked at every optimisation step).
 fn fit_head(
     train_x: &Tensor,
     train_y: &[u32],
     val_x: &Tensor,
     p: &Prepared,
     cancel: &AtomicBool,
-) -> Result<(Tensor, Tensor, f64)> {
+) -> Result<Option<(Tensor, Tensor, f64)>> {
     let classes = p.model.labels().len();
     let mean = train_x.mean_keepdim(0)?;
     let std = (train_x.broadcast_sub(&mean)?.sqr()?.mean_keepdim(0)? + 1e-6)?.sqrt()?;
@@ -176,66 +168,84 @@ fn fit_head(
         |x: &Tensor| -> Result<Tensor> { Ok(x.broadcast_sub(&mean)?.broadcast_div(&std)?) };
     let (xs, vs) = (standardise(train_x)?, standardise(val_x)?);
     let targets = Tensor::new(train_y, &Device::Cpu)?;
-    let hidden = xs.dim(1)?;
     let mut best: Option<(usize, Tensor, Tensor, f64)> = None;
     for penalty in PENALTIES {
-        if cancel.load(Ordering::Relaxed) {
-            break;
-        }
-        let w = Var::zeros((classes, hidden), DType::F32, &Device::Cpu)?;
-        let b = Var::zeros(classes, DType::F32, &Device::Cpu)?;
-        let vars = [
-            ("head.weight".to_string(), w.clone()),
-            ("head.bias".to_string(), b.clone()),
-        ];
-        let mut opt = AdamW::new(&vars, 0.0)?;
-        let mut loss_value = f64::NAN;
-        for _ in 0..FIT_STEPS {
-            let logits = xs
-                .matmul(&w.as_tensor().t()?)?
-                .broadcast_add(b.as_tensor())?;
-            let loss = (candle_nn::loss::cross_entropy(&logits, &targets)?
-                + (w.as_tensor().sqr()?.sum_all()? * (penalty / 2.0))?)?;
-            let grads = loss.backward()?;
-            let norm = opt.grad_norm(&grads)?;
-            opt.step(&grads, &norm, f64::INFINITY, FIT_LR)?;
-            loss_value = loss.to_scalar::<f32>()? as f64;
-        }
-        let val_logits = vs
-            .matmul(&w.as_tensor().t()?)?
-            .broadcast_add(b.as_tensor())?
-            .to_vec2::<f32>()?;
+        let Some((w, b, loss)) = fit_softmax(&xs, &targets, classes, penalty, cancel)? else {
+            return Ok(None);
+        };
+        let val_logits = vs.matmul(&w.t()?)?.broadcast_add(&b)?.to_vec2::<f32>()?;
         let correct = val_logits
             .iter()
             .zip(&p.validation_labels)
             .filter(|(row, &truth)| argmax(row) == truth)
             .count();
         if best.as_ref().is_none_or(|(c, ..)| correct > *c) {
-            best = Some((
-                correct,
-                w.as_tensor().clone(),
-                b.as_tensor().clone(),
-                loss_value,
-            ));
+            best = Some((correct, w, b, loss));
         }
     }
     let Some((_, w, b, loss)) = best else {
-        let zeros = Tensor::zeros((classes, hidden), DType::F32, &Device::Cpu)?;
-        return Ok((
-            zeros,
-            Tensor::zeros(classes, DType::F32, &Device::Cpu)?,
-            f64::NAN,
-        ));
+        return Ok(None);
     };
     // logits = ((x − μ) / σ) Wᵀ + b = x (W / σ)ᵀ + (b − (W / σ) μ)
     let w_raw = w.broadcast_div(&std)?;
     let b_raw = (b - w_raw.matmul(&mean.t()?)?.squeeze(1)?)?;
-    Ok((w_raw, b_raw, loss))
+    Ok(Some((w_raw, b_raw, loss)))
+}
+
+/// Softmax regression of `targets` on `xs` with L2 penalty `penalty`, full-batch
+/// AdamW for [`FIT_STEPS`] steps: the weight, bias and final loss; `None` as soon as
+/// `cancel` is set.
+fn fit_softmax(
+    xs: &Tensor,
+    targets: &Tensor,
+    classes: usize,
+    penalty: f64,
+    cancel: &AtomicBool,
+) -> Result<Option<(Tensor, Tensor, f64)>> {
+    let w = Var::zeros((classes, xs.dim(1)?), DType::F32, &Device::Cpu)?;
+    let b = Var::zeros(classes, DType::F32, &Device::Cpu)?;
+    let vars = [
+        ("head.weight".to_string(), w.clone()),
+        ("head.bias".to_string(), b.clone()),
+    ];
+    let mut opt = AdamW::new(&vars, 0.0)?;
+    let mut loss_value = f64::NAN;
+    for _ in 0..FIT_STEPS {
+        if cancel.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        let logits = xs
+            .matmul(&w.as_tensor().t()?)?
+            .broadcast_add(b.as_tensor())?;
+        let loss = (candle_nn::loss::cross_entropy(&logits, targets)?
+            + (w.as_tensor().sqr()?.sum_all()? * (penalty / 2.0))?)?;
+        let grads = loss.backward()?;
+        let norm = opt.grad_norm(&grads)?;
+        opt.step(&grads, &norm, f64::INFINITY, FIT_LR)?;
+        loss_value = loss.to_scalar::<f32>()? as f64;
+    }
+    Ok(Some((
+        w.as_tensor().clone(),
+        b.as_tensor().clone(),
+        loss_value,
+    )))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fitting_stops_at_the_next_step_once_cancelled() {
+        let xs = Tensor::new(&[[1.0f32, 0.0], [0.0, 1.0], [1.0, 0.1]], &Device::Cpu).unwrap();
+        let targets = Tensor::new(&[0u32, 1, 0], &Device::Cpu).unwrap();
+        let fitted = fit_softmax(&xs, &targets, 2, 1e-3, &AtomicBool::new(false)).unwrap();
+        let (w, _, loss) = fitted.expect("not cancelled");
+        assert!(loss.is_finite() && loss < 0.5, "{loss}");
+        assert_eq!(w.dims(), [2, 2]);
+        let cancelled = fit_softmax(&xs, &targets, 2, 1e-3, &AtomicBool::new(true)).unwrap();
+        assert!(cancelled.is_none());
+    }
 
     #[test]
     fn unfolding_the_standardisation_keeps_the_logits() {

@@ -96,6 +96,7 @@ impl DataSpec {
                 train,
                 validation,
                 labels: data.labels,
+                text: Some(self.text.clone()),
             },
             report,
             warnings,

@@ -13,7 +13,7 @@ pub use config::{BestMetric, Method, Precision, TrainConfig};
 pub use data::{DataSpec, LoadedData};
 pub use events::{EpochRecord, RunSummary, TrainEvent};
 
-use crate::dataset::{Example, LabeledData};
+use crate::dataset::{Example, LabeledData, TextSpec};
 use crate::device::{device_name, enable_tensor_cores};
 use crate::error::{EngineError, Result};
 use crate::metrics::Metrics;
@@ -36,6 +36,9 @@ pub struct TrainData {
     pub train: Vec<Example>,
     pub validation: Vec<Example>,
     pub labels: Vec<String>,
+    /// How each text was composed from the file's columns, recorded with the model so
+    /// prediction composes texts the same way (`None`: not from a file's columns).
+    pub text: Option<TextSpec>,
 }
 
 /// Runs fine-tuning jobs.
@@ -49,6 +52,7 @@ struct Prepared {
     validation: Vec<Encoded>,
     validation_labels: Vec<usize>,
     truncated_rows: usize,
+    text: Option<TextSpec>,
 }
 
 impl Trainer {
@@ -121,14 +125,16 @@ fn epoch_seed(seed: u64, epoch: usize, stream: u64) -> u64 {
 const ORDER_STREAM: u64 = 1;
 const DROPOUT_STREAM: u64 = 2;
 
-/// Read the model and encode the rows. `weights`: a checkpoint folder whose weights
-/// (head included) replace the base model's (resuming).
+/// The model and the tokenised rows; `None` when `cancel` was set while tokenising.
+/// `weights`: a checkpoint folder whose weights (head included) replace the base
+/// model's (resuming).
 fn prepare(
     config: &TrainConfig,
     data: &TrainData,
     device: &Device,
     weights: Option<&std::path::Path>,
-) -> Result<Prepared> {
+    cancel: &AtomicBool,
+) -> Result<Option<Prepared>> {
     config.validate()?;
     if config.output_dir.as_os_str().is_empty() {
         return Err(EngineError::Config(
@@ -171,37 +177,60 @@ fn prepare(
     let max_length = config.max_length.min(model.max_positions());
     let encoder = TextEncoder::load(&dir, max_length)?;
     let texts = |rows: &[Example]| rows.iter().map(|e| e.text.clone()).collect::<Vec<_>>();
-    let train = encoder.encode(&texts(&data.train))?;
-    Ok(Prepared {
+    let Some(train) = encoder.encode_cancellable(&texts(&data.train), cancel)? else {
+        return Ok(None);
+    };
+    let Some(validation) = encoder.encode_cancellable(&texts(&data.validation), cancel)? else {
+        return Ok(None);
+    };
+    Ok(Some(Prepared {
         truncated_rows: train.iter().filter(|e| e.truncated).count(),
         train,
-        validation: encoder.encode(&texts(&data.validation))?,
+        validation,
         train_labels: train_labels.into_iter().map(|i| i as u32).collect(),
         validation_labels,
         model,
         encoder,
-    })
+        text: data.text.clone(),
+    }))
 }
 
 /// A run's opening, shared by both methods: open the device, prepare the model and
 /// rows in the configured precision, announce `Started` with `plan(&prepared)` =
-/// (epochs, steps per epoch, newly initialised weights), and an empty summary.
+/// (epochs, steps per epoch, newly initialised weights), and an empty summary. The
+/// prepared run is `None` when `cancel` was set while preparing (nothing started).
 fn open_run(
     config: &TrainConfig,
     data: &TrainData,
     weights: Option<&std::path::Path>,
     on_event: &mut dyn FnMut(&TrainEvent),
+    cancel: &AtomicBool,
     plan: impl Fn(&Prepared) -> (usize, usize, Vec<String>),
-) -> Result<(Device, Prepared, RunSummary)> {
+) -> Result<(Device, Option<Prepared>, RunSummary)> {
     let device = config.device.open()?;
     // GPUs draw dropout masks from their own generator; CPUs use DropoutRng's.
     let _ = device.set_seed(config.seed);
     let compute = config.precision.compute_dtype(&device)?;
     enable_tensor_cores(&device);
-    let mut p = prepare(config, data, &device, weights)?;
+    let device_label = device_name(&device);
+    let summary = RunSummary {
+        output_dir: config.output_dir.clone(),
+        labels: data.labels.clone(),
+        epochs: Vec::new(),
+        best_epoch: None,
+        best_metric: config.best_metric.name().into(),
+        best_value: None,
+        steps: 0,
+        seconds: 0.0,
+        cancelled: false,
+        stopped_early: false,
+        device: device_label.clone(),
+    };
+    let Some(mut p) = prepare(config, data, &device, weights, cancel)? else {
+        return Ok((device, None, summary));
+    };
     p.model.set_compute_dtype(compute);
     let (epochs, steps_per_epoch, newly_initialised) = plan(&p);
-    let device_label = device_name(&device);
     on_event(&TrainEvent::Started {
         model: config.model.clone(),
         device: device_label.clone(),
@@ -216,20 +245,22 @@ fn open_run(
         newly_initialised,
         precision: precision_name(compute).into(),
     });
-    let summary = RunSummary {
-        output_dir: config.output_dir.clone(),
-        labels: data.labels.clone(),
-        epochs: Vec::new(),
-        best_epoch: None,
-        best_metric: config.best_metric.name().into(),
-        best_value: None,
-        steps: 0,
-        seconds: 0.0,
-        cancelled: false,
-        stopped_early: false,
-        device: device_label,
-    };
-    Ok((device, p, summary))
+    Ok((device, Some(p), summary))
+}
+
+/// End a run as cancelled: the `Cancelled` event with `summary` as it stands.
+fn cancelled(
+    mut summary: RunSummary,
+    started: Instant,
+    on_event: &mut dyn FnMut(&TrainEvent),
+) -> Result<RunSummary> {
+    summary.cancelled = true;
+    summary.seconds = started.elapsed().as_secs_f64();
+    on_event(&TrainEvent::Cancelled {
+        step: summary.steps,
+        summary: summary.clone(),
+    });
+    Ok(summary)
 }
 
 fn run_inner(
@@ -242,7 +273,7 @@ fn run_inner(
     let started = Instant::now();
     let checkpoint_dir = config.checkpoint_dir.as_deref();
     let weights = checkpoint_dir.filter(|_| resume);
-    let (device, p, mut summary) = open_run(config, data, weights, on_event, |p| {
+    let (device, p, mut summary) = open_run(config, data, weights, on_event, cancel, |p| {
         let steps_per_epoch = p.train.len().div_ceil(config.batch_size);
         (
             config.epochs,
@@ -250,6 +281,9 @@ fn run_inner(
             p.model.newly_initialised().to_vec(),
         )
     })?;
+    let Some(p) = p else {
+        return cancelled(summary, started, on_event);
+    };
     let steps_per_epoch = p.train.len().div_ceil(config.batch_size);
     let total_steps = steps_per_epoch * config.epochs;
     let mut optimizer = AdamW::new(p.model.vars(), config.weight_decay)?;
@@ -607,6 +641,7 @@ fn save_best(p: &Prepared, config: &TrainConfig, summary: &RunSummary) -> Result
             base_model: config.model.clone(),
             max_length: p.encoder.max_length(),
             labels: summary.labels.clone(),
+            text: p.text.clone(),
             config: config.clone(),
             summary: Some(summary.clone()),
         }

@@ -88,5 +88,6 @@ pub fn tiny_train_data(dir: &Path, per_class: usize) -> dialect::train::TrainDat
         train,
         validation,
         labels: data.labels,
+        text: Some(dialect::TextSpec::column("text")),
     }
 }

@@ -4,9 +4,9 @@
 use crate::dialogs;
 use crate::error::{blocking, AppResult};
 use crate::state::{lock, AppState};
-use dialect::dataset::profile::profile_file;
+use dialect::predict::check_trained_columns;
 use dialect::review::{review_run, Review};
-use dialect::{DeviceChoice, Prediction, Predictor, TextSpec};
+use dialect::{DeviceChoice, Prediction, Predictor};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -64,19 +64,24 @@ pub struct FileResult {
 }
 
 /// Ask for a file of tickets and where to save the predictions, then classify every
-/// row. Text columns default to the file's suggested text column. `None` when a
-/// dialog was cancelled.
+/// row, composing each text from the columns run `run_id` was trained on (a file
+/// without them is refused, naming them). `None` when a dialog was cancelled.
 #[tauri::command]
 pub async fn predict_file(
     state: State<'_, AppState>,
     run_id: String,
-    text_columns: Option<Vec<String>>,
     on_progress: Channel<FileProgress>,
 ) -> AppResult<Option<FileResult>> {
+    let store = state.store.clone();
+    let id = run_id.clone();
+    let spec = blocking(move || Ok(store.get(&id)?.data.text)).await?;
     let filters: &[(&str, &[&str])] = &[("Tickets (CSV, TSV, JSONL)", &["csv", "tsv", "jsonl"])];
     let Some(input) = dialogs::open_file("Choose tickets to classify", filters).await else {
         return Ok(None);
     };
+    // Refuse a file without the model's columns before asking where to save.
+    let (checked, trained) = (input.clone(), spec.clone());
+    blocking(move || Ok(check_trained_columns(&checked, &trained)?)).await?;
     let stem = input
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
@@ -88,19 +93,6 @@ pub async fn predict_file(
     };
     let p = predictor(&state, &run_id).await?;
     blocking(move || {
-        let columns = match text_columns.filter(|c| !c.is_empty()) {
-            Some(columns) => columns,
-            None => {
-                let profile = profile_file(&input)?;
-                vec![profile.suggested_text.ok_or_else(|| {
-                    dialect::EngineError::data(
-                        &input,
-                        "no free-text column could be recognised: name the text column",
-                    )
-                })?]
-            }
-        };
-        let spec = TextSpec::columns(columns);
         let rows = p.predict_file_with_progress(&input, &spec, &output, &mut |done, total| {
             let _ = on_progress.send(FileProgress { done, total });
         })?;

@@ -64,7 +64,8 @@ pub async fn export_run(state: State<'_, AppState>, run_id: String) -> AppResult
     let check = store.clone();
     let id = run_id.clone();
     blocking(move || Ok(check.model_dir(&id).map(|_| ())?)).await?;
-    let Some(parent) = dialogs::pick_folder("Export the model to…").await else {
+    let Some(parent) = dialogs::pick_folder("Export the model to…", dialogs::SAVE_DIR_ENV).await
+    else {
         return Ok(None);
     };
     blocking(move || Ok(Some(store.export(&run_id, &parent)?))).await

@@ -1,6 +1,7 @@
 //! Train screen: models (on disk or to download), devices, starting, cancelling and
 //! re-attaching to the training job.
 
+use crate::dialogs;
 use crate::error::{blocking, AppError, AppResult};
 use crate::state::{lock, AppState};
 use crate::training::{Attached, TrainingJob};
@@ -22,18 +23,36 @@ pub async fn list_models() -> AppResult<Vec<ModelStatus>> {
     blocking(|| Ok(preset_status())).await
 }
 
-/// Whether `model` (local folder or hub id) is usable now or needs a download.
+/// Ask for a local model folder (Hugging Face layout) and let training use it: its
+/// status (an error says what the folder lacks), or `None` when cancelled.
 #[tauri::command]
-pub async fn check_model(model: String) -> AppResult<ModelStatus> {
+pub async fn pick_model_folder(state: State<'_, AppState>) -> AppResult<Option<ModelStatus>> {
+    let Some(folder) = dialogs::pick_folder("Choose a model folder", dialogs::MODEL_DIR_ENV).await
+    else {
+        return Ok(None);
+    };
+    let folder = state.grant_model_folder(&folder);
+    let model = state.model_source(&folder.to_string_lossy())?;
+    blocking(move || Ok(Some(model_status(&model)?))).await
+}
+
+/// Whether `model` (a folder chosen with [`pick_model_folder`], or a hub id) is usable
+/// now or needs a download.
+#[tauri::command]
+pub async fn check_model(state: State<'_, AppState>, model: String) -> AppResult<ModelStatus> {
+    let model = state.model_source(&model)?;
     blocking(move || Ok(model_status(&model)?)).await
 }
 
-/// Download hub model `model` into the Hugging Face cache, streaming progress.
+/// Download hub model `model` into the Hugging Face cache, streaming progress (a chosen
+/// folder is returned as it is).
 #[tauri::command]
 pub async fn download_model(
+    state: State<'_, AppState>,
     model: String,
     on_progress: Channel<DownloadEvent>,
 ) -> AppResult<PathBuf> {
+    let model = state.model_source(&model)?;
     blocking(move || {
         Ok(download(&model, &mut |event| {
             let _ = on_progress.send(event);
@@ -73,7 +92,7 @@ pub struct TrainRequest {
 #[tauri::command]
 pub async fn start_training(
     state: State<'_, AppState>,
-    request: TrainRequest,
+    mut request: TrainRequest,
     on_event: Channel<TrainEvent>,
 ) -> AppResult<String> {
     if lock(&state.training)
@@ -84,6 +103,7 @@ pub async fn start_training(
             "a model is already training: wait for it or cancel it first",
         ));
     }
+    request.config.model = state.model_source(&request.config.model)?;
     state.check_granted(&request.data.path)?;
     if let Some(validation) = &request.data.validation {
         state.check_granted(validation)?;

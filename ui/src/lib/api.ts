@@ -461,6 +461,8 @@ export const loadLabelMap = () => invoke<LabelMap | null>('load_label_map');
 
 // Train
 export const listModels = () => invoke<ModelStatus[]>('list_models');
+/** The native folder dialog for a local model; the chosen folder may then be used as a model (null = cancelled). */
+export const pickModelFolder = () => invoke<ModelStatus | null>('pick_model_folder');
 export const checkModel = (model: string) => invoke<ModelStatus>('check_model', { model });
 export const downloadModel = (model: string, onProgress: (e: DownloadEvent) => void) =>
   invoke<string>('download_model', { model, onProgress: channel(onProgress) });
@@ -476,16 +478,9 @@ export const attachTraining = (onEvent: (e: TrainEvent) => void) =>
 export const evaluateRun = (runId: string) => invoke<Evaluation>('evaluate_run', { runId });
 export const predict = (runId: string, texts: string[]) =>
   invoke<Prediction[]>('predict', { runId, texts });
-export const predictFile = (
-  runId: string,
-  textColumns: string[] | null,
-  onProgress: (p: FileProgress) => void,
-) =>
-  invoke<PredictFileResult | null>('predict_file', {
-    runId,
-    textColumns,
-    onProgress: channel(onProgress),
-  });
+/** Classify a file the person picks, composing texts from the columns the run was trained on. */
+export const predictFile = (runId: string, onProgress: (p: FileProgress) => void) =>
+  invoke<PredictFileResult | null>('predict_file', { runId, onProgress: channel(onProgress) });
 
 // Runs
 export const listRuns = () => invoke<RunRecord[]>('list_runs');

@@ -415,6 +415,18 @@ export class AppState {
     }
   }
 
+  /** Choose a local model folder in the native dialog (the app then lets training use it). */
+  async pickModelFolder(): Promise<void> {
+    try {
+      const status = await api.pickModelFolder();
+      if (!status) return;
+      this.folderModel = status.id;
+      this.models = { ...this.models, [status.id]: status };
+    } catch (e) {
+      notify.error(e, 'Model not usable');
+    }
+  }
+
   async checkModel(): Promise<void> {
     const model = this.model;
     if (!model) return;

@@ -92,6 +92,32 @@ describe('Train step', () => {
     expect(screen.getByTestId('hp-max-rows')).toHaveValue(null);
   });
 
+  it('takes a local model folder only from the native folder dialog', async () => {
+    const { calls } = await ready({
+      pick_model_folder: () => ({ id: '/models/my-bert', cached: '/models/my-bert' }),
+    });
+    await fireEvent.click(screen.getByTestId('model-option-folder'));
+    // No path can be typed: the folder comes from the dialog, which grants it.
+    expect(screen.getByTestId('model-folder').tagName).not.toBe('INPUT');
+    expect(screen.getByTestId('model-folder')).toHaveTextContent('No folder chosen');
+    await fireEvent.click(screen.getByTestId('choose-model-folder'));
+    await settle();
+    expect(calls.filter((c) => c.cmd === 'pick_model_folder')).toHaveLength(1);
+    expect(screen.getByTestId('model-folder')).toHaveTextContent('/models/my-bert');
+    await fireEvent.click(screen.getByTestId('start-training'));
+    await settle();
+    expect(request!.config.model).toBe('/models/my-bert');
+  });
+
+  it('keeps the model unchanged when the folder dialog is cancelled', async () => {
+    await ready({ pick_model_folder: () => null });
+    await fireEvent.click(screen.getByTestId('model-option-folder'));
+    await fireEvent.click(screen.getByTestId('choose-model-folder'));
+    await settle();
+    expect(screen.getByTestId('model-folder')).toHaveTextContent('No folder chosen');
+    expect(app.model).toBe('');
+  });
+
   it('starts with the form values, then charts and tiles follow the channel', async () => {
     await ready();
     await fireEvent.click(screen.getByTestId('model-option-sentence-transformers__all-MiniLM-L6-v2'));

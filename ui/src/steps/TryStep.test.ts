@@ -74,7 +74,7 @@ describe('Try step', () => {
   });
 
   it('predicts a file with progress and says where it went', async () => {
-    mockCommands({
+    const { calls } = mockCommands({
       predict_file: async (a) => {
         const ch = a.onProgress as { onmessage: (p: { done: number; total: number }) => void };
         ch.onmessage({ done: 50, total: 100 });
@@ -86,6 +86,19 @@ describe('Try step', () => {
     render(TryStep);
     await fireEvent.click(screen.getByTestId('predict-file'));
     expect(await screen.findByTestId('predict-file-result')).toHaveTextContent('100 rows written to /out/predicted.csv');
+    // The columns come from the run, not the UI.
+    const call = calls.find((c) => c.cmd === 'predict_file')!;
+    expect(Object.keys(call.args).sort()).toEqual(['onProgress', 'runId']);
+  });
+
+  it('says which columns a file to classify needs: those the run was trained on', async () => {
+    mockCommands({});
+    const run = runRecord('run-1');
+    run.data.text = { columns: ['subject', 'body'], separator: '\n\n' };
+    app.runs = [run];
+    app.currentRunId = 'run-1';
+    render(TryStep);
+    expect(screen.getByTestId('predict-file-columns')).toHaveTextContent('The text is read from columns subject + body, as in training');
   });
 
   it('shows a failed prediction in the error banner', async () => {
