@@ -388,8 +388,8 @@ impl RunStore {
     }
 }
 
-/// `dialect/runs` under `$DIALECT_HOME` or the platform's data folder, with `var`
-/// reading the environment.
+/// `$DIALECT_HOME/runs`, else `dialect/runs` in the platform's data folder (`macos`:
+/// the macOS one), with `var` reading the environment.
 fn default_root_from(var: impl Fn(&str) -> Option<OsString>, macos: bool) -> PathBuf {
     let var = |name: &str| var(name).filter(|v| !v.is_empty()).map(PathBuf::from);
     if let Some(home) = var("DIALECT_HOME") {
