@@ -237,10 +237,11 @@ export class AppState {
       .appInfo()
       .then((i) => (this.info = i))
       .catch((e) => notify.error(e, 'Could not read app info'));
+    // Without them the form keeps its own bounds; the engine checks the settings anyway.
     api
       .trainLimits()
       .then((l) => (this.limits = l))
-      .catch((e) => notify.error(e, 'Could not read the settings’ bounds'));
+      .catch(() => (this.limits = null));
     await this.refreshRuns();
     await this.attach();
   }
