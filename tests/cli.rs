@@ -156,7 +156,7 @@ fn settings_past_their_bounds_are_user_errors_naming_the_setting() {
     let work = tempfile::tempdir().unwrap();
     let csv = common::tiny_csv(work.path(), 5);
     for (flag, value, message) in [
-        ("--epochs", "1000000", "epochs must be between 1 and 100"),
+        ("--epochs", "1000000", "epochs must be between 1 and 1000"),
         (
             "--batch-size",
             "99999999",

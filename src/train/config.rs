@@ -215,7 +215,7 @@ pub struct Limits {
 
 /// The settings' bounds.
 pub const LIMITS: Limits = Limits {
-    epochs: Bounds { min: 1, max: 100 },
+    epochs: Bounds { min: 1, max: 1000 },
     batch_size: Bounds { min: 1, max: 1024 },
     eval_batch_size: Bounds { min: 1, max: 4096 },
     learning_rate: Bounds {
@@ -300,11 +300,11 @@ mod tests {
                     epochs: 1_000_000,
                     ..d()
                 },
-                "epochs must be between 1 and 100",
+                "epochs must be between 1 and 1000",
             ),
             (
                 TrainConfig { epochs: 0, ..d() },
-                "epochs must be between 1 and 100",
+                "epochs must be between 1 and 1000",
             ),
             (
                 TrainConfig {
