@@ -2,13 +2,14 @@
 //! text, label, id, number, date), fill rate, distinct values, a few sample rows, and
 //! which columns to use for text and label. One streaming pass, bounded memory.
 
+use super::read::cancelled;
 use super::source::{Format, Record, RecordReader};
 use super::warnings::Warnings;
 use crate::error::{EngineError, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 
 /// What a column most likely holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,8 +63,6 @@ pub struct Profile {
 const SAMPLES: usize = 5;
 /// Longest sample cell shown, in characters.
 const SAMPLE_CHARS: usize = 2_000;
-/// Rows read between two checks of a cancel flag.
-const CANCEL_EVERY: usize = 1024;
 const LABEL_MAX_DISTINCT: usize = 200;
 const KEY_CHARS: usize = 120;
 const LABEL_NAMES: [&str; 10] = [
@@ -187,7 +186,7 @@ pub fn profile_file_with(path: &Path, cancel: Option<&AtomicBool>) -> Result<Opt
     let mut rows = 0;
     while let Some(Record { line, cells }) = reader.next_record()? {
         rows += 1;
-        if rows % CANCEL_EVERY == 0 && cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+        if cancelled(cancel, rows) {
             return Ok(None);
         }
         for (col, cell) in columns.iter_mut().zip(&cells) {

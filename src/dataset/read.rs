@@ -124,9 +124,9 @@ pub fn rows_at(path: &Path, text: &TextSpec, lines: &[usize]) -> Result<Vec<(usi
 /// Rows read between two checks of a cancel flag.
 const CANCEL_EVERY: usize = 1024;
 
-/// Whether `cancel` is set (checked every [`CANCEL_EVERY`] rows).
-fn cancelled(cancel: Option<&AtomicBool>, rows: usize) -> bool {
-    rows % CANCEL_EVERY == 0 && cancel.is_some_and(|c| c.load(Ordering::Relaxed))
+/// Whether `cancel` is set, checked when `rows` is a multiple of [`CANCEL_EVERY`].
+pub(super) fn cancelled(cancel: Option<&AtomicBool>, rows: usize) -> bool {
+    rows.is_multiple_of(CANCEL_EVERY) && cancel.is_some_and(|c| c.load(Ordering::Relaxed))
 }
 
 /// One row with a label: its composed text (maybe empty) and raw label (trimmed).

@@ -39,7 +39,7 @@ pub struct Record {
 }
 
 enum Rows {
-    Delimited(DelimitedRows),
+    Delimited(Box<DelimitedRows>),
     Jsonl {
         input: BufReader<Box<dyn Read>>,
         line: usize,
@@ -155,7 +155,7 @@ impl RecordReader {
                 delimiter: delimiter as char,
             },
             encoding,
-            rows: Rows::Delimited(rows),
+            rows: Rows::Delimited(Box::new(rows)),
             warnings,
         })
     }

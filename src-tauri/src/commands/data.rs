@@ -170,10 +170,10 @@ pub async fn inspect_data(
 ) -> AppResult<Option<Inspection>> {
     state.check_granted(&path)?;
     let checks = checks.unwrap_or_default();
-    let model = match &checks.model {
-        Some(model) => Some((model.clone(), model_folder(&state, model))),
-        None => None,
-    };
+    let model = checks
+        .model
+        .as_ref()
+        .map(|model| (model.clone(), model_folder(&state, model)));
     let cancel = state.data.start();
     let data = state.data.clone();
     blocking(move || {
