@@ -303,11 +303,11 @@ fn a_jsonl_file_without_line_breaks_is_an_error() {
     let mut bytes = b"{\"text\": \"".to_vec();
     bytes.extend(std::iter::repeat_n(
         b'x',
-        dialect::dataset::source::MAX_RECORD_BYTES + 10,
+        dialect::dataset::source::MAX_JSONL_LINE_BYTES + 10,
     ));
     bytes.extend(b"\", \"label\": \"bug\"}");
     let c = case("one-line.jsonl", &bytes);
-    assert_data_error(read(&c.path), &c.path, &["line 1", "64 MB", "line breaks"]);
+    assert_data_error(read(&c.path), &c.path, &["line 1", "8 MB", "line breaks"]);
 }
 
 /// A file whose label column is an id: every row a different value.

@@ -2,7 +2,8 @@
 //! semicolon, tab, pipe), TSV, JSONL; UTF-8 with or without BOM, UTF-16 with BOM, other
 //! encodings detected and reported. Binary files (gzip, ZIP/XLSX, PDF, NUL-filled) are
 //! refused with a message saying what to do. Memory stays bounded by one record: a
-//! record (or JSONL line) may span at most [`MAX_RECORD_BYTES`] of the file.
+//! record may span at most [`MAX_RECORD_BYTES`] of the file, a JSONL line at most
+//! [`MAX_JSONL_LINE_BYTES`].
 
 use super::delimited::{DelimitedRows, RawRecord};
 use super::warnings::Warnings;
@@ -15,8 +16,11 @@ use std::path::{Path, PathBuf};
 
 /// Longest cell kept; longer ones are cut at this many bytes with a warning.
 pub const MAX_CELL_BYTES: usize = 1 << 20;
-/// Most bytes of the file one record (CSV/TSV) or one line (JSONL) may span.
+/// Most bytes of the file one CSV/TSV record may span.
 pub const MAX_RECORD_BYTES: usize = 64 << 20;
+/// Longest JSONL line: a line is parsed whole, and parsed JSON takes several times
+/// its text's size.
+pub const MAX_JSONL_LINE_BYTES: usize = 8 << 20;
 /// Most columns accepted: ticket exports have a handful.
 pub const MAX_COLUMNS: usize = 10_000;
 const SNIFF_BYTES: usize = 64 * 1024;
@@ -451,7 +455,7 @@ impl<R: Read> Read for CrlfToLf<R> {
 }
 
 /// Read the next line of `input` into `buf` (without its line break); `false` at the
-/// end. A line longer than [`MAX_RECORD_BYTES`] is an error naming `line`.
+/// end. A line longer than [`MAX_JSONL_LINE_BYTES`] is an error naming `line`.
 fn read_line(
     path: &Path,
     input: &mut impl BufRead,
@@ -470,13 +474,13 @@ fn read_line(
             Some(i) => (i + 1, true),
             None => (chunk.len(), false),
         };
-        if buf.len() + take > MAX_RECORD_BYTES {
+        if buf.len() + take > MAX_JSONL_LINE_BYTES {
             return Err(EngineError::data(
                 path,
                 format!(
                     "line {line}: the line is longer than {} MB. JSONL needs one JSON object per line: \
                      check that the file has line breaks, or save long texts in a CSV file.",
-                    MAX_RECORD_BYTES >> 20
+                    MAX_JSONL_LINE_BYTES >> 20
                 ),
             ));
         }
