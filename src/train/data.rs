@@ -3,7 +3,7 @@
 
 use super::{TrainData, LIMITS};
 use crate::dataset::quality::{assess, check_class_count, QualityReport, Severity};
-use crate::dataset::{read_labeled, sample, stratified_split, LabelMap, TextSpec, Warnings};
+use crate::dataset::{holdout, read_labeled, sample, LabelMap, TextSpec, Warnings};
 use crate::error::{EngineError, Result};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -81,10 +81,13 @@ impl DataSpec {
                 ),
             ));
         }
-        let examples = sample(&data.examples, seed, self.max_rows)?.unwrap_or(data.examples);
+        // The split is the one the data check measures leakage across (`holdout`).
         let (train, validation) = match validation {
-            Some(v) => (examples, v),
-            None => stratified_split(&examples, validation_fraction, seed)?,
+            Some(v) => (
+                sample(&data.examples, seed, self.max_rows)?.unwrap_or(data.examples),
+                v,
+            ),
+            None => holdout(&data.examples, validation_fraction, seed, self.max_rows)?,
         };
         Ok(LoadedData {
             data: TrainData {
