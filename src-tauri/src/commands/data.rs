@@ -85,6 +85,19 @@ struct ReadFile {
     tokens: Mutex<Option<(PathBuf, Arc<TokenCounts>)>>,
 }
 
+impl ReadFile {
+    /// Whether this read answers `key`: the same file, unchanged, with the columns asked
+    /// for (asked for by name, or left to the same suggestion).
+    fn serves(&self, key: &FileKey) -> bool {
+        let same_file =
+            (&self.key.path, self.key.len, self.key.modified) == (&key.path, key.len, key.modified);
+        let text = key.text == self.key.text || (key.text.is_some() && key.text == self.rows.text);
+        let label = key.label_column == self.key.label_column
+            || (key.label_column.is_some() && key.label_column == self.rows.label_column);
+        same_file && text && label
+    }
+}
+
 /// What a read depends on: the file (and its size and time, to notice edits) and the
 /// columns asked for.
 #[derive(PartialEq)]
@@ -121,7 +134,7 @@ impl DataState {
 
     /// The file read with `key`, from memory or read now; `None` when cancelled.
     fn read(&self, key: FileKey, cancel: &AtomicBool) -> AppResult<Option<Arc<ReadFile>>> {
-        if let Some(file) = lock(&self.file).as_ref().filter(|f| f.key == key) {
+        if let Some(file) = lock(&self.file).as_ref().filter(|f| f.serves(&key)) {
             return Ok(Some(file.clone()));
         }
         let Some(rows) = FileRows::read(
@@ -353,8 +366,19 @@ mod tests {
         // (a read would stop at once and give nothing).
         let again = data.read(key(), &AtomicBool::new(true)).unwrap().unwrap();
         assert!(Arc::ptr_eq(&first, &again));
+        // The suggested columns, now named: the same read.
+        let named = FileKey::new(
+            &path,
+            &Some(TextSpec {
+                columns: vec!["text".into()],
+                separator: TEXT_SEPARATOR.into(),
+            }),
+            &Some("label".into()),
+        );
+        let named = data.read(named, &AtomicBool::new(true)).unwrap().unwrap();
+        assert!(Arc::ptr_eq(&first, &named));
         // Other columns, or an edited file: read again.
-        let other = FileKey::new(&path, &Some(TextSpec::column("text")), &None);
+        let other = FileKey::new(&path, &None, &Some("text".into()));
         assert!(data.read(other, &AtomicBool::new(true)).unwrap().is_none());
         write_rows(&path, 3_001, "kind");
         let edited = data.read(key(), &AtomicBool::new(false)).unwrap().unwrap();
