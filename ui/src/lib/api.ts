@@ -283,8 +283,6 @@ export interface Limits {
   epochs: Bounds;
   batchSize: Bounds;
   evalBatchSize: Bounds;
-  learningRate: Bounds;
-  weightDecay: Bounds;
   warmupSteps: Bounds;
   maxLength: Bounds;
   earlyStoppingPatience: Bounds;

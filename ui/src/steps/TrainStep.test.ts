@@ -355,8 +355,6 @@ describe('Train step', () => {
       epochs: { min: 1, max: 100 },
       batchSize: { min: 1, max: 1024 },
       evalBatchSize: { min: 1, max: 4096 },
-      learningRate: { min: 1e-9, max: 1 },
-      weightDecay: { min: 0, max: 1 },
       warmupSteps: { min: 0, max: 1_000_000 },
       maxLength: { min: 8, max: 512 },
       earlyStoppingPatience: { min: 1, max: 100 },
