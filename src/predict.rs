@@ -2,8 +2,9 @@
 //! probabilities for texts or a whole file, and evaluate on labelled data.
 
 use crate::atomic::{write_atomic, write_atomic_with};
+use crate::dataset::safe_csv::safe_cell;
 use crate::dataset::source::RecordReader;
-use crate::dataset::{column_index, read_labeled, read_table, LabelMap, LabeledData, TextSpec};
+use crate::dataset::{column_index, read_labeled, LabelMap, LabeledData, TextSpec};
 use crate::device::DeviceChoice;
 use crate::error::{EngineError, Result};
 use crate::metrics::Metrics;
@@ -136,7 +137,8 @@ impl Predictor {
 
     /// Predict every row of `input` (text composed per `text`) and write `output`: the
     /// input columns plus `predicted_label`, `confidence` and one probability column
-    /// per class. Returns the number of rows written.
+    /// per class, each cell safe to open in a spreadsheet ([`safe_cell`]). Rows are
+    /// streamed a chunk at a time. Returns the number of rows written.
     pub fn predict_file(&self, input: &Path, text: &TextSpec, output: &Path) -> Result<usize> {
         self.predict_file_with_progress(input, text, output, &mut |_, _| {})
     }
@@ -149,32 +151,73 @@ impl Predictor {
         output: &Path,
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<usize> {
-        let table = read_table(input)?;
-        let texts = table.texts(input, text)?;
-        let mut predictions = Vec::with_capacity(texts.len());
-        progress(0, texts.len());
-        for chunk in texts.chunks(PROGRESS_CHUNK) {
-            predictions.extend(self.predict(chunk)?);
-            progress(predictions.len(), texts.len());
-        }
-        let mut header = table.headers.clone();
+        let total = count_records(input)?;
+        let mut reader = RecordReader::open(input)?;
+        let positions = text.positions(input, reader.headers())?;
+        let mut header: Vec<String> = reader.headers().to_vec();
         header.push("predicted_label".into());
         header.push("confidence".into());
         header.extend(self.labels().iter().map(|l| format!("prob_{l}")));
-        write_atomic_with(output, |file| {
+        progress(0, total);
+        let mut done = 0;
+        // An engine error met while writing; the writer itself only speaks io::Error.
+        let mut failure = None;
+        let written = write_atomic_with(output, |file| {
             let mut w = csv::Writer::from_writer(file);
-            w.write_record(&header)?;
-            for ((_, row), p) in table.rows.iter().zip(&predictions) {
-                let mut record = row.clone();
-                record.resize(table.headers.len(), String::new());
-                record.push(p.label.clone());
-                record.push(format!("{:.6}", p.confidence));
-                record.extend(p.scores.iter().map(|s| format!("{:.6}", s.probability)));
-                w.write_record(&record)?;
+            w.write_record(header.iter().map(|h| safe_cell(h).into_owned()))?;
+            loop {
+                let chunk = match self.predict_chunk(&mut reader, text, &positions) {
+                    Ok(chunk) => chunk,
+                    Err(e) => {
+                        failure = Some(e);
+                        return Err(std::io::Error::other("prediction failed"));
+                    }
+                };
+                if chunk.is_empty() {
+                    break;
+                }
+                for (cells, p) in &chunk {
+                    let mut record: Vec<String> =
+                        cells.iter().map(|c| safe_cell(c).into_owned()).collect();
+                    record.push(safe_cell(&p.label).into_owned());
+                    record.push(format!("{:.6}", p.confidence));
+                    record.extend(p.scores.iter().map(|s| format!("{:.6}", s.probability)));
+                    w.write_record(&record)?;
+                }
+                done += chunk.len();
+                progress(done, total);
             }
             w.flush()
-        })?;
-        Ok(predictions.len())
+        });
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        written?;
+        Ok(done)
+    }
+
+    /// The next [`PROGRESS_CHUNK`] records of `reader` with their predictions; empty at
+    /// the end.
+    fn predict_chunk(
+        &self,
+        reader: &mut RecordReader,
+        text: &TextSpec,
+        positions: &[usize],
+    ) -> Result<Vec<(Vec<String>, Prediction)>> {
+        let mut rows = Vec::with_capacity(PROGRESS_CHUNK);
+        while rows.len() < PROGRESS_CHUNK {
+            match reader.next_record()? {
+                Some(record) => rows.push(record.cells),
+                None => break,
+            }
+        }
+        let texts: Vec<String> = rows.iter().map(|c| text.compose(c, positions)).collect();
+        let predictions = if texts.is_empty() {
+            Vec::new()
+        } else {
+            self.predict(&texts)?
+        };
+        Ok(rows.into_iter().zip(predictions).collect())
     }
 
     /// Metrics on a labelled file (labels mapped through `map` when given). Rows whose
@@ -302,6 +345,19 @@ pub fn batched_rows(
         progress(done);
     }
     Ok(Some(out))
+}
+
+/// How many records `path` has (a streaming pass); no records is an error.
+fn count_records(path: &Path) -> Result<usize> {
+    let mut reader = RecordReader::open(path)?;
+    let mut n = 0;
+    while reader.next_record()?.is_some() {
+        n += 1;
+    }
+    if n == 0 {
+        return Err(EngineError::data(path, "has a header but no data rows"));
+    }
+    Ok(n)
 }
 
 /// Index of the largest value (first on ties).

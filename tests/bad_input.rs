@@ -281,3 +281,120 @@ fn invalid_jsonl_line_is_named() {
     );
     assert_data_error(read(&c.path), &c.path, &["line 2", "object"]);
 }
+
+#[test]
+fn a_quote_left_open_in_a_large_file_is_an_error_naming_its_line() {
+    let mut bytes = b"text,label\nfine row,bug\n\"this quote never closes,bug\n".to_vec();
+    let row = b"another ordinary ticket text here,feature\n";
+    while bytes.len() <= dialect::dataset::source::MAX_RECORD_BYTES + 1024 {
+        bytes.extend_from_slice(row);
+    }
+    let c = case("open-quote.csv", &bytes);
+    assert_data_error(
+        read(&c.path),
+        &c.path,
+        &["line 3", "64 MB", "quote", "one ticket per line"],
+    );
+    assert_data_error(profile_file(&c.path), &c.path, &["line 3", "quote"]);
+}
+
+#[test]
+fn a_jsonl_file_without_line_breaks_is_an_error() {
+    let mut bytes = b"{\"text\": \"".to_vec();
+    bytes.extend(std::iter::repeat_n(
+        b'x',
+        dialect::dataset::source::MAX_JSONL_LINE_BYTES + 10,
+    ));
+    bytes.extend(b"\", \"label\": \"bug\"}");
+    let c = case("one-line.jsonl", &bytes);
+    assert_data_error(read(&c.path), &c.path, &["line 1", "8 MB", "line breaks"]);
+}
+
+/// A file whose label column is an id: every row a different value.
+fn id_as_label(rows: usize) -> Case {
+    let mut text = String::from("text,label\n");
+    for i in 0..rows {
+        text.push_str(&format!("ticket number {i} about the app,T-{i}\n"));
+    }
+    case("ids.csv", text.as_bytes())
+}
+
+#[test]
+fn an_id_column_as_label_is_one_blocking_finding_and_training_refuses_it() {
+    let c = id_as_label(1_500);
+    let options = InspectOptions {
+        text: Some(TextSpec::column("text")),
+        label_column: Some("label".into()),
+        ..Default::default()
+    };
+    let i = inspect(&c.path, &options).unwrap();
+    let report = i.report.unwrap();
+    let too_many: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.code == "too_many_classes")
+        .collect();
+    assert_eq!(too_many.len(), 1);
+    assert_eq!(too_many[0].severity, Severity::Blocking);
+    assert!(too_many[0].message.contains("1500 different values"));
+    assert!(too_many[0].message.contains("id"));
+    // Not one finding per class, and not every raw value sent on.
+    assert!(report.findings.len() < 10, "{}", report.findings.len());
+    assert_eq!(i.raw_labels.len(), 1_000);
+    assert_eq!(i.raw_label_values, 1_500);
+    // Training refuses it even when forced.
+    let err = text_and_label(&c.path)
+        .load(0.1, 1, true)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("1500 different values"), "{err}");
+}
+
+#[test]
+fn inspection_checks_leakage_across_the_split_training_will_make() {
+    let mut text = String::from("text,label\n");
+    for i in 0..40 {
+        let label = if i % 2 == 0 { "bug" } else { "feature" };
+        // Each text twice, the second time in other case and punctuation.
+        text.push_str(&format!("ticket {i} says the app fails,{label}\n"));
+        text.push_str(&format!("Ticket {i} says: the APP fails!,{label}\n"));
+    }
+    let c = case("dups.csv", text.as_bytes());
+    let unsplit = inspect(&c.path, &InspectOptions::default()).unwrap();
+    let report = unsplit.report.unwrap();
+    assert!(report.findings.iter().all(|f| f.code != "leakage"));
+    let codes: Vec<&str> = report
+        .not_measured
+        .iter()
+        .map(|n| n.code.as_str())
+        .collect();
+    assert_eq!(codes, vec!["truncation", "leakage"]);
+
+    let options = InspectOptions {
+        split: Some(dialect::dataset::inspect::SplitPlan {
+            validation_fraction: 0.25,
+            seed: 42,
+            max_rows: None,
+        }),
+        ..Default::default()
+    };
+    let report = inspect(&c.path, &options).unwrap().report.unwrap();
+    let leak = report
+        .findings
+        .iter()
+        .find(|f| f.code == "leakage")
+        .expect("a leakage finding across the split");
+    assert!(leak.count > 0 && leak.count <= 20, "{}", leak.count);
+    assert!(report.not_measured.iter().all(|n| n.code != "leakage"));
+}
+
+#[test]
+fn a_cancelled_inspection_stops_and_says_so() {
+    let c = id_as_label(5_000);
+    let cancel = std::sync::atomic::AtomicBool::new(true);
+    let read = dialect::dataset::inspect::FileRows::read(&c.path, None, None, Some(&cancel));
+    assert!(read.unwrap().is_none());
+    let cancel = std::sync::atomic::AtomicBool::new(false);
+    let read = dialect::dataset::inspect::FileRows::read(&c.path, None, None, Some(&cancel));
+    assert_eq!(read.unwrap().unwrap().profile.rows, 5_000);
+}

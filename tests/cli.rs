@@ -157,6 +157,38 @@ fn missing_column_is_a_user_error_naming_the_columns() {
 }
 
 #[test]
+fn settings_past_their_bounds_are_user_errors_naming_the_setting() {
+    let work = tempfile::tempdir().unwrap();
+    let csv = common::tiny_csv(work.path(), 5);
+    for (flag, value, message) in [
+        ("--epochs", "1000000", "epochs must be between 1 and 1000"),
+        (
+            "--batch-size",
+            "99999999",
+            "batch size must be between 1 and 1024",
+        ),
+        (
+            "--max-length",
+            "1000000000",
+            "max length (tokens) must be between 8 and 8192",
+        ),
+        (
+            "--max-rows",
+            "999999999999",
+            "max rows must be between 1 and",
+        ),
+    ] {
+        dialect()
+            .args(["train", csv.to_str().unwrap(), flag, value])
+            .args(["--model", common::tiny_model("bert").to_str().unwrap()])
+            .args(["--out", work.path().join("m").to_str().unwrap()])
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains(message));
+    }
+}
+
+#[test]
 fn missing_model_offline_says_where_it_looked() {
     let work = tempfile::tempdir().unwrap();
     let csv = common::tiny_csv(work.path(), 5);

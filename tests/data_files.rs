@@ -91,3 +91,41 @@ proptest! {
         let _ = profile_file(&path);
     }
 }
+
+#[test]
+fn predictions_stream_every_row_and_are_safe_to_open_in_a_spreadsheet() {
+    let model = common::tiny_model("distilbert");
+    let predictor = dialect::Predictor::load(&model, dialect::device::DeviceChoice::Cpu).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("new.csv");
+    let mut text = String::from("id,=cmd|' /C calc'!A0,text\n");
+    text.push_str("-3,=HYPERLINK(\"http://evil\"),\"=1+2 the app crashes\"\n");
+    text.push_str("4,@SUM(A1),+dark mode please\n");
+    for i in 0..600 {
+        text.push_str(&format!("{i},plain,the app crashes number {i}\n"));
+    }
+    std::fs::write(&input, text).unwrap();
+    let output = dir.path().join("out.csv");
+    let mut reports = Vec::new();
+    let n = predictor
+        .predict_file_with_progress(&input, &TextSpec::column("text"), &output, &mut |d, t| {
+            reports.push((d, t))
+        })
+        .unwrap();
+    assert_eq!(n, 602);
+    assert_eq!(reports.first(), Some(&(0, 602)));
+    assert_eq!(reports.last(), Some(&(602, 602)));
+    assert!(reports.len() >= 4, "{reports:?}");
+    let mut reader = csv::Reader::from_path(&output).unwrap();
+    let header = reader.headers().unwrap().clone();
+    assert_eq!(&header[1], "'=cmd|' /C calc'!A0");
+    assert_eq!(&header[3], "predicted_label");
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 602);
+    assert_eq!(&rows[0][0], "-3", "plain numbers stay numbers");
+    assert_eq!(&rows[0][1], "'=HYPERLINK(\"http://evil\")");
+    assert_eq!(&rows[0][2], "'=1+2 the app crashes");
+    assert_eq!(&rows[1][1], "'@SUM(A1)");
+    assert_eq!(&rows[1][2], "'+dark mode please");
+    assert_eq!(&rows[2][2], "the app crashes number 0");
+}

@@ -18,6 +18,8 @@ pub struct AppState {
     pub training: Mutex<Option<TrainingJob>>,
     /// The last model used for prediction, by run id (loading takes a moment).
     pub predictor: Mutex<Option<(String, Arc<Predictor>)>>,
+    /// The data file last inspected, and the inspection's cancel flag.
+    pub data: crate::commands::data::DataState,
     /// Files the person opened through the app (dialog, drop, sample): the only data
     /// files commands will read for the webview.
     granted: Mutex<BTreeSet<PathBuf>>,
@@ -34,6 +36,7 @@ impl AppState {
             sample,
             training: Mutex::new(None),
             predictor: Mutex::new(None),
+            data: Default::default(),
             granted: Mutex::new(BTreeSet::new()),
             model_folders: Mutex::new(BTreeSet::new()),
         }

@@ -242,6 +242,63 @@ fn inspect_data_profiles_and_reports() {
 }
 
 #[test]
+fn inspect_data_measures_truncation_and_split_leakage_or_says_why_not() {
+    let app = app();
+    let csv = app.csv(6);
+    let base = json!({ "path": csv, "text": null, "labelColumn": null, "labelMap": null });
+    let unmeasured = |inspection: &Value| -> Vec<String> {
+        inspection["report"]["notMeasured"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["code"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let plain = app.ok("inspect_data", base.clone());
+    assert_eq!(unmeasured(&plain), ["truncation", "leakage"]);
+
+    let mut checked = base.clone();
+    checked["checks"] = json!({
+        "model": "sentence-transformers/all-MiniLM-L6-v2",
+        "maxLength": 8,
+        "split": { "validationFraction": 0.2, "seed": 42, "maxRows": null }
+    });
+    let measured = app.ok("inspect_data", checked);
+    assert!(unmeasured(&measured).is_empty(), "{measured}");
+
+    let mut absent = base.clone();
+    absent["checks"] = json!({ "model": "no-such-org/no-such-model", "maxLength": 128 });
+    let absent = app.ok("inspect_data", absent);
+    let reason = &absent["report"]["notMeasured"][0]["reason"];
+    assert!(
+        reason.as_str().unwrap().contains("not on this machine"),
+        "{reason}"
+    );
+
+    // A folder the person did not open is not looked at.
+    let mut folder = base;
+    folder["checks"] = json!({ "model": app.dir.path() });
+    let folder = app.ok("inspect_data", folder);
+    let reason = &folder["report"]["notMeasured"][0]["reason"];
+    assert!(
+        reason.as_str().unwrap().contains("opened in Dialect"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn train_limits_are_the_engines() {
+    let app = app();
+    let limits = app.ok("train_limits", json!({}));
+    assert_eq!(
+        limits["epochs"],
+        json!({ "min": dialect::train::LIMITS.epochs.min, "max": dialect::train::LIMITS.epochs.max })
+    );
+    assert_eq!(limits["maxLength"]["max"], 8192);
+    assert_eq!(limits["validationFraction"]["min"], 0.01);
+}
+
+#[test]
 fn only_files_the_person_opened_can_be_read() {
     let app = app();
     let secret = app.dir.path().join("secret.csv");

@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 /// (≈30% of CPU time in a prediction profile; bench/README.md).
 #[global_allocator]
 static GLOBAL: dialect::allocator::Allocator = dialect::allocator::Allocator {};
-use dialect::dataset::inspect::{inspect, InspectOptions, Inspection};
+use dialect::dataset::inspect::{inspect, InspectOptions, Inspection, SplitPlan};
 use dialect::dataset::profile::{profile_file, Profile};
 use dialect::dataset::quality::Severity;
 use dialect::dataset::source::Format;
@@ -858,6 +858,12 @@ fn inspect_cmd(args: InspectArgs) -> Result<ExitCode, EngineError> {
         label_map: map.as_ref(),
         validation: args.validation.as_deref(),
         encoder: encoder.as_ref(),
+        // Without a validation file, check leakage across the split `train` makes by default.
+        split: Some(SplitPlan {
+            validation_fraction: TrainConfig::default().validation_fraction,
+            seed: TrainConfig::default().seed,
+            max_rows: None,
+        }),
     };
     let inspection = inspect(&args.data, &options)?;
     if let Some(path) = &args.write_label_map {
@@ -994,6 +1000,13 @@ fn print_inspection(i: &Inspection, measured_truncation: bool) {
     }
     if !measured_truncation {
         println!("  (truncation not measured: pass --model to use its tokenizer)");
+    }
+    for n in report
+        .not_measured
+        .iter()
+        .filter(|n| n.code != "truncation")
+    {
+        println!("  ({} not measured: {})", n.code, n.reason);
     }
     if report.is_blocking() {
         println!("\nblocking problems: `dialect train` refuses this data unless --force");

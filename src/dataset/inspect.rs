@@ -1,15 +1,23 @@
 //! One call that tells an analyst what is in a file and what is wrong with it: the
 //! profile, the text/label mapping in use (given or suggested), label merge
-//! suggestions and the quality report.
+//! suggestions and the quality report, including truncation for a model and leakage
+//! across the validation split training will make.
+//!
+//! [`inspect`] does it all at once. [`FileRows`] splits it for an interactive caller:
+//! read the file once (cancellably), then inspect it again for each label map, model
+//! or split without reading it again.
 
 use super::labels::{LabelMap, MergeSuggestion};
-use super::profile::{profile_file, Profile};
-use super::quality::{assess, QualityReport, Truncation};
-use super::{read_labeled, LabeledData, TextSpec};
+use super::profile::{profile_file_with, Profile};
+use super::quality::{assess, leakage, QualityReport, Truncation, MAX_CLASSES};
+use super::read::{read_raw, RawRows};
+use super::split::holdout;
+use super::{read_labeled, TextSpec};
 use crate::error::{EngineError, Result};
 use crate::model::tokenize::TextEncoder;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// What to inspect with; everything optional.
 #[derive(Default)]
@@ -19,10 +27,23 @@ pub struct InspectOptions<'a> {
     /// Label column; the profile's suggestion when `None`.
     pub label_column: Option<String>,
     pub label_map: Option<&'a LabelMap>,
-    /// A separate validation file (enables the leakage check).
+    /// A separate validation file (enables the leakage check across the two files).
     pub validation: Option<&'a Path>,
     /// The model's tokenizer (enables the truncation check).
     pub encoder: Option<&'a TextEncoder>,
+    /// The split training will hold out when there is no validation file (enables the
+    /// leakage check across its two sides).
+    pub split: Option<SplitPlan>,
+}
+
+/// How training will hold out validation rows: the same settings give the same split.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SplitPlan {
+    pub validation_fraction: f64,
+    pub seed: u64,
+    /// A stratified sample of at most this many rows first; `None` = all rows.
+    pub max_rows: Option<usize>,
 }
 
 /// The result of [`inspect`].
@@ -35,79 +56,216 @@ pub struct Inspection {
     pub label_column: Option<String>,
     /// Usable rows and their (mapped) labels with counts.
     pub rows_used: usize,
+    /// The most frequent raw label values (at most [`MAX_RAW_LABELS`]) with counts.
     pub raw_labels: Vec<(String, usize)>,
+    /// How many different raw label values there are in all.
+    #[serde(default)]
+    pub raw_label_values: usize,
     pub merges: Vec<MergeSuggestion>,
     pub report: Option<QualityReport>,
     /// Why there is no report (no text or label column found), if so.
     pub note: Option<String>,
 }
 
+/// Most raw label values an inspection lists (a label column with more looks like an
+/// id; see [`MAX_CLASSES`]).
+pub const MAX_RAW_LABELS: usize = MAX_CLASSES;
+
+/// Untruncated token counts of a file's rows, by line, for one tokenizer.
+#[derive(Debug, Clone, Default)]
+pub struct TokenCounts {
+    by_line: Vec<(usize, usize)>,
+}
+
+impl TokenCounts {
+    /// The count of the row starting at `line`, if it was measured.
+    fn of(&self, line: usize) -> Option<usize> {
+        self.by_line
+            .binary_search_by_key(&line, |&(l, _)| l)
+            .ok()
+            .map(|i| self.by_line[i].1)
+    }
+}
+
+/// Texts tokenised between two checks of a cancel flag.
+const TOKENIZE_CHUNK: usize = 512;
+
+/// A file read for inspection: its profile, the columns in use (given or suggested)
+/// and, when both are known, its rows before any label map.
+#[derive(Debug, Clone)]
+pub struct FileRows {
+    pub profile: Profile,
+    pub text: Option<TextSpec>,
+    pub label_column: Option<String>,
+    pub rows: Option<RawRows>,
+}
+
+impl FileRows {
+    /// Profile `path` and read its rows with the given (or suggested) columns; `None`
+    /// if `cancel` was set midway.
+    pub fn read(
+        path: &Path,
+        text: Option<TextSpec>,
+        label_column: Option<String>,
+        cancel: Option<&AtomicBool>,
+    ) -> Result<Option<Self>> {
+        let Some(profile) = profile_file_with(path, cancel)? else {
+            return Ok(None);
+        };
+        let text = text.or_else(|| profile.suggested_text.as_deref().map(TextSpec::column));
+        let label_column = label_column.or_else(|| profile.suggested_label.clone());
+        let rows = match (&text, &label_column) {
+            (Some(text), Some(label)) => match read_raw(path, text, label, cancel)? {
+                Some(rows) => Some(rows),
+                None => return Ok(None),
+            },
+            _ => None,
+        };
+        Ok(Some(Self {
+            profile,
+            text,
+            label_column,
+            rows,
+        }))
+    }
+
+    /// Token counts of every row's text with `encoder` (no truncation); `None` if
+    /// `cancel` was set midway or there are no rows.
+    pub fn token_counts(
+        &self,
+        encoder: &TextEncoder,
+        cancel: Option<&AtomicBool>,
+    ) -> Result<Option<TokenCounts>> {
+        let Some(rows) = &self.rows else {
+            return Ok(None);
+        };
+        let mut by_line = Vec::with_capacity(rows.rows.len());
+        for chunk in rows.rows.chunks(TOKENIZE_CHUNK) {
+            if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+                return Ok(None);
+            }
+            let texts: Vec<String> = chunk.iter().map(|r| r.text.clone()).collect();
+            let counts = encoder.token_counts(&texts).map_err(|e| {
+                EngineError::Tokenizer(format!("while measuring text lengths: {e}"))
+            })?;
+            by_line.extend(chunk.iter().map(|r| r.line).zip(counts));
+        }
+        Ok(Some(TokenCounts { by_line }))
+    }
+
+    /// The inspection with `options` (its text and label column are those read with;
+    /// its encoder is not used: pass `tokens` measured with it and its max length).
+    pub fn inspect(
+        &self,
+        options: &InspectOptions,
+        tokens: Option<(&TokenCounts, usize)>,
+    ) -> Result<Inspection> {
+        let mut inspection = Inspection {
+            profile: self.profile.clone(),
+            text: self.text.clone(),
+            label_column: self.label_column.clone(),
+            rows_used: 0,
+            raw_labels: Vec::new(),
+            raw_label_values: 0,
+            merges: Vec::new(),
+            report: None,
+            note: None,
+        };
+        let (Some(text), Some(label_column), Some(rows)) =
+            (&self.text, &self.label_column, &self.rows)
+        else {
+            let (what, flag) = if self.text.is_none() {
+                ("free-text", "--text-column")
+            } else {
+                ("label", "--label-column")
+            };
+            inspection.note = Some(format!(
+                "no {what} column could be recognised: pick one with {flag}"
+            ));
+            return Ok(inspection);
+        };
+        let data = rows.labeled(options.label_map)?;
+        let validation = match options.validation {
+            Some(v) => Some(read_labeled(v, text, label_column, options.label_map)?.examples),
+            None => None,
+        };
+        let counts: Option<Vec<usize>> = tokens.map(|(t, _)| {
+            data.examples
+                .iter()
+                .map(|e| t.of(e.line).unwrap_or(0))
+                .collect()
+        });
+        let truncation = match (&counts, tokens) {
+            (Some(counts), Some((_, max_length))) => Some(Truncation {
+                token_counts: counts,
+                max_length,
+            }),
+            _ => None,
+        };
+        let mut report = assess(&data, validation.as_deref(), truncation);
+        if tokens.is_none() {
+            report.not_measured(
+                "truncation",
+                "how many texts are longer than the model reads needs the model's tokenizer: it is measured once a model is chosen",
+            );
+        }
+        if validation.is_none() {
+            split_leakage(&data.examples, options.split, &mut report);
+        }
+        inspection.report = Some(report);
+        inspection.rows_used = data.examples.len();
+        inspection.merges = LabelMap::suggest_merges(&data.raw_label_counts);
+        inspection.raw_label_values = data.raw_label_counts.len();
+        let mut raw: Vec<(String, usize)> = data.raw_label_counts.into_iter().collect();
+        raw.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        raw.truncate(MAX_RAW_LABELS);
+        inspection.raw_labels = raw;
+        Ok(inspection)
+    }
+}
+
+/// The leakage check across the two sides of the split `plan` makes, or why it was
+/// not made.
+fn split_leakage(examples: &[super::Example], plan: Option<SplitPlan>, report: &mut QualityReport) {
+    let Some(plan) = plan else {
+        report.not_measured(
+            "leakage",
+            "repeats across training and validation are checked once the validation split (share and seed) or a validation file is known",
+        );
+        return;
+    };
+    match holdout(examples, plan.validation_fraction, plan.seed, plan.max_rows) {
+        Ok((train, validation)) => {
+            if let Some(f) = leakage(
+                &train,
+                &validation,
+                "remove the repeated tickets (see the duplicate findings) so validation scores unseen tickets",
+            ) {
+                report.add(f);
+            }
+        }
+        Err(e) => report.not_measured(
+            "leakage",
+            format!("the validation split cannot be made yet, so repeats across it were not checked: {e}"),
+        ),
+    }
+}
+
 /// Profile `path` and, when text and label columns are known or can be suggested,
 /// read it with them and assess its quality.
 pub fn inspect(path: &Path, options: &InspectOptions) -> Result<Inspection> {
-    let profile = profile_file(path)?;
-    let text = options
-        .text
-        .clone()
-        .or_else(|| profile.suggested_text.as_deref().map(TextSpec::column));
-    let label_column = options
-        .label_column
-        .clone()
-        .or_else(|| profile.suggested_label.clone());
-    let mut inspection = Inspection {
-        profile,
-        text: text.clone(),
-        label_column: label_column.clone(),
-        rows_used: 0,
-        raw_labels: Vec::new(),
-        merges: Vec::new(),
-        report: None,
-        note: None,
-    };
-    let (Some(text), Some(label_column)) = (text, label_column) else {
-        inspection.note = Some(format!(
-            "no {} column could be recognised: pick one with {}",
-            if inspection.text.is_none() {
-                "free-text"
-            } else {
-                "label"
-            },
-            if inspection.text.is_none() {
-                "--text-column"
-            } else {
-                "--label-column"
-            }
-        ));
-        return Ok(inspection);
-    };
-    let data = read_labeled(path, &text, &label_column, options.label_map)?;
-    let validation = match options.validation {
-        Some(v) => Some(read_labeled(v, &text, &label_column, options.label_map)?.examples),
+    let file = FileRows::read(
+        path,
+        options.text.clone(),
+        options.label_column.clone(),
+        None,
+    )?
+    .ok_or_else(|| EngineError::data(path, "the inspection was cancelled"))?;
+    let tokens = match options.encoder {
+        Some(encoder) => file
+            .token_counts(encoder, None)?
+            .map(|t| (t, encoder.max_length())),
         None => None,
     };
-    let token_counts = match options.encoder {
-        Some(enc) => Some(token_counts(enc, &data)?),
-        None => None,
-    };
-    let truncation = match (&token_counts, options.encoder) {
-        (Some(counts), Some(enc)) => Some(Truncation {
-            token_counts: counts,
-            max_length: enc.max_length(),
-        }),
-        _ => None,
-    };
-    inspection.report = Some(assess(&data, validation.as_deref(), truncation));
-    inspection.rows_used = data.examples.len();
-    inspection.merges = LabelMap::suggest_merges(&data.raw_label_counts);
-    let mut raw: Vec<(String, usize)> = data.raw_label_counts.into_iter().collect();
-    raw.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    inspection.raw_labels = raw;
-    Ok(inspection)
-}
-
-fn token_counts(encoder: &TextEncoder, data: &LabeledData) -> Result<Vec<usize>> {
-    let texts: Vec<String> = data.examples.iter().map(|e| e.text.clone()).collect();
-    encoder
-        .token_counts(&texts)
-        .map_err(|e| EngineError::Tokenizer(format!("while measuring text lengths: {e}")))
+    file.inspect(options, tokens.as_ref().map(|(t, m)| (t, *m)))
 }

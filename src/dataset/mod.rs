@@ -1,18 +1,20 @@
 //! Ticket data: read a delimited file, compose the text from columns, pick the label,
 //! and split into training and validation sets.
 
+mod delimited;
 pub mod inspect;
 pub mod labels;
 pub mod profile;
 pub mod quality;
 mod read;
+pub mod safe_csv;
 pub mod source;
 mod split;
 pub mod warnings;
 
 pub use labels::LabelMap;
-pub use read::{column_index, read_labeled, read_table, rows_at, Table};
-pub use split::stratified_split;
+pub use read::{column_index, read_labeled, read_raw, read_table, rows_at, RawRow, RawRows, Table};
+pub use split::{holdout, sample, stratified_split};
 pub use warnings::{Warning, Warnings};
 
 use serde::{Deserialize, Serialize};
@@ -70,9 +72,14 @@ pub struct LabeledData {
 impl LabeledData {
     /// Index of each example's label in `labels`; `None` if a label is not in the list.
     pub fn label_indices(examples: &[Example], labels: &[String]) -> Option<Vec<usize>> {
+        let index: std::collections::HashMap<&str, usize> = labels
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (l.as_str(), i))
+            .collect();
         examples
             .iter()
-            .map(|e| labels.iter().position(|l| *l == e.label))
+            .map(|e| index.get(e.label.as_str()).copied())
             .collect()
     }
 }

@@ -2,12 +2,14 @@
 //! text, label, id, number, date), fill rate, distinct values, a few sample rows, and
 //! which columns to use for text and label. One streaming pass, bounded memory.
 
+use super::read::cancelled;
 use super::source::{Format, Record, RecordReader};
 use super::warnings::Warnings;
-use crate::error::Result;
+use crate::error::{EngineError, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 
 /// What a column most likely holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,6 +61,8 @@ pub struct Profile {
 }
 
 const SAMPLES: usize = 5;
+/// Longest sample cell shown, in characters.
+const SAMPLE_CHARS: usize = 2_000;
 const LABEL_MAX_DISTINCT: usize = 200;
 const KEY_CHARS: usize = 120;
 const LABEL_NAMES: [&str; 10] = [
@@ -169,6 +173,11 @@ fn looks_like_date(v: &str) -> bool {
 
 /// Profile `path` in one streaming pass.
 pub fn profile_file(path: &Path) -> Result<Profile> {
+    profile_file_with(path, None)?.ok_or_else(|| EngineError::data(path, "profiling was cancelled"))
+}
+
+/// [`profile_file`], stopping with `None` when `cancel` is set.
+pub fn profile_file_with(path: &Path, cancel: Option<&AtomicBool>) -> Result<Option<Profile>> {
     let mut reader = RecordReader::open(path)?;
     let headers = reader.headers().to_vec();
     let cap = (2_000_000 / headers.len().max(1)).clamp(64, 10_000);
@@ -177,11 +186,14 @@ pub fn profile_file(path: &Path) -> Result<Profile> {
     let mut rows = 0;
     while let Some(Record { line, cells }) = reader.next_record()? {
         rows += 1;
+        if cancelled(cancel, rows) {
+            return Ok(None);
+        }
         for (col, cell) in columns.iter_mut().zip(&cells) {
             col.add(cell, cap);
         }
         if samples.len() < SAMPLES {
-            samples.push((line, cells));
+            samples.push((line, cells.into_iter().map(sample_cell).collect()));
         }
     }
     let columns: Vec<ColumnProfile> = columns
@@ -206,7 +218,7 @@ pub fn profile_file(path: &Path) -> Result<Profile> {
             )
         })
         .map(|c| c.name.clone());
-    Ok(Profile {
+    Ok(Some(Profile {
         path: path.to_path_buf(),
         format: reader.format(),
         encoding: reader.encoding().to_string(),
@@ -216,7 +228,15 @@ pub fn profile_file(path: &Path) -> Result<Profile> {
         suggested_text,
         suggested_label,
         warnings: reader.take_warnings(),
-    })
+    }))
+}
+
+/// A sample cell cut to [`SAMPLE_CHARS`] characters (with an ellipsis when cut).
+fn sample_cell(cell: String) -> String {
+    match cell.char_indices().nth(SAMPLE_CHARS) {
+        Some((end, _)) => format!("{}…", &cell[..end]),
+        None => cell,
+    }
 }
 
 #[cfg(test)]

@@ -30,12 +30,25 @@ pub struct Finding {
     pub fix: String,
 }
 
-/// All findings, most severe first, plus the class sizes they were based on.
+/// All findings, most severe first, plus the class sizes they were based on and the
+/// checks that could not be made (and why).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct QualityReport {
     pub findings: Vec<Finding>,
     pub class_counts: Vec<(String, usize)>,
+    #[serde(default)]
+    pub not_measured: Vec<NotMeasured>,
+}
+
+/// A check that was not made, so "no finding" says nothing about it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NotMeasured {
+    /// The finding's code, e.g. `truncation` or `leakage`.
+    pub code: String,
+    /// Why not, and when it will be.
+    pub reason: String,
 }
 
 impl QualityReport {
@@ -44,6 +57,20 @@ impl QualityReport {
         self.findings
             .iter()
             .any(|f| f.severity == Severity::Blocking)
+    }
+
+    /// Record that check `code` was not made, and why.
+    pub fn not_measured(&mut self, code: &str, reason: impl Into<String>) {
+        self.not_measured.push(NotMeasured {
+            code: code.into(),
+            reason: reason.into(),
+        });
+    }
+
+    /// Add a finding, keeping the most severe first.
+    pub fn add(&mut self, finding: Finding) {
+        self.findings.push(finding);
+        self.findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     }
 }
 
@@ -57,6 +84,9 @@ pub struct Truncation<'a> {
 const EXAMPLES: usize = 5;
 /// Classes with fewer rows than this are flagged as very small.
 pub const SMALL_CLASS: usize = 10;
+/// Most classes a model is trained on: a label column with more distinct values is
+/// most likely an id or free text.
+pub const MAX_CLASSES: usize = 1_000;
 
 /// Lower case, letters and digits only, words separated by one space.
 pub fn normalise_text(text: &str) -> String {
@@ -91,79 +121,113 @@ fn finding(
     }
 }
 
+/// An error when `classes` is more than a model is trained on ([`MAX_CLASSES`]).
+pub fn check_class_count(classes: usize) -> crate::error::Result<()> {
+    if classes > MAX_CLASSES {
+        return Err(crate::error::EngineError::Config(format!(
+            "{}; {}",
+            too_many_classes_message(classes),
+            TOO_MANY_CLASSES_FIX
+        )));
+    }
+    Ok(())
+}
+
+fn too_many_classes_message(classes: usize) -> String {
+    format!(
+        "the label column has {classes} different values (at most {MAX_CLASSES} classes are supported): \
+         it looks like an id or free-text column, not a label"
+    )
+}
+
+const TOO_MANY_CLASSES_FIX: &str =
+    "pick the column that holds the category, or map the values onto fewer classes with a label map";
+
+/// Per class: its row count and the first few line numbers.
+#[derive(Default)]
+struct ClassRows {
+    count: usize,
+    lines: Vec<usize>,
+}
+
+/// Examples that look empty or garbled, gathered in the same pass as the classes.
+#[derive(Default)]
+struct TextChecks {
+    near_empty: (usize, Vec<usize>),
+    garbled: (usize, Vec<usize>),
+}
+
+fn looks_garbled(text: &str) -> bool {
+    let (mut total, mut bad) = (0usize, 0usize);
+    for c in text.chars() {
+        total += 1;
+        if c == '\u{fffd}' || (c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+            bad += 1;
+        }
+    }
+    bad * 20 > total.max(1)
+}
+
 /// Assess `data` (training rows), with an optional separate `validation` set (which
 /// enables the leakage check and relaxes the "class too small to split" block) and
-/// optional token counts (which enable the truncation check).
+/// optional token counts (which enable the truncation check). Every check is one pass
+/// over the rows.
 pub fn assess(
     data: &LabeledData,
     validation: Option<&[Example]>,
     truncation: Option<Truncation>,
 ) -> QualityReport {
     let mut findings = Vec::new();
-    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut classes: BTreeMap<&str, ClassRows> = BTreeMap::new();
+    let mut texts = TextChecks::default();
     for e in &data.examples {
-        *counts.entry(e.label.as_str()).or_insert(0) += 1;
+        let class = classes.entry(e.label.as_str()).or_default();
+        class.count += 1;
+        if class.lines.len() < EXAMPLES {
+            class.lines.push(e.line);
+        }
+        if e.text
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .take(5)
+            .count()
+            < 5
+        {
+            note_into(&mut texts.near_empty.0, &mut texts.near_empty.1, e.line);
+        }
+        if looks_garbled(&e.text) {
+            note_into(&mut texts.garbled.0, &mut texts.garbled.1, e.line);
+        }
     }
-    let class_counts: Vec<(String, usize)> =
-        counts.iter().map(|(k, v)| (k.to_string(), *v)).collect();
-    let lines_of = |label: &str| -> Vec<usize> {
-        data.examples
-            .iter()
-            .filter(|e| e.label == label)
-            .map(|e| e.line)
-            .take(EXAMPLES)
-            .collect()
-    };
+    let class_counts: Vec<(String, usize)> = classes
+        .iter()
+        .map(|(k, c)| (k.to_string(), c.count))
+        .collect();
 
-    if counts.len() < 2 {
+    if classes.len() < 2 {
         findings.push(finding(
             "single_class",
             Severity::Blocking,
-            counts.len(),
+            classes.len(),
             format!(
                 "only one class ({:?}): a classifier needs at least two",
-                counts.keys().next().copied().unwrap_or("")
+                classes.keys().next().copied().unwrap_or("")
             ),
             vec![],
             "check --label-column, or add examples of the other classes",
         ));
     }
-    for (label, &n) in &counts {
-        if n < 2 && validation.is_none() && counts.len() >= 2 {
-            findings.push(finding(
-                "class_too_small_to_split",
-                Severity::Blocking,
-                n,
-                format!("class '{label}' has {n} example: it cannot appear in both training and validation"),
-                lines_of(label),
-                "merge it into another class with a label map, drop it, or add examples",
-            ));
-        } else if n < SMALL_CLASS {
-            findings.push(finding(
-                "small_class",
-                Severity::Warning,
-                n,
-                format!("class '{label}' has only {n} examples: the model will rarely predict it"),
-                lines_of(label),
-                "add examples (aim for 50+), or merge it into a related class",
-            ));
-        }
-    }
-    if let (Some((big, &max)), Some((small, &min))) = (
-        counts.iter().max_by_key(|(_, &n)| n),
-        counts.iter().min_by_key(|(_, &n)| n),
-    ) {
-        let ratio = max as f64 / min.max(1) as f64;
-        if counts.len() >= 2 && ratio >= 3.0 {
-            findings.push(finding(
-                "class_imbalance",
-                if ratio >= 10.0 { Severity::Warning } else { Severity::Info },
-                counts.len(),
-                format!("classes are imbalanced: '{big}' has {max} rows, '{small}' has {min} ({ratio:.1}:1)"),
-                vec![],
-                "collect more examples of the small classes, merge them, or pick the best model by macro-F1",
-            ));
-        }
+    if classes.len() > MAX_CLASSES {
+        findings.push(finding(
+            "too_many_classes",
+            Severity::Blocking,
+            classes.len(),
+            too_many_classes_message(classes.len()),
+            vec![],
+            TOO_MANY_CLASSES_FIX,
+        ));
+    } else {
+        class_findings(&classes, validation.is_some(), &mut findings);
     }
     if data.skipped_empty_text > 0 {
         findings.push(finding(
@@ -212,109 +276,147 @@ pub fn assess(
             "add them to the label map (as a class, or null to drop them)",
         ));
     }
-
-    let near_empty: Vec<usize> = data
-        .examples
-        .iter()
-        .filter(|e| e.text.chars().filter(|c| c.is_alphanumeric()).count() < 5)
-        .map(|e| e.line)
-        .collect();
-    if !near_empty.is_empty() {
+    let (n, lines) = texts.near_empty;
+    if n > 0 {
         findings.push(finding(
             "near_empty_text",
             Severity::Warning,
-            near_empty.len(),
-            format!(
-                "{} texts have fewer than 5 letters or digits",
-                near_empty.len()
-            ),
-            near_empty,
+            n,
+            format!("{n} texts have fewer than 5 letters or digits"),
+            lines,
             "drop them, or compose the text from more columns",
         ));
     }
-    let garbled: Vec<usize> = data
-        .examples
-        .iter()
-        .filter(|e| {
-            let total = e.text.chars().count().max(1);
-            let bad = e
-                .text
-                .chars()
-                .filter(|&c| {
-                    c == '\u{fffd}' || (c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-                })
-                .count();
-            bad * 20 > total
-        })
-        .map(|e| e.line)
-        .collect();
-    if !garbled.is_empty() {
+    let (n, lines) = texts.garbled;
+    if n > 0 {
         findings.push(finding(
             "non_text",
             Severity::Warning,
-            garbled.len(),
-            format!(
-                "{} texts look like binary or mis-decoded data",
-                garbled.len()
-            ),
-            garbled,
+            n,
+            format!("{n} texts look like binary or mis-decoded data"),
+            lines,
             "check the file's encoding (save it as UTF-8) and that the text column holds text",
         ));
     }
 
     duplicates(data, &mut findings);
     if let Some(val) = validation {
-        let train: std::collections::HashSet<String> = data
-            .examples
-            .iter()
-            .map(|e| normalise_text(&e.text))
-            .collect();
-        let leaked: Vec<usize> = val
-            .iter()
-            .filter(|e| train.contains(&normalise_text(&e.text)))
-            .map(|e| e.line)
-            .collect();
-        if !leaked.is_empty() {
-            findings.push(finding(
-                "leakage",
-                Severity::Warning,
-                leaked.len(),
-                format!("{} validation texts also occur in training: validation scores will look better than they are", leaked.len()),
-                leaked,
-                "remove duplicates across the two files",
-            ));
-        }
+        findings.extend(leakage(
+            &data.examples,
+            val,
+            "remove duplicates across the two files",
+        ));
     }
     if let Some(t) = truncation {
-        let long: Vec<usize> = data
-            .examples
-            .iter()
-            .zip(t.token_counts)
-            .filter(|(_, &n)| n > t.max_length)
-            .map(|(e, _)| e.line)
-            .collect();
-        let share = long.len() as f64 / data.examples.len().max(1) as f64;
-        if !long.is_empty() {
-            findings.push(finding(
-                "truncation",
-                if share > 0.2 { Severity::Warning } else { Severity::Info },
-                long.len(),
-                format!(
-                    "{:.1}% of texts ({}) are longer than {} tokens and will be cut",
-                    share * 100.0,
-                    long.len(),
-                    t.max_length
-                ),
-                long,
-                "raise --max-length (up to the model's limit), or put the most telling part first (subject before body)",
-            ));
-        }
+        findings.extend(truncation_finding(&data.examples, &t));
     }
     findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     QualityReport {
         findings,
         class_counts,
+        not_measured: Vec::new(),
     }
+}
+
+/// Per-class findings: a class too small to split, small classes, imbalance.
+fn class_findings(
+    classes: &BTreeMap<&str, ClassRows>,
+    separate_validation: bool,
+    findings: &mut Vec<Finding>,
+) {
+    for (label, class) in classes {
+        let n = class.count;
+        if n < 2 && !separate_validation && classes.len() >= 2 {
+            findings.push(finding(
+                "class_too_small_to_split",
+                Severity::Blocking,
+                n,
+                format!("class '{label}' has {n} example: it cannot appear in both training and validation"),
+                class.lines.clone(),
+                "merge it into another class with a label map, drop it, or add examples",
+            ));
+        } else if n < SMALL_CLASS {
+            findings.push(finding(
+                "small_class",
+                Severity::Warning,
+                n,
+                format!("class '{label}' has only {n} examples: the model will rarely predict it"),
+                class.lines.clone(),
+                "add examples (aim for 50+), or merge it into a related class",
+            ));
+        }
+    }
+    if let (Some((big, max)), Some((small, min))) = (
+        classes.iter().max_by_key(|(_, c)| c.count),
+        classes.iter().min_by_key(|(_, c)| c.count),
+    ) {
+        let (max, min) = (max.count, min.count);
+        let ratio = max as f64 / min.max(1) as f64;
+        if classes.len() >= 2 && ratio >= 3.0 {
+            findings.push(finding(
+                "class_imbalance",
+                if ratio >= 10.0 { Severity::Warning } else { Severity::Info },
+                classes.len(),
+                format!("classes are imbalanced: '{big}' has {max} rows, '{small}' has {min} ({ratio:.1}:1)"),
+                vec![],
+                "collect more examples of the small classes, merge them, or pick the best model by macro-F1",
+            ));
+        }
+    }
+}
+
+/// The `leakage` finding: validation rows whose text (up to case, spacing and
+/// punctuation) also occurs among the training rows; `None` when there are none.
+pub fn leakage(train: &[Example], validation: &[Example], fix: &str) -> Option<Finding> {
+    let seen: std::collections::HashSet<String> =
+        train.iter().map(|e| normalise_text(&e.text)).collect();
+    let (mut count, mut lines) = (0, Vec::new());
+    for e in validation {
+        if seen.contains(&normalise_text(&e.text)) {
+            note_into(&mut count, &mut lines, e.line);
+        }
+    }
+    (count > 0).then(|| {
+        finding(
+            "leakage",
+            Severity::Warning,
+            count,
+            format!("{count} validation texts also occur in training: validation scores will look better than they are"),
+            lines,
+            fix,
+        )
+    })
+}
+
+fn note_into(count: &mut usize, lines: &mut Vec<usize>, line: usize) {
+    *count += 1;
+    if lines.len() < EXAMPLES {
+        lines.push(line);
+    }
+}
+
+fn truncation_finding(examples: &[Example], t: &Truncation) -> Option<Finding> {
+    let (mut count, mut lines) = (0, Vec::new());
+    for (e, &n) in examples.iter().zip(t.token_counts) {
+        if n > t.max_length {
+            note_into(&mut count, &mut lines, e.line);
+        }
+    }
+    let share = count as f64 / examples.len().max(1) as f64;
+    (count > 0).then(|| {
+        finding(
+            "truncation",
+            if share > 0.2 { Severity::Warning } else { Severity::Info },
+            count,
+            format!(
+                "{:.1}% of texts ({count}) are longer than {} tokens and will be cut",
+                share * 100.0,
+                t.max_length
+            ),
+            lines,
+            "raise the max length (up to the model's limit), or put the most telling part first (subject before body)",
+        )
+    })
 }
 
 fn duplicates(data: &LabeledData, findings: &mut Vec<Finding>) {

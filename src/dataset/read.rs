@@ -6,7 +6,8 @@ use super::warnings::Warnings;
 use super::{Example, LabeledData, TextSpec};
 use crate::error::{EngineError, Result};
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// How many line numbers of skipped rows are kept as examples.
 const EXAMPLE_LINES: usize = 5;
@@ -120,6 +121,148 @@ pub fn rows_at(path: &Path, text: &TextSpec, lines: &[usize]) -> Result<Vec<(usi
     Ok(found)
 }
 
+/// Rows read between two checks of a cancel flag.
+const CANCEL_EVERY: usize = 1024;
+
+/// Whether `cancel` is set, checked when `rows` is a multiple of [`CANCEL_EVERY`].
+pub(super) fn cancelled(cancel: Option<&AtomicBool>, rows: usize) -> bool {
+    rows.is_multiple_of(CANCEL_EVERY) && cancel.is_some_and(|c| c.load(Ordering::Relaxed))
+}
+
+/// One row with a label: its composed text (maybe empty) and raw label (trimmed).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawRow {
+    pub line: usize,
+    pub text: String,
+    pub label: String,
+}
+
+/// A file's rows before any label map: read once, labelled with any map.
+#[derive(Debug, Clone)]
+pub struct RawRows {
+    pub path: PathBuf,
+    /// Rows with a non-empty label, in file order.
+    pub rows: Vec<RawRow>,
+    pub skipped_empty_label: usize,
+    pub warnings: Warnings,
+}
+
+/// Read every row's composed text (per `text`) and raw label (from `label_column`),
+/// streaming; `None` if `cancel` was set midway.
+pub fn read_raw(
+    path: &Path,
+    text: &TextSpec,
+    label_column: &str,
+    cancel: Option<&AtomicBool>,
+) -> Result<Option<RawRows>> {
+    let mut reader = RecordReader::open(path)?;
+    let positions = text.positions(path, reader.headers())?;
+    let label_col = column_index(path, reader.headers(), label_column)?;
+    let mut raw = RawRows {
+        path: path.to_path_buf(),
+        rows: Vec::new(),
+        skipped_empty_label: 0,
+        warnings: Warnings::default(),
+    };
+    let mut any_row = false;
+    let mut read = 0;
+    while let Some(record) = reader.next_record()? {
+        read += 1;
+        if cancelled(cancel, read) {
+            return Ok(None);
+        }
+        any_row = true;
+        let label = record.cells[label_col].trim();
+        if label.is_empty() {
+            raw.skipped_empty_label += 1;
+            continue;
+        }
+        raw.rows.push(RawRow {
+            line: record.line,
+            text: text.compose(&record.cells, &positions),
+            label: label.to_string(),
+        });
+    }
+    if !any_row {
+        return Err(EngineError::data(path, "has a header but no data rows"));
+    }
+    raw.warnings = reader.take_warnings();
+    Ok(Some(raw))
+}
+
+impl RawRows {
+    /// The labelled tickets, labels mapped through `map` when given (see
+    /// [`read_labeled`]).
+    pub fn labeled(&self, map: Option<&LabelMap>) -> Result<LabeledData> {
+        self.label_rows(self.rows.iter().cloned(), map)
+    }
+
+    fn into_labeled(mut self, map: Option<&LabelMap>) -> Result<LabeledData> {
+        let rows = std::mem::take(&mut self.rows);
+        self.label_rows(rows.into_iter(), map)
+    }
+
+    fn label_rows(
+        &self,
+        rows: impl Iterator<Item = RawRow>,
+        map: Option<&LabelMap>,
+    ) -> Result<LabeledData> {
+        let mut data = LabeledData {
+            skipped_empty_label: self.skipped_empty_label,
+            warnings: self.warnings.clone(),
+            ..LabeledData::default()
+        };
+        for row in rows {
+            *data.raw_label_counts.entry(row.label.clone()).or_insert(0) += 1;
+            let label = match map {
+                None => Some(row.label),
+                Some(m) => match m.target(&row.label) {
+                    Some(target) => target.map(str::to_string),
+                    None => {
+                        *data.unmapped.entry(row.label.clone()).or_insert(0) += 1;
+                        m.keeps_unmapped().then_some(row.label)
+                    }
+                },
+            };
+            let Some(label) = label else {
+                data.dropped_by_map += 1;
+                continue;
+            };
+            if row.text.is_empty() {
+                data.skipped_empty_text += 1;
+                if data.empty_text_lines.len() < EXAMPLE_LINES {
+                    data.empty_text_lines.push(row.line);
+                }
+                continue;
+            }
+            data.examples.push(Example {
+                text: row.text,
+                label,
+                line: row.line,
+            });
+        }
+        if data.examples.is_empty() {
+            return Err(EngineError::data(
+                &self.path,
+                format!(
+                    "no usable rows: {} with an empty text, {} with an empty label, {} dropped by the label map. \
+                     Check the text and label columns.",
+                    data.skipped_empty_text, data.skipped_empty_label, data.dropped_by_map
+                ),
+            ));
+        }
+        data.labels = data
+            .examples
+            .iter()
+            .map(|e| e.label.as_str())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        Ok(data)
+    }
+}
+
 /// Read labelled tickets, streaming: text composed per `text`, label from
 /// `label_column`, mapped through `map` when given. Rows with an empty text or label,
 /// or whose label the map drops, are skipped and counted.
@@ -129,69 +272,10 @@ pub fn read_labeled(
     label_column: &str,
     map: Option<&LabelMap>,
 ) -> Result<LabeledData> {
-    let mut reader = RecordReader::open(path)?;
-    let positions = text.positions(path, reader.headers())?;
-    let label_col = column_index(path, reader.headers(), label_column)?;
-    let mut data = LabeledData::default();
-    let mut any_row = false;
-    while let Some(record) = reader.next_record()? {
-        any_row = true;
-        let composed = text.compose(&record.cells, &positions);
-        let raw = record.cells[label_col].trim();
-        if raw.is_empty() {
-            data.skipped_empty_label += 1;
-            continue;
-        }
-        *data.raw_label_counts.entry(raw.to_string()).or_insert(0) += 1;
-        let label = match map {
-            None => Some(raw.to_string()),
-            Some(m) => match m.target(raw) {
-                Some(target) => target.map(str::to_string),
-                None => {
-                    *data.unmapped.entry(raw.to_string()).or_insert(0) += 1;
-                    m.keeps_unmapped().then(|| raw.to_string())
-                }
-            },
-        };
-        let Some(label) = label else {
-            data.dropped_by_map += 1;
-            continue;
-        };
-        if composed.is_empty() {
-            data.skipped_empty_text += 1;
-            if data.empty_text_lines.len() < EXAMPLE_LINES {
-                data.empty_text_lines.push(record.line);
-            }
-            continue;
-        }
-        data.examples.push(Example {
-            text: composed,
-            label,
-            line: record.line,
-        });
+    match read_raw(path, text, label_column, None)? {
+        Some(raw) => raw.into_labeled(map),
+        None => Err(EngineError::data(path, "reading was cancelled")),
     }
-    data.warnings = reader.take_warnings();
-    if !any_row {
-        return Err(EngineError::data(path, "has a header but no data rows"));
-    }
-    if data.examples.is_empty() {
-        return Err(EngineError::data(
-            path,
-            format!(
-                "no usable rows: {} with an empty text, {} with an empty label, {} dropped by the label map. \
-                 Check --text-column and --label-column.",
-                data.skipped_empty_text, data.skipped_empty_label, data.dropped_by_map
-            ),
-        ));
-    }
-    data.labels = data
-        .examples
-        .iter()
-        .map(|e| e.label.clone())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    Ok(data)
 }
 
 #[cfg(test)]

@@ -1,8 +1,11 @@
 //! Opening any ticket file as a stream of records: CSV (delimiter sniffed: comma,
 //! semicolon, tab, pipe), TSV, JSONL; UTF-8 with or without BOM, UTF-16 with BOM, other
 //! encodings detected and reported. Binary files (gzip, ZIP/XLSX, PDF, NUL-filled) are
-//! refused with a message saying what to do. Memory stays bounded by one record.
+//! refused with a message saying what to do. Memory stays bounded by one record: a
+//! record may span at most [`MAX_RECORD_BYTES`] of the file, a JSONL line at most
+//! [`MAX_JSONL_LINE_BYTES`].
 
+use super::delimited::{DelimitedRows, RawRecord};
 use super::warnings::Warnings;
 use crate::error::{EngineError, Result};
 use encoding_rs::Encoding;
@@ -13,6 +16,11 @@ use std::path::{Path, PathBuf};
 
 /// Longest cell kept; longer ones are cut at this many bytes with a warning.
 pub const MAX_CELL_BYTES: usize = 1 << 20;
+/// Most bytes of the file one CSV/TSV record may span.
+pub const MAX_RECORD_BYTES: usize = 64 << 20;
+/// Longest JSONL line: a line is parsed whole, and parsed JSON takes several times
+/// its text's size.
+pub const MAX_JSONL_LINE_BYTES: usize = 8 << 20;
 /// Most columns accepted: ticket exports have a handful.
 pub const MAX_COLUMNS: usize = 10_000;
 const SNIFF_BYTES: usize = 64 * 1024;
@@ -35,10 +43,11 @@ pub struct Record {
 }
 
 enum Rows {
-    Delimited(csv::Reader<Box<dyn Read>>),
+    Delimited(Box<DelimitedRows>),
     Jsonl {
-        lines: std::io::Lines<BufReader<Box<dyn Read>>>,
+        input: BufReader<Box<dyn Read>>,
         line: usize,
+        buf: Vec<u8>,
     },
 }
 
@@ -50,7 +59,6 @@ pub struct RecordReader {
     encoding: &'static Encoding,
     rows: Rows,
     warnings: Warnings,
-    record: csv::StringRecord,
 }
 
 impl RecordReader {
@@ -132,33 +140,27 @@ impl RecordReader {
         } else {
             sniff_delimiter(&text)
         };
-        // csv reports the line of a record after a CRLF one line early: read LF only.
+        // Line numbers count LF: read CRLF as LF (a lone CR is kept).
         let boxed: Box<dyn Read> = Box::new(CrlfToLf::new(Cursor::new(sample).chain(decoded)));
-        let mut csv = csv::ReaderBuilder::new()
-            .delimiter(delimiter)
-            .flexible(true)
-            .has_headers(false)
-            .from_reader(boxed);
-        let mut header = csv::StringRecord::new();
-        let got = csv
-            .read_record(&mut header)
-            .map_err(|e| EngineError::data(path, format!("cannot read the header row: {e}")))?;
-        if !got {
+        let mut rows = DelimitedRows::new(boxed, delimiter);
+        let Some(header) = rows.next(path, MAX_COLUMNS + 1)? else {
             return Err(EngineError::data(
                 path,
                 "is empty: expected a header row and data rows",
             ));
+        };
+        if header.fields > MAX_COLUMNS {
+            return Err(too_many_columns(path, header.fields));
         }
         Ok(Self {
             path: path.to_path_buf(),
-            headers: header.iter().map(str::to_string).collect(),
+            headers: header.cells,
             format: Format::Delimited {
                 delimiter: delimiter as char,
             },
             encoding,
-            rows: Rows::Delimited(csv),
+            rows: Rows::Delimited(Box::new(rows)),
             warnings,
-            record: csv::StringRecord::new(),
         })
     }
 
@@ -168,17 +170,18 @@ impl RecordReader {
         encoding: &'static Encoding,
         warnings: Warnings,
     ) -> Result<Self> {
-        let mut lines = BufReader::with_capacity(SNIFF_BYTES, decoded).lines();
+        let mut input = BufReader::with_capacity(SNIFF_BYTES, decoded);
+        let mut buf = Vec::new();
         let mut line = 0;
         let headers = loop {
             line += 1;
-            let Some(text) = lines.next() else {
+            if !read_line(path, &mut input, &mut buf, line)? {
                 return Err(EngineError::data(
                     path,
                     "is empty: expected one JSON object per line",
                 ));
-            };
-            let text = text.map_err(|e| EngineError::data(path, format!("line {line}: {e}")))?;
+            }
+            let text = String::from_utf8_lossy(&buf);
             if text.trim().is_empty() {
                 continue;
             }
@@ -194,23 +197,17 @@ impl RecordReader {
             format: Format::Jsonl,
             encoding,
             rows: Rows::Jsonl {
-                lines: BufReader::with_capacity(SNIFF_BYTES, decoded).lines(),
+                input: BufReader::with_capacity(SNIFF_BYTES, decoded),
                 line: 0,
+                buf,
             },
             warnings,
-            record: csv::StringRecord::new(),
         })
     }
 
     fn check_headers(&mut self) -> Result<()> {
         if self.headers.len() > MAX_COLUMNS {
-            return Err(EngineError::data(
-                &self.path,
-                format!(
-                    "the header has {} columns (at most {MAX_COLUMNS} are supported): is this really a ticket export, and is the delimiter right?",
-                    self.headers.len()
-                ),
-            ));
+            return Err(too_many_columns(&self.path, self.headers.len()));
         }
         let mut trimmed = false;
         for h in &mut self.headers {
@@ -286,35 +283,29 @@ impl RecordReader {
 
     /// The next record, padded or cut to the header's width; `None` at the end.
     pub fn next_record(&mut self) -> Result<Option<Record>> {
-        let (line, mut cells) = match &mut self.rows {
-            Rows::Delimited(csv) => loop {
-                let more = csv.read_record(&mut self.record).map_err(|e| {
-                    let line = e.position().map(|p| p.line()).unwrap_or(0);
-                    EngineError::data(&self.path, format!("line {line}: {e}"))
-                })?;
-                if !more {
-                    return Ok(None);
-                }
-                let line = self
-                    .record
-                    .position()
-                    .map(|p| p.line() as usize)
-                    .unwrap_or(0);
-                if self.record.len() == 1 && self.record[0].trim().is_empty() {
-                    continue;
-                }
-                break (
+        let width = self.headers.len();
+        let (line, mut cells, fields, mut cut) = match &mut self.rows {
+            Rows::Delimited(rows) => loop {
+                let Some(RawRecord {
                     line,
-                    self.record.iter().map(str::to_string).collect::<Vec<_>>(),
-                );
-            },
-            Rows::Jsonl { lines, line } => loop {
-                *line += 1;
-                let Some(text) = lines.next() else {
+                    cells,
+                    fields,
+                    cut,
+                }) = rows.next(&self.path, width)?
+                else {
                     return Ok(None);
                 };
-                let text =
-                    text.map_err(|e| EngineError::data(&self.path, format!("line {line}: {e}")))?;
+                if fields == 1 && cells.first().is_none_or(|c| c.trim().is_empty()) {
+                    continue;
+                }
+                break (line, cells, fields, cut);
+            },
+            Rows::Jsonl { input, line, buf } => loop {
+                *line += 1;
+                if !read_line(&self.path, input, buf, *line)? {
+                    return Ok(None);
+                }
+                let text = String::from_utf8_lossy(buf);
                 if text.trim().is_empty() {
                     continue;
                 }
@@ -333,7 +324,7 @@ impl RecordReader {
                         ),
                     );
                 }
-                let cells = self
+                let cells: Vec<String> = self
                     .headers
                     .iter()
                     .map(|h| match object.get(h) {
@@ -342,10 +333,10 @@ impl RecordReader {
                         Some(other) => other.to_string(),
                     })
                     .collect();
-                break (*line, cells);
+                break (*line, cells, width, Vec::new());
             },
         };
-        let runaway_quote = cells.len() < self.headers.len()
+        let runaway_quote = fields < width
             && matches!(self.format, Format::Delimited { .. })
             && cells.last().is_some_and(|c| c.contains('\n'));
         if runaway_quote {
@@ -355,7 +346,7 @@ impl RecordReader {
                 "a quoted cell runs on past the end of its row: a closing quote is probably missing, and the rows after it were swallowed into it".into(),
             );
         }
-        if cells.len() != self.headers.len() {
+        if fields != width {
             self.warnings.add(
                 "ragged",
                 Some(line),
@@ -364,9 +355,17 @@ impl RecordReader {
                     self.headers.len()
                 ),
             );
-            cells.resize(self.headers.len(), String::new());
+            cells.resize(width, String::new());
         }
         for (i, cell) in cells.iter_mut().enumerate() {
+            if cell.len() > MAX_CELL_BYTES {
+                let mut end = MAX_CELL_BYTES;
+                while !cell.is_char_boundary(end) {
+                    end -= 1;
+                }
+                cell.truncate(end);
+                cut.push(i);
+            }
             if cell.contains('\0') {
                 cell.retain(|c| c != '\0');
                 self.warnings.add(
@@ -382,21 +381,16 @@ impl RecordReader {
                     "cells contain bytes that are not valid in the file's encoding (shown as \u{fffd}); save the file as UTF-8".into(),
                 );
             }
-            if cell.len() > MAX_CELL_BYTES {
-                let mut cut = MAX_CELL_BYTES;
-                while !cell.is_char_boundary(cut) {
-                    cut -= 1;
-                }
-                cell.truncate(cut);
-                self.warnings.add(
-                    "long_cell",
-                    Some(line),
-                    format!(
-                        "cells longer than 1 MB were cut to 1 MB (column '{}'); a quote left open can also cause this",
-                        self.headers[i]
-                    ),
-                );
-            }
+        }
+        for i in cut {
+            self.warnings.add(
+                "long_cell",
+                Some(line),
+                format!(
+                    "cells longer than 1 MB were cut to 1 MB (column '{}'); a quote left open can also cause this",
+                    self.headers[i]
+                ),
+            );
         }
         Ok(Some(Record { line, cells }))
     }
@@ -458,6 +452,57 @@ impl<R: Read> Read for CrlfToLf<R> {
             }
         }
     }
+}
+
+/// Read the next line of `input` into `buf` (without its line break); `false` at the
+/// end. A line longer than [`MAX_JSONL_LINE_BYTES`] is an error naming `line`.
+fn read_line(
+    path: &Path,
+    input: &mut impl BufRead,
+    buf: &mut Vec<u8>,
+    line: usize,
+) -> Result<bool> {
+    buf.clear();
+    let mut any = false;
+    loop {
+        let chunk = input.fill_buf().map_err(|e| EngineError::io(path, e))?;
+        if chunk.is_empty() {
+            break;
+        }
+        any = true;
+        let (take, done) = match chunk.iter().position(|&b| b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (chunk.len(), false),
+        };
+        if buf.len() + take > MAX_JSONL_LINE_BYTES {
+            return Err(EngineError::data(
+                path,
+                format!(
+                    "line {line}: the line is longer than {} MB. JSONL needs one JSON object per line: \
+                     check that the file has line breaks, or save long texts in a CSV file.",
+                    MAX_JSONL_LINE_BYTES >> 20
+                ),
+            ));
+        }
+        buf.extend_from_slice(&chunk[..take]);
+        input.consume(take);
+        if done {
+            break;
+        }
+    }
+    while matches!(buf.last(), Some(b'\n' | b'\r')) {
+        buf.pop();
+    }
+    Ok(any)
+}
+
+fn too_many_columns(path: &Path, columns: usize) -> EngineError {
+    EngineError::data(
+        path,
+        format!(
+            "the header has {columns} columns (at most {MAX_COLUMNS} are supported): is this really a ticket export, and is the delimiter right?"
+        ),
+    )
 }
 
 /// `stream` decoded from `encoding` (a BOM, if any, wins and is stripped) to UTF-8.

@@ -48,6 +48,41 @@ pub fn stratified_split(
     Ok((train, validation))
 }
 
+/// Offsets the seed of the row sample so it is not the validation split's draw.
+const SAMPLE_SEED: u64 = 0x5eed;
+
+/// The split training makes when no validation file is given: a stratified sample of
+/// at most `max_rows` rows (all when `None`), then [`stratified_split`].
+pub fn holdout(
+    examples: &[Example],
+    fraction: f64,
+    seed: u64,
+    max_rows: Option<usize>,
+) -> Result<(Vec<Example>, Vec<Example>)> {
+    match sample(examples, seed, max_rows)? {
+        Some(sampled) => stratified_split(&sampled, fraction, seed),
+        None => stratified_split(examples, fraction, seed),
+    }
+}
+
+/// A stratified sample of at most `max_rows` of `examples`; `None` when all are kept.
+pub fn sample(
+    examples: &[Example],
+    seed: u64,
+    max_rows: Option<usize>,
+) -> Result<Option<Vec<Example>>> {
+    match max_rows {
+        Some(0) => Err(EngineError::Config("max rows must be at least 1".into())),
+        Some(max) if max < examples.len() => {
+            let share = max as f64 / examples.len() as f64;
+            Ok(Some(
+                stratified_split(examples, share, seed.wrapping_add(SAMPLE_SEED))?.1,
+            ))
+        }
+        _ => Ok(None),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -183,43 +183,185 @@ impl Default for TrainConfig {
     }
 }
 
+/// The range a numeric setting may take (both ends included).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Bounds<T> {
+    pub min: T,
+    pub max: T,
+}
+
+impl<T: PartialOrd + Copy + std::fmt::Display> Bounds<T> {
+    /// `value` if within the bounds, else an error naming `setting` and the range.
+    pub fn check(&self, setting: &str, value: T) -> Result<T> {
+        if value >= self.min && value <= self.max {
+            Ok(value)
+        } else {
+            Err(EngineError::Config(format!(
+                "{setting} must be between {} and {}, got {value}",
+                self.min, self.max
+            )))
+        }
+    }
+}
+
+/// The bounds of every numeric setting, in one place: checked by
+/// [`TrainConfig::validate`] and [`crate::train::DataSpec::load`], and shown by the
+/// app's inputs.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Limits {
+    pub epochs: Bounds<usize>,
+    pub batch_size: Bounds<usize>,
+    pub eval_batch_size: Bounds<usize>,
+    pub warmup_steps: Bounds<usize>,
+    pub max_length: Bounds<usize>,
+    pub early_stopping_patience: Bounds<usize>,
+    pub validation_fraction: Bounds<f64>,
+    pub max_rows: Bounds<usize>,
+}
+
+/// The settings' bounds.
+pub const LIMITS: Limits = Limits {
+    epochs: Bounds { min: 1, max: 1000 },
+    batch_size: Bounds { min: 1, max: 1024 },
+    eval_batch_size: Bounds { min: 1, max: 4096 },
+    warmup_steps: Bounds {
+        min: 0,
+        max: 1_000_000,
+    },
+    max_length: Bounds { min: 8, max: 8192 },
+    early_stopping_patience: Bounds { min: 1, max: 100 },
+    validation_fraction: Bounds {
+        min: 0.01,
+        max: 0.9,
+    },
+    max_rows: Bounds {
+        min: 1,
+        max: 100_000_000,
+    },
+};
+
 impl TrainConfig {
-    /// Reject settings that cannot train, with a message naming the setting.
+    /// Reject settings that cannot train or are out of [`LIMITS`], with a message
+    /// naming the setting.
     pub fn validate(&self) -> Result<()> {
-        let bad = |m: String| Err(EngineError::Config(m));
-        if self.epochs == 0 {
-            return bad("epochs must be at least 1".into());
-        }
-        if self.batch_size == 0 || self.eval_batch_size == 0 {
-            return bad("batch size must be at least 1".into());
-        }
+        let l = &LIMITS;
+        l.epochs.check("epochs", self.epochs)?;
+        l.batch_size.check("batch size", self.batch_size)?;
+        l.eval_batch_size
+            .check("eval batch size", self.eval_batch_size)?;
         if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
-            return bad(format!(
+            return Err(EngineError::Config(format!(
                 "learning rate must be positive, got {}",
                 self.learning_rate
-            ));
+            )));
         }
         if !(self.weight_decay >= 0.0 && self.weight_decay.is_finite()) {
-            return bad(format!(
+            return Err(EngineError::Config(format!(
                 "weight decay must be ≥ 0, got {}",
                 self.weight_decay
-            ));
+            )));
         }
         if self.max_grad_norm.is_nan() || self.max_grad_norm <= 0.0 {
-            return bad(format!(
+            return Err(EngineError::Config(format!(
                 "max grad norm must be positive, got {}",
                 self.max_grad_norm
+            )));
+        }
+        l.warmup_steps.check("warm-up steps", self.warmup_steps)?;
+        l.max_length.check("max length (tokens)", self.max_length)?;
+        if let Some(patience) = self.early_stopping_patience {
+            l.early_stopping_patience
+                .check("early-stopping patience", patience)?;
+        }
+        if self.validation_fraction.is_nan() {
+            return Err(EngineError::Config(
+                "validation fraction must be a number".into(),
             ));
         }
-        if self.max_length < 8 {
-            return bad(format!(
-                "max length must be at least 8 tokens, got {}",
-                self.max_length
-            ));
-        }
-        if self.early_stopping_patience == Some(0) {
-            return bad("early-stopping patience must be at least 1".into());
-        }
+        l.validation_fraction
+            .check("validation fraction", self.validation_fraction)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(config: TrainConfig) -> String {
+        config.validate().unwrap_err().to_string()
+    }
+
+    #[test]
+    fn settings_past_their_bounds_are_refused_naming_the_setting_and_range() {
+        assert!(TrainConfig::default().validate().is_ok());
+        let d = TrainConfig::default;
+        let cases = [
+            (
+                TrainConfig {
+                    epochs: 1_000_000,
+                    ..d()
+                },
+                "epochs must be between 1 and 1000",
+            ),
+            (
+                TrainConfig { epochs: 0, ..d() },
+                "epochs must be between 1 and 1000",
+            ),
+            (
+                TrainConfig {
+                    batch_size: usize::MAX,
+                    ..d()
+                },
+                "batch size must be between 1 and 1024",
+            ),
+            (
+                TrainConfig {
+                    eval_batch_size: 1 << 40,
+                    ..d()
+                },
+                "eval batch size must be between 1 and 4096",
+            ),
+            (
+                TrainConfig {
+                    max_length: 1 << 30,
+                    ..d()
+                },
+                "max length (tokens) must be between 8 and 8192",
+            ),
+            (
+                TrainConfig {
+                    warmup_steps: usize::MAX,
+                    ..d()
+                },
+                "warm-up steps must be between 0 and 1000000",
+            ),
+            (
+                TrainConfig {
+                    early_stopping_patience: Some(1 << 20),
+                    ..d()
+                },
+                "early-stopping patience must be between 1 and 100",
+            ),
+            (
+                TrainConfig {
+                    validation_fraction: 0.99,
+                    ..d()
+                },
+                "validation fraction must be between 0.01 and 0.9",
+            ),
+            (
+                TrainConfig {
+                    validation_fraction: f64::NAN,
+                    ..d()
+                },
+                "validation fraction must be a number",
+            ),
+        ];
+        for (config, want) in cases {
+            let got = error(config);
+            assert!(got.contains(want), "'{got}' should contain '{want}'");
+        }
     }
 }

@@ -1,15 +1,12 @@
 //! Turning files into training data: read with the text/label mapping, check quality,
 //! hold out a stratified validation split (or read a validation file).
 
-use super::TrainData;
-use crate::dataset::quality::{assess, QualityReport, Severity};
-use crate::dataset::{read_labeled, stratified_split, LabelMap, TextSpec, Warnings};
+use super::{TrainData, LIMITS};
+use crate::dataset::quality::{assess, check_class_count, QualityReport, Severity};
+use crate::dataset::{holdout, read_labeled, sample, LabelMap, TextSpec, Warnings};
 use crate::error::{EngineError, Result};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
-
-/// Offsets the seed of the row sample so it is not the validation split's draw.
-const SAMPLE_SEED: u64 = 0x5eed;
 
 /// Where training rows come from and how to read them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -39,10 +36,15 @@ pub struct LoadedData {
 
 impl DataSpec {
     /// Read, assess and split. Blocking quality findings are an error listing them,
-    /// unless `force`; then training goes ahead as far as the data allows.
+    /// unless `force`; then training goes ahead as far as the data allows. More
+    /// classes than a model is trained on is an error even with `force`.
     pub fn load(&self, validation_fraction: f64, seed: u64, force: bool) -> Result<LoadedData> {
+        if let Some(max) = self.max_rows {
+            LIMITS.max_rows.check("max rows", max)?;
+        }
         let map = self.label_map.as_ref();
         let data = read_labeled(&self.path, &self.text, &self.label_column, map)?;
+        check_class_count(data.labels.len())?;
         let mut warnings = data.warnings.clone();
         let validation = match &self.validation {
             Some(path) => {
@@ -79,17 +81,13 @@ impl DataSpec {
                 ),
             ));
         }
-        let examples = match self.max_rows {
-            Some(0) => return Err(EngineError::Config("max rows must be at least 1".into())),
-            Some(max) if max < data.examples.len() => {
-                let share = max as f64 / data.examples.len() as f64;
-                stratified_split(&data.examples, share, seed.wrapping_add(SAMPLE_SEED))?.1
-            }
-            _ => data.examples,
-        };
+        // The split is the one the data check measures leakage across (`holdout`).
         let (train, validation) = match validation {
-            Some(v) => (examples, v),
-            None => stratified_split(&examples, validation_fraction, seed)?,
+            Some(v) => (
+                sample(&data.examples, seed, self.max_rows)?.unwrap_or(data.examples),
+                v,
+            ),
+            None => holdout(&data.examples, validation_fraction, seed, self.max_rows)?,
         };
         Ok(LoadedData {
             data: TrainData {
@@ -101,5 +99,30 @@ impl DataSpec {
             report,
             warnings,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_rows_past_its_bound_is_refused_naming_the_setting() {
+        let spec = DataSpec {
+            path: PathBuf::from("unread.csv"),
+            text: TextSpec::column("text"),
+            label_column: "label".into(),
+            label_map: None,
+            validation: None,
+            max_rows: Some(usize::MAX),
+        };
+        let err = spec.load(0.1, 1, false).unwrap_err().to_string();
+        assert!(err.contains("max rows must be between 1 and"), "{err}");
+        let zero = DataSpec {
+            max_rows: Some(0),
+            ..spec
+        };
+        let err = zero.load(0.1, 1, false).unwrap_err().to_string();
+        assert!(err.contains("max rows must be between 1 and"), "{err}");
     }
 }

@@ -9,7 +9,7 @@ mod data;
 mod events;
 pub mod optim;
 
-pub use config::{BestMetric, Method, Precision, TrainConfig};
+pub use config::{BestMetric, Bounds, Limits, Method, Precision, TrainConfig, LIMITS};
 pub use data::{DataSpec, LoadedData};
 pub use events::{EpochRecord, RunSummary, TrainEvent};
 

@@ -65,6 +65,7 @@ describe('App', () => {
       text: null,
       labelColumn: null,
       labelMap: null,
+      checks: { model: 'distilbert-base-uncased', maxLength: 128, split: { validationFraction: 0.1, seed: 42, maxRows: null } },
     });
     expect(screen.getByTestId('text-column-select')).toHaveValue('body');
     expect(screen.getByTestId('label-column-select')).toHaveValue('category');

@@ -5,4 +5,5 @@ pub mod app;
 pub mod data;
 pub mod predict;
 pub mod runs;
+pub mod settings;
 pub mod train;

@@ -16,7 +16,8 @@ describe('api wrappers', () => {
       check_device: () => [],
     });
     const map: api.LabelMap = { mapping: { a: 'b', c: null }, unmapped: 'drop' };
-    await api.inspectData('/f.csv', ['subject', 'body'], 'category', map);
+    const checks: api.Checks = { model: 'org/m', maxLength: 128, split: { validationFraction: 0.1, seed: 42, maxRows: null } };
+    await api.inspectData('/f.csv', ['subject', 'body'], 'category', map, checks);
     await api.rowTexts('/f.csv', ['body'], [2, 5]);
     await api.predict('run-1', ['hello']);
     await api.evaluateRun('run-1');
@@ -25,7 +26,7 @@ describe('api wrappers', () => {
     await api.saveLabelMap(map);
     await api.checkDevice('cuda');
     expect(calls).toEqual([
-      { cmd: 'inspect_data', args: { path: '/f.csv', text: ['subject', 'body'], labelColumn: 'category', labelMap: map } },
+      { cmd: 'inspect_data', args: { path: '/f.csv', text: ['subject', 'body'], labelColumn: 'category', labelMap: map, checks } },
       { cmd: 'row_texts', args: { path: '/f.csv', text: ['body'], lines: [2, 5] } },
       { cmd: 'predict', args: { runId: 'run-1', texts: ['hello'] } },
       { cmd: 'evaluate_run', args: { runId: 'run-1' } },

@@ -135,9 +135,18 @@ export interface Finding {
   fix: string;
 }
 
+/** A check that was not made, so "no finding" says nothing about it. */
+export interface NotMeasured {
+  /** The finding's code, e.g. "truncation" or "leakage". */
+  code: string;
+  /** Why not, and when it will be. */
+  reason: string;
+}
+
 export interface QualityReport {
   findings: Finding[];
   classCounts: [string, number][];
+  notMeasured?: NotMeasured[];
 }
 
 export interface Inspection {
@@ -145,10 +154,27 @@ export interface Inspection {
   text: TextSpec | null;
   labelColumn: string | null;
   rowsUsed: number;
+  /** The most frequent raw label values (at most 1,000) with counts. */
   rawLabels: [string, number][];
+  /** How many different raw label values there are in all. */
+  rawLabelValues?: number;
   merges: MergeSuggestion[];
   report: QualityReport | null;
   note: string | null;
+}
+
+/** The validation split training will make (same settings, same split). */
+export interface SplitPlan {
+  validationFraction: number;
+  seed: number;
+  maxRows: number | null;
+}
+
+/** What the data check measures beyond the file: truncation for a model, leakage across a split. */
+export interface Checks {
+  model?: string;
+  maxLength?: number;
+  split?: SplitPlan;
 }
 
 export type Unmapped = 'keep' | 'drop';
@@ -246,6 +272,24 @@ export interface TrainConfig {
   device: DeviceChoice;
   precision: Precision;
   method: Method;
+}
+
+/** The lowest and highest value a numeric training setting may take. */
+export interface Bounds {
+  min: number;
+  max: number;
+}
+
+/** The engine's bounds of every numeric training setting (src/train/config.rs). */
+export interface Limits {
+  epochs: Bounds;
+  batchSize: Bounds;
+  evalBatchSize: Bounds;
+  warmupSteps: Bounds;
+  maxLength: Bounds;
+  earlyStoppingPatience: Bounds;
+  validationFraction: Bounds;
+  maxRows: Bounds;
 }
 
 export interface DataSpec {
@@ -448,18 +492,22 @@ function channel<T>(onMessage: (message: T) => void): Channel<T> {
 // Data
 export const pickDataFile = () => invoke<string | null>('pick_data_file');
 export const sampleData = () => invoke<SampleData>('sample_data');
+/** Resolves to null when cancelled (by cancelInspection or a newer inspection). */
 export const inspectData = (
   path: string,
   text: string[] | null,
   labelColumn: string | null,
   labelMap: LabelMap | null,
-) => invoke<Inspection>('inspect_data', { path, text, labelColumn, labelMap });
+  checks: Checks | null = null,
+) => invoke<Inspection | null>('inspect_data', { path, text, labelColumn, labelMap, checks });
+export const cancelInspection = () => invoke<void>('cancel_inspection');
 export const rowTexts = (path: string, text: string[], lines: number[]) =>
   invoke<RowText[]>('row_texts', { path, text, lines });
 export const saveLabelMap = (map: LabelMap) => invoke<string | null>('save_label_map', { map });
 export const loadLabelMap = () => invoke<LabelMap | null>('load_label_map');
 
 // Train
+export const trainLimits = () => invoke<Limits>('train_limits');
 export const listModels = () => invoke<ModelStatus[]>('list_models');
 /** The native folder dialog for a local model; the chosen folder may then be used as a model (null = cancelled). */
 export const pickModelFolder = () => invoke<ModelStatus | null>('pick_model_folder');

@@ -5,11 +5,13 @@ import * as api from './api';
 import type {
   AppInfo,
   BestMetric,
+  Checks,
   DeviceCheck,
   DeviceChoice,
   DeviceInfo,
   Inspection,
   LabelMap,
+  Limits,
   Method,
   ModelStatus,
   Precision,
@@ -116,6 +118,11 @@ function mapKey(map: LabelMap | null): string {
   return JSON.stringify([keys.map((k) => [k, map.mapping[k]]), map.unmapped]);
 }
 
+/** What an inspection depends on besides the file and columns: the map and the checks. */
+function inspectKey(map: LabelMap | null, checks: Checks): string {
+  return JSON.stringify([mapKey(map), checks]);
+}
+
 export class AppState {
   step = $state<Step>('data');
   info = $state<AppInfo | null>(null);
@@ -132,6 +139,8 @@ export class AppState {
   private boardKey = '';
   /** The label map the current inspection was made with. */
   inspectedMap = $state('null');
+  /** The label map and checks the current inspection was made with. */
+  private inspectedKey = '';
   override = $state(false);
   private inspectSeq = 0;
 
@@ -148,6 +157,8 @@ export class AppState {
   /** The last device self-test: the choice it ran for, and its checks (null while it runs). */
   deviceTest = $state<{ choice: DeviceChoice; checks: DeviceCheck[] | null } | null>(null);
   hyper = $state<Hyper>({ ...RECIPE });
+  /** The engine's bounds of the numeric settings (null until loaded). */
+  limits = $state<Limits | null>(null);
   preset = $state<PresetName | null>('balanced');
   download = $state<DownloadState | null>(null);
 
@@ -226,6 +237,11 @@ export class AppState {
       .appInfo()
       .then((i) => (this.info = i))
       .catch((e) => notify.error(e, 'Could not read app info'));
+    // Without them the form keeps its own bounds; the engine checks the settings anyway.
+    api
+      .trainLimits()
+      .then((l) => (this.limits = l))
+      .catch(() => (this.limits = null));
     await this.refreshRuns();
     await this.attach();
   }
@@ -315,9 +331,31 @@ export class AppState {
     );
   }
 
-  /** Re-inspect only if the label map changed since the last inspection. */
+  /**
+   * Re-inspect only if the label map or the checks (model, max length, split) changed
+   * since the last inspection. The app keeps the file's rows, so this does not read it again.
+   */
   async reinspectIfMapChanged(): Promise<void> {
-    if (this.path && mapKey(this.labelMap) !== this.inspectedMap) await this.reinspect();
+    if (this.path && inspectKey(this.labelMap, this.checks) !== this.inspectedKey) await this.reinspect();
+  }
+
+  /** What the data check measures with: the chosen model and the split training will make. */
+  get checks(): Checks {
+    const h = this.hyper;
+    return {
+      ...(this.model ? { model: this.model } : {}),
+      maxLength: h.maxLength,
+      split: { validationFraction: h.validationFraction, seed: h.seed, maxRows: h.maxRows && h.maxRows > 0 ? h.maxRows : null },
+    };
+  }
+
+  /** Stop the inspection in progress (the file can be re-checked from the Data step). */
+  async cancelInspection(): Promise<void> {
+    try {
+      await api.cancelInspection();
+    } catch (e) {
+      notify.error(e, 'Could not cancel the check');
+    }
   }
 
   private async inspect(text: string[] | null, labelColumn: string | null, map: LabelMap | null) {
@@ -325,11 +363,13 @@ export class AppState {
     if (!path) return;
     const seq = ++this.inspectSeq;
     this.inspecting = true;
+    const checks = this.checks;
     try {
-      const ins = await api.inspectData(path, text, labelColumn, map ? $state.snapshot(map) : null);
-      if (seq !== this.inspectSeq) return;
+      const ins = await api.inspectData(path, text, labelColumn, map ? $state.snapshot(map) : null, checks);
+      if (seq !== this.inspectSeq || !ins) return;
       this.inspection = ins;
       this.inspectedMap = mapKey(map);
+      this.inspectedKey = inspectKey(map, checks);
       if (!text) this.textColumns = ins.text?.columns ? [...ins.text.columns] : [];
       if (!labelColumn) this.labelColumn = ins.labelColumn;
       this.syncBoard(ins);

@@ -40,4 +40,45 @@ describe('Check step', () => {
     expect(app.trainBlocker).toBeNull();
     expect(screen.getByTestId('check-balance')).toHaveTextContent('45');
   });
+
+  it('does not call unmeasured checks clean: it lists them, and sends the model and split to measure with', async () => {
+    const clean = inspection({ findings: [] });
+    clean.report!.notMeasured = [
+      { code: 'truncation', reason: 'distilbert-base-uncased is not on this machine yet' },
+    ];
+    const { calls } = mockCommands({ inspect_data: () => clean });
+    app.hyper = { ...app.hyper, validationFraction: 0.2, seed: 7, maxLength: 64 };
+    await app.loadPath('/data/tickets.csv');
+    render(CheckStep);
+    await new Promise((r) => setTimeout(r, 10));
+
+    expect(screen.getByTestId('check-all-good')).toHaveTextContent('No problems found in what was checked');
+    expect(screen.getByTestId('not-measured-truncation')).toHaveTextContent('not on this machine yet');
+    expect(calls.find((c) => c.cmd === 'inspect_data')!.args.checks).toEqual({
+      model: 'distilbert-base-uncased',
+      maxLength: 64,
+      split: { validationFraction: 0.2, seed: 7, maxRows: null },
+    });
+  });
+
+  it('offers Cancel while a check runs, and keeps the last report when it is cancelled', async () => {
+    let release: (v: unknown) => void = () => {};
+    mockCommands({ inspect_data: () => inspection({ findings: [] }) });
+    await app.loadPath('/data/tickets.csv');
+    const { calls } = mockCommands({
+      inspect_data: () => new Promise((r) => (release = r)),
+      cancel_inspection: () => {
+        release(null);
+        return null;
+      },
+    });
+    render(CheckStep); // the board's map differs from the first check's: it checks again
+    await new Promise((r) => setTimeout(r, 10));
+    expect(app.inspecting).toBe(true);
+    await fireEvent.click(screen.getByTestId('cancel-check'));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(app.inspecting).toBe(false);
+    expect(app.inspection?.report?.findings).toEqual([]);
+    expect(calls.map((c) => c.cmd)).toEqual(['inspect_data', 'cancel_inspection']);
+  });
 });

@@ -145,4 +145,17 @@ describe('Labels step (mapping board)', () => {
     expect((last.args.labelMap as LabelMap).mapping.question).toBe('question');
     expect(app.step).toBe('check');
   });
+
+  it('moves cards without checking the file again, and says when only the most frequent values are listed', async () => {
+    const ins = inspection();
+    ins.rawLabelValues = 1500;
+    const { calls } = await loadBoard(ins);
+    expect(screen.getByTestId('labels-unlisted')).toHaveTextContent('1500 different values');
+    const before = calls.filter((c) => c.cmd === 'inspect_data').length;
+    await fireEvent.click(screen.getByTestId('raw-card-bug'));
+    await fireEvent.click(screen.getByTestId('move-here-Bug'));
+    await fireEvent.click(screen.getByTestId('raw-card-spam'));
+    await fireEvent.click(screen.getByTestId('move-drop'));
+    expect(calls.filter((c) => c.cmd === 'inspect_data').length).toBe(before);
+  });
 });

@@ -375,4 +375,26 @@ describe('Train step', () => {
     await settle();
     expect(screen.getByTestId('tile-encoded')).toHaveTextContent('128/ 180');
   });
+
+  it("bounds the settings' inputs by the engine's limits", async () => {
+    const limits = {
+      epochs: { min: 1, max: 100 },
+      batchSize: { min: 1, max: 1024 },
+      evalBatchSize: { min: 1, max: 4096 },
+      warmupSteps: { min: 0, max: 1_000_000 },
+      maxLength: { min: 8, max: 512 },
+      earlyStoppingPatience: { min: 1, max: 100 },
+      validationFraction: { min: 0.01, max: 0.5 },
+      maxRows: { min: 1, max: 5000 },
+    };
+    await ready({ train_limits: () => limits, app_info: () => ({ version: '0', runsDir: '/r', offline: true }) });
+    await app.init();
+    await settle();
+    const maxLength = screen.getByTestId('hp-max-length') as HTMLInputElement;
+    expect(maxLength.max).toBe('512');
+    expect(screen.getByTestId('hp-max-rows')).toHaveAttribute('max', '5000');
+    await fireEvent.input(maxLength, { target: { value: '1024' } });
+    expect(maxLength.closest('label')).toHaveTextContent('At most 512');
+    expect(app.hyper.maxLength).toBe(128);
+  });
 });
