@@ -20,6 +20,7 @@ const COMMANDS: &[&str] = &[
     "list_devices",
     "check_device",
     "start_training",
+    "resume_training",
     "cancel_training",
     "attach_training",
     "evaluate_run",

@@ -54,6 +54,11 @@ pub struct RunRecord {
     /// Dialect took one (their validation rows cannot be verified).
     #[serde(default)]
     pub fingerprint: Option<DataFingerprint>,
+    /// Whether the run can be resumed: it ended unfinished and holds the checkpoint of
+    /// a completed epoch. Worked out whenever the record is read (a stored value is
+    /// ignored).
+    #[serde(default, skip_deserializing)]
+    pub resumable: bool,
 }
 
 /// A folder of runs.
@@ -144,14 +149,7 @@ impl RunStore {
                     self.root.display()
                 ))
             })?;
-        let lock_path = dir.join(LOCK);
-        let lock = File::create(&lock_path).map_err(|e| EngineError::io(&lock_path, e))?;
-        lock.try_lock().map_err(|e| {
-            EngineError::io(
-                &lock_path,
-                std::io::Error::other(format!("cannot lock the new run: {e}")),
-            )
-        })?;
+        let lock = new_lock(&dir)?;
         let rows_path = dir.join(VALIDATION_ROWS);
         write_atomic(&rows_path, serde_json::to_string(&rows)?.as_bytes())?;
         let mut config = config.clone();
@@ -168,6 +166,7 @@ impl RunStore {
             error: None,
             pid: Some(std::process::id()),
             fingerprint: Some(fingerprint),
+            resumable: false,
         };
         let events_path = dir.join(EVENTS);
         let events = File::create(&events_path).map_err(|e| EngineError::io(&events_path, e))?;
@@ -206,14 +205,7 @@ impl RunStore {
         }
         let lock = match take_lock(&dir)? {
             Taken::Free(Some(lock)) => lock,
-            Taken::Free(None) => {
-                let path = dir.join(LOCK);
-                let lock = File::create(&path).map_err(|e| EngineError::io(&path, e))?;
-                lock.try_lock().map_err(|e| {
-                    EngineError::io(&path, std::io::Error::other(format!("cannot lock: {e}")))
-                })?;
-                lock
-            }
+            Taken::Free(None) => new_lock(&dir)?,
             Taken::Held => {
                 return Err(EngineError::Config(format!(
                     "run {id} is being resumed by another process: wait for it to end"
@@ -417,6 +409,19 @@ enum Taken {
     Held,
 }
 
+/// Create the lock file of the run in `dir` (which nobody else uses yet) and take it.
+fn new_lock(dir: &Path) -> Result<File> {
+    let path = dir.join(LOCK);
+    let lock = File::create(&path).map_err(|e| EngineError::io(&path, e))?;
+    lock.try_lock().map_err(|e| {
+        EngineError::io(
+            &path,
+            std::io::Error::other(format!("cannot lock the run: {e}")),
+        )
+    })?;
+    Ok(lock)
+}
+
 /// Try to take the lock of the run in `dir` without waiting.
 fn take_lock(dir: &Path) -> Result<Taken> {
     let path = dir.join(LOCK);
@@ -436,13 +441,17 @@ fn read_record(path: &Path) -> Result<RunRecord> {
     let text = std::fs::read_to_string(path).map_err(|e| EngineError::io(path, e))?;
     let mut record: RunRecord = serde_json::from_str(&text)
         .map_err(|e| EngineError::data(path, format!("is not a run record: {e}")))?;
+    let dir = path.parent().unwrap_or(Path::new("."));
     if record.status == RunStatus::Running {
-        let dir = path.parent().unwrap_or(Path::new("."));
         // A lock that cannot be checked counts as held: never call a live run dead.
         if matches!(take_lock(dir), Ok(Taken::Free(_))) {
             record.status = RunStatus::Interrupted;
         }
     }
+    record.resumable = matches!(
+        record.status,
+        RunStatus::Cancelled | RunStatus::Failed | RunStatus::Interrupted
+    ) && crate::train::checkpoint::exists(&dir.join(CHECKPOINT));
     Ok(record)
 }
 

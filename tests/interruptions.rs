@@ -137,6 +137,45 @@ fn resuming_a_run_without_a_checkpoint_says_so() {
     assert!(err.contains("no checkpoint"), "{err}");
 }
 
+/// `dialect train` on `csv` for far more epochs than a test waits for, recording into
+/// the store at `runs`.
+fn spawn_long_training(csv: &Path, runs: &Path, seed: usize) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_dialect"))
+        .env("HF_HUB_OFFLINE", "1")
+        .args(["train", csv.to_str().unwrap(), "--model"])
+        .arg(common::tiny_model("distilbert"))
+        .args(["--runs-dir", runs.to_str().unwrap(), "--epochs", "400"])
+        .args(["--max-length", "32", "--device", "cpu", "--lr", "1e-3"])
+        .args(["--seed", &seed.to_string(), "--json"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Check every run in `store` with a model: it loads and scores on the run's
+/// validation rows exactly as its card records, and its checkpoint (if any) loads.
+/// Returns how many runs had a model.
+fn saved_models_score_as_recorded(store: &RunStore) -> usize {
+    let mut saved = 0;
+    for run in store.list().unwrap() {
+        let Ok(model) = store.model_dir(&run.id) else {
+            continue;
+        };
+        saved += 1;
+        let card = dialect::predict::ModelCard::load(&model).expect("model card");
+        let recorded = card.summary.unwrap().best_value.unwrap();
+        let review = review_run(store, &run.id, DeviceChoice::Cpu).unwrap();
+        assert_eq!(review.metrics.accuracy, recorded, "run {}", run.id);
+        let checkpoint_dir = store.root().join(&run.id).join("checkpoint");
+        if checkpoint::exists(&checkpoint_dir) {
+            checkpoint::load(&checkpoint_dir).unwrap();
+            SequenceClassifier::load(&checkpoint_dir, None, &Device::Cpu, 0).unwrap();
+        }
+    }
+    saved
+}
+
 /// Kill `dialect train` at staggered moments: whatever moment it dies, the run's model
 /// is absent or whole and scores exactly as its card records, and its checkpoint (if
 /// any) loads.
@@ -146,42 +185,19 @@ fn killing_training_at_any_moment_never_leaves_a_torn_model() {
     let csv = common::tiny_csv(work.path(), 12);
     let runs = work.path().join("runs");
     let store = RunStore::new(&runs);
-    let mut saw_model = false;
     for (i, delay_ms) in [700u64, 1100, 1500, 1900, 2300, 2700, 3100, 3500]
         .iter()
         .enumerate()
     {
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dialect"))
-            .env("HF_HUB_OFFLINE", "1")
-            .args(["train", csv.to_str().unwrap(), "--model"])
-            .arg(common::tiny_model("distilbert"))
-            .args(["--runs-dir", runs.to_str().unwrap(), "--epochs", "400"])
-            .args(["--max-length", "32", "--device", "cpu", "--lr", "1e-3"])
-            .args(["--seed", &i.to_string(), "--json"])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_long_training(&csv, &runs, i);
         std::thread::sleep(Duration::from_millis(*delay_ms));
         child.kill().unwrap();
         child.wait().unwrap();
     }
-    for run in store.list().unwrap() {
-        let Ok(model) = store.model_dir(&run.id) else {
-            continue;
-        };
-        saw_model = true;
-        let card = dialect::predict::ModelCard::load(&model).expect("model card");
-        let recorded = card.summary.unwrap().best_value.unwrap();
-        let review = review_run(&store, &run.id, DeviceChoice::Cpu).unwrap();
-        assert_eq!(review.metrics.accuracy, recorded, "run {}", run.id);
-        let checkpoint_dir = runs.join(&run.id).join("checkpoint");
-        if checkpoint::exists(&checkpoint_dir) {
-            checkpoint::load(&checkpoint_dir).unwrap();
-            SequenceClassifier::load(&checkpoint_dir, None, &Device::Cpu, 0).unwrap();
-        }
-    }
-    assert!(saw_model, "no run lived long enough to save a model");
+    assert!(
+        saved_models_score_as_recorded(&store) > 0,
+        "no run lived long enough to save a model"
+    );
 }
 
 #[test]
@@ -269,17 +285,7 @@ fn killing_training_in_the_middle_of_a_save_keeps_the_previous_model() {
     let store = RunStore::new(&runs);
     let mut caught = 0;
     for attempt in 0..6 {
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dialect"))
-            .env("HF_HUB_OFFLINE", "1")
-            .args(["train", csv.to_str().unwrap(), "--model"])
-            .arg(common::tiny_model("distilbert"))
-            .args(["--runs-dir", runs.to_str().unwrap(), "--epochs", "400"])
-            .args(["--max-length", "32", "--device", "cpu", "--lr", "1e-3"])
-            .args(["--seed", &attempt.to_string(), "--json"])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_long_training(&csv, &runs, attempt);
         // Skip the first saves, then kill inside the next one seen.
         let started = std::time::Instant::now();
         let mut seen = 0;
@@ -299,13 +305,5 @@ fn killing_training_in_the_middle_of_a_save_keeps_the_previous_model() {
         child.wait().unwrap();
     }
     assert!(caught > 0, "never saw a save in progress");
-    for run in store.list().unwrap() {
-        let Ok(model) = store.model_dir(&run.id) else {
-            continue;
-        };
-        let card = dialect::predict::ModelCard::load(&model).expect("model card");
-        let recorded = card.summary.unwrap().best_value.unwrap();
-        let review = review_run(&store, &run.id, DeviceChoice::Cpu).unwrap();
-        assert_eq!(review.metrics.accuracy, recorded, "run {}", run.id);
-    }
+    saved_models_score_as_recorded(&store);
 }

@@ -37,6 +37,7 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::train::list_devices,
         commands::train::check_device,
         commands::train::start_training,
+        commands::train::resume_training,
         commands::train::cancel_training,
         commands::train::attach_training,
         commands::predict::evaluate_run,

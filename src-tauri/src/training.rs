@@ -58,6 +58,15 @@ impl TrainingJob {
         })
     }
 
+    /// Resume the recorded `run` (reopened from the store) on `data` from its last
+    /// completed epoch, on a new thread.
+    pub fn resume(run: Run, data: TrainData, channel: Channel<TrainEvent>) -> Self {
+        let config = run.config().clone();
+        Self::spawn(run, channel, move |on_event, cancel| {
+            Trainer::resume(&config, &data, on_event, cancel)
+        })
+    }
+
     /// Run `work` (training, reporting through its event callback and stopping when
     /// its flag is set) for the recorded `run` on a new thread. If `work` panics, the
     /// run ends as failed with the panic's message and a `Failed` event; models saved

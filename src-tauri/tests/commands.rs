@@ -943,3 +943,40 @@ fn evaluating_a_run_whose_data_changed_is_refused_and_a_locked_run_is_not_delete
     drop(lock);
     app.ok("delete_run", json!({ "runId": id }));
 }
+
+#[test]
+fn a_cancelled_run_resumes_from_its_last_epoch_and_finishes() {
+    let app = app();
+    let id = spawn_job(&app.state(), app.dir.path(), 3, |event, cancel| {
+        if matches!(event, TrainEvent::Evaluated { epoch: 1, .. }) {
+            cancel.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    app.wait_until_idle();
+    let detail = app.ok("get_run", json!({ "runId": id }));
+    assert_eq!(detail["record"]["status"], "cancelled", "{detail}");
+    assert_eq!(detail["record"]["resumable"], true, "{detail}");
+
+    let resumed = app.ok(
+        "resume_training",
+        json!({ "runId": id, "onEvent": channel() }),
+    );
+    assert_eq!(resumed, json!(id));
+    app.wait_until_idle();
+    let detail = app.ok("get_run", json!({ "runId": id }));
+    assert_eq!(detail["record"]["status"], "finished", "{detail}");
+    assert_eq!(detail["record"]["resumable"], false);
+    assert_eq!(
+        detail["record"]["summary"]["epochs"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    // A finished run has nothing left to resume.
+    app.err(
+        "resume_training",
+        json!({ "runId": id, "onEvent": channel() }),
+        "config",
+    );
+}

@@ -95,21 +95,14 @@ pub async fn start_training(
     mut request: TrainRequest,
     on_event: Channel<TrainEvent>,
 ) -> AppResult<String> {
-    if lock(&state.training)
-        .as_ref()
-        .is_some_and(TrainingJob::is_running)
-    {
-        return Err(AppError::busy(
-            "a model is already training: wait for it or cancel it first",
-        ));
-    }
+    ensure_idle(&state)?;
     request.config.model = state.model_source(&request.config.model)?;
     state.check_granted(&request.data.path)?;
     if let Some(validation) = &request.data.validation {
         state.check_granted(validation)?;
     }
     let store = state.store.clone();
-    let run = blocking(move || {
+    let (run, data) = blocking(move || {
         request.config.validate()?;
         let loaded = request.data.load(
             request.config.validation_fraction,
@@ -120,14 +113,50 @@ pub async fn start_training(
         Ok((run, loaded.data))
     })
     .await?;
+    install(&state, || TrainingJob::start(run, data, on_event))
+}
+
+/// Continue a cancelled, failed or interrupted run from its last completed epoch, on
+/// the run's own data and settings (refused when the data changed since). Returns the
+/// run id; progress arrives on `on_event`.
+#[tauri::command]
+pub async fn resume_training(
+    state: State<'_, AppState>,
+    run_id: String,
+    on_event: Channel<TrainEvent>,
+) -> AppResult<String> {
+    ensure_idle(&state)?;
+    let store = state.store.clone();
+    let (run, data) = blocking(move || {
+        let run = store.reopen(&run_id)?;
+        let data = run.reload_data()?;
+        Ok((run, data))
+    })
+    .await?;
+    install(&state, || TrainingJob::resume(run, data, on_event))
+}
+
+const BUSY: &str = "a model is already training: wait for it or cancel it first";
+
+/// Refuse while a job is training.
+fn ensure_idle(state: &AppState) -> AppResult<()> {
+    if lock(&state.training)
+        .as_ref()
+        .is_some_and(TrainingJob::is_running)
+    {
+        return Err(AppError::busy(BUSY));
+    }
+    Ok(())
+}
+
+/// Make the job `start` gives the app's one training job, unless another started
+/// meanwhile; returns its run id.
+fn install(state: &AppState, start: impl FnOnce() -> TrainingJob) -> AppResult<String> {
     let mut slot = lock(&state.training);
     if slot.as_ref().is_some_and(TrainingJob::is_running) {
-        return Err(AppError::busy(
-            "a model is already training: wait for it or cancel it first",
-        ));
+        return Err(AppError::busy(BUSY));
     }
-    let (run, data) = run;
-    let job = TrainingJob::start(run, data, on_event);
+    let job = start();
     let id = job.run_id().to_string();
     *slot = Some(job);
     Ok(id)

@@ -272,6 +272,10 @@ export interface TrainConfig {
   device: DeviceChoice;
   precision: Precision;
   method: Method;
+  /** Replace a base classifier's head that does not fit the classes (else refused). */
+  newHead: boolean;
+  /** Where the resumable state of each epoch goes (set by the run store). */
+  checkpointDir: string | null;
 }
 
 /** The lowest and highest value a numeric training setting may take. */
@@ -461,6 +465,8 @@ export interface RunRecord {
   pid?: number | null;
   /** The data's fingerprint when the run started; absent for runs of older versions. */
   fingerprint?: DataFingerprint | null;
+  /** Ended unfinished with the checkpoint of a completed epoch: Resume continues it. */
+  resumable?: boolean;
 }
 
 export interface DataFingerprint {
@@ -518,6 +524,9 @@ export const listDevices = () => invoke<DeviceInfo[]>('list_devices');
 export const checkDevice = (choice: DeviceChoice) => invoke<DeviceCheck[]>('check_device', { choice });
 export const startTraining = (request: TrainRequest, onEvent: (e: TrainEvent) => void) =>
   invoke<string>('start_training', { request, onEvent: channel(onEvent) });
+/** Continue a cancelled, failed or interrupted run from its last completed epoch. */
+export const resumeTraining = (runId: string, onEvent: (e: TrainEvent) => void) =>
+  invoke<string>('resume_training', { runId, onEvent: channel(onEvent) });
 export const cancelTraining = () => invoke<void>('cancel_training');
 export const attachTraining = (onEvent: (e: TrainEvent) => void) =>
   invoke<AttachResult | null>('attach_training', { onEvent: channel(onEvent) });

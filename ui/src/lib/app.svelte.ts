@@ -154,6 +154,8 @@ export class AppState {
   devices = $state<DeviceInfo[]>([]);
   device = $state<DeviceChoice>('auto');
   precision = $state<Precision>('auto');
+  /** Replace a base classifier's head that does not fit the classes (else refused). */
+  newHead = $state(false);
   /** The last device self-test: the choice it ran for, and its checks (null while it runs). */
   deviceTest = $state<{ choice: DeviceChoice; checks: DeviceCheck[] | null } | null>(null);
   hyper = $state<Hyper>({ ...RECIPE });
@@ -535,6 +537,7 @@ export class AppState {
       device: this.device,
       precision: this.precision,
       method: h.method,
+      newHead: this.newHead,
     };
   }
 
@@ -558,8 +561,18 @@ export class AppState {
       config: this.trainConfig(),
       force: this.blocking && this.override,
     };
+    await this.follow((onEvent) => api.startTraining(request, onEvent), 'Training could not start');
+  }
+
+  /** Start a job with `begin` (given the session's event handler) and follow it; a
+   * refusal fails the session with the message, titled `failure`. */
+  private async follow(
+    begin: (onEvent: (e: TrainEvent) => void) => Promise<string>,
+    failure: string,
+  ): Promise<void> {
+    const session = this.session;
     try {
-      const runId = await api.startTraining(request, (e) => {
+      const runId = await begin((e) => {
         session.handle(e);
         if (session.done) void this.onTrainingEnded();
       });
@@ -571,8 +584,22 @@ export class AppState {
         session.error = api.errorMessage(e);
         session.status = 'failed';
       }
-      notify.error(e, 'Training could not start');
+      notify.error(e, failure);
     }
+  }
+
+  /** Resume a cancelled, failed or interrupted run from its last completed epoch: its
+   * recorded curves up to that epoch, then the live ones. */
+  async resumeRun(id: string): Promise<void> {
+    const session = this.session;
+    session.reset('starting', 'fineTune');
+    this.step = 'train';
+    await this.follow(async (onEvent) => {
+      const detail = await api.getRun(id);
+      const lastEval = detail.events.map((e) => e.type).lastIndexOf('evaluated');
+      session.replay(detail.events.slice(0, lastEval + 1));
+      return api.resumeTraining(id, onEvent);
+    }, 'Training could not resume');
   }
 
   async cancelTraining(): Promise<void> {

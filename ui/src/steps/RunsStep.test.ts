@@ -70,4 +70,34 @@ describe('Runs page', () => {
     expect(screen.getByTestId('delete-run')).toBeDisabled();
     expect(screen.getByTestId('run-fingerprint')).toHaveTextContent('not recorded (older run)');
   });
+
+  it('resumes a cancelled run: replays its curves up to the last completed epoch, then trains on', async () => {
+    const record = runRecord('run-c', { status: 'cancelled', resumable: true });
+    const events = [started, step(1), step(2), evaluated(1, 0.7), step(3), { type: 'cancelled', step: 3, summary: summary() }];
+    const { calls } = mockCommands({
+      get_run: () => ({ record, events }),
+      resume_training: () => 'run-c',
+      list_runs: () => [record],
+    });
+    app.runs = [record];
+    app.openRunId = 'run-c';
+    render(RunsStep);
+    expect(await screen.findByTestId('resume-note')).toHaveTextContent('last completed epoch');
+    await fireEvent.click(screen.getByTestId('resume-run'));
+    await waitFor(() => expect(calls.find((c) => c.cmd === 'resume_training')?.args).toMatchObject({ runId: 'run-c' }));
+    expect(app.step).toBe('train');
+    // The epoch-1 curves are kept; the cancelled epoch's step 3 is trained again.
+    expect(app.session.evaluations.length).toBe(1);
+    expect(app.session.step).toBeLessThan(3);
+  });
+
+  it('offers no resume for a finished run', async () => {
+    const record = runRecord('run-f');
+    mockCommands({ get_run: () => ({ record, events: [started, evaluated(1, 0.8)] }) });
+    app.runs = [record];
+    app.openRunId = 'run-f';
+    render(RunsStep);
+    await screen.findByTestId('delete-run');
+    expect(screen.queryByTestId('resume-run')).toBeNull();
+  });
 });

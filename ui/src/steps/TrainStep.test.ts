@@ -107,6 +107,18 @@ describe('Train step', () => {
     await fireEvent.click(screen.getByTestId('start-training'));
     await settle();
     expect(request!.config.model).toBe('/models/my-bert');
+    expect(request!.config.newHead).toBe(false);
+  });
+
+  it('asks for a new classification head only when the person ticks it', async () => {
+    await ready({ pick_model_folder: () => ({ id: '/models/classifier', cached: '/models/classifier' }) });
+    await fireEvent.click(screen.getByTestId('model-option-folder'));
+    await fireEvent.click(screen.getByTestId('choose-model-folder'));
+    await settle();
+    await fireEvent.click(screen.getByTestId('new-head'));
+    await fireEvent.click(screen.getByTestId('start-training'));
+    await settle();
+    expect(request!.config.newHead).toBe(true);
   });
 
   it('keeps the model unchanged when the folder dialog is cancelled', async () => {

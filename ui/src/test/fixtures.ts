@@ -197,6 +197,8 @@ export function runRecord(id: string, over: Partial<RunRecord> = {}): RunRecord 
       device: 'auto',
       precision: 'auto',
       method: 'fineTune',
+      newHead: false,
+      checkpointDir: `/runs/${id}/checkpoint`,
     },
     data: {
       path: '/data/tickets.csv',
