@@ -783,6 +783,7 @@ fn spawn_job(
         batch_size: 8,
         learning_rate: 1e-3,
         device: DeviceChoice::Cpu,
+        validation_fraction: 0.25,
         ..TrainConfig::default()
     };
     let csv = common::tiny_csv(dir, 8);
