@@ -22,16 +22,22 @@ pub fn stratified_split(
     for e in examples {
         by_class.entry(e.label.as_str()).or_default().push(e);
     }
-    let too_small: Vec<String> = by_class
+    let too_small: Vec<&str> = by_class
         .iter()
         .filter(|(_, rows)| rows.len() < 2)
-        .map(|(label, rows)| format!("'{label}' ({} row)", rows.len()))
+        .map(|(label, _)| *label)
         .collect();
     if !too_small.is_empty() {
         return Err(EngineError::Config(format!(
-            "class {} has too few examples to appear in both training and validation: \
-             merge it into another class, drop it, or add examples",
-            too_small.join(", ")
+            "{} too few examples (1 row) to appear in both training and validation: \
+             merge {}, drop {}, or add examples",
+            name_some(&too_small),
+            if too_small.len() == 1 {
+                "it into another class"
+            } else {
+                "them into other classes"
+            },
+            if too_small.len() == 1 { "it" } else { "them" },
         )));
     }
     let mut rng = StdRng::seed_from_u64(seed);
@@ -83,6 +89,21 @@ pub fn sample(
     }
 }
 
+/// "class 'a' has" or "classes 'a', 'b' … and N more have", naming at most 10.
+fn name_some(labels: &[&str]) -> String {
+    const SHOWN: usize = 10;
+    let named: Vec<String> = labels
+        .iter()
+        .take(SHOWN)
+        .map(|l| format!("'{l}'"))
+        .collect();
+    match labels.len() {
+        1 => format!("class {} has", named[0]),
+        n if n <= SHOWN => format!("classes {} have", named.join(", ")),
+        n => format!("classes {} and {} more have", named.join(", "), n - SHOWN),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,5 +141,19 @@ mod tests {
         let data = examples(&[("a", 10), ("lonely", 1)]);
         let msg = stratified_split(&data, 0.1, 1).unwrap_err().to_string();
         assert!(msg.contains("'lonely'") && msg.contains("merge"), "{msg}");
+    }
+
+    #[test]
+    fn many_single_row_classes_are_named_in_a_bounded_message() {
+        let rows: Vec<Example> = (0..5000)
+            .map(|i| Example {
+                text: format!("ticket {i}"),
+                label: i.to_string(),
+                line: i + 2,
+            })
+            .collect();
+        let err = stratified_split(&rows, 0.1, 1).unwrap_err().to_string();
+        assert!(err.contains("and 4990 more have too few examples"), "{err}");
+        assert!(err.len() < 400, "{} characters", err.len());
     }
 }
