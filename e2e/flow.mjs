@@ -182,6 +182,29 @@ try {
   const ticketBaseline = await baseline(browser, '16-tickets', { maxRows: 1000 });
   console.log(`e2e: Ticket Tagger baseline accuracy ${ticketBaseline}`);
 
+  // Cancel a run after its first epoch, then resume it from Runs: it goes on from
+  // epoch 2 with the same data order, schedule and optimiser state, and finishes.
+  await trainSetup(browser, 'preset-light');
+  await setInput(browser, 'hp-epochs', 2);
+  await setInput(browser, 'hp-max-rows', 200);
+  await setInput(browser, 'hp-max-length', 64);
+  await setInput(browser, 'hp-learning-rate', '1e-4');
+  await click(browser, 'start-training');
+  await waitText(browser, 'tile-best', (t) => /epoch 1/.test(t), TRAIN_TIMEOUT);
+  await click(browser, 'cancel-training');
+  await waitText(browser, 'train-status', (t) => /cancelled/i.test(t), 5 * 60_000);
+  await click(browser, 'nav-runs');
+  const newest = await browser.$('[data-testid^="run-row-"] button');
+  await newest.waitForClickable({ timeout: 30_000 });
+  await newest.click();
+  await byTestId(browser, 'resume-note');
+  await shot(browser, '17-runs-resumable');
+  await click(browser, 'resume-run');
+  const resumedAcc = await trainFinished(browser);
+  await shot(browser, '18-resumed-finished');
+  console.log(`e2e: resumed run accuracy ${resumedAcc}`);
+  await noErrorBanner(browser);
+
   // Ending the app mid-training (SIGTERM: logout, shutdown) cancels the run cleanly.
   // (WebKitWebDriver kills the app outright when asked to close its window, so the
   // window-close path, which runs the same code, is covered by the command tests.)
@@ -207,7 +230,8 @@ try {
   await browser.deleteSession().catch(() => {});
 }
 
-// Three runs finished with their models on disk; the fourth was cancelled by SIGTERM
+// Four runs finished with their models on disk (one of them resumed); the fifth was
+// cancelled by SIGTERM
 // (the app waits for the step in flight, then records the cancel).
 const root = join(process.env.DIALECT_HOME, 'runs');
 const statuses = () => readdirSync(root).map((id) => JSON.parse(readFileSync(join(root, id, 'run.json'), 'utf8')));
@@ -218,7 +242,7 @@ for (let i = 0; i < 120 && !records.some((r) => r.status === 'cancelled'); i++) 
 }
 const finished = records.filter((r) => r.status === 'finished' && existsSync(join(root, r.id, 'model', 'model.safetensors')));
 const cancelled = records.filter((r) => r.status === 'cancelled');
-if (finished.length !== 3 || cancelled.length !== 1) {
-  throw new Error(`expected 3 finished runs with models and 1 cancelled, found ${JSON.stringify(records.map((r) => r.status))}`);
+if (finished.length !== 4 || cancelled.length !== 1) {
+  throw new Error(`expected 4 finished runs with models and 1 cancelled, found ${JSON.stringify(records.map((r) => r.status))}`);
 }
 console.log('e2e: passed');
