@@ -81,7 +81,7 @@ const PROGRESS_CHUNK: usize = 256;
 impl Predictor {
     /// Load a model folder (Hugging Face layout with `id2label`) on `device`.
     pub fn load(dir: &Path, device: DeviceChoice) -> Result<Self> {
-        crate::model::folder::recover(dir)?;
+        let dir = crate::model::folder::readable(dir);
         let dir = crate::model::resolve::resolve_model(&dir.display().to_string())?;
         let device = device.open()?;
         let model = SequenceClassifier::load_frozen(&dir, &device)?;

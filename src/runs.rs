@@ -285,8 +285,7 @@ impl RunStore {
 
     /// The folder holding a run's best model (Hugging Face layout).
     pub fn model_dir(&self, id: &str) -> Result<PathBuf> {
-        let dir = self.dir(id)?.join(MODEL);
-        crate::model::folder::recover(&dir)?;
+        let dir = crate::model::folder::readable(&self.dir(id)?.join(MODEL));
         if dir.join("config.json").is_file() {
             Ok(dir)
         } else {

@@ -41,8 +41,23 @@ fn parent_of(target: &Path) -> &Path {
     }
 }
 
+/// The folder to read the model at `target` from: `target` itself, or the previous
+/// save when a crash interrupted a swap after setting it aside. Only looks: readers
+/// never move folders a live writer may be swapping (the next save finishes the swap).
+pub fn readable(target: &Path) -> PathBuf {
+    if !target.exists() {
+        if let Ok(old) = sibling(target, "old") {
+            if old.is_dir() {
+                return old;
+            }
+        }
+    }
+    target.to_path_buf()
+}
+
 /// Finish a swap that a crash interrupted: when `target` is missing but the previous
-/// save was set aside, put it back. Harmless on any other folder.
+/// save was set aside, put it back. For the folder's one writer only (it runs before
+/// every save); harmless on any other folder.
 pub fn recover(target: &Path) -> Result<()> {
     let Ok(old) = sibling(target, "old") else {
         return Ok(());
@@ -215,7 +230,11 @@ mod tests {
         let old = tmp.path().join(".model.old");
         std::fs::create_dir(&old).unwrap();
         write(&old, "config.json", "previous");
+        // Readers read the previous save where it lies, moving nothing.
+        assert_eq!(readable(&target), old);
+        assert!(!target.exists());
         recover(&target).unwrap();
+        assert_eq!(readable(&target), target);
         assert_eq!(
             std::fs::read_to_string(target.join("config.json")).unwrap(),
             "previous"

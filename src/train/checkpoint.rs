@@ -6,7 +6,7 @@
 use super::events::RunSummary;
 use super::optim::AdamW;
 use crate::error::{EngineError, Result};
-use crate::model::folder::{replace_dir, OPTIMIZER_STATE, TRAINER_STATE};
+use crate::model::folder::{readable, replace_dir, OPTIMIZER_STATE, TRAINER_STATE};
 use crate::model::SequenceClassifier;
 use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
@@ -31,9 +31,10 @@ pub struct TrainerState {
 const STATE: &str = TRAINER_STATE;
 const OPTIMIZER: &str = OPTIMIZER_STATE;
 
-/// Whether `dir` holds a checkpoint to resume from.
+/// Whether `dir` holds a checkpoint to resume from (looking only, see
+/// [`crate::model::folder::readable`]).
 pub fn exists(dir: &Path) -> bool {
-    crate::model::folder::recover(dir).is_ok() && dir.join(STATE).is_file()
+    readable(dir).join(STATE).is_file()
 }
 
 /// Write the checkpoint into `dir` as a whole. Returns `false` (and writes nothing)
@@ -71,6 +72,7 @@ pub fn save(
 
 /// Read a checkpoint's state and optimiser moments.
 pub fn load(dir: &Path) -> Result<(TrainerState, HashMap<String, Tensor>)> {
+    let dir = &readable(dir);
     let bad = |what: &str, e: String| {
         EngineError::Config(format!(
             "the checkpoint in {} is unreadable ({what}: {e}); the run cannot be resumed",

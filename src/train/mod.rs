@@ -83,7 +83,9 @@ impl Trainer {
     ) -> Result<RunSummary> {
         let result = match (config.method, &config.checkpoint_dir) {
             (Method::FineTune, Some(dir)) if checkpoint::exists(dir) => {
-                run_inner(config, data, &mut on_event, cancel, true)
+                // This run is the checkpoint's writer now: finish an interrupted swap.
+                crate::model::folder::recover(dir)
+                    .and_then(|()| run_inner(config, data, &mut on_event, cancel, true))
             }
             (Method::Baseline, _) => Err(EngineError::Config(
                 "a baseline run has no checkpoints (it takes one pass): start it again".into(),
