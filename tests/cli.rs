@@ -852,3 +852,22 @@ fn predict_reads_a_file_with_the_columns_the_model_was_trained_on() {
         );
     assert!(!work.path().join("never.csv").exists());
 }
+
+#[test]
+fn inspect_says_an_id_like_label_column_is_refused_even_with_force() {
+    let work = tempfile::tempdir().unwrap();
+    let csv = work.path().join("ids.csv");
+    let rows: String = (0..1500)
+        .map(|i| format!("ticket number {i},{i}\n"))
+        .collect();
+    std::fs::write(&csv, format!("text,label\n{rows}")).unwrap();
+    dialect()
+        .args(["inspect", csv.to_str().unwrap(), "--text-column", "text"])
+        .args(["--label-column", "label"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "refuses this data (even with --force)",
+        ))
+        .stdout(predicate::str::contains("unless --force").not());
+}

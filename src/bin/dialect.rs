@@ -1008,7 +1008,9 @@ fn print_inspection(i: &Inspection, measured_truncation: bool) {
     {
         println!("  ({} not measured: {})", n.code, n.reason);
     }
-    if report.is_blocking() {
+    if report.findings.iter().any(|f| f.code == "too_many_classes") {
+        println!("\nblocking problems: `dialect train` refuses this data (even with --force)");
+    } else if report.is_blocking() {
         println!("\nblocking problems: `dialect train` refuses this data unless --force");
     }
 }
