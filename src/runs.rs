@@ -170,14 +170,7 @@ impl RunStore {
         };
         let events_path = dir.join(EVENTS);
         let events = File::create(&events_path).map_err(|e| EngineError::io(&events_path, e))?;
-        let run = Run {
-            record,
-            dir,
-            events,
-            lock: Some(lock),
-        };
-        run.save()?;
-        Ok(run)
+        Run::begin(record, dir, events, lock)
     }
 
     /// Reopen run `id` to resume it: it must have ended without finishing (cancelled,
@@ -187,37 +180,35 @@ impl RunStore {
         let dir = self.dir(id)?;
         let mut record = read_record(&dir.join(RECORD))?;
         match record.status {
-            RunStatus::Cancelled | RunStatus::Failed | RunStatus::Interrupted => {}
             RunStatus::Running => {
-                return Err(EngineError::Config(format!(
-                    "run {id} is still training{}",
-                    record
-                        .pid
-                        .map(|p| format!(" (process {p})"))
-                        .unwrap_or_default()
-                )))
+                return Err(EngineError::RunInUse {
+                    id: id.to_string(),
+                    pid: record.pid,
+                })
             }
             RunStatus::Finished => {
                 return Err(EngineError::Config(format!(
                     "run {id} has finished: there is nothing to resume"
                 )))
             }
+            _ if !record.resumable => {
+                return Err(EngineError::Config(format!(
+                    "run {id} has no checkpoint to resume from (it stopped before its first \
+                     epoch ended, or it was a baseline): start a new run"
+                )))
+            }
+            _ => {}
         }
         let lock = match take_lock(&dir)? {
             Taken::Free(Some(lock)) => lock,
             Taken::Free(None) => new_lock(&dir)?,
             Taken::Held => {
-                return Err(EngineError::Config(format!(
-                    "run {id} is being resumed by another process: wait for it to end"
-                )));
+                return Err(EngineError::RunInUse {
+                    id: id.to_string(),
+                    pid: None,
+                })
             }
         };
-        if !crate::train::checkpoint::exists(&dir.join(CHECKPOINT)) {
-            return Err(EngineError::Config(format!(
-                "run {id} has no checkpoint to resume from (it stopped before its first \
-                 epoch ended, or it was a baseline): start a new run"
-            )));
-        }
         record.status = RunStatus::Running;
         record.error = None;
         record.pid = Some(std::process::id());
@@ -226,14 +217,7 @@ impl RunStore {
             .append(true)
             .open(&events_path)
             .map_err(|e| EngineError::io(&events_path, e))?;
-        let run = Run {
-            record,
-            dir,
-            events,
-            lock: Some(lock),
-        };
-        run.save()?;
-        Ok(run)
+        Run::begin(record, dir, events, lock)
     }
 
     /// All runs, newest first. Folders without a readable `run.json` are skipped.
@@ -455,6 +439,18 @@ fn read_record(path: &Path) -> Result<RunRecord> {
 }
 
 impl Run {
+    /// A run recording into `dir` (holding its `lock`), with `record` written.
+    fn begin(record: RunRecord, dir: PathBuf, events: File, lock: File) -> Result<Self> {
+        let run = Run {
+            record,
+            dir,
+            events,
+            lock: Some(lock),
+        };
+        run.save()?;
+        Ok(run)
+    }
+
     /// The run's training rows read again to resume it: the same file, mapping, sample
     /// and split. Refused when the data changed since the run started (resuming would
     /// train on other rows).

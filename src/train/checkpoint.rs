@@ -37,20 +37,25 @@ pub fn exists(dir: &Path) -> bool {
     readable(dir).join(STATE).is_file()
 }
 
-/// Write the checkpoint into `dir` as a whole. Returns `false` (and writes nothing)
-/// where the optimiser cannot export its state (the fused CUDA optimiser).
+/// Write the checkpoint of completed `epoch` into `dir` as a whole. Returns `false`
+/// (and writes nothing) where the optimiser cannot export its state (the fused CUDA
+/// optimiser).
 pub fn save(
     dir: &Path,
     model: &SequenceClassifier,
     optimizer: &AdamW,
-    state: &TrainerState,
+    epoch: usize,
+    since_best: usize,
+    summary: &RunSummary,
 ) -> Result<bool> {
-    let Some((step, moments)) = optimizer.state()? else {
+    let Some((optimizer_step, moments)) = optimizer.state()? else {
         return Ok(false);
     };
     let state = TrainerState {
-        optimizer_step: step,
-        ..state.clone()
+        epoch,
+        optimizer_step,
+        since_best,
+        summary: summary.clone(),
     };
     replace_dir(dir, |staging| {
         model.save(staging)?;

@@ -421,13 +421,7 @@ fn run_inner(
         }
         if let (Some(dir), true) = (checkpoint_dir, epoch < config.epochs) {
             summary.seconds = seconds_before + started.elapsed().as_secs_f64();
-            let state = checkpoint::TrainerState {
-                epoch,
-                optimizer_step: 0,
-                since_best,
-                summary: summary.clone(),
-            };
-            checkpoint::save(dir, &p.model, &optimizer, &state)?;
+            checkpoint::save(dir, &p.model, &optimizer, epoch, since_best, &summary)?;
         }
     }
     summary.seconds = seconds_before + started.elapsed().as_secs_f64();
