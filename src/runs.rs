@@ -127,6 +127,11 @@ impl RunStore {
         validation: &[Example],
     ) -> Result<Run> {
         let (fingerprint, rows) = DataFingerprint::take(data, validation)?;
+        // Recorded absolute, so reviews and resumes find the files from any folder.
+        let mut data = data.clone();
+        for path in std::iter::once(&mut data.path).chain(data.validation.as_mut()) {
+            *path = std::path::absolute(&*path).map_err(|e| EngineError::io(&*path, e))?;
+        }
         std::fs::create_dir_all(&self.root).map_err(|e| EngineError::io(&self.root, e))?;
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -160,7 +165,7 @@ impl RunStore {
             created_at: now,
             status: RunStatus::Running,
             config,
-            data: data.clone(),
+            data,
             summary: None,
             best: None,
             error: None,
@@ -662,6 +667,21 @@ mod tests {
         drop(run);
         std::fs::remove_file(old.join(LOCK)).unwrap();
         assert_eq!(store.list().unwrap()[0].status, RunStatus::Interrupted);
+    }
+
+    #[test]
+    fn data_paths_are_recorded_absolute() {
+        let dir = tempfile::tempdir().unwrap();
+        // Unit tests run in the package folder, where the sample lies.
+        let spec = DataSpec {
+            path: PathBuf::from("samples/banking77.csv"),
+            ..spec(dir.path()).0
+        };
+        let store = RunStore::new(dir.path().join("runs"));
+        let run = store.create(&TrainConfig::default(), &spec, &[]).unwrap();
+        let recorded = store.get(run.id()).unwrap().data.path;
+        assert!(recorded.is_absolute(), "{}", recorded.display());
+        assert!(recorded.ends_with("samples/banking77.csv"));
     }
 
     #[test]
