@@ -20,6 +20,7 @@ trap 'rm -rf "$work"' EXIT
 [ -x bench/.venv/bin/python ] || python3 -m venv --system-site-packages bench/.venv
 bench/.venv/bin/pip install -q -r bench/requirements.txt
 
+source bench/machine.sh
 cargo build --release --quiet --bin dialect --example bench_predict
 target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release
 
@@ -38,10 +39,11 @@ RAYON_NUM_THREADS=$THREADS "$target/examples/bench_predict" \
 OMP_NUM_THREADS=$THREADS bench/.venv/bin/python bench/peers/predict_torch.py \
   "$work/model" "$work/texts.txt" "$SINGLE_N" "$BATCH_N" "$THREADS" >"$work/peer.json"
 
+machine "$target/dialect"
 python3 - "$work/ours.json" "$work/peer.json" "$THREADS" <<'PY'
-import json, platform, sys
+import json, sys
 ours, peer = (json.load(open(p)) for p in sys.argv[1:3])
-print(f"prediction, all-MiniLM-L6-v2, Ticket Tagger texts ≤128 tokens, {sys.argv[3]} threads, {platform.processor() or platform.machine()}")
+print(f"prediction, all-MiniLM-L6-v2, Ticket Tagger texts ≤128 tokens, {sys.argv[3]} threads")
 print(f"{'':28}{'Dialect':>10}{'PyTorch':>10}{'ratio':>8}")
 for key, label, better_low in [("p50_ms", "single ticket p50 (ms)", True),
                                ("p95_ms", "single ticket p95 (ms)", True),

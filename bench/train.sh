@@ -24,6 +24,7 @@ trap 'rm -rf "$work"' EXIT
 [ -x bench/.venv/bin/python ] || python3 -m venv --system-site-packages bench/.venv
 bench/.venv/bin/pip install -q -r bench/requirements.txt
 scripts/seed-model-cache.sh >/dev/null
+source bench/machine.sh
 cargo build --release --quiet --bin dialect
 target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release
 model_dir=$(python3 -c "import glob,os; print(glob.glob(os.path.expanduser(os.environ.get('HF_HOME','~/.cache/huggingface')+'/hub/models--sentence-transformers--all-MiniLM-L6-v2/snapshots/*/'))[0])")
@@ -72,8 +73,9 @@ for set in tt b77; do
   done
 done
 
+machine "$target/dialect"
 python3 - "$work" "$THREADS" "$EPOCHS" <<'PY'
-import json, platform, sys
+import json, sys
 work, threads, epochs = sys.argv[1], sys.argv[2], sys.argv[3]
 def timing(name):
     wall, rss = open(f'{work}/{name}.time').read().split()[-2:]
@@ -88,7 +90,7 @@ def dialect(name):
 def trainer(name):
     r = json.loads(open(f'{work}/{name}.out').read().strip().splitlines()[-1])
     return {'sps': r['samples_per_second'], 'acc': r['accuracy'], 'f1': r['macro_f1'], 'rows': r['rows']}
-print(f"training, all-MiniLM-L6-v2, {epochs} epoch(s), batch 16, lr 2e-5, {threads} threads, CPU {platform.processor() or platform.machine()}")
+print(f"training, all-MiniLM-L6-v2, {epochs} epoch(s), batch 16, lr 2e-5, {threads} threads")
 for set, title in [('tt', 'Ticket Tagger'), ('b77', 'Banking77, 10 intents')]:
     rows = {n: (dialect if n in ('dialect', 'baseline') else trainer)(f'{set}_{n}') for n in
             ('dialect', 'baseline', 'trainer_max_length', 'trainer_dynamic')}

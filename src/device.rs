@@ -139,7 +139,8 @@ fn cuda_facts(_device: &Device) -> HardwareFacts {
     HardwareFacts::default()
 }
 
-/// The CPU's model name from /proc/cpuinfo (Linux) and its logical core count.
+/// The CPU's model name from /proc/cpuinfo (Linux), its logical core count and the
+/// vector instructions the kernels use on it.
 fn cpu_facts() -> HardwareFacts {
     let model = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -150,10 +151,11 @@ fn cpu_facts() -> HardwareFacts {
                 .map(|(_, v)| v.trim().to_string())
         });
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let simd = crate::model::cpu_kernels::SimdPath::detect().name();
     HardwareFacts {
         name: Some(match model {
-            Some(m) => format!("{m} ({cores} threads)"),
-            None => format!("{cores} threads"),
+            Some(m) => format!("{m} ({cores} threads, {simd})"),
+            None => format!("{cores} threads, {simd}"),
         }),
         ..HardwareFacts::default()
     }

@@ -1,6 +1,8 @@
 //! Parity with transformers: logits of the tiny DistilBERT and BERT fixtures, and the
 //! parameters and logits after 3 AdamW steps (dropout off, schedule and clipping on),
-//! against values transformers computed (tools/golden/make_golden.py).
+//! against values transformers computed (tools/golden/make_golden.py); and a whole
+//! 112-step, 14-epoch run against transformers' Trainer itself
+//! (tools/golden/make_long_horizon.py).
 
 mod common;
 
@@ -8,7 +10,7 @@ use candle_core::{Device, Tensor};
 use dialect::model::layers::Mode;
 use dialect::model::tokenize::TextEncoder;
 use dialect::model::{Batch, SequenceClassifier};
-use dialect::train::optim::{decays, linear_lr, AdamW};
+use dialect::train::optim::{decays, linear_lr, steps_per_epoch, AdamW};
 use dialect::train::train_step;
 use serde_json::Value;
 
@@ -169,6 +171,117 @@ fn check_three_steps(arch: &str) {
             "{name}: max abs difference {diff} after 3 steps"
         );
     }
+}
+
+/// A whole run as the Trainer makes it (its optimiser groups, warm-up then linear
+/// decay, clipping, a ragged last batch in every epoch, 112 steps), dropout off and the
+/// rows in file order every epoch: every step's learning rate, loss and gradient norm,
+/// and the logits at the end, track the Trainer's. Errors compound over the run, so
+/// the loss tolerance is looser than the 3-step test's; a wrong schedule, step count,
+/// decay group or clipping shifts the curve by far more.
+fn check_long_horizon(arch: &str) {
+    let dir = common::tiny_model(arch);
+    let path = dir.parent().unwrap().join("long_horizon.json");
+    let g: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let model = SequenceClassifier::load(&dir, None, &Device::Cpu, 0).unwrap();
+    let encoder = TextEncoder::load(&dir, 64).unwrap();
+    let rows = g["rows"].as_array().unwrap();
+    let texts: Vec<String> = rows
+        .iter()
+        .map(|r| r["text"].as_str().unwrap().into())
+        .collect();
+    let encoded = encoder.encode(&texts).unwrap();
+    for (e, r) in encoded.iter().zip(rows) {
+        assert_eq!(
+            e.ids,
+            ids_of(&r["input_ids"]),
+            "token ids of {:?}",
+            r["text"]
+        );
+    }
+    let labels: Vec<u32> = rows
+        .iter()
+        .map(|r| {
+            let name = r["label"].as_str().unwrap();
+            model.labels().iter().position(|l| l == name).unwrap() as u32
+        })
+        .collect();
+
+    let batch_size = g["batch_size"].as_u64().unwrap() as usize;
+    let epochs = g["epochs"].as_u64().unwrap() as usize;
+    let per_epoch = steps_per_epoch(rows.len(), batch_size);
+    let total = per_epoch * epochs;
+    assert_eq!(total, g["steps"].as_u64().unwrap() as usize, "step count");
+    let (base_lr, warmup) = (
+        g["lr"].as_f64().unwrap(),
+        g["warmup_steps"].as_u64().unwrap(),
+    );
+    let mut opt = AdamW::new(model.vars(), g["weight_decay"].as_f64().unwrap()).unwrap();
+    let (mut worst_loss, mut worst_norm) = (0f32, 0f32);
+    for step in 0..total {
+        let lr = linear_lr(base_lr, step, warmup as usize, total);
+        let want_lr = g["lr_per_step"][step].as_f64().unwrap();
+        assert!(
+            (lr - want_lr).abs() < 1e-12,
+            "lr at step {step}: {lr} vs {want_lr}"
+        );
+        let first = (step % per_epoch) * batch_size;
+        let range = first..(first + batch_size).min(rows.len());
+        let items: Vec<_> = encoded[range.clone()].iter().collect();
+        let batch = encoder.collate(&items, &Device::Cpu).unwrap();
+        let targets = Tensor::new(&labels[range], &Device::Cpu).unwrap();
+        let max_norm = g["max_grad_norm"].as_f64().unwrap();
+        let (loss, norm) = train_step(
+            &model,
+            &mut opt,
+            &batch,
+            &targets,
+            lr,
+            max_norm,
+            &Mode::Eval,
+            step + 1,
+        )
+        .unwrap();
+        let want_loss = g["loss_per_step"][step].as_f64().unwrap() as f32;
+        let want_norm = g["grad_norm_per_step"][step].as_f64().unwrap() as f32;
+        worst_loss = worst_loss.max((loss - want_loss).abs());
+        worst_norm = worst_norm.max((norm - want_norm).abs() / want_norm.max(1.0));
+        assert!(
+            (loss - want_loss).abs() < 1e-3,
+            "loss at step {step}: {loss} vs the Trainer's {want_loss}"
+        );
+        assert!(
+            (norm - want_norm).abs() < 1e-2 * want_norm.max(1.0),
+            "grad norm at step {step}: {norm} vs the Trainer's {want_norm}"
+        );
+    }
+    eprintln!("{arch}: {total} steps, worst loss difference {worst_loss:.2e}, worst relative norm difference {worst_norm:.2e}");
+    let eval_texts: Vec<String> = serde_json::from_value(g["eval_texts"].clone()).unwrap();
+    let eval = encoder.encode(&eval_texts).unwrap();
+    let batch = encoder
+        .collate(&eval.iter().collect::<Vec<_>>(), &Device::Cpu)
+        .unwrap();
+    let logits = model.forward(&batch, &Mode::Eval).unwrap();
+    assert_close(
+        &logits.to_vec2().unwrap(),
+        &g["logits_after"],
+        1e-2,
+        "logits after the run",
+    );
+}
+
+fn ids_of(v: &Value) -> Vec<u32> {
+    serde_json::from_value(v.clone()).unwrap()
+}
+
+#[test]
+fn distilbert_run_of_112_steps_tracks_the_trainer() {
+    check_long_horizon("distilbert");
+}
+
+#[test]
+fn bert_run_of_112_steps_tracks_the_trainer() {
+    check_long_horizon("bert");
 }
 
 #[test]

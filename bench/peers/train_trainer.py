@@ -2,16 +2,28 @@
 batch 16, weight decay 0.01, evaluate each epoch, keep the best model by accuracy) on
 CPU, with padding to max_length 128 (as the seed script) or dynamic padding.
 Usage: train_trainer.py MODEL_DIR TRAIN_CSV VAL_CSV EPOCHS THREADS max_length|dynamic
+                        [--seed N] [--test TEST_CSV] [--group-by-length]
 Prints one JSON line: training samples/s (epochs only, evaluation excluded), validation
-accuracy and macro-F1 of the best epoch. Wall time and peak RSS are measured from outside."""
-import csv, json, sys, time
+accuracy and macro-F1 of the best epoch, each epoch's validation accuracy, and with
+--test the best model's accuracy and macro-F1 on the test file (never used for
+selection). Wall time and peak RSS are measured from outside."""
+import argparse, csv, json, time
 import numpy as np, torch
 from transformers import (AutoTokenizer, AutoModelForSequenceClassification, Trainer,
                           TrainingArguments, DataCollatorWithPadding, TrainerCallback, set_seed)
 
-model_dir, train_csv, val_csv = sys.argv[1:4]
-epochs, threads, padding = int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
-torch.set_num_threads(threads)
+cli = argparse.ArgumentParser()
+for name in ('model_dir', 'train_csv', 'val_csv'):
+    cli.add_argument(name)
+cli.add_argument('epochs', type=int)
+cli.add_argument('threads', type=int)
+cli.add_argument('padding', choices=['max_length', 'dynamic'])
+cli.add_argument('--seed', type=int, default=42)
+cli.add_argument('--test')
+cli.add_argument('--group-by-length', action='store_true')
+a = cli.parse_args()
+model_dir, train_csv, val_csv, epochs, padding = a.model_dir, a.train_csv, a.val_csv, a.epochs, a.padding
+torch.set_num_threads(a.threads)
 read = lambda p: list(csv.DictReader(open(p, encoding='utf-8')))
 train_rows, val_rows = read(train_csv), read(val_csv)
 labels = sorted({r['label'] for r in train_rows})
@@ -44,9 +56,10 @@ def metrics(p):
 
 
 class EpochClock(TrainerCallback):
-    """Training time per epoch (the Trainer evaluates after on_epoch_end)."""
+    """Training time per epoch (the Trainer evaluates after on_epoch_end), and each
+    evaluation's accuracy."""
     def __init__(self):
-        self.seconds, self.start = [], 0.0
+        self.seconds, self.start, self.accuracy = [], 0.0, []
 
     def on_epoch_begin(self, *a, **k):
         self.start = time.time()
@@ -54,8 +67,12 @@ class EpochClock(TrainerCallback):
     def on_epoch_end(self, *a, **k):
         self.seconds.append(time.time() - self.start)
 
+    def on_evaluate(self, args, state, control, metrics=None, **k):
+        if metrics and 'eval_accuracy' in metrics:
+            self.accuracy.append(round(metrics['eval_accuracy'], 4))
 
-set_seed(42)
+
+set_seed(a.seed)
 clock = EpochClock()
 model = AutoModelForSequenceClassification.from_pretrained(model_dir, num_labels=len(labels))
 args = TrainingArguments(
@@ -63,13 +80,21 @@ args = TrainingArguments(
     per_device_eval_batch_size=64, num_train_epochs=epochs, weight_decay=0.01,
     eval_strategy='epoch', save_strategy='epoch', load_best_model_at_end=True,
     metric_for_best_model='accuracy', save_total_limit=1, report_to=[], disable_tqdm=True,
-    logging_strategy='no', use_cpu=True, dataloader_num_workers=0, seed=42)
+    logging_strategy='no', use_cpu=True, dataloader_num_workers=0, seed=a.seed,
+    train_sampling_strategy="group_by_length" if a.group_by_length else "random")
 trainer = Trainer(model=model, args=args, train_dataset=Rows(train_rows),
                   eval_dataset=Rows(val_rows), data_collator=DataCollatorWithPadding(tok),
                   compute_metrics=metrics, callbacks=[clock])
 trainer.train()
+epoch_accuracy = clock.accuracy[:]
 best = trainer.evaluate()
-print(json.dumps({
-    'padding': padding, 'rows': len(train_rows), 'epochs': epochs,
+out = {
+    'padding': padding, 'rows': len(train_rows), 'epochs': epochs, 'seed': a.seed,
     'samples_per_second': round(len(train_rows) * epochs / sum(clock.seconds), 2),
-    'accuracy': round(best['eval_accuracy'], 4), 'macro_f1': round(best['eval_macro_f1'], 4)}))
+    'accuracy': round(best['eval_accuracy'], 4), 'macro_f1': round(best['eval_macro_f1'], 4),
+    'epoch_accuracy': epoch_accuracy}
+if a.test:
+    test = trainer.evaluate(Rows(read(a.test)), metric_key_prefix='test')
+    out['test_accuracy'] = round(test['test_accuracy'], 4)
+    out['test_macro_f1'] = round(test['test_macro_f1'], 4)
+print(json.dumps(out))

@@ -15,7 +15,7 @@ use rayon::prelude::*;
 const TASK_ELEMS: usize = 16 * 1024;
 
 /// The contiguous f32 data of an op input.
-fn data<'a>(s: &'a CpuStorage, l: &Layout, op: &str) -> Result<&'a [f32]> {
+pub(super) fn data<'a>(s: &'a CpuStorage, l: &Layout, op: &str) -> Result<&'a [f32]> {
     let all = s.as_slice::<f32>()?;
     match l.contiguous_offsets() {
         Some((start, end)) => Ok(&all[start..end]),
@@ -28,18 +28,79 @@ fn rows_per_task(cols: usize) -> usize {
     TASK_ELEMS.div_ceil(cols.max(1))
 }
 
-/// Run `f` compiled for AVX2 and FMA when the CPU has them, so that its loops
-/// vectorise 8 wide (the portable build only assumes SSE2); otherwise as it is.
-#[inline(always)]
-fn simd<R>(f: impl FnOnce() -> R) -> R {
-    #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-        #[target_feature(enable = "avx2,fma")]
-        unsafe fn with_avx2<R>(f: impl FnOnce() -> R) -> R {
-            f()
+/// The vector instruction set the fused kernels are compiled for on this CPU, chosen at
+/// run time; every path is the same source compiled with other target features.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SimdPath {
+    /// AVX-512 (F, BW, DQ, VL) with FMA: 16 f32 lanes (Intel Xeon since Skylake-SP,
+    /// AMD Zen 4 and 5).
+    Avx512,
+    /// AVX2 with FMA: 8 f32 lanes (x86-64 CPUs since 2013–2015).
+    Avx2Fma,
+    /// NEON: 4 f32 lanes, always there on 64-bit ARM (Apple silicon, ARM servers).
+    Neon,
+    /// Whatever the build targets (SSE2 on x86-64).
+    Baseline,
+}
+
+impl SimdPath {
+    /// The widest path this CPU runs (detected once).
+    pub fn detect() -> Self {
+        static PATH: std::sync::OnceLock<SimdPath> = std::sync::OnceLock::new();
+        *PATH.get_or_init(|| {
+            #[cfg(target_arch = "x86_64")]
+            {
+                use std::is_x86_feature_detected as has;
+                if has!("avx512f") && has!("avx512bw") && has!("avx512dq") && has!("avx512vl") {
+                    return SimdPath::Avx512;
+                }
+                if has!("avx2") && has!("fma") {
+                    return SimdPath::Avx2Fma;
+                }
+            }
+            if cfg!(target_arch = "aarch64") {
+                SimdPath::Neon
+            } else {
+                SimdPath::Baseline
+            }
+        })
+    }
+
+    /// Its name as the benchmarks and `dialect devices` print it.
+    pub fn name(self) -> &'static str {
+        match self {
+            SimdPath::Avx512 => "AVX-512",
+            SimdPath::Avx2Fma => "AVX2+FMA",
+            SimdPath::Neon => "NEON",
+            SimdPath::Baseline => "baseline SIMD",
         }
-        // SAFETY: the CPU was just checked to have AVX2 and FMA.
-        return unsafe { with_avx2(f) };
+    }
+}
+
+/// Run `f` compiled for the widest vector instructions the CPU has
+/// ([`SimdPath::detect`]), so that its loops vectorise 16 or 8 wide; NEON is the
+/// aarch64 baseline, so `f` runs as it is there.
+#[inline(always)]
+pub(super) fn simd<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    match SimdPath::detect() {
+        SimdPath::Avx512 => {
+            #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+            unsafe fn with_avx512<R>(f: impl FnOnce() -> R) -> R {
+                f()
+            }
+            // SAFETY: `detect` found these features on this CPU.
+            return unsafe { with_avx512(f) };
+        }
+        SimdPath::Avx2Fma => {
+            #[target_feature(enable = "avx2,fma")]
+            unsafe fn with_avx2<R>(f: impl FnOnce() -> R) -> R {
+                f()
+            }
+            // SAFETY: `detect` found AVX2 and FMA on this CPU.
+            return unsafe { with_avx2(f) };
+        }
+        SimdPath::Neon | SimdPath::Baseline => {}
     }
     f()
 }
@@ -582,18 +643,44 @@ impl CustomOp2 for BatchedMatMul {
 /// mask instead of storing it.
 pub fn dropout(x: &Tensor, p: f64, seed: u64) -> Result<Tensor> {
     check_f32(x.dtype(), "dropout")?;
-    x.contiguous()?.apply_op1(Dropout {
-        seed,
-        // Keep where the 32-bit hash ≥ p · 2³².
-        threshold: (p * 4_294_967_296.0).min(4_294_967_295.0) as u32,
-        scale: (1.0 / (1.0 - p)) as f32,
-    })
+    x.contiguous()?
+        .apply_op1(Dropout(DropoutMask::new(p, seed)))
+}
+
+/// Which elements inverted dropout keeps, element `i` by the hash of (seed, i), and
+/// the scale the kept ones get.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct DropoutMask {
+    seed: u64,
+    threshold: u32,
+    scale: f32,
+}
+
+impl DropoutMask {
+    pub(super) fn new(p: f64, seed: u64) -> Self {
+        Self {
+            seed,
+            // Keep where the 32-bit hash ≥ p · 2³².
+            threshold: (p * 4_294_967_296.0).min(4_294_967_295.0) as u32,
+            scale: (1.0 / (1.0 - p)) as f32,
+        }
+    }
+
+    /// Element `i` of value `x` after dropout: `x · scale` if kept, else 0.
+    #[inline(always)]
+    pub(super) fn apply(&self, i: u64, x: f32) -> f32 {
+        if hash_u32(self.seed, i) >= self.threshold {
+            x * self.scale
+        } else {
+            0.0
+        }
+    }
 }
 
 /// splitmix64's finaliser over `seed + (i + 1)·φ`, high 32 bits (`hash_u32` in
 /// kernels.cu).
 #[inline(always)]
-fn hash_u32(seed: u64, i: u64) -> u32 {
+pub(super) fn hash_u32(seed: u64, i: u64) -> u32 {
     let mut z = seed.wrapping_add((i + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
@@ -602,11 +689,7 @@ fn hash_u32(seed: u64, i: u64) -> u32 {
 }
 
 #[derive(Clone, Copy)]
-struct Dropout {
-    seed: u64,
-    threshold: u32,
-    scale: f32,
-}
+struct Dropout(DropoutMask);
 
 impl CustomOp1 for Dropout {
     fn name(&self) -> &'static str {
@@ -622,9 +705,7 @@ impl CustomOp1 for Dropout {
             .for_each(|(task, (y, x))| {
                 let start = (task * TASK_ELEMS) as u64;
                 for (i, (y, &x)) in y.iter_mut().zip(x).enumerate() {
-                    if hash_u32(self.seed, start + i as u64) >= self.threshold {
-                        *y = x * self.scale;
-                    }
+                    *y = self.0.apply(start + i as u64, x);
                 }
             });
         Ok((CpuStorage::F32(y), xl.shape().clone()))

@@ -3,6 +3,7 @@
 
 pub mod bert;
 pub(crate) mod cpu_kernels;
+pub use cpu_kernels::SimdPath;
 #[cfg(feature = "cuda")]
 pub(crate) mod cuda_kernels;
 pub mod distilbert;

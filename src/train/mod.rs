@@ -276,7 +276,7 @@ fn run_inner(
     let checkpoint_dir = config.checkpoint_dir.as_deref();
     let weights = checkpoint_dir.filter(|_| resume);
     let (device, p, mut summary) = open_run(config, data, weights, on_event, cancel, |p| {
-        let steps_per_epoch = p.train.len().div_ceil(config.batch_size);
+        let steps_per_epoch = optim::steps_per_epoch(p.train.len(), config.batch_size);
         (
             config.epochs,
             steps_per_epoch,
@@ -286,7 +286,7 @@ fn run_inner(
     let Some(p) = p else {
         return cancelled(summary, started, on_event);
     };
-    let steps_per_epoch = p.train.len().div_ceil(config.batch_size);
+    let steps_per_epoch = optim::steps_per_epoch(p.train.len(), config.batch_size);
     let total_steps = steps_per_epoch * config.epochs;
     let mut optimizer = AdamW::new(p.model.vars(), config.weight_decay)?;
     let mut since_best = 0;

@@ -20,6 +20,12 @@ pub fn decays(name: &str) -> bool {
         || name.contains("_layer_norm."))
 }
 
+/// Optimiser steps in one epoch over `rows` rows: the last batch may be short, as the
+/// Trainer's data loader keeps it (no `drop_last`).
+pub fn steps_per_epoch(rows: usize, batch_size: usize) -> usize {
+    rows.div_ceil(batch_size.max(1))
+}
+
 /// Learning rate at 0-based step `step`: linear warmup over `warmup` steps, then linear
 /// decay to 0 at `total` (transformers' `get_linear_schedule_with_warmup`).
 pub fn linear_lr(base: f64, step: usize, warmup: usize, total: usize) -> f64 {
