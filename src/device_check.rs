@@ -355,6 +355,7 @@ fn batch(device: &Device) -> Result<(Batch, Tensor)> {
             input_ids: Tensor::from_vec(ids, (rows, len), device)?,
             attention_mask: Tensor::from_vec(mask, (rows, len), device)?,
             token_type_ids: Tensor::zeros((rows, len), DType::U32, device)?,
+            offsets: None,
         },
         Tensor::from_vec(vec![0u32, 1, 2, 0], rows, device)?,
     ))

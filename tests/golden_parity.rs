@@ -38,6 +38,7 @@ fn batch(v: &Value) -> Batch {
         input_ids: t("input_ids"),
         attention_mask: t("attention_mask"),
         token_type_ids: t("token_type_ids"),
+        offsets: None,
     }
 }
 
@@ -178,8 +179,9 @@ fn check_three_steps(arch: &str) {
 /// rows in file order every epoch: every step's learning rate, loss and gradient norm,
 /// and the logits at the end, track the Trainer's. Errors compound over the run, so
 /// the loss tolerance is looser than the 3-step test's; a wrong schedule, step count,
-/// decay group or clipping shifts the curve by far more.
-fn check_long_horizon(arch: &str) {
+/// decay group or clipping shifts the curve by far more. `packed`: padding-free
+/// batches (what CPU training feeds), else padded ones (other devices).
+fn check_long_horizon(arch: &str, packed: bool) {
     let dir = common::tiny_model(arch);
     let path = dir.parent().unwrap().join("long_horizon.json");
     let g: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
@@ -228,7 +230,11 @@ fn check_long_horizon(arch: &str) {
         let first = (step % per_epoch) * batch_size;
         let range = first..(first + batch_size).min(rows.len());
         let items: Vec<_> = encoded[range.clone()].iter().collect();
-        let batch = encoder.collate(&items, &Device::Cpu).unwrap();
+        let batch = if packed {
+            encoder.collate_packed(&items, &Device::Cpu).unwrap()
+        } else {
+            encoder.collate(&items, &Device::Cpu).unwrap()
+        };
         let targets = Tensor::new(&labels[range], &Device::Cpu).unwrap();
         let max_norm = g["max_grad_norm"].as_f64().unwrap();
         let (loss, norm) = train_step(
@@ -255,7 +261,7 @@ fn check_long_horizon(arch: &str) {
             "grad norm at step {step}: {norm} vs the Trainer's {want_norm}"
         );
     }
-    eprintln!("{arch}: {total} steps, worst loss difference {worst_loss:.2e}, worst relative norm difference {worst_norm:.2e}");
+    eprintln!("{arch} (packed: {packed}): {total} steps, worst loss difference {worst_loss:.2e}, worst relative norm difference {worst_norm:.2e}");
     let eval_texts: Vec<String> = serde_json::from_value(g["eval_texts"].clone()).unwrap();
     let eval = encoder.encode(&eval_texts).unwrap();
     let batch = encoder
@@ -276,12 +282,54 @@ fn ids_of(v: &Value) -> Vec<u32> {
 
 #[test]
 fn distilbert_run_of_112_steps_tracks_the_trainer() {
-    check_long_horizon("distilbert");
+    check_long_horizon("distilbert", false);
 }
 
 #[test]
 fn bert_run_of_112_steps_tracks_the_trainer() {
-    check_long_horizon("bert");
+    check_long_horizon("bert", false);
+}
+
+#[test]
+fn distilbert_run_of_112_padding_free_steps_tracks_the_trainer() {
+    check_long_horizon("distilbert", true);
+}
+
+#[test]
+fn bert_run_of_112_padding_free_steps_tracks_the_trainer() {
+    check_long_horizon("bert", true);
+}
+
+/// A padding-free batch gives the logits of the padded one, first-token-only last
+/// layer included, and the same for a single row.
+#[test]
+fn padding_free_batches_give_the_padded_logits() {
+    for arch in ["distilbert", "bert"] {
+        let g = golden(arch);
+        let dir = common::tiny_model(arch);
+        let model = SequenceClassifier::load(&dir, None, &Device::Cpu, 0).unwrap();
+        let encoder = TextEncoder::load(&dir, 64).unwrap();
+        let texts: Vec<String> = serde_json::from_value(g["texts"].clone()).unwrap();
+        let encoded = encoder.encode(&texts).unwrap();
+        for rows in [encoded.iter().collect::<Vec<_>>(), vec![&encoded[2]]] {
+            let padded = encoder.collate(&rows, &Device::Cpu).unwrap();
+            let packed = encoder.collate_packed(&rows, &Device::Cpu).unwrap();
+            let a = model.forward(&padded, &Mode::Eval).unwrap();
+            let b = model.forward(&packed, &Mode::Eval).unwrap();
+            assert_eq!(a.dims(), b.dims());
+            let worst = (a - b)
+                .unwrap()
+                .abs()
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .max(0)
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap();
+            assert!(worst < 1e-5, "{arch}: logits differ by {worst}");
+        }
+    }
 }
 
 #[test]

@@ -5,7 +5,8 @@
 # the CUDA runtime environment script. Dev-only; run from the repo root, then on the
 # device: `bash bench/gpu/speed.sh` (self-test, speed vs transformers Trainer, f32 vs
 # bf16 accuracy, out-of-memory message) or `bash bench/gpu/parity.sh` (held-out
-# accuracy vs transformers Trainer over three settings).
+# accuracy vs transformers Trainer over three settings) or `bash bench/gpu/quality.sh`
+# (the quality harness at full size, five seeds a side).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 grep -qx '/.gpu/' .git/info/exclude || echo '/.gpu/' >> .git/info/exclude
@@ -17,6 +18,8 @@ strip -o /tmp/dialect-cuda "$CUDA_TARGET/release/dialect"
 gzip -c /tmp/dialect-cuda > .gpu/dialect.gz
 cp scripts/cuda/env-on-gpu.sh .gpu/
 cp $SHARED/data/tickettagger_issues_train.csv .gpu/tt.csv
+mkdir -p .gpu/data
+cp $SHARED/data/tickettagger_issues_train.csv $SHARED/data/banking77_train.csv .gpu/data/
 scripts/seed-model-cache.sh
 python3 - <<'PY'
 import glob, os, shutil

@@ -198,9 +198,10 @@ struct TrainArgs {
     /// Stop after this many epochs without improvement.
     #[arg(long)]
     early_stopping: Option<usize>,
-    /// Feed batches in random order instead of grouping rows of similar length.
+    /// Batch rows of similar length together (less padding on GPUs; the CPU's batches
+    /// have none). Batches then mix classes less, which can cost accuracy.
     #[arg(long)]
-    no_group_by_length: bool,
+    group_by_length: bool,
     /// auto, cpu, cuda or metal.
     #[arg(long, default_value = "auto")]
     device: String,
@@ -369,7 +370,7 @@ fn train(args: TrainArgs) -> Result<ExitCode, EngineError> {
         best_metric: args.best_metric.parse::<BestMetric>()?,
         early_stopping_patience: args.early_stopping,
         validation_fraction: args.validation_fraction,
-        group_by_length: !args.no_group_by_length,
+        group_by_length: args.group_by_length,
         device: args.device.parse::<DeviceChoice>()?,
         precision: args.precision.parse::<Precision>()?,
         method: if args.baseline {

@@ -1,10 +1,7 @@
 //! BERT encoder (incl. MiniLM-style BERT checkpoints) and transformers'
 //! `BertForSequenceClassification` head, with weight names identical to transformers'.
 
-use super::layers::{
-    attention_bias, layer_rows, multi_head_attention, residual, Activation, Embedding, LayerNorm,
-    Linear, Mode,
-};
+use super::layers::{residual, Activation, Embedding, LayerNorm, Linear, Mode, RowLayout};
 use super::params::ParamLoader;
 use super::Batch;
 use crate::error::{EngineError, Result};
@@ -161,7 +158,7 @@ impl BertClassifier {
 
     /// Logits `(batch, labels)` in f32 from transformers' head (pooler on [CLS]).
     pub fn forward(&self, batch: &Batch, mode: &Mode, dtype: DType) -> Result<Tensor> {
-        let first = self.encode_rows(batch, mode, dtype, true)?.squeeze(1)?;
+        let first = self.encode_rows(batch, mode, dtype, true)?;
         let pooled = self.pooler.forward(&first, dtype)?.tanh()?;
         let hidden = self.cfg.hidden_dropout_prob;
         let pooled = mode.dropout(&pooled, self.cfg.classifier_dropout.unwrap_or(hidden))?;
@@ -187,12 +184,8 @@ impl BertClassifier {
         dtype: DType,
         first_only: bool,
     ) -> Result<Tensor> {
-        let (b, l) = batch.input_ids.dims2()?;
-        let device = batch.input_ids.device();
-        let positions = Tensor::arange(0u32, l as u32, device)?
-            .unsqueeze(0)?
-            .broadcast_as((b, l))?
-            .contiguous()?;
+        let layout = RowLayout::of(batch)?;
+        let positions = layout.positions(batch)?;
         let x = self
             .word
             .forward(&batch.input_ids)?
@@ -200,19 +193,19 @@ impl BertClassifier {
             .add(&self.token_type.forward(&batch.token_type_ids)?)?;
         let hidden = self.cfg.hidden_dropout_prob;
         let mut x = mode.dropout(&self.emb_norm.forward(&x)?, hidden)?;
-        let bias = attention_bias(&batch.attention_mask)?;
         let last = self.layers.len().saturating_sub(1);
         for (i, layer) in self.layers.iter().enumerate() {
-            let rows = layer_rows(&x, first_only && i == last)?;
+            let first = first_only && i == last;
+            let rows = layout.query_rows(&x, first)?;
             let xc = x.to_dtype(dtype)?;
-            let ctx = multi_head_attention(
+            let ctx = layout.attend(
                 &layer.query.forward(&rows.to_dtype(dtype)?, dtype)?,
                 &layer.key.forward(&xc, dtype)?,
                 &layer.value.forward(&xc, dtype)?,
-                &bias,
                 self.cfg.num_attention_heads,
                 self.cfg.attention_probs_dropout_prob,
                 mode,
+                first,
             )?;
             let attn = mode.dropout(&layer.attn_out.forward(&ctx, dtype)?, hidden)?;
             let attn = layer.attn_norm.forward(&residual(&attn, &rows)?)?;
@@ -222,6 +215,10 @@ impl BertClassifier {
             let out = mode.dropout(&layer.output.forward(&inter, dtype)?, hidden)?;
             x = layer.out_norm.forward(&residual(&out, &attn)?)?;
         }
-        Ok(x)
+        if first_only {
+            layout.first_tokens(&x)
+        } else {
+            Ok(x)
+        }
     }
 }

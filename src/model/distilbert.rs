@@ -1,10 +1,7 @@
 //! DistilBERT encoder and transformers' `DistilBertForSequenceClassification` head,
 //! with weight names identical to transformers'.
 
-use super::layers::{
-    attention_bias, layer_rows, multi_head_attention, residual, Activation, Embedding, LayerNorm,
-    Linear, Mode,
-};
+use super::layers::{residual, Activation, Embedding, LayerNorm, Linear, Mode, RowLayout};
 use super::params::ParamLoader;
 use super::Batch;
 use crate::error::{EngineError, Result};
@@ -138,7 +135,7 @@ impl DistilBertClassifier {
 
     /// Logits `(batch, labels)` in f32 from transformers' head (pre-classifier on [CLS]).
     pub fn forward(&self, batch: &Batch, mode: &Mode, dtype: DType) -> Result<Tensor> {
-        let first = self.encode_rows(batch, mode, dtype, true)?.squeeze(1)?;
+        let first = self.encode_rows(batch, mode, dtype, true)?;
         let pooled = self.pre_classifier.forward(&first, dtype)?.relu()?;
         let pooled = mode.dropout(&pooled, self.cfg.seq_classif_dropout)?;
         Ok(self
@@ -163,29 +160,26 @@ impl DistilBertClassifier {
         dtype: DType,
         first_only: bool,
     ) -> Result<Tensor> {
-        let (b, l) = batch.input_ids.dims2()?;
-        let positions = Tensor::arange(0u32, l as u32, batch.input_ids.device())?
-            .unsqueeze(0)?
-            .broadcast_as((b, l))?
-            .contiguous()?;
+        let layout = RowLayout::of(batch)?;
+        let positions = layout.positions(batch)?;
         let x = self
             .word
             .forward(&batch.input_ids)?
             .add(&self.position.forward(&positions)?)?;
         let mut x = mode.dropout(&self.emb_norm.forward(&x)?, self.cfg.dropout)?;
-        let bias = attention_bias(&batch.attention_mask)?;
         let last = self.blocks.len().saturating_sub(1);
         for (i, blk) in self.blocks.iter().enumerate() {
-            let rows = layer_rows(&x, first_only && i == last)?;
+            let first = first_only && i == last;
+            let rows = layout.query_rows(&x, first)?;
             let xc = x.to_dtype(dtype)?;
-            let ctx = multi_head_attention(
+            let ctx = layout.attend(
                 &blk.q.forward(&rows.to_dtype(dtype)?, dtype)?,
                 &blk.k.forward(&xc, dtype)?,
                 &blk.v.forward(&xc, dtype)?,
-                &bias,
                 self.cfg.n_heads,
                 self.cfg.attention_dropout,
                 mode,
+                first,
             )?;
             let sa = blk
                 .sa_norm
@@ -194,6 +188,10 @@ impl DistilBertClassifier {
             let ffn = mode.dropout(&blk.lin2.forward(&h, dtype)?, self.cfg.dropout)?;
             x = blk.out_norm.forward(&residual(&ffn, &sa)?)?;
         }
-        Ok(x)
+        if first_only {
+            layout.first_tokens(&x)
+        } else {
+            Ok(x)
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! LayerNorm, activations, seeded dropout and multi-head self-attention.
 
 use super::params::{Init, ParamLoader};
+use super::Batch;
 use crate::error::Result;
 use candle_core::{DType, Tensor, D};
 use rand::{rngs::StdRng, RngCore, SeedableRng};
@@ -26,6 +27,18 @@ impl DropoutRng {
 }
 
 impl Mode<'_> {
+    /// The probability and a fresh seed for a dropout applied inside a fused op:
+    /// `None` in evaluation or when `p` is 0.
+    pub fn dropout_draw(&self, p: f64) -> Option<(f64, u64)> {
+        match self {
+            Mode::Train(rng) if p > 0.0 => Some((
+                p,
+                rng.0.lock().unwrap_or_else(|e| e.into_inner()).next_u64(),
+            )),
+            _ => None,
+        }
+    }
+
     /// Inverted dropout with probability `p` in training mode; identity otherwise.
     pub fn dropout(&self, x: &Tensor, p: f64) -> Result<Tensor> {
         let Mode::Train(rng) = self else {
@@ -162,15 +175,114 @@ pub fn residual(branch: &Tensor, stream: &Tensor) -> Result<Tensor> {
     Ok(branch.to_dtype(stream.dtype())?.add(stream)?)
 }
 
-/// The rows a layer computes: all of `x` `(batch, len, hidden)`, or with `first_only`
-/// (the last layer of a pass whose head reads only the first token) that token's row,
-/// `(batch, 1, hidden)`; keys and values still come from all of `x`.
-pub fn layer_rows(x: &Tensor, first_only: bool) -> Result<Tensor> {
-    Ok(if first_only {
-        x.narrow(1, 0, 1)?
-    } else {
-        x.clone()
-    })
+/// How a batch's rows lie in the encoder's tensors, and the attention that goes with
+/// it.
+pub enum RowLayout<'a> {
+    /// Rows padded to the longest, `(batch, len, hidden)`; `bias` masks the padding.
+    Padded { bias: Tensor },
+    /// A padding-free batch, `(1, tokens, hidden)`, with its row boundaries and each
+    /// row's first token.
+    Packed {
+        offsets: &'a [usize],
+        firsts: Tensor,
+    },
+}
+
+impl<'a> RowLayout<'a> {
+    /// The layout of `batch`.
+    pub fn of(batch: &'a Batch) -> Result<Self> {
+        Ok(match &batch.offsets {
+            None => Self::Padded {
+                bias: attention_bias(&batch.attention_mask)?,
+            },
+            Some(offsets) => {
+                let firsts: Vec<u32> = offsets[..offsets.len().saturating_sub(1)]
+                    .iter()
+                    .map(|&o| o as u32)
+                    .collect();
+                Self::Packed {
+                    offsets,
+                    firsts: Tensor::new(firsts.as_slice(), batch.input_ids.device())?,
+                }
+            }
+        })
+    }
+
+    /// Each token's position in its row, shaped like the input ids.
+    pub fn positions(&self, batch: &Batch) -> Result<Tensor> {
+        let device = batch.input_ids.device();
+        Ok(match self {
+            Self::Padded { .. } => {
+                let (b, l) = batch.input_ids.dims2()?;
+                Tensor::arange(0u32, l as u32, device)?
+                    .unsqueeze(0)?
+                    .broadcast_as((b, l))?
+                    .contiguous()?
+            }
+            Self::Packed { offsets, .. } => {
+                let positions: Vec<u32> = offsets
+                    .windows(2)
+                    .flat_map(|w| 0..(w[1] - w[0]) as u32)
+                    .collect();
+                let n = positions.len();
+                Tensor::from_vec(positions, (1, n), device)?
+            }
+        })
+    }
+
+    /// The token vectors a layer computes from `x`: all of them, or with `first_only`
+    /// each row's first (the only one the classification head reads).
+    pub fn query_rows(&self, x: &Tensor, first_only: bool) -> Result<Tensor> {
+        Ok(match self {
+            _ if !first_only => x.clone(),
+            Self::Padded { .. } => x.narrow(1, 0, 1)?,
+            Self::Packed { firsts, .. } => x.index_select(firsts, 1)?,
+        })
+    }
+
+    /// Multi-head attention of `q` (rows from [`Self::query_rows`] with the same
+    /// `first_only`) over keys `k` and values `v`, in the compute dtype.
+    #[allow(clippy::too_many_arguments)]
+    pub fn attend(
+        &self,
+        q: &Tensor,
+        k: &Tensor,
+        v: &Tensor,
+        heads: usize,
+        attn_dropout: f64,
+        mode: &Mode,
+        first_only: bool,
+    ) -> Result<Tensor> {
+        match self {
+            Self::Padded { bias } => multi_head_attention(q, k, v, bias, heads, attn_dropout, mode),
+            Self::Packed { offsets, .. } => {
+                let q_offsets: Vec<usize> = if first_only {
+                    (0..offsets.len()).collect()
+                } else {
+                    offsets.to_vec()
+                };
+                let ctx = super::cpu_attention::ragged_attention(
+                    &q.squeeze(0)?,
+                    &k.squeeze(0)?,
+                    &v.squeeze(0)?,
+                    &q_offsets,
+                    offsets,
+                    heads,
+                    mode.dropout_draw(attn_dropout),
+                )?;
+                Ok(ctx.unsqueeze(0)?)
+            }
+        }
+    }
+
+    /// Each row's first token vector, `(batch, hidden)`, from the last layer's output
+    /// computed with `first_only`.
+    pub fn first_tokens(&self, x: &Tensor) -> Result<Tensor> {
+        Ok(match self {
+            Self::Padded { .. } => x.squeeze(1)?,
+            Self::Packed { .. } => x.squeeze(0)?,
+        })
+    }
 }
 
 /// Token lookup table.

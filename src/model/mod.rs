@@ -2,6 +2,7 @@
 //! weights, run it, and save it in Hugging Face layout.
 
 pub mod bert;
+pub(crate) mod cpu_attention;
 pub(crate) mod cpu_kernels;
 pub use cpu_kernels::SimdPath;
 #[cfg(feature = "cuda")]
@@ -51,12 +52,17 @@ impl Arch {
     }
 }
 
-/// One padded batch of token ids on the model's device, shapes `(batch, len)`.
+/// One batch of token ids on the model's device: padded rows, shapes `(batch, len)`,
+/// or on the CPU a padding-free batch, the rows one after the other, shapes
+/// `(1, tokens)` ([`TextEncoder::collate_packed`](tokenize::TextEncoder::collate_packed)).
 pub struct Batch {
     pub input_ids: Tensor,
-    /// 1 for real tokens, 0 for padding.
+    /// 1 for real tokens, 0 for padding (all 1 in a padding-free batch).
     pub attention_mask: Tensor,
     pub token_type_ids: Tensor,
+    /// A padding-free batch's row boundaries: row `r` is tokens
+    /// `offsets[r]..offsets[r + 1]`; `None` for padded rows.
+    pub offsets: Option<Vec<usize>>,
 }
 
 enum Net {
@@ -334,7 +340,13 @@ impl SequenceClassifier {
     }
 
     /// The mean of each row's token vectors, padding excluded: `(batch, hidden)`, f32.
+    /// Takes padded batches only.
     pub fn mean_pooled(&self, batch: &Batch, mode: &Mode) -> Result<Tensor> {
+        if batch.offsets.is_some() {
+            return Err(EngineError::Config(
+                "mean pooling takes padded batches, not padding-free ones".into(),
+            ));
+        }
         let tokens = match &self.net {
             Net::DistilBert(m) => m.encode(batch, mode, self.compute)?,
             Net::Bert(m) => m.encode(batch, mode, self.compute)?,

@@ -151,6 +151,29 @@ impl TextEncoder {
             input_ids: Tensor::from_vec(ids, (n, len), device)?,
             attention_mask: Tensor::from_vec(mask, (n, len), device)?,
             token_type_ids: Tensor::from_vec(types, (n, len), device)?,
+            offsets: None,
+        })
+    }
+
+    /// `items` one after the other without padding, as one `(1, tokens)` sequence with
+    /// the rows' boundaries (a padding-free batch, for the CPU: no work goes to
+    /// padding, whatever the rows' lengths).
+    pub fn collate_packed(&self, items: &[&Encoded], device: &Device) -> Result<Batch> {
+        let mut offsets = Vec::with_capacity(items.len() + 1);
+        offsets.push(0);
+        let (mut ids, mut types) = (Vec::new(), Vec::new());
+        for e in items {
+            ids.extend_from_slice(&e.ids);
+            types.extend_from_slice(&e.type_ids);
+            types.resize(ids.len(), 0);
+            offsets.push(ids.len());
+        }
+        let n = ids.len();
+        Ok(Batch {
+            input_ids: Tensor::from_vec(ids, (1, n), device)?,
+            attention_mask: Tensor::ones((1, n), candle_core::DType::U32, device)?,
+            token_type_ids: Tensor::from_vec(types, (1, n), device)?,
+            offsets: Some(offsets),
         })
     }
 

@@ -143,7 +143,10 @@ pub struct TrainConfig {
     pub early_stopping_patience: Option<usize>,
     /// Share of rows held out for validation when no validation file is given.
     pub validation_fraction: f64,
-    /// Batch rows of similar length together (less padding, same statistics).
+    /// Batch rows of similar length together (transformers' `LengthGroupedSampler`):
+    /// less padding on GPUs (CPU batches have none), but batches then mix classes
+    /// less, which widened the spread of accuracy over seeds (bench/README.md). Off
+    /// by default: rows in random order, as the Trainer feeds them.
     pub group_by_length: bool,
     pub device: DeviceChoice,
     pub precision: Precision,
@@ -173,7 +176,7 @@ impl Default for TrainConfig {
             best_metric: BestMetric::Accuracy,
             early_stopping_patience: None,
             validation_fraction: 0.1,
-            group_by_length: true,
+            group_by_length: false,
             device: DeviceChoice::Auto,
             precision: Precision::Auto,
             method: Method::FineTune,

@@ -341,7 +341,13 @@ fn run_inner(
             );
             let items: Vec<&Encoded> = batch_rows.iter().map(|&i| &p.train[i]).collect();
             let labels: Vec<u32> = batch_rows.iter().map(|&i| p.train_labels[i]).collect();
-            let batch = p.encoder.collate(&items, &device)?;
+            // The CPU takes padding-free batches: no work goes to padding, whatever the
+            // order; other devices pad each batch to its longest row.
+            let batch = if device.is_cpu() {
+                p.encoder.collate_packed(&items, &device)?
+            } else {
+                p.encoder.collate(&items, &device)?
+            };
             let targets = Tensor::from_vec(labels, batch_rows.len(), &device)?;
             summary.steps += 1;
             let mode = Mode::Train(&dropout);

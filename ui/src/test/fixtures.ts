@@ -193,7 +193,7 @@ export function runRecord(id: string, over: Partial<RunRecord> = {}): RunRecord 
       bestMetric: 'accuracy',
       earlyStoppingPatience: null,
       validationFraction: 0.1,
-      groupByLength: true,
+      groupByLength: false,
       device: 'auto',
       precision: 'auto',
       method: 'fineTune',
