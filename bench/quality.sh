@@ -8,19 +8,22 @@
 # the differences (bench/quality/summarize.py). Results accumulate in
 # bench/.quality/results.jsonl: a run that is already there is not repeated.
 #
-#   bench/quality.sh                 CPU size (subsampled sets, ~1 hour on 2 cores)
-#   SIZE=full bench/quality.sh       full-size sets (GPU machine: see bench/gpu/quality.sh)
+#   bench/quality.sh                 CPU size (subsampled sets, ~1 hour on 2 idle cores)
+#   SIZE=full bench/quality.sh       full-size sets (GPU machine: bench/gpu/quality.sh)
 #   SEEDS="42 7 1 13 99"             seeds per side (default: these five)
 #   SETS="tickettagger banking77"    which sets
-#   VARIANTS="grouped random"        Dialect's batch orders to run (random: --no-group-by-length)
+#   VARIANTS="random grouped"        Dialect's batch orders (default random, as the
+#                                    Trainer; grouped: --group-by-length)
 #   PEER=0                           skip the Trainer
+#   DIALECT, PYTHON, MODEL, DEVICE   a prebuilt binary, the peer's Python (with torch and
+#                                    transformers), a model folder, cuda (GPU machine)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH" HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 SIZE=${SIZE:-cpu}
 SEEDS=${SEEDS:-42 7 1 13 99}
 SETS=${SETS:-tickettagger banking77}
-VARIANTS=${VARIANTS:-grouped}
+VARIANTS=${VARIANTS:-random}
 PEER=${PEER:-1}
 THREADS=${THREADS:-$(nproc)}
 DEVICE=${DEVICE:-cpu}
@@ -35,16 +38,21 @@ work=$(mktemp -d)
 export DIALECT_HOME="$work/home"
 trap 'rm -rf "$work"' EXIT
 
-if [ "$PEER" = 1 ]; then
+if [ "$PEER" = 1 ] && [ -z "${PYTHON:-}" ]; then
   [ -x bench/.venv/bin/python ] || python3 -m venv --system-site-packages bench/.venv
   bench/.venv/bin/pip install -q -r bench/requirements.txt
 fi
-scripts/seed-model-cache.sh >/dev/null
+PYTHON=${PYTHON:-bench/.venv/bin/python}
 if [ -z "$DIALECT" ]; then
   cargo build --release --quiet --bin dialect
   DIALECT=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/dialect
 fi
-model_dir=$(python3 -c "import glob,os; print(glob.glob(os.path.expanduser(os.environ.get('HF_HOME','~/.cache/huggingface')+'/hub/models--sentence-transformers--all-MiniLM-L6-v2/snapshots/*/'))[0])")
+if [ -d "$MODEL" ]; then
+  model_dir=$MODEL
+else
+  scripts/seed-model-cache.sh >/dev/null
+  model_dir=$(python3 -c "import glob,os; print(glob.glob(os.path.expanduser(os.environ.get('HF_HOME','~/.cache/huggingface')+'/hub/models--sentence-transformers--all-MiniLM-L6-v2/snapshots/*/'))[0])")
+fi
 echo "splits ($SIZE):"
 python3 bench/quality/split.py "$SHARED" "$OUT/data" "$SIZE"
 source bench/machine.sh
@@ -60,8 +68,8 @@ for set in $SETS; do
       done_already "$key" && continue
       echo "$key"
       case $variant in
-        grouped) order=() ;;
-        random) order=(--no-group-by-length) ;;
+        random) order=() ;;
+        grouped) order=(--group-by-length) ;;
         *) echo "unknown variant $variant"; exit 2 ;;
       esac
       start=$(date +%s.%N)
@@ -90,7 +98,7 @@ PY
       done_already "$key" && continue
       echo "$key"
       start=$(date +%s.%N)
-      OMP_NUM_THREADS=$THREADS bench/.venv/bin/python bench/peers/train_trainer.py "$model_dir" \
+      OMP_NUM_THREADS=$THREADS "$PYTHON" bench/peers/train_trainer.py "$model_dir" \
         "${data}_train.csv" "${data}_val.csv" 3 "$THREADS" dynamic --seed "$seed" \
         --test "${data}_test.csv" >"$work/peer.json" 2>"$work/err" \
         || { echo "trainer failed:"; tail -5 "$work/err"; exit 1; }
