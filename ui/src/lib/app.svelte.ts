@@ -48,6 +48,8 @@ export interface Hyper {
   earlyStoppingPatience: number | null;
   validationFraction: number;
   maxRows: number | null;
+  /** Batch tickets of similar length together (opt-in: batches then mix classes less). */
+  groupByLength: boolean;
 }
 
 /** The classic Trainer recipe's defaults (src/train/config.rs). */
@@ -64,6 +66,7 @@ export const RECIPE: Hyper = {
   earlyStoppingPatience: null,
   validationFraction: 0.1,
   maxRows: null,
+  groupByLength: false,
 };
 
 export type PresetName = 'quick' | 'light' | 'balanced' | 'thorough';
@@ -534,6 +537,7 @@ export class AppState {
       bestMetric: h.bestMetric,
       earlyStoppingPatience: h.earlyStoppingPatience,
       validationFraction: h.validationFraction,
+      groupByLength: h.groupByLength,
       device: this.device,
       precision: this.precision,
       method: h.method,

@@ -121,6 +121,23 @@ describe('Train step', () => {
     expect(request!.config.newHead).toBe(true);
   });
 
+  it('feeds tickets in random order unless the person asks to group them by length', async () => {
+    await ready();
+    const group = screen.getByTestId('hp-group-by-length') as HTMLInputElement;
+    expect(group.checked).toBe(false);
+    await fireEvent.click(screen.getByTestId('start-training'));
+    await settle();
+    expect(request!.config.groupByLength).toBe(false);
+  });
+
+  it('groups tickets by length when the person ticks it', async () => {
+    await ready();
+    await fireEvent.click(screen.getByTestId('hp-group-by-length'));
+    await fireEvent.click(screen.getByTestId('start-training'));
+    await settle();
+    expect(request!.config.groupByLength).toBe(true);
+  });
+
   it('keeps the model unchanged when the folder dialog is cancelled', async () => {
     await ready({ pick_model_folder: () => null });
     await fireEvent.click(screen.getByTestId('model-option-folder'));
