@@ -150,8 +150,9 @@ impl RaggedAttention {
         self.heads * self.dh
     }
 
-    /// The task's probabilities `softmax(q kᵀ / √dh)` row by row, `(queries, keys)`.
-    fn probabilities(&self, t: &Task, q: &[f32], k: &[f32]) -> Vec<f32> {
+    /// The task's probabilities `softmax(q kᵀ / √dh)` row by row, `(queries, keys)`;
+    /// `k`'s rows are `k_stride` apart.
+    fn probabilities(&self, t: &Task, q: &[f32], k: &[f32], k_stride: usize) -> Vec<f32> {
         let (lq, lk, dim, dh) = (t.q.len(), t.kv.len(), self.dim(), self.dh);
         let mut p = vec![0f32; lq * lk];
         // SAFETY: the q rows t.q and k rows t.kv, head columns, lie inside q and k
@@ -161,7 +162,11 @@ impl RaggedAttention {
                 (lq, lk, dh),
                 (p.as_mut_ptr(), lk, 1),
                 (q.as_ptr().add(t.q.start * dim + t.head * dh), dim, 1),
-                (k.as_ptr().add(t.kv.start * dim + t.head * dh), 1, dim),
+                (
+                    k.as_ptr().add(t.kv.start * k_stride + t.head * dh),
+                    1,
+                    k_stride,
+                ),
             );
         }
         let scale = 1.0 / (dh as f32).sqrt();
@@ -215,7 +220,7 @@ impl CustomOp3 for RaggedAttention {
         let mut out = vec![0f32; q.len()];
         let dst = Shared(out.as_mut_ptr());
         self.tasks().par_iter().for_each(|t| {
-            let mut p = self.probabilities(t, q, k);
+            let mut p = self.probabilities(t, q, k, dim);
             self.drop(t, &mut p);
             // SAFETY: bounds as in `probabilities`; this task alone writes rows t.q,
             // columns of its head, of `out`.
@@ -278,17 +283,8 @@ impl CustomOp3 for RaggedAttentionGrad {
         );
         let (dim, dh) = (a.dim(), a.dh);
         let (tq, tk) = (q.len() / dim.max(1), kv.len() / (2 * dim).max(1));
-        // Split k‖v back into k and v (each row: dim values of k, then dim of v).
-        let mut k = vec![0f32; tk * dim];
-        let mut v = vec![0f32; tk * dim];
-        for ((row, k), v) in kv
-            .chunks(2 * dim)
-            .zip(k.chunks_mut(dim))
-            .zip(v.chunks_mut(dim))
-        {
-            k.copy_from_slice(&row[..dim]);
-            v.copy_from_slice(&row[dim..]);
-        }
+        // k and v read in place from k‖v: each row holds dim values of k, then dim of v.
+        let (k, v, kv_stride) = (kv, kv.get(dim..).unwrap_or(&[]), 2 * dim);
         let mut grads = vec![0f32; (tq + 2 * tk) * dim];
         let dq = Shared(grads.as_mut_ptr());
         let dk = Shared(dq.at(tq * dim));
@@ -296,7 +292,7 @@ impl CustomOp3 for RaggedAttentionGrad {
         a.tasks().par_iter().for_each(|t| {
             let (lq, lk) = (t.q.len(), t.kv.len());
             let head = t.head * dh;
-            let p = a.probabilities(t, q, &k);
+            let p = a.probabilities(t, q, k, kv_stride);
             let mut dropped = p.clone();
             a.drop(t, &mut dropped);
             let mut dp = vec![0f32; lq * lk];
@@ -315,7 +311,7 @@ impl CustomOp3 for RaggedAttentionGrad {
                     (lq, lk, dh),
                     (dp.as_mut_ptr(), lk, 1),
                     (dout.as_ptr().add(t.q.start * dim + head), dim, 1),
-                    (v.as_ptr().add(t.kv.start * dim + head), 1, dim),
+                    (v.as_ptr().add(t.kv.start * kv_stride + head), 1, kv_stride),
                 );
             }
             a.drop(t, &mut dp);
@@ -336,7 +332,7 @@ impl CustomOp3 for RaggedAttentionGrad {
                     (lq, dh, lk),
                     (dq.at(t.q.start * dim + head), dim, 1),
                     (dp.as_ptr(), lk, 1),
-                    (k.as_ptr().add(t.kv.start * dim + head), dim, 1),
+                    (k.as_ptr().add(t.kv.start * kv_stride + head), kv_stride, 1),
                 );
                 // dk = dsᵀ · q
                 product(
@@ -354,30 +350,9 @@ impl CustomOp3 for RaggedAttentionGrad {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::cpu_kernels::hash_u32;
+    use crate::model::cpu_kernels::tests::{max_diff, random};
     use crate::model::layers::{attention_bias, multi_head_attention, Mode};
     use candle_core::{Device, Var};
-
-    fn random(shape: (usize, usize), seed: u64) -> Tensor {
-        let n = shape.0 * shape.1;
-        let values: Vec<f32> = (0..n)
-            .map(|i| (hash_u32(seed, i as u64) as f32 / u32::MAX as f32) * 2.0 - 1.0)
-            .collect();
-        Tensor::from_vec(values, shape, &Device::Cpu).unwrap()
-    }
-
-    fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
-        (a - b)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .max(0)
-            .unwrap()
-            .to_scalar()
-            .unwrap()
-    }
 
     /// The same rows padded into `(rows, longest, dim)` with their attention mask.
     fn padded(x: &Tensor, offsets: &[usize], longest: usize) -> (Tensor, Tensor) {
@@ -409,10 +384,10 @@ mod tests {
         let tokens = *offsets.last().unwrap();
         let longest = *lengths.iter().max().unwrap();
         for first_only in [false, true] {
-            let q = Var::from_tensor(&random((tokens, dim), 1)).unwrap();
-            let k = Var::from_tensor(&random((tokens, dim), 2)).unwrap();
-            let v = Var::from_tensor(&random((tokens, dim), 3)).unwrap();
-            let weights = random((tokens, dim), 4);
+            let q = Var::from_tensor(&random(&[tokens, dim], 1)).unwrap();
+            let k = Var::from_tensor(&random(&[tokens, dim], 2)).unwrap();
+            let v = Var::from_tensor(&random(&[tokens, dim], 3)).unwrap();
+            let weights = random(&[tokens, dim], 4);
             let (q_rows, q_offsets) = if first_only {
                 let firsts: Vec<u32> = offsets[..4].iter().map(|&o| o as u32).collect();
                 let idx = Tensor::new(firsts.as_slice(), &Device::Cpu).unwrap();
@@ -473,9 +448,9 @@ mod tests {
         let (heads, dh) = (2, 4);
         let dim = heads * dh;
         let offsets = [0usize, 6, 9];
-        let q = random((9, dim), 5);
-        let k = random((9, dim), 6);
-        let v = Var::from_tensor(&random((9, dim), 7)).unwrap();
+        let q = random(&[9, dim], 5);
+        let k = random(&[9, dim], 6);
+        let v = Var::from_tensor(&random(&[9, dim], 7)).unwrap();
         let run = |v: &Tensor, seed| {
             ragged_attention(&q, &k, v, &offsets, &offsets, heads, Some((0.3, seed))).unwrap()
         };
@@ -520,7 +495,7 @@ mod tests {
 
     #[test]
     fn offsets_that_do_not_cover_the_tokens_are_refused() {
-        let x = random((4, 6), 1);
+        let x = random(&[4, 6], 1);
         for (qo, kvo) in [
             (vec![0, 2, 3], vec![0, 2, 4]),
             (vec![0, 3, 2, 4], vec![0, 1, 2, 4]),

@@ -680,7 +680,7 @@ impl DropoutMask {
 /// splitmix64's finaliser over `seed + (i + 1)·φ`, high 32 bits (`hash_u32` in
 /// kernels.cu).
 #[inline(always)]
-pub(super) fn hash_u32(seed: u64, i: u64) -> u32 {
+fn hash_u32(seed: u64, i: u64) -> u32 {
     let mut z = seed.wrapping_add((i + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
@@ -807,11 +807,11 @@ impl CustomOp2 for GeluGrad {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use candle_core::{Device, Var, D};
 
-    fn random(shape: &[usize], seed: u64) -> Tensor {
+    pub(in crate::model) fn random(shape: &[usize], seed: u64) -> Tensor {
         let n: usize = shape.iter().product();
         let mut state = seed;
         let values: Vec<f32> = (0..n)
@@ -825,7 +825,7 @@ mod tests {
         Tensor::from_vec(values, shape, &Device::Cpu).unwrap()
     }
 
-    fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
+    pub(in crate::model) fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
         (a - b)
             .unwrap()
             .abs()

@@ -41,19 +41,15 @@ impl Mode<'_> {
 
     /// Inverted dropout with probability `p` in training mode; identity otherwise.
     pub fn dropout(&self, x: &Tensor, p: f64) -> Result<Tensor> {
-        let Mode::Train(rng) = self else {
+        let Some((p, seed)) = self.dropout_draw(p) else {
             return Ok(x.clone());
         };
-        if p <= 0.0 {
-            return Ok(x.clone());
-        }
-        let seed = || rng.0.lock().unwrap_or_else(|e| e.into_inner()).next_u64();
         #[cfg(feature = "cuda")]
         if x.device().is_cuda() {
-            return Ok(super::cuda_kernels::dropout(x, p, seed())?);
+            return Ok(super::cuda_kernels::dropout(x, p, seed)?);
         }
         if x.device().is_cpu() && x.dtype() == DType::F32 {
-            return Ok(super::cpu_kernels::dropout(x, p, seed())?);
+            return Ok(super::cpu_kernels::dropout(x, p, seed)?);
         }
         let u = Tensor::rand(0f32, 1f32, x.shape(), x.device())?;
         let keep = (u.ge(p)?.to_dtype(x.dtype())? * (1.0 / (1.0 - p)))?;
