@@ -18,6 +18,7 @@ pub mod fingerprint;
 pub mod metrics;
 pub mod model;
 pub mod predict;
+pub mod quantize;
 pub mod review;
 pub mod runs;
 pub mod runtime;
@@ -29,6 +30,7 @@ pub use error::{EngineError, Result};
 pub use metrics::{ClassMetrics, Metrics};
 pub use model::{resolve::resolve_model, Arch, SequenceClassifier};
 pub use predict::{Prediction, Predictor};
+pub use quantize::{Int8Check, PredictionPrecision};
 pub use train::{
     BestMetric, Method, Precision, RunSummary, TrainConfig, TrainData, TrainEvent, Trainer,
 };

@@ -11,6 +11,7 @@ use crate::metrics::Metrics;
 use crate::model::layers::Mode;
 use crate::model::tokenize::{Encoded, TextEncoder};
 use crate::model::SequenceClassifier;
+use crate::quantize::{Int8Check, PredictionPrecision};
 use crate::train::{RunSummary, TrainConfig};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -29,6 +30,9 @@ pub struct ModelCard {
     pub text: Option<TextSpec>,
     pub config: TrainConfig,
     pub summary: Option<RunSummary>,
+    /// How int8 prediction compared with f32 on labelled data, once checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub int8: Option<Int8Check>,
 }
 
 impl ModelCard {
@@ -72,6 +76,8 @@ pub struct Predictor {
     model: SequenceClassifier,
     encoder: TextEncoder,
     text: Option<TextSpec>,
+    precision: PredictionPrecision,
+    int8: Option<Int8Check>,
 }
 
 const PREDICT_BATCH: usize = 64;
@@ -79,23 +85,73 @@ const PREDICT_BATCH: usize = 64;
 const PROGRESS_CHUNK: usize = 256;
 
 impl Predictor {
-    /// Load a model folder (Hugging Face layout with `id2label`) on `device`.
+    /// Load a model folder (Hugging Face layout with `id2label`) on `device`, in int8
+    /// when it runs on the CPU and its card holds a passed [`Int8Check`], else in f32.
     pub fn load(dir: &Path, device: DeviceChoice) -> Result<Self> {
+        Self::load_with(dir, device, None)
+    }
+
+    /// [`Self::load`] in `precision` when given (int8 runs on the CPU only; it is
+    /// allowed without a check, for measuring one).
+    pub fn load_with(
+        dir: &Path,
+        device: DeviceChoice,
+        precision: Option<PredictionPrecision>,
+    ) -> Result<Self> {
         let dir = crate::model::folder::readable(dir);
         let dir = crate::model::resolve::resolve_model(&dir.display().to_string())?;
         let device = device.open()?;
-        let model = SequenceClassifier::load_frozen(&dir, &device)?;
+        let mut model = SequenceClassifier::load_frozen(&dir, &device)?;
         let card = ModelCard::load(&dir);
         let max_length = card
             .as_ref()
             .map_or(128, |c| c.max_length)
             .min(model.max_positions());
         let encoder = TextEncoder::load(&dir, max_length)?;
+        let int8 = card.as_ref().and_then(|c| c.int8.clone());
+        let precision = match precision {
+            Some(PredictionPrecision::Int8) if !device.is_cpu() => {
+                return Err(EngineError::Config(
+                    "int8 prediction runs on the CPU: choose the CPU device, or f32".into(),
+                ))
+            }
+            Some(chosen) => chosen,
+            None if device.is_cpu() && int8.as_ref().is_some_and(Int8Check::passed) => {
+                PredictionPrecision::Int8
+            }
+            None => PredictionPrecision::F32,
+        };
+        if precision == PredictionPrecision::Int8 {
+            model.quantize()?;
+        }
         Ok(Self {
             model,
             encoder,
             text: card.and_then(|c| c.text),
+            precision,
+            int8,
         })
+    }
+
+    /// The precision this predictor computes in.
+    pub fn precision(&self) -> PredictionPrecision {
+        self.precision
+    }
+
+    /// The model's int8 check, when it has one.
+    pub fn int8_check(&self) -> Option<&Int8Check> {
+        self.int8.as_ref()
+    }
+
+    /// The length texts are cut at, in tokens.
+    pub fn max_length(&self) -> usize {
+        self.encoder.max_length()
+    }
+
+    /// The model's class index of each example's label, or an error naming those it
+    /// does not know.
+    pub(crate) fn label_indices(&self, path: &Path, data: &LabeledData) -> Result<Vec<usize>> {
+        crate::quantize::indices_for(path, data, self.labels())
     }
 
     /// How the model's training texts were composed from their file's columns, when
@@ -230,20 +286,7 @@ impl Predictor {
         map: Option<&LabelMap>,
     ) -> Result<Metrics> {
         let data = read_labeled(path, text, label_column, map)?;
-        let Some(truth) = LabeledData::label_indices(&data.examples, self.labels()) else {
-            let unknown: Vec<&String> = data
-                .labels
-                .iter()
-                .filter(|l| !self.labels().contains(l))
-                .collect();
-            return Err(EngineError::data(
-                path,
-                format!(
-                    "labels {unknown:?} are not classes of this model (it knows {:?})",
-                    self.labels()
-                ),
-            ));
-        };
+        let truth = self.label_indices(path, &data)?;
         let texts: Vec<String> = data.examples.iter().map(|e| e.text.clone()).collect();
         let predicted: Vec<usize> = self
             .predict(&texts)?
@@ -308,6 +351,7 @@ pub fn batched_logits(
         encoder,
         encoded,
         device,
+        model.takes_packed(),
         batch_size,
         cancel,
         &mut |_| {},
@@ -316,12 +360,13 @@ pub fn batched_logits(
 }
 
 /// `output(batch)` — one row per text — for `encoded` rows, in their order, computed
-/// on batches of similar length collated on `device`; `progress(done)` after each
-/// batch. `None` if `cancel` was set midway.
+/// on batches of similar length collated on `device` (padding-free with `packed`);
+/// `progress(done)` after each batch. `None` if `cancel` was set midway.
 pub fn batched_rows(
     encoder: &TextEncoder,
     encoded: &[Encoded],
     device: &candle_core::Device,
+    packed: bool,
     batch_size: usize,
     cancel: Option<&AtomicBool>,
     progress: &mut dyn FnMut(usize),
@@ -336,7 +381,11 @@ pub fn batched_rows(
             return Ok(None);
         }
         let items: Vec<&Encoded> = chunk.iter().map(|&i| &encoded[i]).collect();
-        let batch = encoder.collate(&items, device)?;
+        let batch = if packed {
+            encoder.collate_packed(&items, device)?
+        } else {
+            encoder.collate(&items, device)?
+        };
         let rows = output(&batch)?.to_vec2::<f32>()?;
         for (&i, row) in chunk.iter().zip(rows) {
             out[i] = row;
@@ -375,7 +424,8 @@ pub fn argmax(values: &[f32]) -> usize {
         .0
 }
 
-fn softmax(logits: &[f32]) -> Vec<f32> {
+/// Probabilities from logits.
+pub(crate) fn softmax(logits: &[f32]) -> Vec<f32> {
     let max = logits.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
     let exps: Vec<f32> = logits.iter().map(|v| (v - max).exp()).collect();
     let sum: f32 = exps.iter().sum();

@@ -146,6 +146,20 @@ impl BertClassifier {
         })
     }
 
+    /// Compute the encoder's linear layers in int8 from now on (CPU inference only);
+    /// the head stays f32.
+    pub fn quantize(&mut self) -> Result<()> {
+        for layer in &mut self.layers {
+            layer.query.quantize()?;
+            layer.key.quantize()?;
+            layer.value.quantize()?;
+            layer.attn_out.quantize()?;
+            layer.intermediate.quantize()?;
+            layer.output.quantize()?;
+        }
+        Ok(())
+    }
+
     /// Largest sequence length the position table allows.
     pub fn max_positions(&self) -> usize {
         self.cfg.max_position_embeddings

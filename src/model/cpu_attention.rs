@@ -6,7 +6,7 @@
 //! backward pass recomputes the probabilities (and regenerates the dropout mask from
 //! its seed) instead of storing them.
 
-use super::cpu_kernels::{data, simd, DropoutMask};
+use super::cpu_kernels::{data, exp, max_of, simd, sum_of, DropoutMask};
 use candle_core::{CpuStorage, CustomOp3, Error, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
@@ -78,14 +78,14 @@ struct Task {
 
 /// A pointer that tasks writing disjoint parts of one buffer share.
 #[derive(Clone, Copy)]
-struct Shared(*mut f32);
+pub(super) struct Shared(pub(super) *mut f32);
 // SAFETY: every task writes only its own (row range, head columns) block.
 unsafe impl Send for Shared {}
 unsafe impl Sync for Shared {}
 
 impl Shared {
     /// The pointer (a method, so that closures capture the whole `Shared`).
-    fn at(self, offset: usize) -> *mut f32 {
+    pub(super) fn at(self, offset: usize) -> *mut f32 {
         self.0.wrapping_add(offset)
     }
 }
@@ -172,13 +172,9 @@ impl RaggedAttention {
         let scale = 1.0 / (dh as f32).sqrt();
         simd(|| {
             for row in p.chunks_mut(lk.max(1)) {
-                let max = row.iter().fold(f32::NEG_INFINITY, |m, &s| m.max(s));
-                let mut sum = 0f32;
-                for s in row.iter_mut() {
-                    *s = ((*s - max) * scale).exp();
-                    sum += *s;
-                }
-                let inv = 1.0 / sum;
+                let max = max_of(row);
+                row.iter_mut().for_each(|s| *s = exp((*s - max) * scale));
+                let inv = 1.0 / sum_of(row);
                 row.iter_mut().for_each(|s| *s *= inv);
             }
         });

@@ -105,6 +105,71 @@ pub(super) fn simd<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
+/// Lanes of the partial results of [`sum_of`] and [`max_of`]: sequential f32
+/// reductions do not vectorise (their order is fixed); eight running ones do.
+const LANES: usize = 8;
+
+/// Σ `x`, as eight interleaved partial sums.
+#[inline(always)]
+pub(super) fn sum_of(x: &[f32]) -> f32 {
+    let mut acc = [0f32; LANES];
+    let chunks = x.chunks_exact(LANES);
+    let tail: f32 = chunks.remainder().iter().sum();
+    for chunk in chunks {
+        for (a, v) in acc.iter_mut().zip(chunk) {
+            *a += v;
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+/// The smallest and largest of `x` and `start` (NaN values are skipped).
+#[inline(always)]
+pub(super) fn min_max_of(x: &[f32], start: f32) -> (f32, f32) {
+    let (mut lo, mut hi) = ([start; LANES], [start; LANES]);
+    let chunks = x.chunks_exact(LANES);
+    let tail = chunks.remainder();
+    for chunk in chunks {
+        for i in 0..LANES {
+            lo[i] = if chunk[i] < lo[i] { chunk[i] } else { lo[i] };
+            hi[i] = if chunk[i] > hi[i] { chunk[i] } else { hi[i] };
+        }
+    }
+    let (lo, hi) = (lo.iter().chain(tail), hi.iter().chain(tail));
+    (lo.fold(start, |m, &v| m.min(v)), hi.fold(start, |m, &v| m.max(v)))
+}
+
+/// The largest of `x` (−∞ when empty; NaN values are skipped).
+#[inline(always)]
+pub(super) fn max_of(x: &[f32]) -> f32 {
+    min_max_of(x, f32::NEG_INFINITY).1
+}
+
+/// eˣ for f32 within 2 ulp (Cephes' `expf`: a degree-6 polynomial on
+/// [−ln 2 / 2, ln 2 / 2] scaled by 2ⁿ), branch-free so that it vectorises where libm's
+/// `expf` is a call per value; 0 below −87.3 (where f32 leaves normal numbers), and
+/// e^88.37 above 88.37 (attention and GELU take it at x ≤ 0).
+#[inline(always)]
+pub(super) fn exp(x: f32) -> f32 {
+    const LOG2E: f32 = std::f32::consts::LOG2_E;
+    let underflow = x < -87.336_55;
+    let x = x.clamp(-87.336_55, 88.376_26);
+    let n = (x * LOG2E + 0.5).floor();
+    let r = x - n * 0.693_359_4 + n * 2.121_944_4e-4;
+    let mut p = 1.987_569_1e-4 * r + 1.398_2e-3;
+    p = p * r + 8.333_452e-3;
+    p = p * r + 4.166_579_6e-2;
+    p = p * r + 0.166_666_65;
+    p = p * r + 0.5;
+    let y = p * r * r + r + 1.0;
+    let scaled = y * f32::from_bits(((n as i32 + 127) as u32) << 23);
+    if underflow {
+        0.0
+    } else {
+        scaled
+    }
+}
+
 /// Apply `f(row_index, out_row)` to every row (of `cols` elements) of `out`, in
 /// parallel.
 fn for_rows(out: &mut [f32], cols: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
@@ -147,8 +212,16 @@ pub fn layer_norm(x: &Tensor, weight: &Tensor, bias: &Tensor, eps: f64) -> Resul
 /// Mean and 1 / sqrt(variance + eps) of one row (two passes, f32).
 fn row_stats(x: &[f32], eps: f32) -> (f32, f32) {
     let n = x.len().max(1) as f32;
-    let mean = x.iter().sum::<f32>() / n;
-    let var = x.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / n;
+    let mean = sum_of(x) / n;
+    let mut centred = [0f32; LANES];
+    let chunks = x.chunks_exact(LANES);
+    let tail: f32 = chunks.remainder().iter().map(|v| (v - mean) * (v - mean)).sum();
+    for chunk in chunks {
+        for (c, v) in centred.iter_mut().zip(chunk) {
+            *c += (v - mean) * (v - mean);
+        }
+    }
+    let var = (centred.iter().sum::<f32>() + tail) / n;
     (mean, 1.0 / (var + eps).sqrt())
 }
 
@@ -339,17 +412,12 @@ impl CustomOp2 for MaskedSoftmax {
         let mut y = vec![0f32; s.len()];
         for_rows(&mut y, keys, |r, y| {
             let (s, bias) = (row(s, r, keys), row(bias, r / rows_per_batch, keys));
-            let mut max = f32::NEG_INFINITY;
             for i in 0..keys {
                 y[i] = s[i] * self.scale + bias[i];
-                max = max.max(y[i]);
             }
-            let mut sum = 0f32;
-            for v in y.iter_mut() {
-                *v = (*v - max).exp();
-                sum += *v;
-            }
-            let inv = 1.0 / sum;
+            let max = max_of(y);
+            y.iter_mut().for_each(|v| *v = exp(*v - max));
+            let inv = 1.0 / sum_of(y);
             y.iter_mut().for_each(|v| *v *= inv);
         });
         Ok((CpuStorage::F32(y), sl.shape().clone()))
@@ -799,7 +867,7 @@ impl CustomOp2 for GeluGrad {
         let (x, dy) = (data(x, xl, self.name())?, data(dy, dyl, self.name())?);
         let dx = zip_map(x, dy, |x, dy| {
             let cdf = 0.5 * (1.0 + erf(x * FRAC_1_SQRT_2));
-            let pdf = FRAC_1_SQRT_2PI * (-0.5 * x * x).exp();
+            let pdf = FRAC_1_SQRT_2PI * exp(-0.5 * x * x);
             dy * (cdf + x * pdf)
         });
         Ok((CpuStorage::F32(dx), xl.shape().clone()))
@@ -810,6 +878,23 @@ impl CustomOp2 for GeluGrad {
 pub(super) mod tests {
     use super::*;
     use candle_core::{Device, Var, D};
+
+    #[test]
+    fn exp_is_within_two_ulp_of_libm() {
+        let mut worst = 0f64;
+        for i in 0..=2_000_000 {
+            let x = -100.0 + i as f32 * 9.4e-5;
+            let (got, want) = (exp(x), x.exp());
+            if want < f32::MIN_POSITIVE {
+                assert!(got < 1.2e-38, "exp({x}) = {got}");
+                continue;
+            }
+            worst = worst.max(((got - want) / want).abs() as f64 / f64::from(f32::EPSILON));
+        }
+        assert!(worst <= 2.0, "worst error {worst} ulp");
+        assert_eq!(exp(0.0), 1.0);
+        assert_eq!(exp(-1e9), 0.0);
+    }
 
     pub(in crate::model) fn random(shape: &[usize], seed: u64) -> Tensor {
         let n: usize = shape.iter().product();

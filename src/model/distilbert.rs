@@ -123,6 +123,20 @@ impl DistilBertClassifier {
         })
     }
 
+    /// Compute the encoder's linear layers in int8 from now on (CPU inference only);
+    /// the head stays f32.
+    pub fn quantize(&mut self) -> Result<()> {
+        for layer in &mut self.blocks {
+            layer.q.quantize()?;
+            layer.k.quantize()?;
+            layer.v.quantize()?;
+            layer.out.quantize()?;
+            layer.lin1.quantize()?;
+            layer.lin2.quantize()?;
+        }
+        Ok(())
+    }
+
     /// Largest sequence length the position table allows.
     pub fn max_positions(&self) -> usize {
         self.cfg.max_position_embeddings

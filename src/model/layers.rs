@@ -1,6 +1,7 @@
 //! Differentiable building blocks shared by the encoders: linear, embedding,
 //! LayerNorm, activations, seeded dropout and multi-head self-attention.
 
+use super::int8::QuantizedLinear;
 use super::params::{Init, ParamLoader};
 use super::Batch;
 use crate::error::Result;
@@ -57,24 +58,41 @@ impl Mode<'_> {
     }
 }
 
-/// A dense layer `x Wᵀ + b` with weights named `<name>.weight` / `<name>.bias`.
+/// A dense layer `x Wᵀ + b` with weights named `<name>.weight` / `<name>.bias`; for
+/// prediction on the CPU, optionally with an int8 copy of its weights that then
+/// computes it.
 pub struct Linear {
     weight: Tensor,
     bias: Tensor,
+    int8: Option<QuantizedLinear>,
 }
 
 impl Linear {
     /// A layer from its weight `(out, in)` and bias `(out,)`.
     pub fn new(weight: Tensor, bias: Tensor) -> Self {
-        Self { weight, bias }
+        Self {
+            weight,
+            bias,
+            int8: None,
+        }
+    }
+
+    /// Compute this layer from int8 weights from now on ([`QuantizedLinear`]); for
+    /// inference on the CPU only.
+    pub fn quantize(&mut self) -> Result<()> {
+        let (outputs, inputs) = self.weight.dims2()?;
+        let weight = self.weight.to_dtype(DType::F32)?.flatten_all()?.to_vec1()?;
+        let bias = self.bias.to_dtype(DType::F32)?.to_vec1()?;
+        self.int8 = Some(QuantizedLinear::new(&weight, &bias, outputs, inputs)?);
+        Ok(())
     }
 
     /// Load an encoder layer (must be in the checkpoint).
     pub fn load(p: &mut ParamLoader, name: &str, in_dim: usize, out_dim: usize) -> Result<Self> {
-        Ok(Self {
-            weight: p.require(&format!("{name}.weight"), &[out_dim, in_dim])?,
-            bias: p.require(&format!("{name}.bias"), &[out_dim])?,
-        })
+        Ok(Self::new(
+            p.require(&format!("{name}.weight"), &[out_dim, in_dim])?,
+            p.require(&format!("{name}.bias"), &[out_dim])?,
+        ))
     }
 
     /// Load a head layer, initialising N(0, std) / zeros when absent.
@@ -85,14 +103,14 @@ impl Linear {
         out_dim: usize,
         std: f64,
     ) -> Result<Self> {
-        Ok(Self {
-            weight: p.load_or_init(
+        Ok(Self::new(
+            p.load_or_init(
                 &format!("{name}.weight"),
                 &[out_dim, in_dim],
                 Init::Normal(std),
             )?,
-            bias: p.load_or_init(&format!("{name}.bias"), &[out_dim], Init::Zeros)?,
-        })
+            p.load_or_init(&format!("{name}.bias"), &[out_dim], Init::Zeros)?,
+        ))
     }
 
     /// Apply to `(..., in_dim)`, computing in `dtype` (the f32 weights are cast for
@@ -104,6 +122,10 @@ impl Linear {
         let mut out = dims;
         let last = out.len() - 1;
         out[last] = self.bias.dim(0)?;
+        if let (Some(int8), true) = (&self.int8, x.device().is_cpu()) {
+            let x = x.to_dtype(DType::F32)?.reshape((rows, in_dim))?;
+            return Ok(int8.forward(&x)?.reshape(out)?);
+        }
         if x.device().is_cpu() && x.dtype() == DType::F32 && dtype == DType::F32 {
             let y =
                 super::cpu_kernels::linear(&x.reshape((rows, in_dim))?, &self.weight, &self.bias)?;

@@ -4,6 +4,7 @@
 pub mod bert;
 pub(crate) mod cpu_attention;
 pub(crate) mod cpu_kernels;
+pub mod int8;
 pub use cpu_kernels::SimdPath;
 #[cfg(feature = "cuda")]
 pub(crate) mod cuda_kernels;
@@ -191,6 +192,26 @@ impl SequenceClassifier {
         Ok(view)
     }
 
+    /// Compute the encoder's linear layers from int8 weights from now on
+    /// ([`int8::QuantizedLinear`]): prediction on the CPU only, for a model loaded
+    /// frozen (a trainable one has no backward pass through int8).
+    pub fn quantize(&mut self) -> Result<()> {
+        if !self.device.is_cpu() {
+            return Err(EngineError::Config(
+                "int8 prediction runs on the CPU only".into(),
+            ));
+        }
+        if !self.vars.is_empty() {
+            return Err(EngineError::Config(
+                "a model being trained cannot be quantized; quantize a frozen copy".into(),
+            ));
+        }
+        match &mut self.net {
+            Net::DistilBert(m) => m.quantize(),
+            Net::Bert(m) => m.quantize(),
+        }
+    }
+
     /// Build from a parsed config.json and the checkpoint's tensors (read by
     /// `checkpoint` once the config is known to be usable); `name` labels errors.
     /// Heads follow [`Self::load`]'s rule for `labels`.
@@ -323,6 +344,13 @@ impl SequenceClassifier {
             compute: DType::F32,
             head,
         })
+    }
+
+    /// Whether [`Self::forward`] takes padding-free batches
+    /// ([`TextEncoder::collate_packed`](tokenize::TextEncoder::collate_packed)): on the
+    /// CPU, with transformers' head (mean pooling reads padded rows).
+    pub fn takes_packed(&self) -> bool {
+        self.device.is_cpu() && matches!(self.head, Head::Native)
     }
 
     /// Logits `(batch, labels)`, f32.

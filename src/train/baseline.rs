@@ -133,6 +133,7 @@ fn encode(
         &p.encoder,
         rows,
         p.model.device(),
+        false,
         batch_size,
         Some(cancel),
         &mut progress,

@@ -646,6 +646,7 @@ fn save_best(p: &Prepared, config: &TrainConfig, summary: &RunSummary) -> Result
             text: p.text.clone(),
             config: config.clone(),
             summary: Some(summary.clone()),
+            int8: None,
         }
         .save(dir)
     })
