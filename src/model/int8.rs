@@ -1,13 +1,14 @@
 //! Int8 linear layers for prediction on the CPU. Weights are quantized once per output
-//! channel to 7 bits (symmetric, `|q| ≤ 63`), activations per row to 8 bits
-//! (asymmetric, with a zero point) as each product runs; the products accumulate
-//! exactly in i32 and are rescaled to f32 with the bias added. The 7-bit weights keep
-//! every pair of products inside i16, so AVX2's `vpmaddubsw` never saturates and
-//! every path gives the same integers.
+//! channel to 7 bits (symmetric, `|q| ≤ 63`), activations per row to 7 bits
+//! (asymmetric, `0..=127` with a zero point) as each product runs; the products
+//! accumulate exactly in i32 and are rescaled to f32 with the bias added. With 7 bits
+//! on both sides, two pairs of products (`2 · 2 · 127 · 63`) fit in i16, so AVX2's
+//! `vpmaddubsw` never saturates and every path gives the same integers.
 //!
-//! On x86-64 with AVX2 the inner loop is `vpmaddubsw` + `vpmaddwd` over panels of 16
-//! outputs (32 multiply-adds per instruction pair, twice the f32 FMA's rate); other
-//! CPUs run a portable loop that the compiler vectorises. Inference only: no backward.
+//! On x86-64 with AVX2 the inner loop takes two quads of inputs at a time: two
+//! `vpmaddubsw`, one `vpaddw` and one `vpmaddwd` per 16 outputs × 8 inputs, over panels
+//! of 16 outputs; other CPUs run a portable loop that the compiler vectorises.
+//! Inference only: no backward.
 
 use super::cpu_attention::Shared;
 use super::cpu_kernels::{min_max_of, simd};
@@ -22,13 +23,14 @@ const MR: usize = 4;
 const ROWS_PER_TASK: usize = 64;
 /// Weight panels per parallel task.
 const PANELS_PER_TASK: usize = 4;
-/// Most inputs a layer may have: `255 · 63 · inputs` must fit in i32.
+/// Most inputs a layer may have: `127 · 63 · inputs` must fit in i32 (kept at the
+/// 8-bit bound).
 const MAX_INPUTS: usize = 130_000;
 /// Activations quantized on one thread below this many values.
 const PARALLEL_QUANTIZE: usize = 256 * 1024;
 /// Largest activation code: 7 bits, so that two pairs of products fit in i16.
 const ACTIVATION_MAX: f32 = 127.0;
-/// Largest weight code: 7 bits, so that `255 · 63 · 2` fits in i16.
+/// Largest weight code: 7 bits, so that `2 · 2 · 127 · 63` fits in i16.
 const WEIGHT_MAX: f32 = 63.0;
 
 /// A linear layer `x · wᵀ + b` with int8 weights, packed for the int8 product.
@@ -180,7 +182,7 @@ impl QuantizedLinear {
             let (scale, zero) = (a.scales[row], a.zeros[row]);
             let mut values = [0f32; NR];
             for j in 0..NR {
-                // No overflow: |acc|, |zero · sum| ≤ 255 · 63 · inputs < 2³¹ (`new`).
+                // No overflow: |acc|, |zero · sum| ≤ 127 · 63 · inputs < 2³¹ (`new`).
                 let exact = row_acc[j] - zero * sums[j];
                 values[j] = exact as f32 * (scale * scales[j]) + bias[j];
             }
@@ -211,7 +213,7 @@ impl CustomOp1 for QuantizedLinear {
     }
 }
 
-/// Rows of activations quantized to u8 with a scale and zero point each:
+/// Rows of activations quantized to 7-bit codes with a scale and zero point each:
 /// `x ≈ scale · (code − zero)`, zero exact. Each row is padded with zero codes to whole
 /// quads (their weights are 0).
 struct QuantizedRows {
@@ -250,8 +252,8 @@ impl QuantizedRows {
     }
 }
 
-/// Quantize one row into `dst`; returns its scale and zero point. The range always
-/// holds 0, so that 0 is exact.
+/// Quantize one row into `dst` (7-bit codes); returns its scale and zero point. The
+/// range always holds 0, so that 0 is exact.
 #[inline(always)]
 fn quantize_row(src: &[f32], dst: &mut [u8]) -> (f32, i32) {
     let (lo, hi) = min_max_of(src, 0.0);
@@ -271,9 +273,10 @@ fn quantize_row(src: &[f32], dst: &mut [u8]) -> (f32, i32) {
     (scale, zero as i32)
 }
 
-/// [`QuantizedLinear::tile`] with AVX2: per quad of inputs, each row's 4 codes are
-/// broadcast and multiplied with the panel's 16 × 4 codes by `vpmaddubsw` (pairs summed
-/// in i16, exact since `|w| ≤ 63`), then `vpmaddwd` by 1 sums the pairs into i32 lanes.
+/// [`QuantizedLinear::tile`] with AVX2: per two quads of inputs, each row's 2 × 4 codes
+/// are broadcast and multiplied with the panel's 16 × 4 codes of each quad by
+/// `vpmaddubsw` (pairs summed in i16), the two added in i16 (exact: 7-bit codes), then
+/// `vpmaddwd` by 1 sums the pairs into i32 lanes.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn tile_avx2<const R: usize>(
@@ -382,7 +385,7 @@ mod tests {
 
     #[test]
     fn the_vector_and_portable_tiles_give_the_same_integers() {
-        // Extreme codes: activations at 0 and 255, weights at ±63, so that any
+        // Extreme codes: activations at 0 and 127, weights at ±63, so that any
         // saturation or lane mix-up shows.
         let (rows, inputs, outputs) = (7, 37, 21);
         let w = random(outputs * inputs, 1);
@@ -391,7 +394,7 @@ mod tests {
         x.iter_mut().step_by(3).for_each(|v| *v = 4.0);
         x.iter_mut().step_by(5).for_each(|v| *v = -4.0);
         let a = QuantizedRows::new(&x, rows, inputs, layer.quads);
-        assert!(a.codes.contains(&0) && a.codes.contains(&255));
+        assert!(a.codes.contains(&0) && a.codes.contains(&127));
         assert!(layer.panels.contains(&63) && layer.panels.contains(&-63));
         for panel in 0..outputs.div_ceil(NR) {
             for (first, count) in [(0, 4), (4, 3), (0, 1), (5, 2)] {
