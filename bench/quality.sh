@@ -4,7 +4,8 @@
 # validation accuracy, max length 128, dynamic padding on the Trainer's side) on both
 # ../shared/data sets, with train/validation/test splits made once and saved
 # (bench/quality/split.py); the test part is scored once per run and never used for
-# selection. Prints mean ± sd of test accuracy and macro-F1 per side and variant, and
+# selection. Each Dialect model is also scored in int8 on the test set (`dialect
+# quantize`). Prints mean ± sd of test accuracy and macro-F1 per side and variant, and
 # the differences (bench/quality/summarize.py). Results accumulate in
 # bench/.quality/results.jsonl: a run that is already there is not repeated.
 #
@@ -78,15 +79,22 @@ for set in $SETS; do
         --out "$work/m" --json >"$work/train.jsonl" 2>"$work/err" \
         || { echo "dialect failed:"; tail -5 "$work/err"; exit 1; }
       seconds=$(python3 -c "import time,sys; print(round(time.time()-float(sys.argv[1]),1))" "$start")
-      RAYON_NUM_THREADS=$THREADS "$DIALECT" eval "$work/m" "${data}_test.csv" --device "$DEVICE" --json >"$work/eval.json"
+      RAYON_NUM_THREADS=$THREADS "$DIALECT" eval "$work/m" "${data}_test.csv" --device "$DEVICE" \
+        --precision f32 --json >"$work/eval.json"
+      # int8 prediction against f32 on the same test rows (on the CPU).
+      RAYON_NUM_THREADS=$THREADS "$DIALECT" quantize "$work/m" "${data}_test.csv" --json >"$work/int8.json"
       python3 - "$key" "$set" "dialect-$variant" "$seed" "$seconds" "$work" >>"$results" <<'PY'
 import json, sys
 key, set_, side, seed, seconds, work = sys.argv[1:]
 events = [json.loads(l) for l in open(f'{work}/train.jsonl') if l.strip()]
 evals = [e for e in events if e.get('type') == 'evaluated']
 test = json.load(open(f'{work}/eval.json'))
+int8 = json.load(open(f'{work}/int8.json'))
 print(json.dumps({'key': key, 'set': set_, 'side': side, 'seed': int(seed),
                   'test_accuracy': round(test['accuracy'], 4), 'test_macro_f1': round(test['macroF1'], 4),
+                  'int8_test_accuracy': round(int8['int8Accuracy'], 4),
+                  'int8_test_macro_f1': round(int8['int8MacroF1'], 4),
+                  'int8_agreement': round(int8['agreement'], 4),
                   'epoch_accuracy': [round(e['metrics']['accuracy'], 4) for e in evals],
                   'samples_per_second': [round(e['samplesPerSecond'], 2) for e in evals],
                   'seconds': float(seconds)}))

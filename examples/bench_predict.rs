@@ -38,7 +38,11 @@ fn main() -> Result<(), Failure> {
         predicted.push(predictions);
     }
     let (f32s, int8s) = (&predicted[0], &predicted[1]);
-    let same = f32s.iter().zip(int8s).filter(|(a, b)| a.label == b.label).count();
+    let same = f32s
+        .iter()
+        .zip(int8s)
+        .filter(|(a, b)| a.label == b.label)
+        .count();
     let max_change = f32s
         .iter()
         .zip(int8s)

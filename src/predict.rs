@@ -98,8 +98,7 @@ impl Predictor {
         device: DeviceChoice,
         precision: Option<PredictionPrecision>,
     ) -> Result<Self> {
-        let dir = crate::model::folder::readable(dir);
-        let dir = crate::model::resolve::resolve_model(&dir.display().to_string())?;
+        let dir = model_dir(dir)?;
         let device = device.open()?;
         let mut model = SequenceClassifier::load_frozen(&dir, &device)?;
         let card = ModelCard::load(&dir);
@@ -136,6 +135,11 @@ impl Predictor {
     /// The precision this predictor computes in.
     pub fn precision(&self) -> PredictionPrecision {
         self.precision
+    }
+
+    /// Whether the model runs on the CPU.
+    pub fn on_cpu(&self) -> bool {
+        self.model.device().is_cpu()
     }
 
     /// The model's int8 check, when it has one.
@@ -302,6 +306,12 @@ impl Predictor {
     }
 }
 
+/// The folder a model given as a folder (or hub id) is read from.
+pub(crate) fn model_dir(dir: &Path) -> Result<std::path::PathBuf> {
+    let dir = crate::model::folder::readable(dir);
+    crate::model::resolve::resolve_model(&dir.display().to_string())
+}
+
 /// Check that `input` has every column `trained` composes its text from (the columns
 /// a model was trained on); the error names the missing ones and the file's columns.
 pub fn check_trained_columns(input: &Path, trained: &TextSpec) -> Result<()> {
@@ -348,28 +358,30 @@ pub fn batched_logits(
 ) -> Result<Option<Vec<Vec<f32>>>> {
     let device = model.device();
     batched_rows(
-        encoder,
         encoded,
-        device,
-        model.takes_packed(),
         batch_size,
         cancel,
         &mut |_| {},
+        |items| {
+            if model.takes_packed() {
+                encoder.collate_packed(items, device)
+            } else {
+                encoder.collate(items, device)
+            }
+        },
         |batch| model.forward(batch, &Mode::Eval),
     )
 }
 
 /// `output(batch)` — one row per text — for `encoded` rows, in their order, computed
-/// on batches of similar length collated on `device` (padding-free with `packed`);
-/// `progress(done)` after each batch. `None` if `cancel` was set midway.
+/// on batches of similar length made by `collate`; `progress(done)` after each batch.
+/// `None` if `cancel` was set midway.
 pub fn batched_rows(
-    encoder: &TextEncoder,
     encoded: &[Encoded],
-    device: &candle_core::Device,
-    packed: bool,
     batch_size: usize,
     cancel: Option<&AtomicBool>,
     progress: &mut dyn FnMut(usize),
+    collate: impl Fn(&[&Encoded]) -> Result<crate::model::Batch>,
     output: impl Fn(&crate::model::Batch) -> Result<candle_core::Tensor>,
 ) -> Result<Option<Vec<Vec<f32>>>> {
     let mut order: Vec<usize> = (0..encoded.len()).collect();
@@ -381,11 +393,7 @@ pub fn batched_rows(
             return Ok(None);
         }
         let items: Vec<&Encoded> = chunk.iter().map(|&i| &encoded[i]).collect();
-        let batch = if packed {
-            encoder.collate_packed(&items, device)?
-        } else {
-            encoder.collate(&items, device)?
-        };
+        let batch = collate(&items)?;
         let rows = output(&batch)?.to_vec2::<f32>()?;
         for (&i, row) in chunk.iter().zip(rows) {
             out[i] = row;

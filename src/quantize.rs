@@ -11,7 +11,7 @@ use crate::error::{EngineError, Result};
 use crate::metrics::Metrics;
 use crate::model::tokenize::{Encoded, TextEncoder};
 use crate::model::SequenceClassifier;
-use crate::predict::{argmax, batched_logits, softmax, ModelCard, Predictor};
+use crate::predict::{argmax, batched_logits, model_dir, softmax, ModelCard, Predictor};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -99,7 +99,11 @@ impl Int8Check {
         let int8_logits = logits(&model, encoder, rows)?;
         let predicted = |all: &[Vec<f32>]| all.iter().map(|r| argmax(r)).collect::<Vec<_>>();
         let (f32_pred, int8_pred) = (predicted(&f32_logits), predicted(&int8_logits));
-        let same = f32_pred.iter().zip(&int8_pred).filter(|(a, b)| a == b).count();
+        let same = f32_pred
+            .iter()
+            .zip(&int8_pred)
+            .filter(|(a, b)| a == b)
+            .count();
         let max_probability_change = f32_logits
             .iter()
             .zip(&int8_logits)
@@ -155,6 +159,7 @@ pub fn check_file(
     label_column: &str,
     map: Option<&LabelMap>,
 ) -> Result<Int8Check> {
+    let dir = &model_dir(dir)?;
     let predictor = Predictor::load_with(dir, DeviceChoice::Cpu, Some(PredictionPrecision::F32))?;
     let data = read_labeled(path, text, label_column, map)?;
     let truth = predictor.label_indices(path, &data)?;
@@ -168,7 +173,11 @@ pub fn check_file(
 
 /// [`LabeledData::label_indices`] against a model's classes, or an error naming the
 /// labels it does not know.
-pub(crate) fn indices_for(path: &Path, data: &LabeledData, labels: &[String]) -> Result<Vec<usize>> {
+pub(crate) fn indices_for(
+    path: &Path,
+    data: &LabeledData,
+    labels: &[String],
+) -> Result<Vec<usize>> {
     LabeledData::label_indices(&data.examples, labels).ok_or_else(|| {
         let unknown: Vec<&String> = data.labels.iter().filter(|l| !labels.contains(l)).collect();
         EngineError::data(

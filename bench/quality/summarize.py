@@ -76,4 +76,18 @@ for set_ in sorted({s for s, _ in by}):
             pm, ps = mean_sd(paired) if paired else (float('nan'), float('nan'))
             cells += [f'{pts(d)} [{pts(d - half)}, {pts(d + half)}]', f'{pts(pm)} ± {pts(ps)} (n={len(paired)})']
         print(f'| {side} | ' + ' | '.join(cells) + ' |')
+int8 = [r for r in rows if 'int8_test_accuracy' in r]
+if int8:
+    print('\n#### int8 prediction against f32, same Dialect models, test set\n')
+    print('| set | models | f32 accuracy | int8 accuracy | Δ accuracy, mean [min, max] | Δ macro-F1, mean [min, max] | same class as f32 |')
+    print('|---|---|---|---|---|---|---|')
+    for set_ in sorted({r['set'] for r in int8}):
+        rs = [r for r in int8 if r['set'] == set_]
+        da = [r['int8_test_accuracy'] - r['test_accuracy'] for r in rs]
+        df = [r['int8_test_macro_f1'] - r['test_macro_f1'] for r in rs]
+        (fa, fs), (ia, is_) = mean_sd([r['test_accuracy'] for r in rs]), mean_sd([r['int8_test_accuracy'] for r in rs])
+        agree = st.mean(r['int8_agreement'] for r in rs)
+        print(f'| {set_} | {len(rs)} | {pts(fa)} ± {pts(fs)} | {pts(ia)} ± {pts(is_)} '
+              f'| {pts(st.mean(da))} [{pts(min(da))}, {pts(max(da))}] '
+              f'| {pts(st.mean(df))} [{pts(min(df))}, {pts(max(df))}] | {100 * agree:.2f}% |')
 print('\nFigures in accuracy points (×100); sd is the sample standard deviation over seeds.')

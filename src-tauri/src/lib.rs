@@ -42,6 +42,7 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::train::attach_training,
         commands::predict::evaluate_run,
         commands::predict::predict,
+        commands::predict::predictor_info,
         commands::predict::predict_file,
         commands::runs::list_runs,
         commands::runs::get_run,

@@ -5,10 +5,14 @@ use crate::error::{AppError, AppResult};
 use crate::training::TrainingJob;
 use dialect::model::resolve::is_hub_id;
 use dialect::runs::RunStore;
-use dialect::Predictor;
+use dialect::{PredictionPrecision, Predictor};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
+
+/// A loaded predictor: its run id, the precision asked for (`None`: the model's
+/// default) and the predictor.
+pub type CachedPredictor = (String, Option<PredictionPrecision>, Arc<Predictor>);
 
 /// Shared app state (managed by Tauri).
 pub struct AppState {
@@ -16,8 +20,8 @@ pub struct AppState {
     /// The bundled sample data file.
     pub sample: PathBuf,
     pub training: Mutex<Option<TrainingJob>>,
-    /// The last model used for prediction, by run id (loading takes a moment).
-    pub predictor: Mutex<Option<(String, Arc<Predictor>)>>,
+    /// The last model used for prediction (loading takes a moment).
+    pub predictor: Mutex<Option<CachedPredictor>>,
     /// The data file last inspected, and the inspection's cancel flag.
     pub data: crate::commands::data::DataState,
     /// Files the person opened through the app (dialog, drop, sample): the only data

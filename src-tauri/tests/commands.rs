@@ -567,6 +567,37 @@ fn training_runs_on_its_own_thread_and_is_recorded() {
         .sum();
     assert!((total - 1.0).abs() < 1e-4);
 
+    // A CPU run checks int8 on its validation split before it finishes; the Try box
+    // computes in int8 when the check passed, and in either precision on request.
+    let checked = &events[events.len() - 2];
+    assert_eq!(checked["type"], "int8Checked");
+    let check = &checked["check"];
+    assert_eq!(check["rows"], review["metrics"]["count"]);
+    let passed =
+        check["f32Accuracy"].as_f64().unwrap() - check["int8Accuracy"].as_f64().unwrap() <= 0.005;
+    let info = app.ok("predictor_info", json!({ "runId": id }));
+    assert_eq!(info["int8"], *check);
+    assert_eq!(info["cpu"], true);
+    assert_eq!(info["precision"], if passed { "int8" } else { "f32" });
+    for precision in ["f32", "int8"] {
+        let info = app.ok(
+            "predictor_info",
+            json!({ "runId": id, "precision": precision }),
+        );
+        assert_eq!(info["precision"], precision);
+        let p = app.ok(
+            "predict",
+            json!({ "runId": id, "texts": ["please add dark mode"], "precision": precision }),
+        );
+        let total: f64 = p[0]["scores"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["probability"].as_f64().unwrap())
+            .sum();
+        assert!((total - 1.0).abs() < 1e-4, "{precision}: {total}");
+    }
+
     app.ok("delete_run", json!({ "runId": id }));
     assert_eq!(app.ok("list_runs", json!({})), json!([]));
     app.err("get_run", json!({ "runId": id }), "config");

@@ -21,12 +21,13 @@ use dialect::model::folder::copy_model;
 use dialect::model::resolve::{download_model, preset_status, resolve_model, DownloadEvent};
 use dialect::model::tokenize::TextEncoder;
 use dialect::predict::check_trained_columns;
+use dialect::quantize::check_file;
 use dialect::review::{review_run, ValidationCheck};
 use dialect::runs::{RunStatus, RunStore};
 use dialect::train::DataSpec;
 use dialect::{
-    BestMetric, DeviceChoice, EngineError, Method, Metrics, Precision, Predictor, TextSpec,
-    TrainConfig, TrainEvent, Trainer,
+    BestMetric, DeviceChoice, EngineError, Int8Check, Method, Metrics, Precision,
+    PredictionPrecision, Predictor, TextSpec, TrainConfig, TrainEvent, Trainer,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
@@ -75,6 +76,11 @@ enum Command {
     Eval(EvalArgs),
     /// Predict labels for texts, or for every row of a CSV.
     Predict(PredictArgs),
+    /// Compare int8 prediction with f32 on labelled data and record the result in the
+    /// model's card: a model whose int8 accuracy is within half a point of its f32
+    /// accuracy then predicts in int8 on the CPU (CPU training does this check on the
+    /// validation split when it ends).
+    Quantize(QuantizeArgs),
 }
 
 #[derive(Args)]
@@ -297,6 +303,38 @@ struct EvalArgs {
     label: LabelArgs,
     #[arg(long, default_value = "auto")]
     device: String,
+    #[command(flatten)]
+    precision: PrecisionArgs,
+    #[arg(long)]
+    json: bool,
+}
+
+/// `--precision` of eval and predict.
+#[derive(Args)]
+struct PrecisionArgs {
+    /// f32, or int8 (CPU only) [default: int8 on the CPU when the model passed its
+    /// int8 check (`dialect quantize`), else f32].
+    #[arg(long)]
+    precision: Option<String>,
+}
+
+impl PrecisionArgs {
+    fn load(&self, model: &Path, device: &str) -> Result<Predictor, EngineError> {
+        let precision = self.precision.as_deref().map(str::parse).transpose()?;
+        Predictor::load_with(model, device.parse()?, precision)
+    }
+}
+
+#[derive(Args)]
+struct QuantizeArgs {
+    /// Fine-tuned model folder.
+    model: PathBuf,
+    /// Labelled data to compare on (e.g. the validation or test split).
+    data: PathBuf,
+    #[command(flatten)]
+    text: TextArgs,
+    #[command(flatten)]
+    label: LabelArgs,
     #[arg(long)]
     json: bool,
 }
@@ -317,6 +355,8 @@ struct PredictArgs {
     text: TextArgs,
     #[arg(long, default_value = "auto")]
     device: String,
+    #[command(flatten)]
+    precision: PrecisionArgs,
     #[arg(long)]
     json: bool,
 }
@@ -332,6 +372,7 @@ fn main() -> ExitCode {
         Command::Models { download, json } => models_cmd(download, json),
         Command::Eval(args) => eval(args),
         Command::Predict(args) => predict(args),
+        Command::Quantize(args) => quantize(args),
     };
     match result {
         Ok(code) => code,
@@ -568,6 +609,7 @@ impl Progress {
                     path.display()
                 ));
             }
+            TrainEvent::Int8Checked { check } => self.println(describe_int8(check)),
             TrainEvent::Finished { summary } | TrainEvent::Cancelled { summary, .. } => {
                 if let Some(bar) = self.bar.take() {
                     bar.finish_and_clear();
@@ -1017,7 +1059,8 @@ fn print_inspection(i: &Inspection, measured_truncation: bool) {
 }
 
 fn eval(args: EvalArgs) -> Result<ExitCode, EngineError> {
-    let predictor = Predictor::load(&args.model, args.device.parse()?)?;
+    let predictor = args.precision.load(&args.model, &args.device)?;
+    eprintln!("Computing in {}", predictor.precision().name());
     let map = args.label.map()?;
     let metrics = predictor.evaluate_file(
         &args.data,
@@ -1082,8 +1125,54 @@ fn print_metrics(m: &Metrics) {
     }
 }
 
+fn quantize(args: QuantizeArgs) -> Result<ExitCode, EngineError> {
+    let predictor = Predictor::load_with(
+        &args.model,
+        DeviceChoice::Cpu,
+        Some(PredictionPrecision::F32),
+    )?;
+    let spec = args.text.spec_for(&predictor, &args.data)?;
+    let map = args.label.map()?;
+    let check = check_file(
+        &args.model,
+        &args.data,
+        &spec,
+        &args.label.label_column,
+        map.as_ref(),
+    )?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&check)?);
+    } else {
+        println!("{}", describe_int8(&check));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One paragraph on an int8 check for people.
+fn describe_int8(c: &Int8Check) -> String {
+    let verdict = if c.passed() {
+        "passed: the model predicts in int8 on the CPU (--precision f32 to opt out)"
+    } else {
+        "failed: int8 lost more than half a point of accuracy, the model predicts in f32"
+    };
+    format!(
+        "int8 check on {} rows of the {}: same class as f32 for {:.1}%, accuracy {:.2}% → \
+         {:.2}% ({:+.2} pt), macro-F1 {:.4} → {:.4}, largest probability change \
+         {:.4}; {verdict}",
+        c.rows,
+        c.data,
+        100.0 * c.agreement,
+        100.0 * c.f32_accuracy,
+        100.0 * c.int8_accuracy,
+        100.0 * (c.int8_accuracy - c.f32_accuracy),
+        c.f32_macro_f1,
+        c.int8_macro_f1,
+        c.max_probability_change,
+    )
+}
+
 fn predict(args: PredictArgs) -> Result<ExitCode, EngineError> {
-    let predictor = Predictor::load(&args.model, args.device.parse()?)?;
+    let predictor = args.precision.load(&args.model, &args.device)?;
     if let (Some(input), Some(output)) = (&args.input, &args.output) {
         let spec = args.text.spec_for(&predictor, input)?;
         let n = predictor.predict_file(input, &spec, output)?;

@@ -136,7 +136,10 @@ pub(super) fn min_max_of(x: &[f32], start: f32) -> (f32, f32) {
         }
     }
     let (lo, hi) = (lo.iter().chain(tail), hi.iter().chain(tail));
-    (lo.fold(start, |m, &v| m.min(v)), hi.fold(start, |m, &v| m.max(v)))
+    (
+        lo.fold(start, |m, &v| m.min(v)),
+        hi.fold(start, |m, &v| m.max(v)),
+    )
 }
 
 /// The largest of `x` (−∞ when empty; NaN values are skipped).
@@ -215,7 +218,11 @@ fn row_stats(x: &[f32], eps: f32) -> (f32, f32) {
     let mean = sum_of(x) / n;
     let mut centred = [0f32; LANES];
     let chunks = x.chunks_exact(LANES);
-    let tail: f32 = chunks.remainder().iter().map(|v| (v - mean) * (v - mean)).sum();
+    let tail: f32 = chunks
+        .remainder()
+        .iter()
+        .map(|v| (v - mean) * (v - mean))
+        .sum();
     for chunk in chunks {
         for (c, v) in centred.iter_mut().zip(chunk) {
             *c += (v - mean) * (v - mean);

@@ -116,19 +116,21 @@ impl QuantizedLinear {
         let row_tasks = rows.div_ceil(ROWS_PER_TASK);
         let panel_tasks = panels.div_ceil(PANELS_PER_TASK);
         let out = Shared(y.as_mut_ptr());
-        (0..row_tasks * panel_tasks).into_par_iter().for_each(|task| {
-            let (rt, pt) = (task / panel_tasks, task % panel_tasks);
-            let row_range = rt * ROWS_PER_TASK..((rt + 1) * ROWS_PER_TASK).min(rows);
-            for panel in pt * PANELS_PER_TASK..((pt + 1) * PANELS_PER_TASK).min(panels) {
-                for first in row_range.clone().step_by(MR) {
-                    let count = MR.min(row_range.end - first);
-                    let acc = self.tile(&a, first, count, panel);
-                    // SAFETY: this task alone writes rows `row_range` × this panel's
-                    // columns, all inside `y`.
-                    simd(|| unsafe { self.store(&a, first, count, panel, &acc, out) });
+        (0..row_tasks * panel_tasks)
+            .into_par_iter()
+            .for_each(|task| {
+                let (rt, pt) = (task / panel_tasks, task % panel_tasks);
+                let row_range = rt * ROWS_PER_TASK..((rt + 1) * ROWS_PER_TASK).min(rows);
+                for panel in pt * PANELS_PER_TASK..((pt + 1) * PANELS_PER_TASK).min(panels) {
+                    for first in row_range.clone().step_by(MR) {
+                        let count = MR.min(row_range.end - first);
+                        let acc = self.tile(&a, first, count, panel);
+                        // SAFETY: this task alone writes rows `row_range` × this panel's
+                        // columns, all inside `y`.
+                        simd(|| unsafe { self.store(&a, first, count, panel, &acc, out) });
+                    }
                 }
-            }
-        });
+            });
         y
     }
 
@@ -227,7 +229,7 @@ impl QuantizedRows {
         let stride = quads * 4;
         let mut codes = vec![0u8; rows * stride];
         let mut params = vec![(1f32, 0i32); rows];
-        let quantize = |((dst, param), src): ((&mut [u8], &mut (f32, i32)), &[f32])| {
+        let quantize = |dst: &mut [u8], param: &mut (f32, i32), src: &[f32]| {
             *param = simd(|| quantize_row(src, dst))
         };
         if rows * inputs < PARALLEL_QUANTIZE {
@@ -235,13 +237,13 @@ impl QuantizedRows {
                 .chunks_mut(stride.max(1))
                 .zip(params.iter_mut())
                 .zip(x.chunks(inputs.max(1)))
-                .for_each(quantize);
+                .for_each(|((d, p), s)| quantize(d, p, s));
         } else {
             codes
                 .par_chunks_mut(stride.max(1))
                 .zip(params.par_iter_mut())
                 .zip(x.par_chunks(inputs.max(1)))
-                .for_each(quantize);
+                .for_each(|((d, p), s)| quantize(d, p, s));
         }
         let (scales, zeros) = params.into_iter().unzip();
         Self {
@@ -265,8 +267,13 @@ fn quantize_row(src: &[f32], dst: &mut [u8]) -> (f32, i32) {
     let zero = (-lo / scale).round();
     let inverse = 1.0 / scale;
     for (d, &v) in dst.iter_mut().zip(src) {
-        // Clamped first (a NaN becomes 0), so the conversion cannot overflow.
-        let code = (v * inverse + zero).max(0.0).min(ACTIVATION_MAX).round_ties_even();
+        // Clamped first (max/min, not clamp: a NaN becomes 0), so the conversion
+        // cannot overflow.
+        #[allow(clippy::manual_clamp)]
+        let code = (v * inverse + zero)
+            .max(0.0)
+            .min(ACTIVATION_MAX)
+            .round_ties_even();
         // SAFETY: `code` is a whole number in [0, 127].
         *d = unsafe { code.to_int_unchecked::<i32>() } as u8;
     }
@@ -312,13 +319,7 @@ unsafe fn tile_avx2<const R: usize>(
 }
 
 /// [`QuantizedLinear::tile`] without x86 intrinsics: the same integers.
-fn tile_portable(
-    rows: &[u8],
-    count: usize,
-    quads: usize,
-    panel: &[i8],
-    acc: &mut [[i32; NR]; MR],
-) {
+fn tile_portable(rows: &[u8], count: usize, quads: usize, panel: &[i8], acc: &mut [[i32; NR]; MR]) {
     let stride = quads * 4;
     for (r, out) in acc.iter_mut().enumerate().take(count) {
         let row = &rows[r * stride..(r + 1) * stride];
@@ -425,12 +426,20 @@ mod tests {
             let exact = f32_linear(&w, &b, &x, rows, outputs);
             // Same integers, so only the f32 rescaling differs from the reference.
             for (got, want) in y.iter().zip(&reference) {
-                assert!((got - want).abs() <= 1e-4 * (1.0 + want.abs()), "{got} vs {want}");
+                assert!(
+                    (got - want).abs() <= 1e-4 * (1.0 + want.abs()),
+                    "{got} vs {want}"
+                );
             }
             // Quantization error: ~1% of the typical output size.
             let rms = |v: &[f32]| (v.iter().map(|x| x * x).sum::<f32>() / v.len() as f32).sqrt();
             let diff: Vec<f32> = y.iter().zip(&exact).map(|(a, b)| a - b).collect();
-            assert!(rms(&diff) < 0.02 * rms(&exact), "{} vs {}", rms(&diff), rms(&exact));
+            assert!(
+                rms(&diff) < 0.02 * rms(&exact),
+                "{} vs {}",
+                rms(&diff),
+                rms(&exact)
+            );
         }
     }
 

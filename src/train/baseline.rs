@@ -3,7 +3,7 @@
 //! its L2 penalty on the validation rows. Seconds to a few minutes where fine-tuning
 //! takes many; the saved model predicts like any other (a mean-pooling head).
 
-use super::{cancelled, evaluate, open_run, save_best, Prepared, TrainData};
+use super::{cancelled, check_int8, evaluate, open_run, save_best, Prepared, TrainData};
 use crate::error::Result;
 use crate::model::layers::Mode;
 use crate::model::tokenize::Encoded;
@@ -31,7 +31,7 @@ pub(super) fn run(
     let started = Instant::now();
     let batch = config.eval_batch_size;
     // The native head is replaced, so nothing newly initialised is kept.
-    let (_, p, mut summary) = open_run(config, data, None, on_event, cancel, |p| {
+    let (device, p, mut summary) = open_run(config, data, None, on_event, cancel, |p| {
         let batches = p.train.len().div_ceil(batch) + p.validation.len().div_ceil(batch);
         (1, batches, Vec::new())
     })?;
@@ -104,6 +104,7 @@ pub(super) fn run(
         value,
         path: config.output_dir.clone(),
     });
+    check_int8(&p, config, &device, on_event)?;
     summary.seconds = started.elapsed().as_secs_f64();
     on_event(&TrainEvent::Finished {
         summary: summary.clone(),
@@ -129,14 +130,13 @@ fn encode(
         })
     };
     let model = p.model.frozen()?;
+    let device = p.model.device();
     let features = batched_rows(
-        &p.encoder,
         rows,
-        p.model.device(),
-        false,
         batch_size,
         Some(cancel),
         &mut progress,
+        |items| p.encoder.collate(items, device),
         |batch| model.mean_pooled(batch, &Mode::Eval),
     )?;
     let Some(features) = features else {

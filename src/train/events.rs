@@ -88,6 +88,11 @@ pub enum TrainEvent {
         value: f64,
         path: PathBuf,
     },
+    /// How int8 prediction compared with f32 on the validation split for the best
+    /// model (CPU runs, before `Finished`); kept in the model's card.
+    Int8Checked {
+        check: crate::quantize::Int8Check,
+    },
     Finished {
         summary: RunSummary,
     },

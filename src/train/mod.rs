@@ -24,6 +24,7 @@ use crate::model::resolve::resolve_model;
 use crate::model::tokenize::{Encoded, TextEncoder};
 use crate::model::{Batch, SequenceClassifier};
 use crate::predict::{batched_logits, ModelCard};
+use crate::quantize::Int8Check;
 use candle_core::{Device, Tensor};
 use optim::{linear_lr, AdamW};
 use rand::{rngs::StdRng, SeedableRng};
@@ -435,6 +436,9 @@ fn run_inner(
         // Finished: nothing left to resume.
         checkpoint::remove(dir)?;
     }
+    if !summary.cancelled && summary.best_epoch.is_some() {
+        check_int8(&p, config, &device, on_event)?;
+    }
     if summary.cancelled {
         on_event(&TrainEvent::Cancelled {
             step: summary.steps,
@@ -631,6 +635,30 @@ fn evaluate(
     }
     let metrics = Metrics::compute(p.model.labels(), &p.validation_labels, &predicted);
     Ok(Some((loss / logits.len().max(1) as f64, metrics)))
+}
+
+/// On the CPU, compare the saved best model's int8 predictions with its f32 ones on
+/// the validation split, record the check in its card (it decides whether the model
+/// predicts in int8) and report it.
+fn check_int8(
+    p: &Prepared,
+    config: &TrainConfig,
+    device: &Device,
+    on_event: &mut dyn FnMut(&TrainEvent),
+) -> Result<()> {
+    if !device.is_cpu() || p.validation.is_empty() {
+        return Ok(());
+    }
+    let check = Int8Check::measure(
+        &config.output_dir,
+        &p.encoder,
+        &p.validation,
+        &p.validation_labels,
+        "validation split",
+    )?;
+    check.record(&config.output_dir)?;
+    on_event(&TrainEvent::Int8Checked { check });
+    Ok(())
 }
 
 /// Write the best model so far: model, tokenizer and card replace the output folder

@@ -6,7 +6,7 @@ use crate::error::{blocking, AppResult};
 use crate::state::{lock, AppState};
 use dialect::predict::check_trained_columns;
 use dialect::review::{review_run, Review};
-use dialect::{DeviceChoice, Prediction, Predictor};
+use dialect::{DeviceChoice, Int8Check, Prediction, PredictionPrecision, Predictor};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -20,10 +20,15 @@ pub async fn evaluate_run(state: State<'_, AppState>, run_id: String) -> AppResu
     blocking(move || Ok(review_run(&store, &run_id, DeviceChoice::Auto)?)).await
 }
 
-/// The predictor of `run_id`, loaded once and kept for the next call.
-async fn predictor(state: &AppState, run_id: &str) -> AppResult<Arc<Predictor>> {
-    if let Some((id, p)) = lock(&state.predictor).as_ref() {
-        if id == run_id {
+/// The predictor of `run_id` in `precision` (`None`: the model's default), loaded once
+/// and kept for the next call.
+async fn predictor(
+    state: &AppState,
+    run_id: &str,
+    precision: Option<PredictionPrecision>,
+) -> AppResult<Arc<Predictor>> {
+    if let Some((id, asked, p)) = lock(&state.predictor).as_ref() {
+        if id == run_id && *asked == precision {
             return Ok(p.clone());
         }
     }
@@ -31,21 +36,54 @@ async fn predictor(state: &AppState, run_id: &str) -> AppResult<Arc<Predictor>> 
     let id = run_id.to_string();
     let loaded = blocking(move || {
         let dir = store.model_dir(&id)?;
-        Ok(Arc::new(Predictor::load(&dir, DeviceChoice::Auto)?))
+        Ok(Arc::new(Predictor::load_with(
+            &dir,
+            DeviceChoice::Auto,
+            precision,
+        )?))
     })
     .await?;
-    *lock(&state.predictor) = Some((run_id.to_string(), loaded.clone()));
+    *lock(&state.predictor) = Some((run_id.to_string(), precision, loaded.clone()));
     Ok(loaded)
 }
 
-/// Classify `texts` with run `run_id`'s best model.
+/// How the Try box computes with a run's model.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PredictorInfo {
+    pub precision: PredictionPrecision,
+    /// Whether the model runs on the CPU (int8 is a choice there only).
+    pub cpu: bool,
+    /// How int8 compared with f32 on labelled data, once checked.
+    pub int8: Option<Int8Check>,
+}
+
+/// Load run `run_id`'s model in `precision` (`None`: its default) for the Try box,
+/// and say how it computes.
+#[tauri::command]
+pub async fn predictor_info(
+    state: State<'_, AppState>,
+    run_id: String,
+    precision: Option<PredictionPrecision>,
+) -> AppResult<PredictorInfo> {
+    let p = predictor(&state, &run_id, precision).await?;
+    Ok(PredictorInfo {
+        precision: p.precision(),
+        cpu: p.on_cpu(),
+        int8: p.int8_check().cloned(),
+    })
+}
+
+/// Classify `texts` with run `run_id`'s best model in `precision` (`None`: its
+/// default).
 #[tauri::command]
 pub async fn predict(
     state: State<'_, AppState>,
     run_id: String,
     texts: Vec<String>,
+    precision: Option<PredictionPrecision>,
 ) -> AppResult<Vec<Prediction>> {
-    let p = predictor(&state, &run_id).await?;
+    let p = predictor(&state, &run_id, precision).await?;
     blocking(move || Ok(p.predict(&texts)?)).await
 }
 
@@ -64,12 +102,13 @@ pub struct FileResult {
 }
 
 /// Ask for a file of tickets and where to save the predictions, then classify every
-/// row, composing each text from the columns run `run_id` was trained on (a file
+/// row in `precision` (`None`: the model's default), composing each text from the columns run `run_id` was trained on (a file
 /// without them is refused, naming them). `None` when a dialog was cancelled.
 #[tauri::command]
 pub async fn predict_file(
     state: State<'_, AppState>,
     run_id: String,
+    precision: Option<PredictionPrecision>,
     on_progress: Channel<FileProgress>,
 ) -> AppResult<Option<FileResult>> {
     let store = state.store.clone();
@@ -91,7 +130,7 @@ pub async fn predict_file(
     else {
         return Ok(None);
     };
-    let p = predictor(&state, &run_id).await?;
+    let p = predictor(&state, &run_id, precision).await?;
     blocking(move || {
         let rows = p.predict_file_with_progress(&input, &spec, &output, &mut |done, total| {
             let _ = on_progress.send(FileProgress { done, total });

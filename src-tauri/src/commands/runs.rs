@@ -47,7 +47,7 @@ pub async fn delete_run(state: State<'_, AppState>, run_id: String) -> AppResult
     }
     {
         let mut cached = lock(&state.predictor);
-        if cached.as_ref().is_some_and(|(id, _)| *id == run_id) {
+        if cached.as_ref().is_some_and(|(id, ..)| *id == run_id) {
             *cached = None;
         }
     }

@@ -9,6 +9,7 @@ describe('api wrappers', () => {
       inspect_data: () => ({}),
       row_texts: () => [],
       predict: () => [],
+      predictor_info: () => ({}),
       evaluate_run: () => ({}),
       get_run: () => ({}),
       check_model: () => ({ id: 'x', cached: null }),
@@ -20,6 +21,8 @@ describe('api wrappers', () => {
     await api.inspectData('/f.csv', ['subject', 'body'], 'category', map, checks);
     await api.rowTexts('/f.csv', ['body'], [2, 5]);
     await api.predict('run-1', ['hello']);
+    await api.predict('run-1', ['hello'], 'f32');
+    await api.predictorInfo('run-1', 'int8');
     await api.evaluateRun('run-1');
     await api.getRun('run-1');
     await api.checkModel('org/m');
@@ -28,7 +31,9 @@ describe('api wrappers', () => {
     expect(calls).toEqual([
       { cmd: 'inspect_data', args: { path: '/f.csv', text: ['subject', 'body'], labelColumn: 'category', labelMap: map, checks } },
       { cmd: 'row_texts', args: { path: '/f.csv', text: ['body'], lines: [2, 5] } },
-      { cmd: 'predict', args: { runId: 'run-1', texts: ['hello'] } },
+      { cmd: 'predict', args: { runId: 'run-1', texts: ['hello'], precision: null } },
+      { cmd: 'predict', args: { runId: 'run-1', texts: ['hello'], precision: 'f32' } },
+      { cmd: 'predictor_info', args: { runId: 'run-1', precision: 'int8' } },
       { cmd: 'evaluate_run', args: { runId: 'run-1' } },
       { cmd: 'get_run', args: { runId: 'run-1' } },
       { cmd: 'check_model', args: { model: 'org/m' } },
@@ -64,7 +69,7 @@ describe('api wrappers', () => {
     expect(calls[0].args.onEvent).toBeInstanceOf(Channel);
     expect(calls[1].args).toMatchObject({ model: 'bert-base-uncased' });
     expect(calls[1].args.onProgress).toBeInstanceOf(Channel);
-    expect(Object.keys(calls[2].args).sort()).toEqual(['onProgress', 'runId']);
+    expect(Object.keys(calls[2].args).sort()).toEqual(['onProgress', 'precision', 'runId']);
     expect(calls[2].args.runId).toBe('run-1');
     expect(calls[2].args.onProgress).toBeInstanceOf(Channel);
     expect(calls[3].args.onEvent).toBeInstanceOf(Channel);

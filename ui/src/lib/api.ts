@@ -391,6 +391,8 @@ export type TrainEvent =
       metrics: Metrics;
     }
   | { type: 'checkpointSaved'; epoch: number; metric: string; value: number; path: string }
+  /** CPU runs, before `finished`: the best model's int8 check on the validation split. */
+  | { type: 'int8Checked'; check: Int8Check }
   | { type: 'finished'; summary: RunSummary }
   | { type: 'cancelled'; step: number; summary: RunSummary }
   | { type: 'failed'; message: string };
@@ -533,11 +535,44 @@ export const attachTraining = (onEvent: (e: TrainEvent) => void) =>
 
 // Evaluate, try
 export const evaluateRun = (runId: string) => invoke<Evaluation>('evaluate_run', { runId });
-export const predict = (runId: string, texts: string[]) =>
-  invoke<Prediction[]>('predict', { runId, texts });
+/** How the encoder computes: f32, or int8 products on the CPU. */
+export type PredictionPrecision = 'f32' | 'int8';
+
+/** How int8 prediction compared with f32 on labelled data (kept in the model's card). */
+export interface Int8Check {
+  /** "validation split", or the labelled file's path. */
+  data: string;
+  rows: number;
+  /** Share of rows with the same predicted class as f32. */
+  agreement: number;
+  f32Accuracy: number;
+  int8Accuracy: number;
+  f32MacroF1: number;
+  int8MacroF1: number;
+  maxProbabilityChange: number;
+}
+
+/** The most accuracy int8 may lose for a model to predict in int8 by default. */
+export const MAX_INT8_ACCURACY_LOSS = 0.005;
+
+export interface PredictorInfo {
+  precision: PredictionPrecision;
+  /** int8 is a choice on the CPU only. */
+  cpu: boolean;
+  int8: Int8Check | null;
+}
+
+/** Load a run's model for prediction; `precision` null: its default (int8 on the CPU when its check passed). */
+export const predictorInfo = (runId: string, precision: PredictionPrecision | null) =>
+  invoke<PredictorInfo>('predictor_info', { runId, precision });
+export const predict = (runId: string, texts: string[], precision: PredictionPrecision | null = null) =>
+  invoke<Prediction[]>('predict', { runId, texts, precision });
 /** Classify a file the person picks, composing texts from the columns the run was trained on. */
-export const predictFile = (runId: string, onProgress: (p: FileProgress) => void) =>
-  invoke<PredictFileResult | null>('predict_file', { runId, onProgress: channel(onProgress) });
+export const predictFile = (
+  runId: string,
+  onProgress: (p: FileProgress) => void,
+  precision: PredictionPrecision | null = null,
+) => invoke<PredictFileResult | null>('predict_file', { runId, precision, onProgress: channel(onProgress) });
 
 // Runs
 export const listRuns = () => invoke<RunRecord[]>('list_runs');

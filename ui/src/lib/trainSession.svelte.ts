@@ -200,6 +200,9 @@ export class TrainSession {
         this.flush();
         this.best = { metric: e.metric, value: e.value, epoch: e.epoch };
         return;
+      case 'int8Checked':
+        // Kept in the model's card; the Try step shows it.
+        return;
       case 'finished':
       case 'cancelled':
         if (this.done) return;

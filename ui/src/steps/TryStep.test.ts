@@ -42,7 +42,7 @@ describe('Try step', () => {
     await vi.advanceTimersByTimeAsync(200);
     const predicts = calls.filter((c) => c.cmd === 'predict');
     expect(predicts).toHaveLength(1);
-    expect(predicts[0].args).toEqual({ runId: 'run-1', texts: ['the app crashes'] });
+    expect(predicts[0].args).toEqual({ runId: 'run-1', texts: ['the app crashes'], precision: null });
     vi.useRealTimers();
 
     await waitFor(() => expect(screen.getByTestId('try-top-label')).toHaveTextContent('bug'));
@@ -86,9 +86,10 @@ describe('Try step', () => {
     render(TryStep);
     await fireEvent.click(screen.getByTestId('predict-file'));
     expect(await screen.findByTestId('predict-file-result')).toHaveTextContent('100 rows written to /out/predicted.csv');
-    // The columns come from the run, not the UI.
+    // The columns come from the run, not the UI; the precision is the model's default.
     const call = calls.find((c) => c.cmd === 'predict_file')!;
-    expect(Object.keys(call.args).sort()).toEqual(['onProgress', 'runId']);
+    expect(Object.keys(call.args).sort()).toEqual(['onProgress', 'precision', 'runId']);
+    expect(call.args.precision).toBeNull();
   });
 
   it('says which columns a file to classify needs: those the run was trained on', async () => {
@@ -99,6 +100,63 @@ describe('Try step', () => {
     app.currentRunId = 'run-1';
     render(TryStep);
     expect(screen.getByTestId('predict-file-columns')).toHaveTextContent('The text is read from columns subject + body, as in training');
+  });
+
+  const int8Check = {
+    data: 'validation split',
+    rows: 150,
+    agreement: 0.993,
+    f32Accuracy: 0.7,
+    int8Accuracy: 0.6967,
+    f32MacroF1: 0.66,
+    int8MacroF1: 0.65,
+    maxProbabilityChange: 0.05,
+  };
+
+  it("shows the precision and the model's int8 check, and switches to f32 on request", async () => {
+    const { calls } = mockCommands({
+      predictor_info: (a) => ({ precision: a.precision ?? 'int8', cpu: true, int8: int8Check }),
+      predict: () => [prediction('bug', [['bug', 0.8], ['feature', 0.2]])],
+    });
+    app.runs = [runRecord('run-1')];
+    app.currentRunId = 'run-1';
+    render(TryStep);
+    const line = await screen.findByTestId('try-precision');
+    expect(line).toHaveTextContent('Computing in int8 on the CPU.');
+    expect(line).toHaveTextContent('int8 check on 150 tickets of the validation split: same class as f32 for 99.3%, accuracy 70.0% → 69.7% (−0.3 pt).');
+    expect(line).not.toHaveTextContent('half a point');
+    const toggle = screen.getByTestId('try-int8') as HTMLInputElement;
+    expect(toggle.checked).toBe(true);
+
+    await fireEvent.input(screen.getByTestId('try-input'), { target: { value: 'crash' } });
+    await waitFor(() => expect(calls.filter((c) => c.cmd === 'predict')).toHaveLength(1));
+    await fireEvent.click(toggle);
+    // The model reloads in f32 and the text is classified again in f32.
+    await waitFor(() => expect(screen.getByTestId('try-precision')).toHaveTextContent('Computing in f32 on the CPU.'));
+    expect(calls.filter((c) => c.cmd === 'predictor_info').map((c) => c.args.precision)).toEqual([null, 'f32']);
+    await waitFor(() => expect(calls.filter((c) => c.cmd === 'predict').map((c) => c.args.precision)).toEqual([null, 'f32']));
+    expect((screen.getByTestId('try-int8') as HTMLInputElement).checked).toBe(false);
+  });
+
+  it('says when int8 lost too much, or a model has no check, and offers no int8 choice on a GPU', async () => {
+    mockCommands({ predictor_info: () => ({ precision: 'f32', cpu: false, int8: null }) });
+    app.runs = [runRecord('run-1')];
+    app.currentRunId = 'run-1';
+    const { unmount } = render(TryStep);
+    expect(await screen.findByTestId('try-precision')).toHaveTextContent('Computing in f32 on the GPU.');
+    expect(screen.queryByTestId('try-int8')).toBeNull();
+    unmount();
+
+    const failed = { ...int8Check, int8Accuracy: 0.68 };
+    mockCommands({ predictor_info: () => ({ precision: 'f32', cpu: true, int8: failed }) });
+    const second = render(TryStep);
+    expect(await screen.findByTestId('try-precision')).toHaveTextContent('accuracy 70.0% → 68.0% (−2.0 pt): more than half a point lost, so f32 is the default.');
+    second.unmount();
+
+    mockCommands({ predictor_info: () => ({ precision: 'f32', cpu: true, int8: null }) });
+    render(TryStep);
+    expect(await screen.findByTestId('try-precision')).toHaveTextContent('This model has no int8 check yet (dialect quantize makes one), so f32 is the default.');
+    expect((screen.getByTestId('try-int8') as HTMLInputElement).checked).toBe(false);
   });
 
   it('shows a failed prediction in the error banner', async () => {
