@@ -26,6 +26,7 @@ const COMMANDS: &[&str] = &[
     "evaluate_run",
     "predict",
     "predict_file",
+    "predictor_info",
     "list_runs",
     "get_run",
     "delete_run",

@@ -77,6 +77,73 @@ fn train_eval_predict_on_real_files() {
         assert!(out.join(f).is_file(), "{f} missing from the saved model");
     }
 
+    // CPU training ends by checking int8 against f32 on the validation split, and
+    // keeps the check in the model's card.
+    let checked = &events[events.len() - 2];
+    assert_eq!(checked["type"], "int8Checked");
+    assert_eq!(checked["check"]["rows"], 12);
+    assert_eq!(checked["check"]["data"], "validation split");
+    let card: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("dialect.json")).unwrap()).unwrap();
+    assert_eq!(card["int8"], checked["check"]);
+
+    // `quantize` checks again on a labelled file and replaces the card's check.
+    let assert = dialect()
+        .args([
+            "quantize",
+            out.to_str().unwrap(),
+            csv.to_str().unwrap(),
+            "--json",
+        ])
+        .assert()
+        .success();
+    let check: serde_json::Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
+    assert_eq!(check["rows"], 60);
+    assert_eq!(check["data"], csv.to_str().unwrap());
+    let agreement = check["agreement"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&agreement), "{check}");
+    let card: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("dialect.json")).unwrap()).unwrap();
+    assert_eq!(card["int8"], check);
+
+    // Either precision on request; int8's probabilities stay near f32's.
+    let probabilities = |precision: &str| -> Vec<f64> {
+        let assert = dialect()
+            .args([
+                "predict",
+                out.to_str().unwrap(),
+                "please add dark mode",
+                "--json",
+            ])
+            .args(["--device", "cpu", "--precision", precision])
+            .assert()
+            .success();
+        let preds: serde_json::Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
+        preds[0]["scores"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["probability"].as_f64().unwrap())
+            .collect()
+    };
+    let (f32s, int8s) = (probabilities("f32"), probabilities("int8"));
+    for (a, b) in f32s.iter().zip(&int8s) {
+        assert!((a - b).abs() < 0.1, "f32 {f32s:?} vs int8 {int8s:?}");
+    }
+    dialect()
+        .args([
+            "predict",
+            out.to_str().unwrap(),
+            "hi",
+            "--precision",
+            "int4",
+        ])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "unknown precision 'int4': use f32 or int8",
+        ));
+
     dialect()
         .args([
             "eval",
