@@ -223,9 +223,9 @@ impl BertClassifier {
             )?;
             let attn = mode.dropout(&layer.attn_out.forward(&ctx, dtype)?, hidden)?;
             let attn = layer.attn_norm.forward(&residual(&attn, &rows)?)?;
-            let inter = self
-                .activation
-                .forward(&layer.intermediate.forward(&attn, dtype)?)?;
+            let inter = layer
+                .intermediate
+                .forward_activated(&attn, dtype, self.activation)?;
             let out = mode.dropout(&layer.output.forward(&inter, dtype)?, hidden)?;
             x = layer.out_norm.forward(&residual(&out, &attn)?)?;
         }

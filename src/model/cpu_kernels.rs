@@ -823,6 +823,12 @@ fn erf(x: f32) -> f32 {
     x * p / q
 }
 
+/// Exact (erf) GELU of one value.
+#[inline(always)]
+pub(super) fn gelu_value(x: f32) -> f32 {
+    0.5 * x * (1.0 + erf(x * FRAC_1_SQRT_2))
+}
+
 /// `out[i] = f(a[i], b[i])` over equal-length slices, in parallel.
 fn zip_map(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) -> Vec<f32> {
     let mut out = vec![0f32; a.len()];
@@ -847,7 +853,7 @@ impl CustomOp1 for Gelu {
 
     fn cpu_fwd(&self, x: &CpuStorage, xl: &Layout) -> Result<(CpuStorage, Shape)> {
         let x = data(x, xl, self.name())?;
-        let y = zip_map(x, x, |x, _| 0.5 * x * (1.0 + erf(x * FRAC_1_SQRT_2)));
+        let y = zip_map(x, x, |x, _| gelu_value(x));
         Ok((CpuStorage::F32(y), xl.shape().clone()))
     }
 

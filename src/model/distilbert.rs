@@ -198,7 +198,7 @@ impl DistilBertClassifier {
             let sa = blk
                 .sa_norm
                 .forward(&residual(&blk.out.forward(&ctx, dtype)?, &rows)?)?;
-            let h = self.activation.forward(&blk.lin1.forward(&sa, dtype)?)?;
+            let h = blk.lin1.forward_activated(&sa, dtype, self.activation)?;
             let ffn = mode.dropout(&blk.lin2.forward(&h, dtype)?, self.cfg.dropout)?;
             x = blk.out_norm.forward(&residual(&ffn, &sa)?)?;
         }

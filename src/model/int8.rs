@@ -11,7 +11,7 @@
 //! Inference only: no backward.
 
 use super::cpu_attention::Shared;
-use super::cpu_kernels::{min_max_of, simd};
+use super::cpu_kernels::{gelu_value, min_max_of, simd};
 use candle_core::{CpuStorage, CustomOp1, Error, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
@@ -26,6 +26,9 @@ const PANELS_PER_TASK: usize = 4;
 /// Most inputs a layer may have: `127 · 63 · inputs` must fit in i32 (kept at the
 /// 8-bit bound).
 const MAX_INPUTS: usize = 130_000;
+/// Products of fewer multiply-adds than this run on one thread (waking the others
+/// costs more than they save: the last layer's first-token rows, say).
+const PARALLEL_PRODUCT: usize = 1 << 21;
 /// Activations quantized on one thread below this many values.
 const PARALLEL_QUANTIZE: usize = 256 * 1024;
 /// Largest activation code: 7 bits, so that two pairs of products fit in i16.
@@ -103,34 +106,40 @@ impl QuantizedLinear {
         (self.outputs, self.inputs)
     }
 
-    /// Apply to an f32 tensor `(rows, inputs)` on the CPU.
-    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        x.contiguous()?.apply_op1_no_bwd(self)
+    /// Apply to an f32 tensor `(rows, inputs)` on the CPU, then exact GELU with `gelu`
+    /// (in the same pass as the rescaling).
+    pub fn forward(&self, x: &Tensor, gelu: bool) -> Result<Tensor> {
+        x.contiguous()?
+            .apply_op1_no_bwd(&Int8Product { layer: self, gelu })
     }
 
-    /// `y (rows × outputs) = x (rows × inputs) · wᵀ + b`.
-    pub fn apply(&self, x: &[f32], rows: usize) -> Vec<f32> {
+    /// `y (rows × outputs) = x (rows × inputs) · wᵀ + b`, then GELU with `gelu`.
+    pub fn apply(&self, x: &[f32], rows: usize, gelu: bool) -> Vec<f32> {
         let a = QuantizedRows::new(x, rows, self.inputs, self.quads);
         let mut y = vec![0f32; rows * self.outputs];
         let panels = self.outputs.div_ceil(NR);
         let row_tasks = rows.div_ceil(ROWS_PER_TASK);
         let panel_tasks = panels.div_ceil(PANELS_PER_TASK);
         let out = Shared(y.as_mut_ptr());
-        (0..row_tasks * panel_tasks)
-            .into_par_iter()
-            .for_each(|task| {
-                let (rt, pt) = (task / panel_tasks, task % panel_tasks);
-                let row_range = rt * ROWS_PER_TASK..((rt + 1) * ROWS_PER_TASK).min(rows);
-                for panel in pt * PANELS_PER_TASK..((pt + 1) * PANELS_PER_TASK).min(panels) {
-                    for first in row_range.clone().step_by(MR) {
-                        let count = MR.min(row_range.end - first);
-                        let acc = self.tile(&a, first, count, panel);
-                        // SAFETY: this task alone writes rows `row_range` × this panel's
-                        // columns, all inside `y`.
-                        simd(|| unsafe { self.store(&a, first, count, panel, &acc, out) });
-                    }
+        let task = |task: usize| {
+            let (rt, pt) = (task / panel_tasks, task % panel_tasks);
+            let row_range = rt * ROWS_PER_TASK..((rt + 1) * ROWS_PER_TASK).min(rows);
+            for panel in pt * PANELS_PER_TASK..((pt + 1) * PANELS_PER_TASK).min(panels) {
+                for first in row_range.clone().step_by(MR) {
+                    let count = MR.min(row_range.end - first);
+                    let acc = self.tile(&a, first, count, panel);
+                    // SAFETY: this task alone writes rows `row_range` × this panel's
+                    // columns, all inside `y`.
+                    simd(|| unsafe { self.store(&a, first, count, panel, &acc, gelu, out) });
                 }
-            });
+            }
+        };
+        let tasks = row_tasks * panel_tasks;
+        if rows * self.outputs * self.inputs < PARALLEL_PRODUCT {
+            (0..tasks).for_each(task);
+        } else {
+            (0..tasks).into_par_iter().for_each(task);
+        }
         y
     }
 
@@ -158,11 +167,14 @@ impl QuantizedLinear {
         acc
     }
 
-    /// Rescale a tile to f32, add the bias and write its valid columns to `out`.
+    /// Rescale a tile to f32, add the bias (then GELU with `gelu`) and write its valid
+    /// columns to `out`.
     ///
     /// # Safety
     /// `out` must point at a `rows × outputs` buffer that no other thread writes in
     /// these rows and this panel's columns.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     unsafe fn store(
         &self,
         a: &QuantizedRows,
@@ -170,6 +182,7 @@ impl QuantizedLinear {
         count: usize,
         panel: usize,
         acc: &[[i32; NR]; MR],
+        gelu: bool,
         out: Shared,
     ) {
         let n0 = panel * NR;
@@ -188,29 +201,39 @@ impl QuantizedLinear {
                 let exact = row_acc[j] - zero * sums[j];
                 values[j] = exact as f32 * (scale * scales[j]) + bias[j];
             }
+            if gelu {
+                values.iter_mut().for_each(|v| *v = gelu_value(*v));
+            }
             let dst = out.at(row * self.outputs + n0);
             std::ptr::copy_nonoverlapping(values.as_ptr(), dst, width);
         }
     }
 }
 
-impl CustomOp1 for QuantizedLinear {
+/// [`QuantizedLinear::forward`] as a candle op.
+struct Int8Product<'a> {
+    layer: &'a QuantizedLinear,
+    gelu: bool,
+}
+
+impl CustomOp1 for Int8Product<'_> {
     fn name(&self) -> &'static str {
         "dialect-int8-linear"
     }
 
     fn cpu_fwd(&self, x: &CpuStorage, xl: &Layout) -> Result<(CpuStorage, Shape)> {
         let (rows, inputs) = xl.shape().dims2()?;
-        if inputs != self.inputs {
+        let layer = self.layer;
+        if inputs != layer.inputs {
             return Err(Error::Msg(format!(
                 "int8 linear: input of width {inputs} for a layer of {} inputs",
-                self.inputs
+                layer.inputs
             )));
         }
         let x = super::cpu_kernels::data(x, xl, self.name())?;
         Ok((
-            CpuStorage::F32(self.apply(x, rows)),
-            Shape::from((rows, self.outputs)),
+            CpuStorage::F32(layer.apply(x, rows, self.gelu)),
+            Shape::from((rows, layer.outputs)),
         ))
     }
 }
@@ -411,9 +434,19 @@ mod tests {
 
     #[test]
     fn the_product_is_the_dequantized_product_and_near_the_f32_one() {
-        // Shapes off the tile and panel sizes, and enough rows and panels for several
-        // parallel tasks.
-        for (rows, inputs, outputs) in [(1, 384, 384), (70, 45, 70), (131, 128, 33), (3, 5, 1)] {
+        // Shapes off the tile and panel sizes; the last is large enough to run in
+        // parallel, over several row and panel tasks.
+        for (rows, inputs, outputs) in [
+            (1, 384, 384),
+            (70, 45, 70),
+            (131, 128, 33),
+            (3, 5, 1),
+            (150, 300, 100),
+        ] {
+            assert_eq!(
+                rows * inputs * outputs >= PARALLEL_PRODUCT,
+                (rows, inputs) == (150, 300)
+            );
             let w: Vec<f32> = random(outputs * inputs, 3)
                 .iter()
                 .map(|v| v * 0.1)
@@ -421,7 +454,7 @@ mod tests {
             let b = random(outputs, 4);
             let x = random(rows * inputs, 5);
             let layer = QuantizedLinear::new(&w, &b, outputs, inputs).unwrap();
-            let y = layer.apply(&x, rows);
+            let y = layer.apply(&x, rows, false);
             let reference = dequantized_reference(&layer, &x, rows);
             let exact = f32_linear(&w, &b, &x, rows, outputs);
             // Same integers, so only the f32 rescaling differs from the reference.
@@ -444,12 +477,31 @@ mod tests {
     }
 
     #[test]
+    fn the_fused_gelu_is_gelu_of_the_product() {
+        let (rows, inputs, outputs) = (5, 40, 19);
+        let layer = QuantizedLinear::new(
+            &random(outputs * inputs, 6),
+            &random(outputs, 7),
+            outputs,
+            inputs,
+        )
+        .unwrap();
+        let x = random(rows * inputs, 8);
+        let plain = layer.apply(&x, rows, false);
+        let fused = layer.apply(&x, rows, true);
+        for (p, f) in plain.iter().zip(&fused) {
+            assert_eq!(*f, gelu_value(*p));
+        }
+        assert!(plain.iter().any(|&v| v < -1.0) && plain.iter().any(|&v| v > 1.0));
+    }
+
+    #[test]
     fn zero_and_constant_rows_and_weights_stay_finite() {
         let (rows, inputs, outputs) = (3, 8, 2);
         let w = [vec![0.0; inputs], vec![0.5; inputs]].concat();
         let layer = QuantizedLinear::new(&w, &[1.0, -1.0], outputs, inputs).unwrap();
         let x = [vec![0.0; inputs], vec![2.0; inputs], vec![-3.0; inputs]].concat();
-        let y = layer.apply(&x, rows);
+        let y = layer.apply(&x, rows, false);
         let want = [1.0, -1.0, 1.0, 7.0, 1.0, -13.0];
         for (got, want) in y.iter().zip(want) {
             assert!((got - want).abs() < 0.05, "{y:?}");
@@ -461,6 +513,6 @@ mod tests {
         assert!(QuantizedLinear::new(&[0.0; 5], &[0.0; 2], 2, 3).is_err());
         let layer = QuantizedLinear::new(&[0.0; 6], &[0.0; 2], 2, 3).unwrap();
         let x = Tensor::zeros((4, 5), candle_core::DType::F32, &candle_core::Device::Cpu).unwrap();
-        assert!(layer.forward(&x).is_err());
+        assert!(layer.forward(&x, false).is_err());
     }
 }

@@ -116,6 +116,25 @@ impl Linear {
     /// Apply to `(..., in_dim)`, computing in `dtype` (the f32 weights are cast for
     /// bf16 mixed precision; their gradients flow back in f32).
     pub fn forward(&self, x: &Tensor, dtype: DType) -> Result<Tensor> {
+        self.compute(x, dtype, false)
+    }
+
+    /// `activation(self.forward(x))`; with int8 weights and exact GELU, the activation
+    /// runs in the product's own pass.
+    pub fn forward_activated(
+        &self,
+        x: &Tensor,
+        dtype: DType,
+        activation: Activation,
+    ) -> Result<Tensor> {
+        if self.int8.is_some() && x.device().is_cpu() && matches!(activation, Activation::Gelu) {
+            return self.compute(x, dtype, true);
+        }
+        activation.forward(&self.forward(x, dtype)?)
+    }
+
+    /// [`Self::forward`], with exact GELU fused into the int8 product when `int8_gelu`.
+    fn compute(&self, x: &Tensor, dtype: DType, int8_gelu: bool) -> Result<Tensor> {
         let dims = x.dims().to_vec();
         let in_dim = dims[dims.len() - 1];
         let rows = x.elem_count() / in_dim.max(1);
@@ -124,7 +143,7 @@ impl Linear {
         out[last] = self.bias.dim(0)?;
         if let (Some(int8), true) = (&self.int8, x.device().is_cpu()) {
             let x = x.to_dtype(DType::F32)?.reshape((rows, in_dim))?;
-            return Ok(int8.forward(&x)?.reshape(out)?);
+            return Ok(int8.forward(&x, int8_gelu)?.reshape(out)?);
         }
         if x.device().is_cpu() && x.dtype() == DType::F32 && dtype == DType::F32 {
             let y =
