@@ -3,7 +3,8 @@
 # fine-tuned all-MiniLM-L6-v2 (trained here by the CLI and saved in Hugging Face
 # layout), the same Ticket Tagger texts truncated at 128 tokens, the same thread count.
 # Prints single-ticket latency p50/p95 (warm, one text at a time, like the Try box),
-# batch throughput, and the ratios. The peer runs in bench/.venv (made here).
+# batch throughput, and the ratios, for Dialect in f32 and in int8 (how often int8
+# predicts the same class as f32 on these texts is printed too). The peer runs in bench/.venv (made here).
 #   THREADS=2 DATA=../shared/data/tickettagger_issues_train.csv bench/predict.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,11 +45,18 @@ python3 - "$work/ours.json" "$work/peer.json" "$THREADS" <<'PY'
 import json, sys
 ours, peer = (json.load(open(p)) for p in sys.argv[1:3])
 print(f"prediction, all-MiniLM-L6-v2, Ticket Tagger texts ≤128 tokens, {sys.argv[3]} threads")
-print(f"{'':28}{'Dialect':>10}{'PyTorch':>10}{'ratio':>8}")
+print(f"{'':28}{'PyTorch':>10}{'Dialect f32':>13}{'ratio':>8}{'Dialect int8':>14}{'ratio':>8}")
 for key, label, better_low in [("p50_ms", "single ticket p50 (ms)", True),
                                ("p95_ms", "single ticket p95 (ms)", True),
                                ("batch_texts_per_s", f"batch of {ours['batch_n']} (texts/s)", False)]:
-    ratio = peer[key] / ours[key] if better_low else ours[key] / peer[key]
-    print(f"{label:28}{ours[key]:>10.1f}{peer[key]:>10.1f}{ratio:>7.2f}×")
+    cells = f"{label:28}{peer[key]:>10.1f}"
+    for precision in ("f32", "int8"):
+        value = ours[precision][key]
+        ratio = peer[key] / value if better_low else value / peer[key]
+        cells += f"{value:>{13 if precision == 'f32' else 14}.1f}{ratio:>7.2f}×"
+    print(cells)
 print("ratio > 1: Dialect is faster")
+print(f"int8 against f32 on the {ours['batch_n']} batch texts: same class for "
+      f"{100 * ours['int8_agreement']:.1f}%, largest probability change "
+      f"{ours['int8_max_probability_change']:.4f} (accuracy: the int8 check, bench/quality.sh)")
 PY

@@ -113,8 +113,10 @@ async function tryTicket(browser, name, text) {
   await setInput(browser, 'try-input', text);
   const label = await waitText(browser, 'try-top-label', (t) => t.trim().length > 0, 60_000);
   const confidence = await waitText(browser, 'try-confidence', (t) => /\d/.test(t));
+  // CPU runs end with the int8 check; the Try box says how it computes and why.
+  const precision = await waitText(browser, 'try-precision', (t) => /Computing in (int8|f32) on the CPU\. int8 check on \d+ tickets/.test(t));
   await shot(browser, `${name}-try`);
-  console.log(`e2e: "${text}" → ${label} (${confidence})`);
+  console.log(`e2e: "${text}" → ${label} (${confidence}); ${precision.trim()}`);
   return label;
 }
 

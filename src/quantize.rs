@@ -76,13 +76,15 @@ impl Int8Check {
     }
 
     /// Compare the two precisions of the model in `dir` on encoded rows with their
-    /// true class indices (the model's label order).
+    /// true class indices (the model's label order); `f32_logits`, when the caller
+    /// has them for these rows, spare the f32 pass.
     pub fn measure(
         dir: &Path,
         encoder: &TextEncoder,
         rows: &[Encoded],
         truth: &[usize],
         data: &str,
+        f32_logits: Option<&[Vec<f32>]>,
     ) -> Result<Self> {
         if rows.is_empty() || rows.len() != truth.len() {
             return Err(EngineError::Config(format!(
@@ -94,7 +96,10 @@ impl Int8Check {
         let device = DeviceChoice::Cpu.open()?;
         let mut model = SequenceClassifier::load_frozen(dir, &device)?;
         let labels = model.labels().to_vec();
-        let f32_logits = logits(&model, encoder, rows)?;
+        let f32_logits = match f32_logits {
+            Some(given) if given.len() == rows.len() => given.to_vec(),
+            _ => logits(&model, encoder, rows)?,
+        };
         model.quantize()?;
         let int8_logits = logits(&model, encoder, rows)?;
         let predicted = |all: &[Vec<f32>]| all.iter().map(|r| argmax(r)).collect::<Vec<_>>();
@@ -166,7 +171,14 @@ pub fn check_file(
     let encoder = TextEncoder::load(dir, predictor.max_length())?;
     let texts: Vec<String> = data.examples.iter().map(|e| e.text.clone()).collect();
     let rows = encoder.encode(&texts)?;
-    let check = Int8Check::measure(dir, &encoder, &rows, &truth, &path.display().to_string())?;
+    let check = Int8Check::measure(
+        dir,
+        &encoder,
+        &rows,
+        &truth,
+        &path.display().to_string(),
+        None,
+    )?;
     check.record(dir)?;
     Ok(check)
 }

@@ -9,6 +9,7 @@ use crate::error::{EngineError, Result};
 use crate::fingerprint::{file_sha256, label_map_sha256, DataFingerprint, RowId};
 use crate::metrics::Metrics;
 use crate::predict::Predictor;
+use crate::quantize::PredictionPrecision;
 use crate::runs::{RunRecord, RunStore};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -97,7 +98,7 @@ pub fn review(
     })
 }
 
-/// Review run `id`'s best model on the validation rows it was scored on, re-read
+/// Review run `id`'s best model, in f32, on the validation rows it was scored on, re-read
 /// from its data file at the lines recorded when it started. Refused with
 /// [`EngineError::DataChanged`] when the files no longer hold those rows. Runs recorded
 /// without a fingerprint are re-split (same file, mapping, sample and seed) and the
@@ -122,7 +123,12 @@ pub fn review_run(store: &RunStore, id: &str, device: DeviceChoice) -> Result<Re
             )
         }
     };
-    let predictor = Predictor::load(&store.model_dir(id)?, device)?;
+    // In f32, as training scored these rows.
+    let predictor = Predictor::load_with(
+        &store.model_dir(id)?,
+        device,
+        Some(PredictionPrecision::F32),
+    )?;
     review(&predictor, &examples, validation)
 }
 

@@ -83,6 +83,13 @@ fn train_eval_predict_on_real_files() {
     assert_eq!(checked["type"], "int8Checked");
     assert_eq!(checked["check"]["rows"], 12);
     assert_eq!(checked["check"]["data"], "validation split");
+    // Its f32 side is the best epoch's own evaluation.
+    let best = events
+        .iter()
+        .rev()
+        .find(|e| e["type"] == "checkpointSaved")
+        .unwrap();
+    assert_eq!(checked["check"]["f32Accuracy"], best["value"]);
     let card: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("dialect.json")).unwrap()).unwrap();
     assert_eq!(card["int8"], checked["check"]);

@@ -73,7 +73,7 @@ pub(super) fn run(
         text,
     };
     // Scored by the very model that is saved.
-    let Some((eval_loss, metrics)) = evaluate(&p, batch, cancel)? else {
+    let Some((eval_loss, metrics, logits)) = evaluate(&p, batch, cancel)? else {
         return cancelled(summary, started, on_event);
     };
     let value = config.best_metric.value(&metrics);
@@ -104,7 +104,7 @@ pub(super) fn run(
         value,
         path: config.output_dir.clone(),
     });
-    check_int8(&p, config, &device, on_event)?;
+    check_int8(&p, config, &device, Some(&logits), on_event)?;
     summary.seconds = started.elapsed().as_secs_f64();
     on_event(&TrainEvent::Finished {
         summary: summary.clone(),

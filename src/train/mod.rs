@@ -316,6 +316,8 @@ fn run_inner(
     // On a GPU the host reads losses a few times a second, not after every step, so
     // the device never waits for it; the steps in between are reported together.
     let mut pending = PendingSteps::new(device.is_cpu());
+    // The saved best model's validation logits (this session's epochs only).
+    let mut best_logits = None;
 
     'epochs: for epoch in first_epoch..=config.epochs {
         let dropout = DropoutRng::new(epoch_seed(config.seed, epoch, DROPOUT_STREAM));
@@ -382,7 +384,8 @@ fn run_inner(
             seen += rows;
         }
         let train_seconds = epoch_start.elapsed().as_secs_f64();
-        let Some((eval_loss, metrics)) = evaluate(&p, config.eval_batch_size, cancel)? else {
+        let Some((eval_loss, metrics, logits)) = evaluate(&p, config.eval_batch_size, cancel)?
+        else {
             summary.cancelled = true;
             break;
         };
@@ -410,6 +413,7 @@ fn run_inner(
             since_best = 0;
             summary.seconds = seconds_before + started.elapsed().as_secs_f64();
             save_best(&p, config, &summary)?;
+            best_logits = Some(logits);
             on_event(&TrainEvent::CheckpointSaved {
                 epoch,
                 metric: config.best_metric.name().into(),
@@ -437,7 +441,7 @@ fn run_inner(
         checkpoint::remove(dir)?;
     }
     if !summary.cancelled && summary.best_epoch.is_some() {
-        check_int8(&p, config, &device, on_event)?;
+        check_int8(&p, config, &device, best_logits.as_deref(), on_event)?;
     }
     if summary.cancelled {
         on_event(&TrainEvent::Cancelled {
@@ -612,12 +616,11 @@ pub fn train_step(
     Ok((host[0], host[1]))
 }
 
-/// Validation loss and metrics; `None` when cancelled midway.
-fn evaluate(
-    p: &Prepared,
-    batch_size: usize,
-    cancel: &AtomicBool,
-) -> Result<Option<(f64, Metrics)>> {
+/// A model's validation loss, metrics and logits (one row per validation row).
+type Evaluation = (f64, Metrics, Vec<Vec<f32>>);
+
+/// Validation loss, metrics and logits; `None` when cancelled midway.
+fn evaluate(p: &Prepared, batch_size: usize, cancel: &AtomicBool) -> Result<Option<Evaluation>> {
     // A frozen view: no graph, so each batch's activations are freed as it goes.
     let model = p.model.frozen()?;
     let Some(logits) = batched_logits(&model, &p.encoder, &p.validation, batch_size, Some(cancel))
@@ -634,16 +637,17 @@ fn evaluate(
         predicted.push(crate::predict::argmax(row));
     }
     let metrics = Metrics::compute(p.model.labels(), &p.validation_labels, &predicted);
-    Ok(Some((loss / logits.len().max(1) as f64, metrics)))
+    Ok(Some((loss / logits.len().max(1) as f64, metrics, logits)))
 }
 
 /// On the CPU, compare the saved best model's int8 predictions with its f32 ones on
-/// the validation split, record the check in its card (it decides whether the model
-/// predicts in int8) and report it.
+/// the validation split (`f32_logits` when its evaluation's are at hand), record the
+/// check in its card (it decides whether the model predicts in int8) and report it.
 fn check_int8(
     p: &Prepared,
     config: &TrainConfig,
     device: &Device,
+    f32_logits: Option<&[Vec<f32>]>,
     on_event: &mut dyn FnMut(&TrainEvent),
 ) -> Result<()> {
     if !device.is_cpu() || p.validation.is_empty() {
@@ -655,6 +659,7 @@ fn check_int8(
         &p.validation,
         &p.validation_labels,
         "validation split",
+        f32_logits,
     )?;
     check.record(&config.output_dir)?;
     on_event(&TrainEvent::Int8Checked { check });
