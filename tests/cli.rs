@@ -16,6 +16,24 @@ fn dialect() -> Command {
     cmd
 }
 
+/// The class probabilities `dialect predict --json --device cpu` gives the model in
+/// `model` for one ticket, with `extra` arguments.
+fn predicted_probabilities(model: &std::path::Path, extra: &[&str]) -> Vec<f64> {
+    let assert = dialect()
+        .args(["predict", model.to_str().unwrap(), "please add dark mode"])
+        .args(["--json", "--device", "cpu"])
+        .args(extra)
+        .assert()
+        .success();
+    let preds: serde_json::Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
+    preds[0]["scores"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["probability"].as_f64().unwrap())
+        .collect()
+}
+
 #[test]
 fn train_eval_predict_on_real_files() {
     let work = tempfile::tempdir().unwrap();
@@ -114,25 +132,8 @@ fn train_eval_predict_on_real_files() {
     assert_eq!(card["int8"], check);
 
     // Either precision on request; int8's probabilities stay near f32's.
-    let probabilities = |precision: &str| -> Vec<f64> {
-        let assert = dialect()
-            .args([
-                "predict",
-                out.to_str().unwrap(),
-                "please add dark mode",
-                "--json",
-            ])
-            .args(["--device", "cpu", "--precision", precision])
-            .assert()
-            .success();
-        let preds: serde_json::Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
-        preds[0]["scores"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|s| s["probability"].as_f64().unwrap())
-            .collect()
-    };
+    let probabilities =
+        |precision: &str| predicted_probabilities(&out, &["--precision", precision]);
     let (f32s, int8s) = (probabilities("f32"), probabilities("int8"));
     for (a, b) in f32s.iter().zip(&int8s) {
         assert!((a - b).abs() < 0.1, "f32 {f32s:?} vs int8 {int8s:?}");
@@ -165,26 +166,9 @@ fn train_eval_predict_on_real_files() {
             predicate::str::contains("accuracy").and(predicate::str::contains("confusion matrix")),
         );
 
-    let assert = dialect()
-        .args([
-            "predict",
-            out.to_str().unwrap(),
-            "please add dark mode",
-            "--json",
-            "--device",
-            "cpu",
-        ])
-        .assert()
-        .success();
-    let preds: serde_json::Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
-    assert_eq!(preds[0]["scores"].as_array().unwrap().len(), 3);
-    let total: f64 = preds[0]["scores"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["probability"].as_f64().unwrap())
-        .sum();
-    assert!((total - 1.0).abs() < 1e-4);
+    let scores = predicted_probabilities(&out, &[]);
+    assert_eq!(scores.len(), 3);
+    assert!((scores.iter().sum::<f64>() - 1.0).abs() < 1e-4);
 
     let predicted = work.path().join("predicted.csv");
     dialect()

@@ -291,8 +291,9 @@ struct InspectArgs {
     json: bool,
 }
 
+/// A fine-tuned model and labelled data to score it on (eval, quantize).
 #[derive(Args)]
-struct EvalArgs {
+struct ModelOnData {
     /// Fine-tuned model folder.
     model: PathBuf,
     /// Labelled data.
@@ -301,6 +302,12 @@ struct EvalArgs {
     text: TextArgs,
     #[command(flatten)]
     label: LabelArgs,
+}
+
+#[derive(Args)]
+struct EvalArgs {
+    #[command(flatten)]
+    scored: ModelOnData,
     #[arg(long, default_value = "auto")]
     device: String,
     #[command(flatten)]
@@ -327,14 +334,9 @@ impl PrecisionArgs {
 
 #[derive(Args)]
 struct QuantizeArgs {
-    /// Fine-tuned model folder.
-    model: PathBuf,
-    /// Labelled data to compare on (e.g. the validation or test split).
-    data: PathBuf,
+    /// The model, and labelled data to compare on (e.g. the validation or test split).
     #[command(flatten)]
-    text: TextArgs,
-    #[command(flatten)]
-    label: LabelArgs,
+    scored: ModelOnData,
     #[arg(long)]
     json: bool,
 }
@@ -1059,13 +1061,14 @@ fn print_inspection(i: &Inspection, measured_truncation: bool) {
 }
 
 fn eval(args: EvalArgs) -> Result<ExitCode, EngineError> {
-    let predictor = args.precision.load(&args.model, &args.device)?;
+    let on = &args.scored;
+    let predictor = args.precision.load(&on.model, &args.device)?;
     eprintln!("Computing in {}", predictor.precision().name());
-    let map = args.label.map()?;
+    let map = on.label.map()?;
     let metrics = predictor.evaluate_file(
-        &args.data,
-        &args.text.spec_for(&predictor, &args.data)?,
-        &args.label.label_column,
+        &on.data,
+        &on.text.spec_for(&predictor, &on.data)?,
+        &on.label.label_column,
         map.as_ref(),
     )?;
     if args.json {
@@ -1126,18 +1129,16 @@ fn print_metrics(m: &Metrics) {
 }
 
 fn quantize(args: QuantizeArgs) -> Result<ExitCode, EngineError> {
-    let predictor = Predictor::load_with(
-        &args.model,
-        DeviceChoice::Cpu,
-        Some(PredictionPrecision::F32),
-    )?;
-    let spec = args.text.spec_for(&predictor, &args.data)?;
-    let map = args.label.map()?;
+    let on = &args.scored;
+    let predictor =
+        Predictor::load_with(&on.model, DeviceChoice::Cpu, Some(PredictionPrecision::F32))?;
+    let spec = on.text.spec_for(&predictor, &on.data)?;
+    let map = on.label.map()?;
     let check = check_file(
-        &args.model,
-        &args.data,
+        &on.model,
+        &on.data,
         &spec,
-        &args.label.label_column,
+        &on.label.label_column,
         map.as_ref(),
     )?;
     if args.json {
