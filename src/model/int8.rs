@@ -101,11 +101,6 @@ impl QuantizedLinear {
         })
     }
 
-    /// `(outputs, inputs)`.
-    pub fn dims(&self) -> (usize, usize) {
-        (self.outputs, self.inputs)
-    }
-
     /// Apply to an f32 tensor `(rows, inputs)` on the CPU, then exact GELU with `gelu`
     /// (in the same pass as the rescaling).
     pub fn forward(&self, x: &Tensor, gelu: bool) -> Result<Tensor> {
@@ -114,7 +109,7 @@ impl QuantizedLinear {
     }
 
     /// `y (rows × outputs) = x (rows × inputs) · wᵀ + b`, then GELU with `gelu`.
-    pub fn apply(&self, x: &[f32], rows: usize, gelu: bool) -> Vec<f32> {
+    fn apply(&self, x: &[f32], rows: usize, gelu: bool) -> Vec<f32> {
         let a = QuantizedRows::new(x, rows, self.inputs, self.quads);
         let mut y = vec![0f32; rows * self.outputs];
         let panels = self.outputs.div_ceil(NR);
