@@ -135,6 +135,21 @@ fn train_eval_predict_on_real_files() {
     let probabilities =
         |precision: &str| predicted_probabilities(&out, &["--precision", precision]);
     let (f32s, int8s) = (probabilities("f32"), probabilities("int8"));
+    dialect()
+        .args(["predict", out.to_str().unwrap(), "hi", "--device", "cpu"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(format!(
+            "Computing in {}",
+            if card["int8"]["f32Accuracy"].as_f64().unwrap()
+                - card["int8"]["int8Accuracy"].as_f64().unwrap()
+                <= 0.005
+            {
+                "int8"
+            } else {
+                "f32"
+            }
+        )));
     for (a, b) in f32s.iter().zip(&int8s) {
         assert!((a - b).abs() < 0.1, "f32 {f32s:?} vs int8 {int8s:?}");
     }

@@ -1174,6 +1174,7 @@ fn describe_int8(c: &Int8Check) -> String {
 
 fn predict(args: PredictArgs) -> Result<ExitCode, EngineError> {
     let predictor = args.precision.load(&args.model, &args.device)?;
+    eprintln!("Computing in {}", predictor.precision().name());
     if let (Some(input), Some(output)) = (&args.input, &args.output) {
         let spec = args.text.spec_for(&predictor, input)?;
         let n = predictor.predict_file(input, &spec, output)?;
