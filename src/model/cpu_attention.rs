@@ -6,7 +6,7 @@
 //! backward pass recomputes the probabilities (and regenerates the dropout mask from
 //! its seed) instead of storing them.
 
-use super::cpu_kernels::{data, exp, max_of, simd, sum_of, DropoutMask};
+use super::cpu_kernels::{data, exp, max_of, simd, simd_fn, sum_of, DropoutMask};
 use candle_core::{CpuStorage, CustomOp3, Error, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
@@ -56,6 +56,25 @@ pub fn ragged_attention(
     q.contiguous()?
         .apply_op3(&k.contiguous()?, &v.contiguous()?, op)
 }
+
+/// `softmax(scale · s)` of each row of `lk` scores in `p`, in place.
+#[inline(always)]
+fn softmax_rows(p: &mut [f32], lk: usize, scale: f32) {
+    for row in p.chunks_mut(lk.max(1)) {
+        let max = max_of(row);
+        row.iter_mut().for_each(|s| *s = exp((*s - max) * scale));
+        let inv = 1.0 / sum_of(row);
+        row.iter_mut().for_each(|s| *s *= inv);
+    }
+}
+
+simd_fn!(
+    /// [`softmax_rows`], compiled for the CPU's SIMD path.
+    ///
+    /// # Safety
+    /// None: the wrapper only picks features the CPU has.
+    unsafe fn softmax_rows_simd(p: &mut [f32], lk: usize, scale: f32) = softmax_rows
+);
 
 #[derive(Clone)]
 struct RaggedAttention {
@@ -169,15 +188,8 @@ impl RaggedAttention {
                 ),
             );
         }
-        let scale = 1.0 / (dh as f32).sqrt();
-        simd(|| {
-            for row in p.chunks_mut(lk.max(1)) {
-                let max = max_of(row);
-                row.iter_mut().for_each(|s| *s = exp((*s - max) * scale));
-                let inv = 1.0 / sum_of(row);
-                row.iter_mut().for_each(|s| *s *= inv);
-            }
-        });
+        // SAFETY: as safe as `softmax_rows` (the wrapper only picks CPU features).
+        unsafe { softmax_rows_simd(&mut p, lk, 1.0 / (dh as f32).sqrt()) };
         p
     }
 

@@ -157,7 +157,10 @@ pub(super) fn exp(x: f32) -> f32 {
     const LOG2E: f32 = std::f32::consts::LOG2_E;
     let underflow = x < -87.336_55;
     let x = x.clamp(-87.336_55, 88.376_26);
-    let n = (x * LOG2E + 0.5).floor();
+    // Round to nearest by the 1.5 · 2²³ trick: no libm `floorf` call where the
+    // baseline has no rounding instruction (SSE2).
+    const ROUND: f32 = 12_582_912.0;
+    let n = (x * LOG2E + ROUND) - ROUND;
     let r = x - n * 0.693_359_4 + n * 2.121_944_4e-4;
     let mut p = 1.987_569_1e-4 * r + 1.398_2e-3;
     p = p * r + 8.333_452e-3;
@@ -172,6 +175,37 @@ pub(super) fn exp(x: f32) -> f32 {
         scaled
     }
 }
+
+/// `$vis unsafe fn $name(args) -> ret` that runs `$body(args)` (an `#[inline(always)]`
+/// fn) compiled for the path [`SimdPath::detect`] picks. Unlike [`simd`], whose closure
+/// the compiler may keep out of line (and then compile for the baseline only), an
+/// `#[inline(always)]` body is always compiled inside the path's function. Calling it
+/// is as safe as calling `$body`: the wrapper only adds features the CPU has.
+macro_rules! simd_fn {
+    ($(#[$doc:meta])* $vis:vis unsafe fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? = $body:path) => {
+        $(#[$doc])*
+        #[allow(clippy::too_many_arguments)]
+        $vis unsafe fn $name($($arg: $ty),*) $(-> $ret)? {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+                #[allow(clippy::too_many_arguments)]
+                unsafe fn avx512($($arg: $ty),*) $(-> $ret)? { $body($($arg),*) }
+                #[target_feature(enable = "avx2,fma")]
+                #[allow(clippy::too_many_arguments)]
+                unsafe fn avx2($($arg: $ty),*) $(-> $ret)? { $body($($arg),*) }
+                match $crate::model::cpu_kernels::SimdPath::detect() {
+                    // SAFETY: `detect` found the path's features on this CPU.
+                    $crate::model::cpu_kernels::SimdPath::Avx512 => return avx512($($arg),*),
+                    $crate::model::cpu_kernels::SimdPath::Avx2Fma => return avx2($($arg),*),
+                    _ => {}
+                }
+            }
+            $body($($arg),*)
+        }
+    };
+}
+pub(super) use simd_fn;
 
 /// Apply `f(row_index, out_row)` to every row (of `cols` elements) of `out`, in
 /// parallel.

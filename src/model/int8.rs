@@ -11,7 +11,7 @@
 //! Inference only: no backward.
 
 use super::cpu_attention::Shared;
-use super::cpu_kernels::{gelu_value, min_max_of, simd};
+use super::cpu_kernels::{gelu_value, min_max_of, simd_fn};
 use candle_core::{CpuStorage, CustomOp1, Error, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
@@ -125,7 +125,7 @@ impl QuantizedLinear {
                     let acc = self.tile(&a, first, count, panel);
                     // SAFETY: this task alone writes rows `row_range` × this panel's
                     // columns, all inside `y`.
-                    simd(|| unsafe { self.store(&a, first, count, panel, &acc, gelu, out) });
+                    unsafe { store_tile(self, &a, first, count, panel, &acc, gelu, out) };
                 }
             }
         };
@@ -248,7 +248,8 @@ impl QuantizedRows {
         let mut codes = vec![0u8; rows * stride];
         let mut params = vec![(1f32, 0i32); rows];
         let quantize = |dst: &mut [u8], param: &mut (f32, i32), src: &[f32]| {
-            *param = simd(|| quantize_row(src, dst))
+            // SAFETY: as safe as `quantize_row` (the wrapper only picks CPU features).
+            *param = unsafe { quantize_row_simd(src, dst) }
         };
         if rows * inputs < PARALLEL_QUANTIZE {
             codes
@@ -271,6 +272,48 @@ impl QuantizedRows {
         }
     }
 }
+
+simd_fn!(
+    /// [`QuantizedLinear::store`], compiled for the CPU's SIMD path.
+    ///
+    /// # Safety
+    /// As for `store`.
+    unsafe fn store_tile(
+        layer: &QuantizedLinear,
+        a: &QuantizedRows,
+        first: usize,
+        count: usize,
+        panel: usize,
+        acc: &[[i32; NR]; MR],
+        gelu: bool,
+        out: Shared,
+    ) = store_tile_body
+);
+
+/// [`QuantizedLinear::store`] as a free function, for [`simd_fn`].
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+unsafe fn store_tile_body(
+    layer: &QuantizedLinear,
+    a: &QuantizedRows,
+    first: usize,
+    count: usize,
+    panel: usize,
+    acc: &[[i32; NR]; MR],
+    gelu: bool,
+    out: Shared,
+) {
+    layer.store(a, first, count, panel, acc, gelu, out)
+}
+
+simd_fn!(
+    /// [`quantize_row`], compiled for the CPU's SIMD path.
+    ///
+    /// # Safety
+    /// None beyond `quantize_row`'s (there are none): the wrapper only picks features
+    /// the CPU has.
+    unsafe fn quantize_row_simd(src: &[f32], dst: &mut [u8]) -> (f32, i32) = quantize_row
+);
 
 /// Quantize one row into `dst` (7-bit codes); returns its scale and zero point. The
 /// range always holds 0, so that 0 is exact.
