@@ -161,48 +161,6 @@ impl QuantizedLinear {
         tile_portable(rows, count, self.quads, panel, &mut acc);
         acc
     }
-
-    /// Rescale a tile to f32, add the bias (then GELU with `gelu`) and write its valid
-    /// columns to `out`.
-    ///
-    /// # Safety
-    /// `out` must point at a `rows × outputs` buffer that no other thread writes in
-    /// these rows and this panel's columns.
-    #[allow(clippy::too_many_arguments)]
-    #[inline(always)]
-    unsafe fn store(
-        &self,
-        a: &QuantizedRows,
-        first: usize,
-        count: usize,
-        panel: usize,
-        acc: &[[i32; NR]; MR],
-        gelu: bool,
-        out: Shared,
-    ) {
-        let n0 = panel * NR;
-        let width = NR.min(self.outputs - n0);
-        let (scales, sums, bias) = (
-            &self.scales[n0..n0 + NR],
-            &self.sums[n0..n0 + NR],
-            &self.bias[n0..n0 + NR],
-        );
-        for (r, row_acc) in acc.iter().enumerate().take(count) {
-            let row = first + r;
-            let (scale, zero) = (a.scales[row], a.zeros[row]);
-            let mut values = [0f32; NR];
-            for j in 0..NR {
-                // No overflow: |acc|, |zero · sum| ≤ 127 · 63 · inputs < 2³¹ (`new`).
-                let exact = row_acc[j] - zero * sums[j];
-                values[j] = exact as f32 * (scale * scales[j]) + bias[j];
-            }
-            if gelu {
-                values.iter_mut().for_each(|v| *v = gelu_value(*v));
-            }
-            let dst = out.at(row * self.outputs + n0);
-            std::ptr::copy_nonoverlapping(values.as_ptr(), dst, width);
-        }
-    }
 }
 
 /// [`QuantizedLinear::forward`] as a candle op.
@@ -274,10 +232,10 @@ impl QuantizedRows {
 }
 
 simd_fn!(
-    /// [`QuantizedLinear::store`], compiled for the CPU's SIMD path.
+    /// [`store_tile_body`], compiled for the CPU's SIMD path.
     ///
     /// # Safety
-    /// As for `store`.
+    /// As for `store_tile_body`.
     unsafe fn store_tile(
         layer: &QuantizedLinear,
         a: &QuantizedRows,
@@ -290,7 +248,12 @@ simd_fn!(
     ) = store_tile_body
 );
 
-/// [`QuantizedLinear::store`] as a free function, for [`simd_fn`].
+/// Rescale a tile to f32, add the bias (then GELU with `gelu`) and write its valid
+/// columns to `out`.
+///
+/// # Safety
+/// `out` must point at a `rows × outputs` buffer that no other thread writes in these
+/// rows and this panel's columns.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 unsafe fn store_tile_body(
@@ -303,7 +266,28 @@ unsafe fn store_tile_body(
     gelu: bool,
     out: Shared,
 ) {
-    layer.store(a, first, count, panel, acc, gelu, out)
+    let n0 = panel * NR;
+    let width = NR.min(layer.outputs - n0);
+    let (scales, sums, bias) = (
+        &layer.scales[n0..n0 + NR],
+        &layer.sums[n0..n0 + NR],
+        &layer.bias[n0..n0 + NR],
+    );
+    for (r, row_acc) in acc.iter().enumerate().take(count) {
+        let row = first + r;
+        let (scale, zero) = (a.scales[row], a.zeros[row]);
+        let mut values = [0f32; NR];
+        for j in 0..NR {
+            // No overflow: |acc|, |zero · sum| ≤ 127 · 63 · inputs < 2³¹ (`new`).
+            let exact = row_acc[j] - zero * sums[j];
+            values[j] = exact as f32 * (scale * scales[j]) + bias[j];
+        }
+        if gelu {
+            values.iter_mut().for_each(|v| *v = gelu_value(*v));
+        }
+        let dst = out.at(row * layer.outputs + n0);
+        std::ptr::copy_nonoverlapping(values.as_ptr(), dst, width);
+    }
 }
 
 simd_fn!(
