@@ -80,7 +80,8 @@ pub struct Predictor {
     int8: Option<Int8Check>,
 }
 
-const PREDICT_BATCH: usize = 64;
+/// Rows per batch when predicting.
+pub(crate) const PREDICT_BATCH: usize = 64;
 /// Rows classified between two progress reports of a file prediction.
 const PROGRESS_CHUNK: usize = 256;
 
@@ -147,15 +148,31 @@ impl Predictor {
         self.int8.as_ref()
     }
 
-    /// The length texts are cut at, in tokens.
-    pub fn max_length(&self) -> usize {
-        self.encoder.max_length()
+    /// The model's tokenizer, cutting texts at its length.
+    pub(crate) fn encoder(&self) -> &TextEncoder {
+        &self.encoder
     }
 
-    /// The model's class index of each example's label, or an error naming those it
-    /// does not know.
+    /// The model's class index of each example's label (from `path`), or an error
+    /// naming those it does not know.
     pub(crate) fn label_indices(&self, path: &Path, data: &LabeledData) -> Result<Vec<usize>> {
-        crate::quantize::indices_for(path, data, self.labels())
+        let labels = self.labels();
+        LabeledData::label_indices(&data.examples, labels).ok_or_else(|| {
+            let unknown: Vec<&String> =
+                data.labels.iter().filter(|l| !labels.contains(l)).collect();
+            EngineError::data(
+                path,
+                format!("labels {unknown:?} are not classes of this model (it knows {labels:?})"),
+            )
+        })
+    }
+
+    /// Logits of encoded rows, in their order.
+    pub(crate) fn logits(&self, encoded: &[Encoded]) -> Result<Vec<Vec<f32>>> {
+        Ok(
+            batched_logits(&self.model, &self.encoder, encoded, PREDICT_BATCH, None)?
+                .unwrap_or_default(),
+        )
     }
 
     /// How the model's training texts were composed from their file's columns, when
@@ -171,9 +188,7 @@ impl Predictor {
 
     /// Predict each text (batched).
     pub fn predict(&self, texts: &[String]) -> Result<Vec<Prediction>> {
-        let encoded = self.encoder.encode(texts)?;
-        let logits = batched_logits(&self.model, &self.encoder, &encoded, PREDICT_BATCH, None)?
-            .unwrap_or_default();
+        let logits = self.logits(&self.encoder.encode(texts)?)?;
         Ok(logits.iter().map(|row| self.prediction(row)).collect())
     }
 

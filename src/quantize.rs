@@ -5,13 +5,15 @@
 //! it. Training on the CPU checks the best model on the validation split when it
 //! ends; [`check_file`] checks any model on a labelled file.
 
-use crate::dataset::{read_labeled, LabelMap, LabeledData, TextSpec};
+use crate::dataset::{read_labeled, LabelMap, TextSpec};
 use crate::device::DeviceChoice;
 use crate::error::{EngineError, Result};
 use crate::metrics::Metrics;
 use crate::model::tokenize::{Encoded, TextEncoder};
 use crate::model::SequenceClassifier;
-use crate::predict::{argmax, batched_logits, model_dir, softmax, ModelCard, Predictor};
+use crate::predict::{
+    argmax, batched_logits, model_dir, softmax, ModelCard, Predictor, PREDICT_BATCH,
+};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -151,7 +153,7 @@ fn logits(
     encoder: &TextEncoder,
     rows: &[Encoded],
 ) -> Result<Vec<Vec<f32>>> {
-    Ok(batched_logits(model, encoder, rows, 64, None)?.unwrap_or_default())
+    Ok(batched_logits(model, encoder, rows, PREDICT_BATCH, None)?.unwrap_or_default())
 }
 
 /// Check int8 against f32 for the model in `dir` on a labelled file (labels mapped
@@ -168,33 +170,16 @@ pub fn check_file(
     let predictor = Predictor::load_with(dir, DeviceChoice::Cpu, Some(PredictionPrecision::F32))?;
     let data = read_labeled(path, text, label_column, map)?;
     let truth = predictor.label_indices(path, &data)?;
-    let encoder = TextEncoder::load(dir, predictor.max_length())?;
     let texts: Vec<String> = data.examples.iter().map(|e| e.text.clone()).collect();
-    let rows = encoder.encode(&texts)?;
+    let rows = predictor.encoder().encode(&texts)?;
     let check = Int8Check::measure(
         dir,
-        &encoder,
+        predictor.encoder(),
         &rows,
         &truth,
         &path.display().to_string(),
-        None,
+        Some(&predictor.logits(&rows)?),
     )?;
     check.record(dir)?;
     Ok(check)
-}
-
-/// [`LabeledData::label_indices`] against a model's classes, or an error naming the
-/// labels it does not know.
-pub(crate) fn indices_for(
-    path: &Path,
-    data: &LabeledData,
-    labels: &[String],
-) -> Result<Vec<usize>> {
-    LabeledData::label_indices(&data.examples, labels).ok_or_else(|| {
-        let unknown: Vec<&String> = data.labels.iter().filter(|l| !labels.contains(l)).collect();
-        EngineError::data(
-            path,
-            format!("labels {unknown:?} are not classes of this model (it knows {labels:?})"),
-        )
-    })
 }

@@ -57,23 +57,19 @@ pub fn ragged_attention(
         .apply_op3(&k.contiguous()?, &v.contiguous()?, op)
 }
 
-/// `softmax(scale · s)` of each row of `lk` scores in `p`, in place.
-#[inline(always)]
-fn softmax_rows(p: &mut [f32], lk: usize, scale: f32) {
-    for row in p.chunks_mut(lk.max(1)) {
-        let max = max_of(row);
-        row.iter_mut().for_each(|s| *s = exp((*s - max) * scale));
-        let inv = 1.0 / sum_of(row);
-        row.iter_mut().for_each(|s| *s *= inv);
-    }
-}
-
 simd_fn!(
-    /// [`softmax_rows`], compiled for the CPU's SIMD path.
+    /// `softmax(scale · s)` of each row of `lk` scores in `p`, in place.
     ///
     /// # Safety
     /// None: the wrapper only picks features the CPU has.
-    unsafe fn softmax_rows_simd(p: &mut [f32], lk: usize, scale: f32) = softmax_rows
+    unsafe fn softmax_rows(p: &mut [f32], lk: usize, scale: f32) {
+        for row in p.chunks_mut(lk.max(1)) {
+            let max = max_of(row);
+            row.iter_mut().for_each(|s| *s = exp((*s - max) * scale));
+            let inv = 1.0 / sum_of(row);
+            row.iter_mut().for_each(|s| *s *= inv);
+        }
+    }
 );
 
 #[derive(Clone)]
@@ -188,8 +184,8 @@ impl RaggedAttention {
                 ),
             );
         }
-        // SAFETY: as safe as `softmax_rows` (the wrapper only picks CPU features).
-        unsafe { softmax_rows_simd(&mut p, lk, 1.0 / (dh as f32).sqrt()) };
+        // SAFETY: `softmax_rows` has no requirement.
+        unsafe { softmax_rows(&mut p, lk, 1.0 / (dh as f32).sqrt()) };
         p
     }
 

@@ -176,24 +176,28 @@ pub(super) fn exp(x: f32) -> f32 {
     }
 }
 
-/// `$vis unsafe fn $name(args) -> ret` that runs `$body(args)` (an `#[inline(always)]`
-/// fn) compiled for the path [`SimdPath::detect`] picks. Unlike [`simd`], whose closure
-/// the compiler may keep out of line (and then compile for the baseline only), an
-/// `#[inline(always)]` body is always compiled inside the path's function. Calling it
-/// is as safe as calling `$body`: the wrapper only adds features the CPU has.
+/// `$vis unsafe fn $name(args) -> ret { body }` whose body is compiled for the path
+/// [`SimdPath::detect`] picks: the body becomes an `#[inline(always)]` function called
+/// from each path's `#[target_feature]` function. Unlike [`simd`], whose closure the
+/// compiler may keep out of line (and then compile for the baseline only), the body
+/// is always compiled inside the path's function. Calling it is as safe as its body:
+/// the wrapper only adds features the CPU has.
 macro_rules! simd_fn {
-    ($(#[$doc:meta])* $vis:vis unsafe fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? = $body:path) => {
+    ($(#[$doc:meta])* $vis:vis unsafe fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block) => {
         $(#[$doc])*
         #[allow(clippy::too_many_arguments)]
         $vis unsafe fn $name($($arg: $ty),*) $(-> $ret)? {
+            #[inline(always)]
+            #[allow(clippy::too_many_arguments)]
+            unsafe fn body($($arg: $ty),*) $(-> $ret)? $body
             #[cfg(target_arch = "x86_64")]
             {
                 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
                 #[allow(clippy::too_many_arguments)]
-                unsafe fn avx512($($arg: $ty),*) $(-> $ret)? { $body($($arg),*) }
+                unsafe fn avx512($($arg: $ty),*) $(-> $ret)? { body($($arg),*) }
                 #[target_feature(enable = "avx2,fma")]
                 #[allow(clippy::too_many_arguments)]
-                unsafe fn avx2($($arg: $ty),*) $(-> $ret)? { $body($($arg),*) }
+                unsafe fn avx2($($arg: $ty),*) $(-> $ret)? { body($($arg),*) }
                 match $crate::model::cpu_kernels::SimdPath::detect() {
                     // SAFETY: `detect` found the path's features on this CPU.
                     $crate::model::cpu_kernels::SimdPath::Avx512 => return avx512($($arg),*),
@@ -201,7 +205,7 @@ macro_rules! simd_fn {
                     _ => {}
                 }
             }
-            $body($($arg),*)
+            body($($arg),*)
         }
     };
 }

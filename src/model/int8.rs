@@ -206,8 +206,8 @@ impl QuantizedRows {
         let mut codes = vec![0u8; rows * stride];
         let mut params = vec![(1f32, 0i32); rows];
         let quantize = |dst: &mut [u8], param: &mut (f32, i32), src: &[f32]| {
-            // SAFETY: as safe as `quantize_row` (the wrapper only picks CPU features).
-            *param = unsafe { quantize_row_simd(src, dst) }
+            // SAFETY: `quantize_row` has no requirement.
+            *param = unsafe { quantize_row(src, dst) }
         };
         if rows * inputs < PARALLEL_QUANTIZE {
             codes
@@ -232,10 +232,12 @@ impl QuantizedRows {
 }
 
 simd_fn!(
-    /// [`store_tile_body`], compiled for the CPU's SIMD path.
+    /// Rescale a tile to f32, add the bias (then GELU with `gelu`) and write its valid
+    /// columns to `out`.
     ///
     /// # Safety
-    /// As for `store_tile_body`.
+    /// `out` must point at a `rows × outputs` buffer that no other thread writes in
+    /// these rows and this panel's columns.
     unsafe fn store_tile(
         layer: &QuantizedLinear,
         a: &QuantizedRows,
@@ -245,85 +247,61 @@ simd_fn!(
         acc: &[[i32; NR]; MR],
         gelu: bool,
         out: Shared,
-    ) = store_tile_body
-);
-
-/// Rescale a tile to f32, add the bias (then GELU with `gelu`) and write its valid
-/// columns to `out`.
-///
-/// # Safety
-/// `out` must point at a `rows × outputs` buffer that no other thread writes in these
-/// rows and this panel's columns.
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-unsafe fn store_tile_body(
-    layer: &QuantizedLinear,
-    a: &QuantizedRows,
-    first: usize,
-    count: usize,
-    panel: usize,
-    acc: &[[i32; NR]; MR],
-    gelu: bool,
-    out: Shared,
-) {
-    let n0 = panel * NR;
-    let width = NR.min(layer.outputs - n0);
-    let (scales, sums, bias) = (
-        &layer.scales[n0..n0 + NR],
-        &layer.sums[n0..n0 + NR],
-        &layer.bias[n0..n0 + NR],
-    );
-    for (r, row_acc) in acc.iter().enumerate().take(count) {
-        let row = first + r;
-        let (scale, zero) = (a.scales[row], a.zeros[row]);
-        let mut values = [0f32; NR];
-        for j in 0..NR {
-            // No overflow: |acc|, |zero · sum| ≤ 127 · 63 · inputs < 2³¹ (`new`).
-            let exact = row_acc[j] - zero * sums[j];
-            values[j] = exact as f32 * (scale * scales[j]) + bias[j];
+    ) {
+        let n0 = panel * NR;
+        let width = NR.min(layer.outputs - n0);
+        let (scales, sums, bias) = (
+            &layer.scales[n0..n0 + NR],
+            &layer.sums[n0..n0 + NR],
+            &layer.bias[n0..n0 + NR],
+        );
+        for (r, row_acc) in acc.iter().enumerate().take(count) {
+            let row = first + r;
+            let (scale, zero) = (a.scales[row], a.zeros[row]);
+            let mut values = [0f32; NR];
+            for j in 0..NR {
+                // No overflow: |acc|, |zero · sum| ≤ 127 · 63 · inputs < 2³¹ (`new`).
+                let exact = row_acc[j] - zero * sums[j];
+                values[j] = exact as f32 * (scale * scales[j]) + bias[j];
+            }
+            if gelu {
+                values.iter_mut().for_each(|v| *v = gelu_value(*v));
+            }
+            let dst = out.at(row * layer.outputs + n0);
+            std::ptr::copy_nonoverlapping(values.as_ptr(), dst, width);
         }
-        if gelu {
-            values.iter_mut().for_each(|v| *v = gelu_value(*v));
-        }
-        let dst = out.at(row * layer.outputs + n0);
-        std::ptr::copy_nonoverlapping(values.as_ptr(), dst, width);
     }
-}
+);
 
 simd_fn!(
-    /// [`quantize_row`], compiled for the CPU's SIMD path.
+    /// Quantize one row into `dst` (7-bit codes); returns its scale and zero point. The
+    /// range always holds 0, so that 0 is exact.
     ///
     /// # Safety
-    /// None beyond `quantize_row`'s (there are none): the wrapper only picks features
-    /// the CPU has.
-    unsafe fn quantize_row_simd(src: &[f32], dst: &mut [u8]) -> (f32, i32) = quantize_row
+    /// None: the wrapper only picks features the CPU has.
+    unsafe fn quantize_row(src: &[f32], dst: &mut [u8]) -> (f32, i32) {
+        let (lo, hi) = min_max_of(src, 0.0);
+        let range = hi - lo;
+        if !(range > 0.0 && range.is_finite()) {
+            return (1.0, 0);
+        }
+        let scale = range / ACTIVATION_MAX;
+        let zero = (-lo / scale).round();
+        let inverse = 1.0 / scale;
+        for (d, &v) in dst.iter_mut().zip(src) {
+            // Clamped first (max/min, not clamp: a NaN becomes 0), so the conversion
+            // cannot overflow.
+            #[allow(clippy::manual_clamp)]
+            let code = (v * inverse + zero)
+                .max(0.0)
+                .min(ACTIVATION_MAX)
+                .round_ties_even();
+            // SAFETY: `code` is a whole number in [0, 127].
+            *d = code.to_int_unchecked::<i32>() as u8;
+        }
+        (scale, zero as i32)
+    }
 );
-
-/// Quantize one row into `dst` (7-bit codes); returns its scale and zero point. The
-/// range always holds 0, so that 0 is exact.
-#[inline(always)]
-fn quantize_row(src: &[f32], dst: &mut [u8]) -> (f32, i32) {
-    let (lo, hi) = min_max_of(src, 0.0);
-    let range = hi - lo;
-    if !(range > 0.0 && range.is_finite()) {
-        return (1.0, 0);
-    }
-    let scale = range / ACTIVATION_MAX;
-    let zero = (-lo / scale).round();
-    let inverse = 1.0 / scale;
-    for (d, &v) in dst.iter_mut().zip(src) {
-        // Clamped first (max/min, not clamp: a NaN becomes 0), so the conversion
-        // cannot overflow.
-        #[allow(clippy::manual_clamp)]
-        let code = (v * inverse + zero)
-            .max(0.0)
-            .min(ACTIVATION_MAX)
-            .round_ties_even();
-        // SAFETY: `code` is a whole number in [0, 127].
-        *d = unsafe { code.to_int_unchecked::<i32>() } as u8;
-    }
-    (scale, zero as i32)
-}
 
 /// [`QuantizedLinear::tile`] with AVX2: per two quads of inputs, each row's 2 × 4 codes
 /// are broadcast and multiplied with the panel's 16 × 4 codes of each quad by
