@@ -6,7 +6,9 @@
 //! backward pass recomputes the probabilities (and regenerates the dropout mask from
 //! its seed) instead of storing them.
 
-use super::cpu_kernels::{data, exp, max_of, simd, simd_fn, sum_of, DropoutMask};
+use super::cpu_kernels::{
+    data, dropout_in_place, simd_fn, softmax_grad_rows, softmax_in_place, DropoutMask,
+};
 use candle_core::{CpuStorage, CustomOp3, Error, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
@@ -64,10 +66,7 @@ simd_fn!(
     /// None: the wrapper only picks features the CPU has.
     unsafe fn softmax_rows(p: &mut [f32], lk: usize, scale: f32) {
         for row in p.chunks_mut(lk.max(1)) {
-            let max = max_of(row);
-            row.iter_mut().for_each(|s| *s = exp((*s - max) * scale));
-            let inv = 1.0 / sum_of(row);
-            row.iter_mut().for_each(|s| *s *= inv);
+            softmax_in_place(row, scale);
         }
     }
 );
@@ -192,11 +191,8 @@ impl RaggedAttention {
     /// Apply the dropout mask (if any) to a task's `(queries, keys)` block in place.
     fn drop(&self, t: &Task, block: &mut [f32]) {
         if let Some(mask) = &self.mask {
-            simd(|| {
-                for (i, x) in block.iter_mut().enumerate() {
-                    *x = mask.apply(t.first_prob + i as u64, *x);
-                }
-            });
+            // SAFETY: `dropout_in_place` has no requirement.
+            unsafe { dropout_in_place(mask, t.first_prob, block) };
         }
     }
 }
@@ -319,30 +315,25 @@ impl CustomOp3 for RaggedAttentionGrad {
                 );
             }
             a.drop(t, &mut dp);
-            // Softmax backward, with the 1/√dh of the scores folded in.
-            let scale = 1.0 / (dh as f32).sqrt();
-            simd(|| {
-                for (g, p) in dp.chunks_mut(lk.max(1)).zip(p.chunks(lk.max(1))) {
-                    let dot: f32 = g.iter().zip(p).map(|(g, p)| g * p).sum();
-                    for (g, p) in g.iter_mut().zip(p) {
-                        *g = p * (*g - dot) * scale;
-                    }
-                }
-            });
+            // Softmax backward, with the 1/√dh of the scores folded in; the scores'
+            // gradient reuses `dropped`'s buffer (done with after dv).
+            let ds = &mut dropped;
+            // SAFETY: `softmax_grad_rows` has no requirement.
+            unsafe { softmax_grad_rows(&p, &dp, lk, 1.0 / (dh as f32).sqrt(), ds) };
             // SAFETY: as above.
             unsafe {
                 // dq = ds · k
                 product(
                     (lq, dh, lk),
                     (dq.at(t.q.start * dim + head), dim, 1),
-                    (dp.as_ptr(), lk, 1),
+                    (ds.as_ptr(), lk, 1),
                     (k.as_ptr().add(t.kv.start * kv_stride + head), kv_stride, 1),
                 );
                 // dk = dsᵀ · q
                 product(
                     (lk, dh, lq),
                     (dk.at(t.kv.start * dim + head), dim, 1),
-                    (dp.as_ptr(), 1, lk),
+                    (ds.as_ptr(), 1, lk),
                     (q.as_ptr().add(t.q.start * dim + head), dim, 1),
                 );
             }

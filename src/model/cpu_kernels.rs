@@ -77,35 +77,7 @@ impl SimdPath {
     }
 }
 
-/// Run `f` compiled for the widest vector instructions the CPU has
-/// ([`SimdPath::detect`]), so that its loops vectorise 16 or 8 wide; NEON is the
-/// aarch64 baseline, so `f` runs as it is there.
-#[inline(always)]
-pub(super) fn simd<R>(f: impl FnOnce() -> R) -> R {
-    #[cfg(target_arch = "x86_64")]
-    match SimdPath::detect() {
-        SimdPath::Avx512 => {
-            #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
-            unsafe fn with_avx512<R>(f: impl FnOnce() -> R) -> R {
-                f()
-            }
-            // SAFETY: `detect` found these features on this CPU.
-            return unsafe { with_avx512(f) };
-        }
-        SimdPath::Avx2Fma => {
-            #[target_feature(enable = "avx2,fma")]
-            unsafe fn with_avx2<R>(f: impl FnOnce() -> R) -> R {
-                f()
-            }
-            // SAFETY: `detect` found AVX2 and FMA on this CPU.
-            return unsafe { with_avx2(f) };
-        }
-        SimdPath::Neon | SimdPath::Baseline => {}
-    }
-    f()
-}
-
-/// Lanes of the partial results of [`sum_of`] and [`max_of`]: sequential f32
+/// Lanes of the partial results of [`sum_of`], [`dot_of`] and [`max_of`]: sequential f32
 /// reductions do not vectorise (their order is fixed); eight running ones do.
 const LANES: usize = 8;
 
@@ -121,6 +93,34 @@ pub(super) fn sum_of(x: &[f32]) -> f32 {
         }
     }
     acc.iter().sum::<f32>() + tail
+}
+
+/// Σ `a[i]·b[i]` over equal-length slices, as eight interleaved partial sums.
+#[inline(always)]
+pub(super) fn dot_of(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0f32; LANES];
+    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(a, b)| a * b)
+        .sum();
+    for (a, b) in ca.zip(cb) {
+        for i in 0..LANES {
+            acc[i] += a[i] * b[i];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+/// `softmax(scale · row)` in place (`scale` > 0).
+#[inline(always)]
+pub(super) fn softmax_in_place(row: &mut [f32], scale: f32) {
+    let max = max_of(row);
+    row.iter_mut().for_each(|s| *s = exp((*s - max) * scale));
+    let inv = 1.0 / sum_of(row);
+    row.iter_mut().for_each(|s| *s *= inv);
 }
 
 /// The smallest and largest of `x` and `start` (NaN values are skipped).
@@ -178,10 +178,11 @@ pub(super) fn exp(x: f32) -> f32 {
 
 /// `$vis unsafe fn $name(args) -> ret { body }` whose body is compiled for the path
 /// [`SimdPath::detect`] picks: the body becomes an `#[inline(always)]` function called
-/// from each path's `#[target_feature]` function. Unlike [`simd`], whose closure the
-/// compiler may keep out of line (and then compile for the baseline only), the body
-/// is always compiled inside the path's function. Calling it is as safe as its body:
-/// the wrapper only adds features the CPU has.
+/// from each path's `#[target_feature]` function, so it is always compiled inside the
+/// path's function, with whatever it calls that is `#[inline(always)]`. (A closure
+/// handed to a `#[target_feature]` function may be kept out of line and compiled for
+/// the baseline only: every hot loop is written this way instead.) Calling it is as
+/// safe as its body: the wrapper only adds features the CPU has.
 macro_rules! simd_fn {
     ($(#[$doc:meta])* $vis:vis unsafe fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block) => {
         $(#[$doc])*
@@ -198,10 +199,10 @@ macro_rules! simd_fn {
                 #[target_feature(enable = "avx2,fma")]
                 #[allow(clippy::too_many_arguments)]
                 unsafe fn avx2($($arg: $ty),*) $(-> $ret)? { body($($arg),*) }
-                match $crate::model::cpu_kernels::SimdPath::detect() {
+                match $crate::model::SimdPath::detect() {
                     // SAFETY: `detect` found the path's features on this CPU.
-                    $crate::model::cpu_kernels::SimdPath::Avx512 => return avx512($($arg),*),
-                    $crate::model::cpu_kernels::SimdPath::Avx2Fma => return avx2($($arg),*),
+                    $crate::model::SimdPath::Avx512 => return avx512($($arg),*),
+                    $crate::model::SimdPath::Avx2Fma => return avx2($($arg),*),
                     _ => {}
                 }
             }
@@ -209,26 +210,21 @@ macro_rules! simd_fn {
         }
     };
 }
-pub(super) use simd_fn;
+pub(crate) use simd_fn;
 
-/// Apply `f(row_index, out_row)` to every row (of `cols` elements) of `out`, in
-/// parallel.
-fn for_rows(out: &mut [f32], cols: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
+/// Apply `f(first_row, block)` to blocks of whole rows (of `cols` elements) of `out`,
+/// in parallel.
+fn for_row_blocks(out: &mut [f32], cols: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
     let per = rows_per_task(cols);
-    out.par_chunks_mut(per * cols)
+    out.par_chunks_mut(per * cols.max(1))
         .enumerate()
-        .for_each(|(task, chunk)| {
-            simd(|| {
-                for (i, row) in chunk.chunks_mut(cols).enumerate() {
-                    f(task * per + i, row);
-                }
-            })
-        });
+        .for_each(|(task, block)| f(task * per, block));
 }
 
-/// Row `r` of a row-major matrix with `cols` columns.
-fn row(x: &[f32], r: usize, cols: usize) -> &[f32] {
-    &x[r * cols..(r + 1) * cols]
+/// The part of `x` (rows of `cols` elements) that a block of `len` values from row
+/// `first` covers.
+fn block_of(x: &[f32], first: usize, cols: usize, len: usize) -> &[f32] {
+    &x[first * cols..first * cols + len]
 }
 
 fn check_f32(dtype: DType, op: &str) -> Result<()> {
@@ -251,6 +247,7 @@ pub fn layer_norm(x: &Tensor, weight: &Tensor, bias: &Tensor, eps: f64) -> Resul
 }
 
 /// Mean and 1 / sqrt(variance + eps) of one row (two passes, f32).
+#[inline(always)]
 fn row_stats(x: &[f32], eps: f32) -> (f32, f32) {
     let n = x.len().max(1) as f32;
     let mean = sum_of(x) / n;
@@ -269,6 +266,22 @@ fn row_stats(x: &[f32], eps: f32) -> (f32, f32) {
     let var = (centred.iter().sum::<f32>() + tail) / n;
     (mean, 1.0 / (var + eps).sqrt())
 }
+
+simd_fn!(
+    /// Layer norm of each row of `x` into `y`, rows of `w.len()` values.
+    ///
+    /// # Safety
+    /// None: the wrapper only picks features the CPU has.
+    unsafe fn layer_norm_rows(x: &[f32], w: &[f32], b: &[f32], eps: f32, y: &mut [f32]) {
+        let cols = w.len().max(1);
+        for (x, y) in x.chunks_exact(cols).zip(y.chunks_exact_mut(cols)) {
+            let (mean, rstd) = row_stats(x, eps);
+            for (((y, x), w), b) in y.iter_mut().zip(x).zip(w).zip(b) {
+                *y = (x - mean) * rstd * w + b;
+            }
+        }
+    }
+);
 
 struct LayerNorm {
     eps: f32,
@@ -294,13 +307,18 @@ impl CustomOp3 for LayerNorm {
             data(b, bl, self.name())?,
         );
         let cols = w.len();
+        if x.len() % cols.max(1) != 0 || b.len() != cols {
+            return Err(Error::Msg(format!(
+                "layer norm: input of {} values, weight of {cols} and bias of {}",
+                x.len(),
+                b.len()
+            )));
+        }
         let mut y = vec![0f32; x.len()];
-        for_rows(&mut y, cols, |r, y| {
-            let x = row(x, r, cols);
-            let (mean, rstd) = row_stats(x, self.eps);
-            for i in 0..cols {
-                y[i] = (x[i] - mean) * rstd * w[i] + b[i];
-            }
+        for_row_blocks(&mut y, cols, |first, y| {
+            let x = block_of(x, first, cols, y.len());
+            // SAFETY: `layer_norm_rows` has no requirement.
+            unsafe { layer_norm_rows(x, w, b, self.eps, y) }
         });
         Ok((CpuStorage::F32(y), xl.shape().clone()))
     }
@@ -320,8 +338,38 @@ impl CustomOp3 for LayerNorm {
     }
 }
 
-/// dx of layer norm from (x, weight, dy): rstd · (g − mean(g) − x̂ · mean(g · x̂)),
-/// g = dy · weight.
+simd_fn!(
+    /// dx of layer norm for each row of `x`, `dy` and `dx` (rows of `w.len()` values):
+    /// rstd · (g − mean(g) − x̂ · mean(g · x̂)), g = dy · w.
+    ///
+    /// # Safety
+    /// None: the wrapper only picks features the CPU has.
+    unsafe fn layer_norm_grad_rows(x: &[f32], w: &[f32], dy: &[f32], eps: f32, dx: &mut [f32]) {
+        let cols = w.len().max(1);
+        let n = cols as f32;
+        let mut g = vec![0f32; cols];
+        for ((x, dy), dx) in x
+            .chunks_exact(cols)
+            .zip(dy.chunks_exact(cols))
+            .zip(dx.chunks_exact_mut(cols))
+        {
+            let (mean, rstd) = row_stats(x, eps);
+            for ((g, dy), w) in g.iter_mut().zip(dy).zip(w) {
+                *g = dy * w;
+            }
+            // dx holds x̂ until the last pass.
+            for (xhat, x) in dx.iter_mut().zip(x) {
+                *xhat = (x - mean) * rstd;
+            }
+            let (mean_g, mean_gx) = (sum_of(&g) / n, dot_of(&g, dx) / n);
+            for (dx, g) in dx.iter_mut().zip(&g) {
+                *dx = rstd * (g - mean_g - *dx * mean_gx);
+            }
+        }
+    }
+);
+
+/// dx of layer norm from (x, weight, dy).
 struct LayerNormInputGrad {
     eps: f32,
 }
@@ -346,25 +394,60 @@ impl CustomOp3 for LayerNormInputGrad {
             data(dy, dyl, self.name())?,
         );
         let cols = w.len();
-        let n = cols.max(1) as f32;
+        if x.len() % cols.max(1) != 0 || dy.len() != x.len() {
+            return Err(Error::Msg(format!(
+                "layer norm gradient: input of {} values, weight of {cols}, gradient of {}",
+                x.len(),
+                dy.len()
+            )));
+        }
         let mut dx = vec![0f32; x.len()];
-        for_rows(&mut dx, cols, |r, dx| {
-            let (x, dy) = (row(x, r, cols), row(dy, r, cols));
-            let (mean, rstd) = row_stats(x, self.eps);
-            let (mut sum_g, mut sum_gx) = (0f32, 0f32);
-            for i in 0..cols {
-                let g = dy[i] * w[i];
-                sum_g += g;
-                sum_gx += g * (x[i] - mean) * rstd;
-            }
-            let (mean_g, mean_gx) = (sum_g / n, sum_gx / n);
-            for i in 0..cols {
-                let xhat = (x[i] - mean) * rstd;
-                dx[i] = rstd * (dy[i] * w[i] - mean_g - xhat * mean_gx);
-            }
+        for_row_blocks(&mut dx, cols, |first, dx| {
+            let (x, dy) = (
+                block_of(x, first, cols, dx.len()),
+                block_of(dy, first, cols, dx.len()),
+            );
+            // SAFETY: `layer_norm_grad_rows` has no requirement.
+            unsafe { layer_norm_grad_rows(x, w, dy, self.eps, dx) }
         });
         Ok((CpuStorage::F32(dx), xl.shape().clone()))
     }
+}
+
+simd_fn!(
+    /// Add Σ dy · x̂ and Σ dy over the rows of `x` and `dy` to the two halves of `acc`
+    /// (rows of `acc.len() / 2` values).
+    ///
+    /// # Safety
+    /// None: the wrapper only picks features the CPU has.
+    unsafe fn layer_norm_param_rows(x: &[f32], dy: &[f32], eps: f32, acc: &mut [f32]) {
+        let cols = (acc.len() / 2).max(1);
+        let (dw, db) = acc.split_at_mut(acc.len() / 2);
+        for (x, dy) in x.chunks_exact(cols).zip(dy.chunks_exact(cols)) {
+            let (mean, rstd) = row_stats(x, eps);
+            for (((dw, db), x), dy) in dw.iter_mut().zip(db.iter_mut()).zip(x).zip(dy) {
+                *dw += dy * (x - mean) * rstd;
+                *db += dy;
+            }
+        }
+    }
+);
+
+simd_fn!(
+    /// `acc += b`, element by element.
+    ///
+    /// # Safety
+    /// None: the wrapper only picks features the CPU has.
+    unsafe fn add_to(acc: &mut [f32], b: &[f32]) {
+        acc.iter_mut().zip(b).for_each(|(a, b)| *a += b);
+    }
+);
+
+/// Element-wise sum of two partial results (rayon's `reduce`).
+fn add(mut a: Vec<f32>, b: Vec<f32>) -> Vec<f32> {
+    // SAFETY: `add_to` has no requirement.
+    unsafe { add_to(&mut a, &b) };
+    a
 }
 
 /// The weight and bias gradients of layer norm, `(2, cols)`: Σ dy · x̂ and Σ dy over
@@ -387,28 +470,25 @@ impl CustomOp2 for LayerNormParamGrad {
     ) -> Result<(CpuStorage, Shape)> {
         let (x, dy) = (data(x, xl, self.name())?, data(dy, dyl, self.name())?);
         let cols = *xl.shape().dims().last().unwrap_or(&1);
-        let per = rows_per_task(cols) * cols;
+        if dy.len() != x.len() {
+            return Err(Error::Msg(format!(
+                "{}: input of {} values, gradient of {}",
+                self.name(),
+                x.len(),
+                dy.len()
+            )));
+        }
+        let per = rows_per_task(cols) * cols.max(1);
         let sums = x
             .par_chunks(per)
             .zip(dy.par_chunks(per))
             .map(|(xs, dys)| {
                 let mut acc = vec![0f32; 2 * cols];
-                for (x, dy) in xs.chunks(cols).zip(dys.chunks(cols)) {
-                    let (mean, rstd) = row_stats(x, self.eps);
-                    for i in 0..cols {
-                        acc[i] += dy[i] * (x[i] - mean) * rstd;
-                        acc[cols + i] += dy[i];
-                    }
-                }
+                // SAFETY: `layer_norm_param_rows` has no requirement.
+                unsafe { layer_norm_param_rows(xs, dys, self.eps, &mut acc) };
                 acc
             })
-            .reduce(
-                || vec![0f32; 2 * cols],
-                |mut a, b| {
-                    a.iter_mut().zip(b).for_each(|(a, b)| *a += b);
-                    a
-                },
-            );
+            .reduce(|| vec![0f32; 2 * cols], add);
         Ok((CpuStorage::F32(sums), Shape::from((2, cols))))
     }
 }
@@ -427,6 +507,37 @@ pub fn masked_softmax(scores: &Tensor, bias: &Tensor, scale: f64) -> Result<Tens
         },
     )
 }
+
+simd_fn!(
+    /// `softmax(s · scale + bias)` of each row of `s` into `y`; row `first + i` takes
+    /// bias row `(first + i) / rows_per_bias` (rows of `keys` values).
+    ///
+    /// # Safety
+    /// None: the wrapper only picks features the CPU has.
+    unsafe fn masked_softmax_rows(
+        s: &[f32],
+        bias: &[f32],
+        first: usize,
+        rows_per_bias: usize,
+        keys: usize,
+        scale: f32,
+        y: &mut [f32],
+    ) {
+        let keys = keys.max(1);
+        for (i, (s, y)) in s
+            .chunks_exact(keys)
+            .zip(y.chunks_exact_mut(keys))
+            .enumerate()
+        {
+            let b = (first + i) / rows_per_bias.max(1);
+            let bias = &bias[b * keys..(b + 1) * keys];
+            for ((y, s), bias) in y.iter_mut().zip(s).zip(bias) {
+                *y = s * scale + bias;
+            }
+            softmax_in_place(y, 1.0);
+        }
+    }
+);
 
 struct MaskedSoftmax {
     scale: f32,
@@ -453,17 +564,11 @@ impl CustomOp2 for MaskedSoftmax {
                 bias.len()
             )));
         }
-        let rows_per_batch = (h * q).max(1);
         let mut y = vec![0f32; s.len()];
-        for_rows(&mut y, keys, |r, y| {
-            let (s, bias) = (row(s, r, keys), row(bias, r / rows_per_batch, keys));
-            for i in 0..keys {
-                y[i] = s[i] * self.scale + bias[i];
-            }
-            let max = max_of(y);
-            y.iter_mut().for_each(|v| *v = exp(*v - max));
-            let inv = 1.0 / sum_of(y);
-            y.iter_mut().for_each(|v| *v *= inv);
+        for_row_blocks(&mut y, keys, |first, y| {
+            let s = block_of(s, first, keys, y.len());
+            // SAFETY: `masked_softmax_rows` has no requirement.
+            unsafe { masked_softmax_rows(s, bias, first, h * q, keys, self.scale, y) }
         });
         Ok((CpuStorage::F32(y), sl.shape().clone()))
     }
@@ -481,7 +586,35 @@ impl CustomOp2 for MaskedSoftmax {
     }
 }
 
-/// d scores = scale · y · (dy − Σ dy · y), row by row.
+simd_fn!(
+    /// The scores' gradient of `softmax(scale · scores)` from its output `p` and the
+    /// output's gradient `dp`, row by row (rows of `cols` values):
+    /// `ds = scale · p · (dp − Σ dp · p)`.
+    ///
+    /// # Safety
+    /// None: the wrapper only picks features the CPU has.
+    pub(super) unsafe fn softmax_grad_rows(
+        p: &[f32],
+        dp: &[f32],
+        cols: usize,
+        scale: f32,
+        ds: &mut [f32],
+    ) {
+        let cols = cols.max(1);
+        for ((p, dp), ds) in p
+            .chunks_exact(cols)
+            .zip(dp.chunks_exact(cols))
+            .zip(ds.chunks_exact_mut(cols))
+        {
+            let dot = dot_of(p, dp);
+            for ((ds, p), dp) in ds.iter_mut().zip(p).zip(dp) {
+                *ds = scale * p * (dp - dot);
+            }
+        }
+    }
+);
+
+/// d scores of [`MaskedSoftmax`] from its output and the output's gradient.
 struct SoftmaxGrad {
     scale: f32,
 }
@@ -500,13 +633,22 @@ impl CustomOp2 for SoftmaxGrad {
     ) -> Result<(CpuStorage, Shape)> {
         let (y, dy) = (data(y, yl, self.name())?, data(dy, dyl, self.name())?);
         let cols = *yl.shape().dims().last().unwrap_or(&1);
+        if dy.len() != y.len() {
+            return Err(Error::Msg(format!(
+                "{}: output of {} values, gradient of {}",
+                self.name(),
+                y.len(),
+                dy.len()
+            )));
+        }
         let mut dx = vec![0f32; y.len()];
-        for_rows(&mut dx, cols, |r, dx| {
-            let (y, dy) = (row(y, r, cols), row(dy, r, cols));
-            let dot: f32 = y.iter().zip(dy).map(|(a, b)| a * b).sum();
-            for i in 0..cols {
-                dx[i] = self.scale * y[i] * (dy[i] - dot);
-            }
+        for_row_blocks(&mut dx, cols, |first, dx| {
+            let (y, dy) = (
+                block_of(y, first, cols, dx.len()),
+                block_of(dy, first, cols, dx.len()),
+            );
+            // SAFETY: `softmax_grad_rows` has no requirement.
+            unsafe { softmax_grad_rows(y, dy, cols, self.scale, dx) }
         });
         Ok((CpuStorage::F32(dx), yl.shape().clone()))
     }
@@ -610,6 +752,18 @@ impl CustomOp3 for Linear {
     }
 }
 
+simd_fn!(
+    /// Add each row of `rows` (rows of `acc.len()` values) to `acc`.
+    ///
+    /// # Safety
+    /// None: the wrapper only picks features the CPU has.
+    unsafe fn add_rows(rows: &[f32], acc: &mut [f32]) {
+        for row in rows.chunks_exact(acc.len().max(1)) {
+            acc.iter_mut().zip(row).for_each(|(a, v)| *a += v);
+        }
+    }
+);
+
 /// Σ over rows of a `(rows, cols)` f32 matrix, `(cols,)`.
 struct ColumnSums;
 
@@ -626,20 +780,11 @@ impl CustomOp1 for ColumnSums {
             .par_chunks(per)
             .map(|rows| {
                 let mut acc = vec![0f32; cols];
-                simd(|| {
-                    for row in rows.chunks(cols) {
-                        acc.iter_mut().zip(row).for_each(|(a, v)| *a += v);
-                    }
-                });
+                // SAFETY: `add_rows` has no requirement.
+                unsafe { add_rows(rows, &mut acc) };
                 acc
             })
-            .reduce(
-                || vec![0f32; cols],
-                |mut a, b| {
-                    a.iter_mut().zip(b).for_each(|(a, b)| *a += b);
-                    a
-                },
-            );
+            .reduce(|| vec![0f32; cols], add);
         Ok((CpuStorage::F32(sums), Shape::from(cols)))
     }
 }
@@ -790,6 +935,19 @@ impl DropoutMask {
     }
 }
 
+simd_fn!(
+    /// Apply `mask` in place to `x`, whose first element is element `first` of the
+    /// masked tensor.
+    ///
+    /// # Safety
+    /// None: the wrapper only picks features the CPU has.
+    pub(super) unsafe fn dropout_in_place(mask: &DropoutMask, first: u64, x: &mut [f32]) {
+        for (i, x) in x.iter_mut().enumerate() {
+            *x = mask.apply(first + i as u64, *x);
+        }
+    }
+);
+
 /// splitmix64's finaliser over `seed + (i + 1)·φ`, high 32 bits (`hash_u32` in
 /// kernels.cu).
 #[inline(always)]
@@ -810,16 +968,12 @@ impl CustomOp1 for Dropout {
     }
 
     fn cpu_fwd(&self, x: &CpuStorage, xl: &Layout) -> Result<(CpuStorage, Shape)> {
-        let x = data(x, xl, self.name())?;
-        let mut y = vec![0f32; x.len()];
+        let mut y = data(x, xl, self.name())?.to_vec();
         y.par_chunks_mut(TASK_ELEMS)
-            .zip(x.par_chunks(TASK_ELEMS))
             .enumerate()
-            .for_each(|(task, (y, x))| {
-                let start = (task * TASK_ELEMS) as u64;
-                for (i, (y, &x)) in y.iter_mut().zip(x).enumerate() {
-                    *y = self.0.apply(start + i as u64, x);
-                }
+            .for_each(|(task, y)| {
+                // SAFETY: `dropout_in_place` has no requirement.
+                unsafe { dropout_in_place(&self.0, (task * TASK_ELEMS) as u64, y) }
             });
         Ok((CpuStorage::F32(y), xl.shape().clone()))
     }
@@ -867,20 +1021,41 @@ pub(super) fn gelu_value(x: f32) -> f32 {
     0.5 * x * (1.0 + erf(x * FRAC_1_SQRT_2))
 }
 
-/// `out[i] = f(a[i], b[i])` over equal-length slices, in parallel.
-fn zip_map(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) -> Vec<f32> {
+/// `f(a, b, out)` over matching blocks of equal-length `a`, `b` and a new `out`, in
+/// parallel.
+fn zip_blocks(a: &[f32], b: &[f32], f: impl Fn(&[f32], &[f32], &mut [f32]) + Sync) -> Vec<f32> {
     let mut out = vec![0f32; a.len()];
     out.par_chunks_mut(TASK_ELEMS)
         .zip(a.par_chunks(TASK_ELEMS).zip(b.par_chunks(TASK_ELEMS)))
-        .for_each(|(o, (a, b))| {
-            simd(|| {
-                for ((o, &a), &b) in o.iter_mut().zip(a).zip(b) {
-                    *o = f(a, b);
-                }
-            })
-        });
+        .for_each(|(o, (a, b))| f(a, b, o));
     out
 }
+
+simd_fn!(
+    /// `y = GELU(x)`, element by element.
+    ///
+    /// # Safety
+    /// None: the wrapper only picks features the CPU has.
+    unsafe fn gelu_block(x: &[f32], y: &mut [f32]) {
+        for (y, &x) in y.iter_mut().zip(x) {
+            *y = gelu_value(x);
+        }
+    }
+);
+
+simd_fn!(
+    /// `dx = dy · (Φ(x) + x · φ(x))`, element by element.
+    ///
+    /// # Safety
+    /// None: the wrapper only picks features the CPU has.
+    unsafe fn gelu_grad_block(x: &[f32], dy: &[f32], dx: &mut [f32]) {
+        for ((dx, &x), &dy) in dx.iter_mut().zip(x).zip(dy) {
+            let cdf = 0.5 * (1.0 + erf(x * FRAC_1_SQRT_2));
+            let pdf = FRAC_1_SQRT_2PI * exp(-0.5 * x * x);
+            *dx = dy * (cdf + x * pdf);
+        }
+    }
+);
 
 struct Gelu;
 
@@ -891,7 +1066,8 @@ impl CustomOp1 for Gelu {
 
     fn cpu_fwd(&self, x: &CpuStorage, xl: &Layout) -> Result<(CpuStorage, Shape)> {
         let x = data(x, xl, self.name())?;
-        let y = zip_map(x, x, |x, _| gelu_value(x));
+        // SAFETY: `gelu_block` has no requirement.
+        let y = zip_blocks(x, x, |x, _, y| unsafe { gelu_block(x, y) });
         Ok((CpuStorage::F32(y), xl.shape().clone()))
     }
 
@@ -900,7 +1076,7 @@ impl CustomOp1 for Gelu {
     }
 }
 
-/// dx = dy · (Φ(x) + x · φ(x)).
+/// dx of [`Gelu`] from (x, dy).
 struct GeluGrad;
 
 impl CustomOp2 for GeluGrad {
@@ -916,11 +1092,16 @@ impl CustomOp2 for GeluGrad {
         dyl: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
         let (x, dy) = (data(x, xl, self.name())?, data(dy, dyl, self.name())?);
-        let dx = zip_map(x, dy, |x, dy| {
-            let cdf = 0.5 * (1.0 + erf(x * FRAC_1_SQRT_2));
-            let pdf = FRAC_1_SQRT_2PI * exp(-0.5 * x * x);
-            dy * (cdf + x * pdf)
-        });
+        if dy.len() != x.len() {
+            return Err(Error::Msg(format!(
+                "{}: input of {} values, gradient of {}",
+                self.name(),
+                x.len(),
+                dy.len()
+            )));
+        }
+        // SAFETY: `gelu_grad_block` has no requirement.
+        let dx = zip_blocks(x, dy, |x, dy, dx| unsafe { gelu_grad_block(x, dy, dx) });
         Ok((CpuStorage::F32(dx), xl.shape().clone()))
     }
 }

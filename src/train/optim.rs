@@ -2,7 +2,9 @@
 //! and LayerNorm weights), global-norm gradient clipping, and the linear schedule.
 
 use crate::error::{EngineError, Result};
+use crate::model::cpu_kernels::simd_fn;
 use candle_core::{backprop::GradStore, CpuStorage, DType, Device, Layout, Tensor, Var};
+use rayon::prelude::*;
 use std::cell::RefCell;
 use std::collections::HashMap;
 
@@ -259,12 +261,14 @@ impl AdamW {
                     let update = FusedAdamW {
                         m: RefCell::new(m),
                         v: RefCell::new(v),
-                        clip: host_clip.unwrap_or(1.0),
-                        decay: (1.0 - lr * slot.weight_decay) as f32,
-                        b1: b1 as f32,
-                        b2: b2 as f32,
-                        step_size: step_size as f32,
-                        bc2_sqrt: bc2.sqrt() as f32,
+                        update: Update {
+                            clip: host_clip.unwrap_or(1.0),
+                            decay: (1.0 - lr * slot.weight_decay) as f32,
+                            b1: b1 as f32,
+                            b2: b2 as f32,
+                            step_size: step_size as f32,
+                            bc2_sqrt: bc2.sqrt() as f32,
+                        },
                     };
                     slot.var
                         .as_tensor()
@@ -294,17 +298,55 @@ impl AdamW {
     }
 }
 
-/// One AdamW update of a contiguous f32 CPU parameter from its gradient, in place:
-/// the same arithmetic as the tensor path, in one pass with no temporaries.
-struct FusedAdamW<'a> {
-    m: RefCell<&'a mut Vec<f32>>,
-    v: RefCell<&'a mut Vec<f32>>,
+/// Parameter values each parallel task of the CPU update takes.
+const UPDATE_CHUNK: usize = 64 * 1024;
+
+/// The scalars of one AdamW update.
+#[derive(Clone, Copy)]
+struct Update {
     clip: f32,
     decay: f32,
     b1: f32,
     b2: f32,
     step_size: f32,
     bc2_sqrt: f32,
+}
+
+simd_fn!(
+    /// AdamW on one chunk of a parameter, its gradient and its moments, in place.
+    ///
+    /// # Safety
+    /// None: the wrapper only picks features the CPU has.
+    unsafe fn update_chunk(
+        theta: &mut [f32],
+        grad: &[f32],
+        m: &mut [f32],
+        v: &mut [f32],
+        u: Update,
+    ) {
+        let eps = EPS as f32;
+        for (((p, &g), m), v) in theta
+            .iter_mut()
+            .zip(grad)
+            .zip(m.iter_mut())
+            .zip(v.iter_mut())
+        {
+            let g = g * u.clip;
+            *m = *m * u.b1 + g * (1.0 - u.b1);
+            *v = *v * u.b2 + g * g * (1.0 - u.b2);
+            let denom = v.sqrt() / u.bc2_sqrt + eps;
+            *p = *p * u.decay - u.step_size * (*m / denom);
+        }
+    }
+);
+
+/// One AdamW update of a contiguous f32 CPU parameter from its gradient, in place:
+/// the same arithmetic as the tensor path, in one pass with no temporaries, shared
+/// out over rayon's threads.
+struct FusedAdamW<'a> {
+    m: RefCell<&'a mut Vec<f32>>,
+    v: RefCell<&'a mut Vec<f32>>,
+    update: Update,
 }
 
 impl candle_core::InplaceOp2 for FusedAdamW<'_> {
@@ -331,19 +373,14 @@ impl candle_core::InplaceOp2 for FusedAdamW<'_> {
         if theta.len() != grad.len() || m.len() != theta.len() || v.len() != theta.len() {
             candle_core::bail!("fused-adamw: size mismatch");
         }
-        let eps = EPS as f32;
-        for (((p, &g), m), v) in theta
-            .iter_mut()
-            .zip(grad)
-            .zip(m.iter_mut())
-            .zip(v.iter_mut())
-        {
-            let g = g * self.clip;
-            *m = *m * self.b1 + g * (1.0 - self.b1);
-            *v = *v * self.b2 + g * g * (1.0 - self.b2);
-            let denom = v.sqrt() / self.bc2_sqrt + eps;
-            *p = *p * self.decay - self.step_size * (*m / denom);
-        }
+        let u = self.update;
+        theta
+            .par_chunks_mut(UPDATE_CHUNK)
+            .zip(grad.par_chunks(UPDATE_CHUNK))
+            .zip(m.par_chunks_mut(UPDATE_CHUNK))
+            .zip(v.par_chunks_mut(UPDATE_CHUNK))
+            // SAFETY: `update_chunk` has no requirement.
+            .for_each(|(((p, g), m), v)| unsafe { update_chunk(p, g, m, v, u) });
         Ok(())
     }
 }
