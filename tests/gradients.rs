@@ -84,3 +84,41 @@ fn every_distilbert_tensor_gets_a_gradient() {
 fn every_bert_tensor_gets_a_gradient() {
     check("bert");
 }
+
+/// candle's backward as patched in `vendor/candle-core` (the first gradient reaching a
+/// node is stored as it is): fan-in still sums, the right-hand sides of `-` and `/`
+/// still come out negated, and reductions still broadcast back.
+#[test]
+fn patched_backward_sums_negates_and_broadcasts_as_before() {
+    use candle_core::Var;
+    let x = Var::new(&[1.0f32, 2.0, 4.0], &Device::Cpu).unwrap();
+    let a = Tensor::new(&[3.0f32, 5.0, 7.0], &Device::Cpu).unwrap();
+    let xt = x.as_tensor();
+    // f = Σ (x + x) + Σ (a − x) + Σ (a / x) + max(x) + Σ x·x
+    let f = ((xt + xt).unwrap().sum_all().unwrap()
+        + (&a - xt).unwrap().sum_all().unwrap()
+        + (&a / xt).unwrap().sum_all().unwrap()
+        + xt.max(0).unwrap()
+        + (xt * xt).unwrap().sum_all().unwrap())
+    .unwrap();
+    let grads = f.backward().unwrap();
+    let got = grads.get(xt).unwrap().to_vec1::<f32>().unwrap();
+    let want: Vec<f32> = [1.0f32, 2.0, 4.0]
+        .iter()
+        .zip([3.0f32, 5.0, 7.0])
+        .enumerate()
+        .map(|(i, (&x, a))| 2.0 - 1.0 - a / (x * x) + if i == 2 { 1.0 } else { 0.0 } + 2.0 * x)
+        .collect();
+    for (g, w) in got.iter().zip(&want) {
+        assert!((g - w).abs() < 1e-5, "gradient {got:?}, want {want:?}");
+    }
+    // A node's gradient reaching two inputs through one `+` (the same tensor stored
+    // twice), then summed again.
+    let y = Var::new(&[1.0f32, 1.0], &Device::Cpu).unwrap();
+    let z = (y.as_tensor() * 3.0).unwrap();
+    let g = (&z + &z).unwrap().sum_all().unwrap().backward().unwrap();
+    assert_eq!(
+        g.get(y.as_tensor()).unwrap().to_vec1::<f32>().unwrap(),
+        [6.0, 6.0]
+    );
+}
