@@ -5,8 +5,10 @@
 # same thread count. The Trainer runs twice: padding to 128 (the seed script) and
 # dynamic padding. Dialect's instant baseline (frozen encoder + linear head) runs on the
 # same rows. Prints samples/s, wall time, peak RSS, validation accuracy and macro-F1,
-# and the ratios. About 10 minutes on 2 cores.
-#   THREADS=2 bench/train.sh          (TT_ROWS, B77_ROWS, EPOCHS override the subsets)
+# and the ratios. Dialect's fine-tune and the Trainer with dynamic padding (the pair the
+# ratios compare) run ROUNDS times, alternating, and the medians are reported (a VM's
+# speed drifts by ±15% within minutes); the others run once. About 15 minutes on 2 cores.
+#   THREADS=2 ROUNDS=3 bench/train.sh   (TT_ROWS, B77_ROWS, EPOCHS override the subsets)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH" HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
@@ -14,6 +16,7 @@ THREADS=${THREADS:-2}
 TT_ROWS=${TT_ROWS:-400}
 B77_ROWS=${B77_ROWS:-800}
 EPOCHS=${EPOCHS:-1}
+ROUNDS=${ROUNDS:-3}
 SHARED=${SHARED:-../shared/data}
 MODEL=sentence-transformers/all-MiniLM-L6-v2
 work=$(mktemp -d)
@@ -65,21 +68,33 @@ run() {
 for set in tt b77; do
   common=("$work/${set}_train.csv" --validation "$work/${set}_val.csv" --model "$MODEL"
           --epochs "$EPOCHS" --device cpu --json)
-  RAYON_NUM_THREADS=$THREADS run "${set}_dialect" "$target/dialect" train "${common[@]}" --out "$work/${set}_m"
-  RAYON_NUM_THREADS=$THREADS run "${set}_baseline" "$target/dialect" train "${common[@]}" --baseline --out "$work/${set}_b"
-  for padding in max_length dynamic; do
-    OMP_NUM_THREADS=$THREADS run "${set}_trainer_$padding" bench/.venv/bin/python bench/peers/train_trainer.py \
-      "$model_dir" "$work/${set}_train.csv" "$work/${set}_val.csv" "$EPOCHS" "$THREADS" "$padding"
+  trainer() {
+    OMP_NUM_THREADS=$THREADS run "${set}_trainer_$1$2" bench/.venv/bin/python bench/peers/train_trainer.py \
+      "$model_dir" "$work/${set}_train.csv" "$work/${set}_val.csv" "$EPOCHS" "$THREADS" "$1"
+  }
+  for round in $(seq "$ROUNDS"); do
+    rm -rf "$work/${set}_m"
+    RAYON_NUM_THREADS=$THREADS run "${set}_dialect.$round" "$target/dialect" train "${common[@]}" --out "$work/${set}_m"
+    trainer dynamic ".$round"
   done
+  RAYON_NUM_THREADS=$THREADS run "${set}_baseline" "$target/dialect" train "${common[@]}" --baseline --out "$work/${set}_b"
+  trainer max_length ""
 done
 
 machine "$target/dialect"
-python3 - "$work" "$THREADS" "$EPOCHS" <<'PY'
+python3 - "$work" "$THREADS" "$EPOCHS" "$ROUNDS" <<'PY'
 import json, sys
-work, threads, epochs = sys.argv[1], sys.argv[2], sys.argv[3]
-def timing(name):
+from statistics import median
+work, threads, epochs, rounds = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+repeated = ('dialect', 'trainer_dynamic')
+def one_timing(name):
     wall, rss = open(f'{work}/{name}.time').read().split()[-2:]
     return float(wall), int(rss) / 1e6
+def timing(name):
+    if not name.endswith(repeated):
+        return one_timing(name)
+    runs = [one_timing(f'{name}.{r}') for r in range(1, rounds + 1)]
+    return median(w for w, _ in runs), max(m for _, m in runs)
 def dialect(name):
     events = [json.loads(l) for l in open(f'{work}/{name}.out') if l.startswith('{')]
     s = next(e for e in events if e['type'] == 'finished')['summary']
@@ -90,10 +105,19 @@ def dialect(name):
 def trainer(name):
     r = json.loads(open(f'{work}/{name}.out').read().strip().splitlines()[-1])
     return {'sps': r['samples_per_second'], 'acc': r['accuracy'], 'f1': r['macro_f1'], 'rows': r['rows']}
-print(f"training, all-MiniLM-L6-v2, {epochs} epoch(s), batch 16, lr 2e-5, {threads} threads")
+def result(set, n):
+    read = dialect if n in ('dialect', 'baseline') else trainer
+    if n not in repeated:
+        return read(f'{set}_{n}')
+    runs = [read(f'{set}_{n}.{r}') for r in range(1, rounds + 1)]
+    out = dict(runs[0], sps=median(r['sps'] for r in runs), all=[r['sps'] for r in runs])
+    if len({(r['acc'], r['f1']) for r in runs}) > 1:
+        out['note'] = 'accuracy differs between rounds: ' + ', '.join(f"{r['acc']:.4f}" for r in runs)
+    return out
+print(f"training, all-MiniLM-L6-v2, {epochs} epoch(s), batch 16, lr 2e-5, {threads} threads; "
+      f"fine-tune and dynamic padding: medians of {rounds} alternating rounds (wall s too; peak RSS the largest)")
 for set, title in [('tt', 'Ticket Tagger'), ('b77', 'Banking77, 10 intents')]:
-    rows = {n: (dialect if n in ('dialect', 'baseline') else trainer)(f'{set}_{n}') for n in
-            ('dialect', 'baseline', 'trainer_max_length', 'trainer_dynamic')}
+    rows = {n: result(set, n) for n in ('dialect', 'baseline', 'trainer_max_length', 'trainer_dynamic')}
     print(f"\n{title}: {rows['dialect']['rows']} training rows")
     print(f"{'':34}{'samples/s':>10}{'wall s':>8}{'peak RSS GB':>12}{'accuracy':>9}{'macro-F1':>9}")
     for n, label in [('dialect', 'Dialect (fine-tune)'), ('trainer_max_length', 'Trainer, padding to 128'),
@@ -101,6 +125,8 @@ for set, title in [('tt', 'Ticket Tagger'), ('b77', 'Banking77, 10 intents')]:
         r, (wall, rss) = rows[n], timing(f'{set}_{n}')
         sps = f"{r['sps']:.2f}" if n != 'baseline' else '—'
         print(f"{label:34}{sps:>10}{wall:>8.1f}{rss:>12.2f}{r['acc']:>9.4f}{r['f1']:>9.4f}")
+        if 'all' in r:
+            print(f"{'':34}rounds: " + ', '.join(f'{v:.2f}' for v in r['all']) + (f"; {r['note']}" if 'note' in r else ''))
     d = rows['dialect']
     for n in ('trainer_max_length', 'trainer_dynamic'):
         t = rows[n]

@@ -1,6 +1,7 @@
 //! Atomic file writes: temp file in the same folder, fsync, rename.
 
 use crate::error::{EngineError, Result};
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 
@@ -40,6 +41,36 @@ pub fn write_atomic_with(
         let _ = std::fs::remove_file(&tmp);
         EngineError::io(path, e)
     })
+}
+
+/// Write `tensors` to `path` as a safetensors file atomically, streaming each tensor's
+/// bytes to disk: the file is never built whole in memory (for a checkpoint that is
+/// the size of the model three times over).
+pub fn write_safetensors<S, V>(
+    path: &Path,
+    tensors: impl IntoIterator<Item = (S, V)>,
+    metadata: Option<HashMap<String, String>>,
+) -> Result<()>
+where
+    S: AsRef<str> + Ord + std::fmt::Display,
+    V: safetensors::View,
+{
+    // It writes a sibling temp file and renames it into place.
+    safetensors::serialize_to_file(tensors, metadata, path).map_err(|e| match e {
+        safetensors::SafeTensorError::IoError(e) => EngineError::io(path, e),
+        e => EngineError::model(
+            path.display().to_string(),
+            format!("cannot write the tensors: {e}"),
+        ),
+    })?;
+    // Durable, as `write_atomic_with` makes its files.
+    std::fs::File::open(path)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| EngineError::io(path, e))?;
+    if let Some(Ok(dir)) = path.parent().map(std::fs::File::open) {
+        let _ = dir.sync_all();
+    }
+    Ok(())
 }
 
 #[cfg(test)]

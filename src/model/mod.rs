@@ -15,7 +15,7 @@ pub mod params;
 pub mod resolve;
 pub mod tokenize;
 
-use crate::atomic::{write_atomic, write_atomic_with};
+use crate::atomic::{write_atomic, write_safetensors};
 use crate::error::{EngineError, Result};
 use bert::{BertClassifier, BertConfig};
 use candle_core::{DType, Device, Tensor, Var};
@@ -24,7 +24,6 @@ use layers::{Linear, Mode};
 use params::{read_checkpoint, HeadPolicy, ParamLoader};
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::Path;
 
 /// Supported encoder families.
@@ -499,15 +498,11 @@ impl SequenceClassifier {
             .map(|(n, t)| Ok((n.clone(), t.to_device(&Device::Cpu)?)))
             .collect::<Result<_>>()?;
         let metadata = HashMap::from([("format".to_string(), "pt".to_string())]);
-        let bytes =
-            safetensors::serialize(tensors.iter().map(|(n, t)| (n.as_str(), t)), Some(metadata))
-                .map_err(|e| {
-                    EngineError::model(
-                        dir.display().to_string(),
-                        format!("cannot serialise weights: {e}"),
-                    )
-                })?;
-        write_atomic_with(&dir.join("model.safetensors"), |f| f.write_all(&bytes))
+        write_safetensors(
+            &dir.join("model.safetensors"),
+            tensors.iter().map(|(n, t)| (n.as_str(), t)),
+            Some(metadata),
+        )
     }
 }
 

@@ -11,7 +11,6 @@ use crate::model::SequenceClassifier;
 use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::Path;
 
 /// Where a run stands after an epoch.
@@ -59,14 +58,7 @@ pub fn save(
     };
     replace_dir(dir, |staging| {
         model.save(staging)?;
-        let bytes = safetensors::serialize(moments.iter().map(|(n, t)| (n.as_str(), t)), None)
-            .map_err(|e| {
-                EngineError::model(
-                    staging.display().to_string(),
-                    format!("cannot serialise the optimiser state: {e}"),
-                )
-            })?;
-        crate::atomic::write_atomic_with(&staging.join(OPTIMIZER), |f| f.write_all(&bytes))?;
+        crate::atomic::write_safetensors(&staging.join(OPTIMIZER), moments, None)?;
         crate::atomic::write_atomic(
             &staging.join(STATE),
             serde_json::to_string_pretty(&state)?.as_bytes(),

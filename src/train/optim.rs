@@ -134,25 +134,24 @@ impl AdamW {
     }
 
     /// The optimiser's state for a checkpoint: the step count and each variable's
-    /// moments as host tensors named `m.<index>` / `v.<index>` (slot order). `None`
-    /// where the state lives in the one-launch CUDA optimiser, which cannot export it.
-    pub fn state(&self) -> Result<Option<(i32, HashMap<String, Tensor>)>> {
-        let mut tensors = HashMap::with_capacity(self.slots.len() * 2);
+    /// moments named `m.<index>` / `v.<index>` (slot order), host moments borrowed as
+    /// they are. `None` where the state lives in the one-launch CUDA optimiser, which
+    /// cannot export it.
+    pub fn state(&self) -> Result<Option<OptimizerState<'_>>> {
+        let mut tensors = Vec::with_capacity(self.slots.len() * 2);
         for (i, slot) in self.slots.iter().enumerate() {
-            let shape = slot.var.shape();
+            let shape = slot.var.dims();
             let (m, v) = match &slot.moments {
-                Moments::Host { m, v } => (
-                    Tensor::from_slice(m, shape, &Device::Cpu)?,
-                    Tensor::from_slice(v, shape, &Device::Cpu)?,
+                Moments::Host { m, v } => (Moment::Host(shape, m), Moment::Host(shape, v)),
+                Moments::Device { m, v } => (
+                    Moment::Copied(m.to_device(&Device::Cpu)?),
+                    Moment::Copied(v.to_device(&Device::Cpu)?),
                 ),
-                Moments::Device { m, v } => {
-                    (m.to_device(&Device::Cpu)?, v.to_device(&Device::Cpu)?)
-                }
                 #[cfg(feature = "cuda")]
                 Moments::FusedCuda => return Ok(None),
             };
-            tensors.insert(format!("m.{i}"), m);
-            tensors.insert(format!("v.{i}"), v);
+            tensors.push((format!("m.{i}"), m));
+            tensors.push((format!("v.{i}"), v));
         }
         Ok(Some((self.step, tensors)))
     }
@@ -295,6 +294,55 @@ impl AdamW {
             }
         }
         Ok(())
+    }
+}
+
+/// [`AdamW::state`]: the step count and the named moments.
+pub type OptimizerState<'a> = (i32, Vec<(String, Moment<'a>)>);
+
+/// One Adam moment of [`AdamW::state`], as safetensors writes it: a host vector
+/// borrowed with its variable's shape, or a tensor copied from the device.
+pub enum Moment<'a> {
+    Host(&'a [usize], &'a [f32]),
+    Copied(Tensor),
+}
+
+impl safetensors::View for Moment<'_> {
+    fn dtype(&self) -> safetensors::Dtype {
+        match self {
+            Moment::Host(..) => safetensors::Dtype::F32,
+            Moment::Copied(t) => safetensors::View::dtype(t),
+        }
+    }
+
+    fn shape(&self) -> &[usize] {
+        match self {
+            Moment::Host(shape, _) => shape,
+            Moment::Copied(t) => t.dims(),
+        }
+    }
+
+    fn data(&self) -> std::borrow::Cow<'_, [u8]> {
+        match self {
+            Moment::Host(_, values) if cfg!(target_endian = "little") => {
+                // SAFETY: any f32 memory is valid as bytes (alignment 1, same length
+                // in bytes); safetensors stores little-endian, as this host is.
+                std::borrow::Cow::Borrowed(unsafe {
+                    std::slice::from_raw_parts(values.as_ptr().cast::<u8>(), values.len() * 4)
+                })
+            }
+            Moment::Host(_, values) => {
+                std::borrow::Cow::Owned(values.iter().flat_map(|v| v.to_le_bytes()).collect())
+            }
+            Moment::Copied(t) => safetensors::View::data(t),
+        }
+    }
+
+    fn data_len(&self) -> usize {
+        match self {
+            Moment::Host(_, values) => values.len() * 4,
+            Moment::Copied(t) => safetensors::View::data_len(t),
+        }
     }
 }
 
