@@ -303,7 +303,9 @@ pub type OptimizerState<'a> = (i32, Vec<(String, Moment<'a>)>);
 /// One Adam moment of [`AdamW::state`], as safetensors writes it: a host vector
 /// borrowed with its variable's shape, or a tensor copied from the device.
 pub enum Moment<'a> {
+    /// A CPU moment: its variable's shape and its values, borrowed.
     Host(&'a [usize], &'a [f32]),
+    /// A device moment, copied to the CPU.
     Copied(Tensor),
 }
 
