@@ -227,6 +227,20 @@ fn block_of(x: &[f32], first: usize, cols: usize, len: usize) -> &[f32] {
     &x[first * cols..first * cols + len]
 }
 
+/// `values` (an op's input or output, as `what` says) and its gradient `dy` have the
+/// same length.
+fn same_length(op: &str, what: &str, values: &[f32], dy: &[f32]) -> Result<()> {
+    if values.len() == dy.len() {
+        Ok(())
+    } else {
+        Err(Error::Msg(format!(
+            "{op}: {what} of {} values, gradient of {}",
+            values.len(),
+            dy.len()
+        )))
+    }
+}
+
 fn check_f32(dtype: DType, op: &str) -> Result<()> {
     if dtype == DType::F32 {
         Ok(())
@@ -470,14 +484,7 @@ impl CustomOp2 for LayerNormParamGrad {
     ) -> Result<(CpuStorage, Shape)> {
         let (x, dy) = (data(x, xl, self.name())?, data(dy, dyl, self.name())?);
         let cols = *xl.shape().dims().last().unwrap_or(&1);
-        if dy.len() != x.len() {
-            return Err(Error::Msg(format!(
-                "{}: input of {} values, gradient of {}",
-                self.name(),
-                x.len(),
-                dy.len()
-            )));
-        }
+        same_length(self.name(), "input", x, dy)?;
         let per = rows_per_task(cols) * cols.max(1);
         let sums = x
             .par_chunks(per)
@@ -633,14 +640,7 @@ impl CustomOp2 for SoftmaxGrad {
     ) -> Result<(CpuStorage, Shape)> {
         let (y, dy) = (data(y, yl, self.name())?, data(dy, dyl, self.name())?);
         let cols = *yl.shape().dims().last().unwrap_or(&1);
-        if dy.len() != y.len() {
-            return Err(Error::Msg(format!(
-                "{}: output of {} values, gradient of {}",
-                self.name(),
-                y.len(),
-                dy.len()
-            )));
-        }
+        same_length(self.name(), "output", y, dy)?;
         let mut dx = vec![0f32; y.len()];
         for_row_blocks(&mut dx, cols, |first, dx| {
             let (y, dy) = (
@@ -1092,14 +1092,7 @@ impl CustomOp2 for GeluGrad {
         dyl: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
         let (x, dy) = (data(x, xl, self.name())?, data(dy, dyl, self.name())?);
-        if dy.len() != x.len() {
-            return Err(Error::Msg(format!(
-                "{}: input of {} values, gradient of {}",
-                self.name(),
-                x.len(),
-                dy.len()
-            )));
-        }
+        same_length(self.name(), "input", x, dy)?;
         // SAFETY: `gelu_grad_block` has no requirement.
         let dx = zip_blocks(x, dy, |x, dy, dx| unsafe { gelu_grad_block(x, dy, dx) });
         Ok((CpuStorage::F32(dx), xl.shape().clone()))
