@@ -23,7 +23,8 @@ trap 'rm -rf "$work"' EXIT
 bench/.venv/bin/pip install -q -r bench/requirements.txt
 
 source bench/machine.sh
-cargo build --release --quiet --bin dialect --example bench_predict
+cargo build --release --quiet -p dialect-cli
+cargo build --release --quiet --example bench_predict
 target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release
 
 # Speed does not depend on how well the model learnt: a short run is enough.

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 SIZE=${1:-1024}
 CSV=${TMPDIR:-/tmp}/dialect-bench-${SIZE}mb.csv
 [ -f "$CSV" ] || python3 bench/gen_big_csv.py "$CSV" "$SIZE"
-cargo build --release --quiet
+cargo build --release --quiet -p dialect-cli
 for mode in "--profile-only" ""; do
   echo "== dialect inspect $mode ($(du -hL "$CSV" | cut -f1))"
   /usr/bin/time -f "wall %e s, peak RSS %M KiB" target/release/dialect inspect "$CSV" $mode --json > /dev/null

@@ -45,7 +45,7 @@ if [ "$PEER" = 1 ] && [ -z "${PYTHON:-}" ]; then
 fi
 PYTHON=${PYTHON:-bench/.venv/bin/python}
 if [ -z "$DIALECT" ]; then
-  cargo build --release --quiet --bin dialect
+  cargo build --release --quiet -p dialect-cli
   DIALECT=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/dialect
 fi
 if [ -d "$MODEL" ]; then

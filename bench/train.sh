@@ -28,7 +28,7 @@ trap 'rm -rf "$work"' EXIT
 bench/.venv/bin/pip install -q -r bench/requirements.txt
 scripts/seed-model-cache.sh >/dev/null
 source bench/machine.sh
-cargo build --release --quiet --bin dialect
+cargo build --release --quiet -p dialect-cli
 target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release
 model_dir=$(python3 -c "import glob,os; print(glob.glob(os.path.expanduser(os.environ.get('HF_HOME','~/.cache/huggingface')+'/hub/models--sentence-transformers--all-MiniLM-L6-v2/snapshots/*/'))[0])")
 

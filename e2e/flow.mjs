@@ -99,13 +99,13 @@ async function baseline(browser, name, { maxRows }) {
   return accuracy;
 }
 
-async function evaluate(browser, name) {
-  await click(browser, 'nav-evaluate');
+async function review(browser, name) {
+  await click(browser, 'nav-review');
   await byTestId(browser, 'metrics-table', 120_000);
-  await shot(browser, `${name}-evaluate`);
+  await shot(browser, `${name}-review`);
   await click(browser, 'confusion-cell-0-0');
   await byTestId(browser, 'cell-rows');
-  await shot(browser, `${name}-evaluate-cell`);
+  await shot(browser, `${name}-review-cell`);
 }
 
 async function tryTicket(browser, name, text) {
@@ -148,7 +148,7 @@ try {
 
   const bankAcc = await train(browser, '06-banking', { maxRows: 450, reload: true });
   console.log(`e2e: Banking77 (3 classes) accuracy ${bankAcc}`);
-  await evaluate(browser, '07-banking');
+  await review(browser, '07-banking');
   await tryTicket(browser, '08-banking', 'I still have not received my new card, when will it arrive?');
   await click(browser, 'predict-file');
   await waitText(browser, 'predict-file-result', (t) => /\d/.test(t), 5 * 60_000);
@@ -178,7 +178,7 @@ try {
   await shot(browser, '12-tickets-check');
   const ticketAcc = await train(browser, '13-tickets', { maxRows: 450, epochs: 3 });
   console.log(`e2e: Ticket Tagger accuracy ${ticketAcc}`);
-  await evaluate(browser, '14-tickets');
+  await review(browser, '14-tickets');
   await tryTicket(browser, '15-tickets', 'The app crashes with a null pointer exception when I click save');
   await noErrorBanner(browser);
   const ticketBaseline = await baseline(browser, '16-tickets', { maxRows: 1000 });

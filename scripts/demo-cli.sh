@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 export PATH="$HOME/.cargo/bin:$PATH"
-cargo build --release --quiet
+cargo build --release --quiet -p dialect-cli
 # The run is recorded in the run store the app shows too; --out copies the model here.
 OUT=${DIALECT_OUT:-$(mktemp -d)/banking77-model}
 HF_HUB_OFFLINE=1 target/release/dialect train samples/banking77.csv \

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Set up and run every check: formatting, clippy, the dependency tree (cargo-deny:
-# advisories, licences, sources), engine and app tests (unit, golden
-# parity with transformers, a real fine-tune, CLI, Tauri commands), the UI's type
-# check and component tests, and the end-to-end test of the real window under Xvfb.
+# advisories, licences, sources), engine, CLI and app tests (unit, golden parity with
+# transformers, a real fine-tune, the CLI on real files, Tauri commands, the generated
+# UI contract ui/src/lib/contract.ts being current: scripts/contract.sh rewrites it), the
+# UI's type check and component tests, and the end-to-end test of the real window under
+# Xvfb.
 # Expects ../shared/data next to the repo.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -5,7 +5,9 @@ use candle_core::Device;
 use std::str::FromStr;
 
 /// Which device to train or predict on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize, ts_rs::TS,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum DeviceChoice {
     /// The fastest available: CUDA, then Metal, then CPU.
@@ -14,6 +16,18 @@ pub enum DeviceChoice {
     Cpu,
     Cuda,
     Metal,
+}
+
+impl DeviceChoice {
+    /// Its name as the CLI takes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Cpu => "cpu",
+            Self::Cuda => "cuda",
+            Self::Metal => "metal",
+        }
+    }
 }
 
 impl FromStr for DeviceChoice {
@@ -45,7 +59,7 @@ impl DeviceChoice {
 }
 
 /// One device and whether it can be used here (for device pickers).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct DeviceInfo {
     pub choice: DeviceChoice,
@@ -151,7 +165,7 @@ fn cpu_facts() -> HardwareFacts {
                 .map(|(_, v)| v.trim().to_string())
         });
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let simd = crate::model::cpu_kernels::SimdPath::detect().name();
+    let simd = crate::kernels::SimdPath::detect().name();
     HardwareFacts {
         name: Some(match model {
             Some(m) => format!("{m} ({cores} threads, {simd})"),

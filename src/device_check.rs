@@ -18,7 +18,7 @@ use serde_json::json;
 use std::collections::HashMap;
 
 /// One comparison and whether it held.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct CheckItem {
     pub name: String,
@@ -28,7 +28,7 @@ pub struct CheckItem {
 }
 
 /// The self-test of one device at one precision.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct DeviceCheck {
     pub device: String,

@@ -12,7 +12,7 @@ use std::io::Read;
 use std::path::Path;
 
 /// Content hashes of a run's inputs, as recorded in `run.json`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct DataFingerprint {
     /// SHA-256 (hex) of the data file's bytes.

@@ -14,23 +14,29 @@ pub mod dataset;
 pub mod device;
 pub mod device_check;
 pub mod error;
+pub mod events;
 pub mod fingerprint;
+pub mod inference;
+pub(crate) mod kernels;
 pub mod metrics;
 pub mod model;
+pub mod model_card;
 pub mod predict;
 pub mod quantize;
 pub mod review;
 pub mod runs;
 pub mod runtime;
+pub mod setting;
+pub mod settings;
 pub mod train;
 
 pub use dataset::{Example, LabeledData, TextSpec};
 pub use device::DeviceChoice;
 pub use error::{EngineError, Result};
+pub use events::{Int8Check, RunSummary, TrainEvent};
 pub use metrics::{ClassMetrics, Metrics};
 pub use model::{resolve::resolve_model, Arch, SequenceClassifier};
+pub use predict::PredictionPrecision;
 pub use predict::{Prediction, Predictor};
-pub use quantize::{Int8Check, PredictionPrecision};
-pub use train::{
-    BestMetric, Method, Precision, RunSummary, TrainConfig, TrainData, TrainEvent, Trainer,
-};
+pub use settings::{BestMetric, Method, Precision, TrainConfig};
+pub use train::{TrainData, Trainer};

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Scores for one class.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ClassMetrics {
     pub label: String,
@@ -16,7 +16,7 @@ pub struct ClassMetrics {
 }
 
 /// Metrics over a labelled set.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Metrics {
     pub accuracy: f64,

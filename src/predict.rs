@@ -1,60 +1,23 @@
 //! Using a fine-tuned model: load a model folder, predict labels with per-class
 //! probabilities for texts or a whole file, and evaluate on labelled data.
 
-use crate::atomic::{write_atomic, write_atomic_with};
+use crate::atomic::write_atomic_with;
 use crate::dataset::safe_csv::safe_cell;
 use crate::dataset::source::RecordReader;
 use crate::dataset::{column_index, read_labeled, LabelMap, LabeledData, TextSpec};
 use crate::device::DeviceChoice;
 use crate::error::{EngineError, Result};
+use crate::events::Int8Check;
+use crate::inference::{argmax, batched_logits, softmax};
 use crate::metrics::Metrics;
-use crate::model::layers::Mode;
 use crate::model::tokenize::{Encoded, TextEncoder};
 use crate::model::SequenceClassifier;
-use crate::quantize::{Int8Check, PredictionPrecision};
-use crate::train::{RunSummary, TrainConfig};
+use crate::model_card::ModelCard;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-
-/// Dialect's own record next to a saved model (`dialect.json`): how it was trained.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ModelCard {
-    pub base_model: String,
-    pub max_length: usize,
-    pub labels: Vec<String>,
-    /// The columns (and separator) the training texts were composed from; absent in
-    /// cards written before it was recorded.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub text: Option<TextSpec>,
-    pub config: TrainConfig,
-    pub summary: Option<RunSummary>,
-    /// How int8 prediction compared with f32 on labelled data, once checked.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub int8: Option<Int8Check>,
-}
-
-impl ModelCard {
-    const FILE: &'static str = "dialect.json";
-
-    /// Write atomically into a model folder.
-    pub fn save(&self, dir: &Path) -> Result<()> {
-        write_atomic(
-            &dir.join(Self::FILE),
-            serde_json::to_string_pretty(self)?.as_bytes(),
-        )
-    }
-
-    /// Read from a model folder, if present and valid.
-    pub fn load(dir: &Path) -> Option<Self> {
-        let text = std::fs::read_to_string(dir.join(Self::FILE)).ok()?;
-        serde_json::from_str(&text).ok()
-    }
-}
 
 /// One class and its probability.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ClassScore {
     pub label: String,
@@ -63,7 +26,7 @@ pub struct ClassScore {
 
 /// The predicted label of one text, its probability, and every class's probability
 /// (in label order).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Prediction {
     pub label: String,
@@ -362,63 +325,6 @@ fn quoted<'a>(names: impl IntoIterator<Item = &'a String>) -> String {
         .join(", ")
 }
 
-/// Logits for `encoded` rows, in their order, computed in batches of similar length
-/// with dropout off. `None` if `cancel` was set midway.
-pub fn batched_logits(
-    model: &SequenceClassifier,
-    encoder: &TextEncoder,
-    encoded: &[Encoded],
-    batch_size: usize,
-    cancel: Option<&AtomicBool>,
-) -> Result<Option<Vec<Vec<f32>>>> {
-    let device = model.device();
-    batched_rows(
-        encoded,
-        batch_size,
-        cancel,
-        &mut |_| {},
-        |items| {
-            if model.takes_packed() {
-                encoder.collate_packed(items, device)
-            } else {
-                encoder.collate(items, device)
-            }
-        },
-        |batch| model.forward(batch, &Mode::Eval),
-    )
-}
-
-/// `output(batch)` — one row per text — for `encoded` rows, in their order, computed
-/// on batches of similar length made by `collate`; `progress(done)` after each batch.
-/// `None` if `cancel` was set midway.
-pub fn batched_rows(
-    encoded: &[Encoded],
-    batch_size: usize,
-    cancel: Option<&AtomicBool>,
-    progress: &mut dyn FnMut(usize),
-    collate: impl Fn(&[&Encoded]) -> Result<crate::model::Batch>,
-    output: impl Fn(&crate::model::Batch) -> Result<candle_core::Tensor>,
-) -> Result<Option<Vec<Vec<f32>>>> {
-    let mut order: Vec<usize> = (0..encoded.len()).collect();
-    order.sort_by_key(|&i| encoded[i].ids.len());
-    let mut out = vec![Vec::new(); encoded.len()];
-    let mut done = 0;
-    for chunk in order.chunks(batch_size.max(1)) {
-        if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
-            return Ok(None);
-        }
-        let items: Vec<&Encoded> = chunk.iter().map(|&i| &encoded[i]).collect();
-        let batch = collate(&items)?;
-        let rows = output(&batch)?.to_vec2::<f32>()?;
-        for (&i, row) in chunk.iter().zip(rows) {
-            out[i] = row;
-        }
-        done += chunk.len();
-        progress(done);
-    }
-    Ok(Some(out))
-}
-
 /// How many records `path` has (a streaming pass); no records is an error.
 fn count_records(path: &Path) -> Result<usize> {
     let mut reader = RecordReader::open(path)?;
@@ -432,25 +338,35 @@ fn count_records(path: &Path) -> Result<usize> {
     Ok(n)
 }
 
-/// Index of the largest value (first on ties).
-pub fn argmax(values: &[f32]) -> usize {
-    values
-        .iter()
-        .enumerate()
-        .fold((0, f32::NEG_INFINITY), |best, (i, &v)| {
-            if v > best.1 {
-                (i, v)
-            } else {
-                best
-            }
-        })
-        .0
+/// How a predictor computes the encoder's linear layers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(rename_all = "lowercase")]
+pub enum PredictionPrecision {
+    F32,
+    /// 8-bit integer products on the CPU ([`crate::model::int8`]).
+    Int8,
 }
 
-/// Probabilities from logits.
-pub(crate) fn softmax(logits: &[f32]) -> Vec<f32> {
-    let max = logits.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
-    let exps: Vec<f32> = logits.iter().map(|v| (v - max).exp()).collect();
-    let sum: f32 = exps.iter().sum();
-    exps.iter().map(|e| e / sum).collect()
+impl PredictionPrecision {
+    /// Its name as the CLI takes and prints it.
+    pub fn name(self) -> &'static str {
+        match self {
+            PredictionPrecision::F32 => "f32",
+            PredictionPrecision::Int8 => "int8",
+        }
+    }
+}
+
+impl std::str::FromStr for PredictionPrecision {
+    type Err = EngineError;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "f32" => Ok(PredictionPrecision::F32),
+            "int8" => Ok(PredictionPrecision::Int8),
+            other => Err(EngineError::Config(format!(
+                "unknown precision '{other}': use f32 or int8"
+            ))),
+        }
+    }
 }

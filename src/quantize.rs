@@ -1,6 +1,6 @@
 //! Int8 prediction on the CPU, and the check that allows it. A model predicts in int8
 //! ([`crate::model::int8`]) only after its int8 predictions were compared with its
-//! f32 ones on labelled data and lost at most [`MAX_ACCURACY_LOSS`] of accuracy; the
+//! f32 ones on labelled data and lost at most [`MAX_ACCURACY_LOSS`](crate::events::MAX_ACCURACY_LOSS) of accuracy; the
 //! comparison is kept in the model's card (`dialect.json`), where [`Predictor`] reads
 //! it. Training on the CPU checks the best model on the validation split when it
 //! ends; [`check_file`] checks any model on a labelled file.
@@ -8,144 +8,71 @@
 use crate::dataset::{read_labeled, LabelMap, TextSpec};
 use crate::device::DeviceChoice;
 use crate::error::{EngineError, Result};
+use crate::events::Int8Check;
+use crate::inference::{argmax, batched_logits, softmax};
 use crate::metrics::Metrics;
 use crate::model::tokenize::{Encoded, TextEncoder};
 use crate::model::SequenceClassifier;
-use crate::predict::{
-    argmax, batched_logits, model_dir, softmax, ModelCard, Predictor, PREDICT_BATCH,
-};
-use serde::{Deserialize, Serialize};
+use crate::model_card::ModelCard;
+use crate::predict::{model_dir, PredictionPrecision, Predictor, PREDICT_BATCH};
 use std::path::Path;
 
-/// The most accuracy (a fraction: 0.005 is half a point) int8 may lose against f32 on
-/// the check's rows for a model to predict in int8 by default.
-pub const MAX_ACCURACY_LOSS: f64 = 0.005;
-
-/// How a predictor computes the encoder's linear layers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PredictionPrecision {
-    F32,
-    /// 8-bit integer products on the CPU ([`crate::model::int8`]).
-    Int8,
-}
-
-impl PredictionPrecision {
-    /// Its name as the CLI takes and prints it.
-    pub fn name(self) -> &'static str {
-        match self {
-            PredictionPrecision::F32 => "f32",
-            PredictionPrecision::Int8 => "int8",
-        }
+/// Compare the two precisions of the model in `dir` on encoded rows with their
+/// true class indices (the model's label order); `f32_logits`, when the caller
+/// has them for these rows, spare the f32 pass.
+pub fn measure(
+    dir: &Path,
+    encoder: &TextEncoder,
+    rows: &[Encoded],
+    truth: &[usize],
+    data: &str,
+    f32_logits: Option<&[Vec<f32>]>,
+) -> Result<Int8Check> {
+    if rows.is_empty() || rows.len() != truth.len() {
+        return Err(EngineError::Config(format!(
+            "the int8 check needs labelled rows ({} rows, {} labels)",
+            rows.len(),
+            truth.len()
+        )));
     }
-}
-
-impl std::str::FromStr for PredictionPrecision {
-    type Err = EngineError;
-
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "f32" => Ok(PredictionPrecision::F32),
-            "int8" => Ok(PredictionPrecision::Int8),
-            other => Err(EngineError::Config(format!(
-                "unknown precision '{other}': use f32 or int8"
-            ))),
-        }
-    }
-}
-
-/// What int8 prediction changed against f32 on labelled rows.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Int8Check {
-    /// Where the rows came from: "validation split" or the file's path.
-    pub data: String,
-    pub rows: usize,
-    /// The share of rows whose predicted class is the same in int8 as in f32.
-    pub agreement: f64,
-    pub f32_accuracy: f64,
-    pub int8_accuracy: f64,
-    pub f32_macro_f1: f64,
-    pub int8_macro_f1: f64,
-    /// The largest change of any class's probability on any row.
-    pub max_probability_change: f32,
-}
-
-impl Int8Check {
-    /// Whether int8 kept the accuracy within [`MAX_ACCURACY_LOSS`] of f32's.
-    pub fn passed(&self) -> bool {
-        self.f32_accuracy - self.int8_accuracy <= MAX_ACCURACY_LOSS
-    }
-
-    /// Compare the two precisions of the model in `dir` on encoded rows with their
-    /// true class indices (the model's label order); `f32_logits`, when the caller
-    /// has them for these rows, spare the f32 pass.
-    pub fn measure(
-        dir: &Path,
-        encoder: &TextEncoder,
-        rows: &[Encoded],
-        truth: &[usize],
-        data: &str,
-        f32_logits: Option<&[Vec<f32>]>,
-    ) -> Result<Self> {
-        if rows.is_empty() || rows.len() != truth.len() {
-            return Err(EngineError::Config(format!(
-                "the int8 check needs labelled rows ({} rows, {} labels)",
-                rows.len(),
-                truth.len()
-            )));
-        }
-        let device = DeviceChoice::Cpu.open()?;
-        let mut model = SequenceClassifier::load_frozen(dir, &device)?;
-        let labels = model.labels().to_vec();
-        let f32_logits = match f32_logits {
-            Some(given) if given.len() == rows.len() => given.to_vec(),
-            _ => logits(&model, encoder, rows)?,
-        };
-        model.quantize()?;
-        let int8_logits = logits(&model, encoder, rows)?;
-        let predicted = |all: &[Vec<f32>]| all.iter().map(|r| argmax(r)).collect::<Vec<_>>();
-        let (f32_pred, int8_pred) = (predicted(&f32_logits), predicted(&int8_logits));
-        let same = f32_pred
-            .iter()
-            .zip(&int8_pred)
-            .filter(|(a, b)| a == b)
-            .count();
-        let max_probability_change = f32_logits
-            .iter()
-            .zip(&int8_logits)
-            .flat_map(|(a, b)| {
-                let (a, b) = (softmax(a), softmax(b));
-                a.into_iter().zip(b).map(|(a, b)| (a - b).abs())
-            })
-            .fold(0f32, f32::max);
-        let (f32_metrics, int8_metrics) = (
-            Metrics::compute(&labels, truth, &f32_pred),
-            Metrics::compute(&labels, truth, &int8_pred),
-        );
-        Ok(Self {
-            data: data.to_string(),
-            rows: rows.len(),
-            agreement: same as f64 / rows.len() as f64,
-            f32_accuracy: f32_metrics.accuracy,
-            int8_accuracy: int8_metrics.accuracy,
-            f32_macro_f1: f32_metrics.macro_f1,
-            int8_macro_f1: int8_metrics.macro_f1,
-            max_probability_change,
+    let device = DeviceChoice::Cpu.open()?;
+    let mut model = SequenceClassifier::load_frozen(dir, &device)?;
+    let labels = model.labels().to_vec();
+    let f32_logits = match f32_logits {
+        Some(given) if given.len() == rows.len() => given.to_vec(),
+        _ => logits(&model, encoder, rows)?,
+    };
+    model.quantize()?;
+    let int8_logits = logits(&model, encoder, rows)?;
+    let predicted = |all: &[Vec<f32>]| all.iter().map(|r| argmax(r)).collect::<Vec<_>>();
+    let (f32_pred, int8_pred) = (predicted(&f32_logits), predicted(&int8_logits));
+    let same = f32_pred
+        .iter()
+        .zip(&int8_pred)
+        .filter(|(a, b)| a == b)
+        .count();
+    let max_probability_change = f32_logits
+        .iter()
+        .zip(&int8_logits)
+        .flat_map(|(a, b)| {
+            let (a, b) = (softmax(a), softmax(b));
+            a.into_iter().zip(b).map(|(a, b)| (a - b).abs())
         })
-    }
-
-    /// Keep this check in the card of the model in `dir` (replacing an earlier one).
-    pub fn record(&self, dir: &Path) -> Result<()> {
-        let mut card = ModelCard::load(dir).ok_or_else(|| {
-            EngineError::Config(format!(
-                "{} has no readable dialect.json to record the int8 check in",
-                dir.display()
-            ))
-        })?;
-        card.int8 = Some(self.clone());
-        card.save(dir)
-    }
+        .fold(0f32, f32::max);
+    let (f32_metrics, int8_metrics) = (
+        Metrics::compute(&labels, truth, &f32_pred),
+        Metrics::compute(&labels, truth, &int8_pred),
+    );
+    Ok(Int8Check {
+        data: data.to_string(),
+        rows: rows.len(),
+        agreement: same as f64 / rows.len() as f64,
+        f32_accuracy: f32_metrics.accuracy,
+        int8_accuracy: int8_metrics.accuracy,
+        f32_macro_f1: f32_metrics.macro_f1,
+        int8_macro_f1: int8_metrics.macro_f1,
+        max_probability_change,
+    })
 }
 
 fn logits(
@@ -172,7 +99,7 @@ pub fn check_file(
     let truth = predictor.label_indices(path, &data)?;
     let texts: Vec<String> = data.examples.iter().map(|e| e.text.clone()).collect();
     let rows = predictor.encoder().encode(&texts)?;
-    let check = Int8Check::measure(
+    let check = measure(
         dir,
         predictor.encoder(),
         &rows,
@@ -180,6 +107,6 @@ pub fn check_file(
         &path.display().to_string(),
         Some(&predictor.logits(&rows)?),
     )?;
-    check.record(dir)?;
+    ModelCard::record_int8(dir, &check)?;
     Ok(check)
 }

@@ -8,14 +8,14 @@ use crate::device::DeviceChoice;
 use crate::error::{EngineError, Result};
 use crate::fingerprint::{file_sha256, label_map_sha256, DataFingerprint, RowId};
 use crate::metrics::Metrics;
+use crate::predict::PredictionPrecision;
 use crate::predict::Predictor;
-use crate::quantize::PredictionPrecision;
 use crate::runs::{RunRecord, RunStore};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 /// One validation row as the model saw it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ReviewedRow {
     /// Line in the data file where the row starts.
@@ -28,7 +28,7 @@ pub struct ReviewedRow {
 }
 
 /// Metrics and per-row predictions on a labelled set.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Review {
     pub labels: Vec<String>,
@@ -39,7 +39,7 @@ pub struct Review {
 }
 
 /// How a review's rows relate to the run's validation set.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum ValidationCheck {
     /// The very rows the run was validated on, checked against its fingerprint;
@@ -112,10 +112,7 @@ pub fn review_run(store: &RunStore, id: &str, device: DeviceChoice) -> Result<Re
             (examples, ValidationCheck::Verified { note })
         }
         None => {
-            let loaded =
-                record
-                    .data
-                    .load(record.config.validation_fraction, record.config.seed, true)?;
+            let loaded = record.data.load(true)?;
             let reason = "this run was recorded by an older Dialect without a fingerprint of its data, so these rows are a fresh split of the file as it is now: if the file changed since, they may include rows the model trained on".to_string();
             (
                 loaded.data.validation,

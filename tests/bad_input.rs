@@ -7,6 +7,8 @@ use dialect::dataset::inspect::{inspect, InspectOptions};
 use dialect::dataset::profile::profile_file;
 use dialect::dataset::quality::Severity;
 use dialect::dataset::{read_labeled, read_table, LabeledData};
+use dialect::setting::Setting;
+use dialect::settings::SplitPlan;
 use dialect::train::DataSpec;
 use dialect::{EngineError, TextSpec};
 use std::path::{Path, PathBuf};
@@ -34,7 +36,11 @@ fn assert_data_error(
     needles: &[&str],
 ) {
     let err = result.expect_err("expected an error");
-    let EngineError::Data { path: p, message } = &err else {
+    let (EngineError::Data {
+        path: p, message, ..
+    }
+    | EngineError::Blocked { path: p, message }) = &err
+    else {
         panic!("expected a data error, got {err:?}");
     };
     assert_eq!(p, path);
@@ -51,7 +57,11 @@ fn text_and_label(path: &Path) -> DataSpec {
         label_column: "label".into(),
         label_map: None,
         validation: None,
-        max_rows: None,
+        split: SplitPlan {
+            validation_fraction: 0.1,
+            seed: 1,
+            max_rows: None,
+        },
     }
 }
 
@@ -87,7 +97,9 @@ fn no_usable_text_column() {
     );
     let i = inspect(&c.path, &InspectOptions::default()).unwrap();
     assert!(i.report.is_none());
-    assert!(i.note.unwrap().contains("--text-column"));
+    let note = i.note.unwrap();
+    assert!(note.message.contains("no free-text column"), "{note:?}");
+    assert_eq!(note.setting, Some(Setting::TextColumn));
 }
 
 #[test]
@@ -209,11 +221,12 @@ fn only_one_class() {
         b"text,label\nthe app crashes on start,bug\nerror on the login page,bug\n",
     );
     let spec = text_and_label(&c.path);
-    assert_data_error(
-        spec.load(0.1, 1, false),
-        &c.path,
-        &["only one class", "--force"],
+    let blocked = spec.load(false);
+    assert!(
+        matches!(&blocked, Err(e) if e.settings() == vec![Setting::Force]),
+        "training anyway is the setting that gets past it: {blocked:?}"
     );
+    assert_data_error(blocked, &c.path, &["only one class", "train anyway"]);
 }
 
 #[test]
@@ -224,12 +237,12 @@ fn class_with_one_example() {
     );
     let spec = text_and_label(&c.path);
     assert_data_error(
-        spec.load(0.1, 1, false),
+        spec.load(false),
         &c.path,
         &["'feature' has 1 example", "merge"],
     );
     // Forced, the split itself still says what to do.
-    let err = spec.load(0.1, 1, true).unwrap_err().to_string();
+    let err = spec.load(true).unwrap_err().to_string();
     assert!(err.contains("'feature'") && err.contains("merge"), "{err}");
     let data = read(&c.path).unwrap();
     let report = dialect::dataset::quality::assess(&data, None, None);
@@ -343,10 +356,7 @@ fn an_id_column_as_label_is_one_blocking_finding_and_training_refuses_it() {
     assert_eq!(i.raw_labels.len(), 1_000);
     assert_eq!(i.raw_label_values, 1_500);
     // Training refuses it even when forced.
-    let err = text_and_label(&c.path)
-        .load(0.1, 1, true)
-        .unwrap_err()
-        .to_string();
+    let err = text_and_label(&c.path).load(true).unwrap_err().to_string();
     assert!(err.contains("1500 different values"), "{err}");
 }
 
@@ -371,7 +381,7 @@ fn inspection_checks_leakage_across_the_split_training_will_make() {
     assert_eq!(codes, vec!["truncation", "leakage"]);
 
     let options = InspectOptions {
-        split: Some(dialect::dataset::inspect::SplitPlan {
+        split: Some(SplitPlan {
             validation_fraction: 0.25,
             seed: 42,
             max_rows: None,

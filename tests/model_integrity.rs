@@ -1,6 +1,7 @@
 //! A model folder is used only when it is whole: prediction and evaluation refuse a
 //! classification head that is missing or disagrees with `id2label` (never a silently
-//! random head), and training initialises a head only where it may.
+//! random head), and training initialises a head only where it may. (The CLI's side:
+//! cli/tests/model_integrity.rs.)
 
 mod common;
 
@@ -134,27 +135,6 @@ fn training_initialises_a_missing_head_and_keeps_a_fitting_one() {
     assert!(fitting.newly_initialised().is_empty());
 }
 
-#[test]
-fn cli_predict_and_eval_refuse_a_headless_model() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("headless");
-    edited_model(&dir, |t| {
-        t.retain(|name, _| !name.starts_with("classifier."))
-    });
-    let csv = common::tiny_csv(tmp.path(), 2);
-    for args in [
-        vec!["predict", dir.to_str().unwrap(), "the app crashes"],
-        vec!["eval", dir.to_str().unwrap(), csv.to_str().unwrap()],
-    ] {
-        assert_cmd::Command::cargo_bin("dialect")
-            .unwrap()
-            .args(&args)
-            .assert()
-            .code(1)
-            .stderr(predicates::str::contains("'classifier.weight'"));
-    }
-}
-
 /// A copy of the tiny DistilBERT with only its vocabulary (no tokenizer.json).
 fn vocab_only_base(dir: &Path) -> std::path::PathBuf {
     let base = dir.join("vocab-only-base");
@@ -207,36 +187,4 @@ fn training_into_a_used_output_folder_leaves_nothing_of_the_previous_model() {
     names.sort();
     assert_eq!(names, ["model", "tickets.csv", "vocab-only-base"]);
     Predictor::load(&out, DeviceChoice::Cpu).unwrap();
-}
-
-#[test]
-fn cli_train_records_the_run_in_the_store_and_writes_nothing_in_the_current_folder() {
-    let work = tempfile::tempdir().unwrap();
-    let home = tempfile::tempdir().unwrap();
-    let cwd = tempfile::tempdir().unwrap();
-    let csv = common::tiny_csv(work.path(), 4);
-    let copy = work.path().join("copy");
-    assert_cmd::Command::cargo_bin("dialect")
-        .unwrap()
-        .current_dir(cwd.path())
-        .env("DIALECT_HOME", home.path())
-        .env("HF_HUB_OFFLINE", "1")
-        .args(["train", csv.to_str().unwrap(), "--model"])
-        .arg(common::tiny_model("distilbert"))
-        .args(["--epochs", "1", "--max-length", "32", "--device", "cpu"])
-        .args(["--out", copy.to_str().unwrap()])
-        .assert()
-        .success();
-    assert_eq!(std::fs::read_dir(cwd.path()).unwrap().count(), 0);
-    let runs = dialect::runs::RunStore::new(home.path().join("runs"));
-    let listed = runs.list().unwrap();
-    assert_eq!(listed.len(), 1);
-    let model = runs.model_dir(&listed[0].id).unwrap();
-    for file in ["config.json", "model.safetensors", "dialect.json"] {
-        assert_eq!(
-            std::fs::read(model.join(file)).unwrap(),
-            std::fs::read(copy.join(file)).unwrap(),
-            "{file}: the --out copy differs from the run's model"
-        );
-    }
 }

@@ -6,9 +6,9 @@
 # link time by generated stubs (same SONAMEs and symbol versions as the real CUDA 13 libs;
 # verified to give an identical dynamic symbol table / DT_NEEDED / version needs).
 # Usage: build-cuda.sh <cargo project dir> <cuda root dir (cache, reused)> [cargo build args...]
-#   e.g. scripts/cuda/build-no-gpu.sh . ~/.cache/cu13 --release -p dialect --features cuda
+#   e.g. scripts/cuda/build-no-gpu.sh . ~/.cache/cu13 --release -p dialect-cli --features cuda
 # (Contributors' recipe, for building on a machine without a GPU or CUDA toolkit. With a
-# CUDA toolkit installed, a plain `cargo build --release --features cuda` is all it takes.)
+# CUDA toolkit installed, a plain `cargo build --release -p dialect-cli --features cuda` is all it takes.)
 set -euo pipefail
 PROJ=$1; ROOT=$2; shift 2
 # 1. CUDA 13.0 toolchain from PyPI. Pin EVERY piece: nvidia-cuda-nvcc 13.0.88 depends on

@@ -1,73 +1,87 @@
 //! The app's one error type: what a failed command sends to the UI,
-//! `{ "kind": "...", "message": "..." }`.
+//! `{ "kind": "...", "message": "...", "settings": [...] }`.
 
+use dialect::error::ErrorCode;
+use dialect::setting::Setting;
 use dialect::EngineError;
 use serde::Serialize;
 
+/// What kind of failure an [`AppError`] is: the engine's code, or one of the app's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[serde(untagged)]
+pub enum ErrorKind {
+    /// An engine error's kind.
+    Engine(ErrorCode),
+    /// The app's own.
+    App(AppErrorCode),
+}
+
+/// The failures only the app has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+pub enum AppErrorCode {
+    /// Something the UI asked for does not exist.
+    NotFound,
+    /// The webview asked for a file or folder the person did not open.
+    Forbidden,
+}
+
 /// A failed command, as the UI receives it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct AppError {
-    /// Machine-readable class: `data`, `dataChanged`, `io`, `model`, `modelNotFound`, `config`,
-    /// `device`, `diverged`, `outOfMemory`, `tokenizer`, `busy`, `notFound`, `forbidden`,
-    /// `internal`.
-    pub kind: &'static str,
+    /// Machine-readable class: the engine's [`EngineError::code`] (`busy` and
+    /// `internal` also for the app's own), or `notFound`, `forbidden`.
+    pub kind: ErrorKind,
     /// A sentence for a person.
     pub message: String,
+    /// The settings that can fix it (the UI names their controls).
+    pub settings: Vec<Setting>,
 }
 
 impl AppError {
     /// Another training job is running.
     pub fn busy(message: impl Into<String>) -> Self {
         Self {
-            kind: "busy",
+            kind: ErrorKind::Engine(ErrorCode::Busy),
             message: message.into(),
+            settings: Vec::new(),
         }
     }
 
     /// Something the UI asked for does not exist.
     pub fn not_found(message: impl Into<String>) -> Self {
         Self {
-            kind: "notFound",
+            kind: ErrorKind::App(AppErrorCode::NotFound),
             message: message.into(),
+            settings: Vec::new(),
         }
     }
 
     /// The webview asked for a file the person did not open.
     pub fn forbidden(message: impl Into<String>) -> Self {
         Self {
-            kind: "forbidden",
+            kind: ErrorKind::App(AppErrorCode::Forbidden),
             message: message.into(),
+            settings: Vec::new(),
         }
     }
 
     /// A failure that is ours, not the user's.
     pub fn internal(message: impl Into<String>) -> Self {
         Self {
-            kind: "internal",
+            kind: ErrorKind::Engine(ErrorCode::Internal),
             message: message.into(),
+            settings: Vec::new(),
         }
     }
 }
 
 impl From<EngineError> for AppError {
     fn from(e: EngineError) -> Self {
-        let kind = match &e {
-            EngineError::Io { .. } => "io",
-            EngineError::Data { .. } => "data",
-            EngineError::DataChanged { .. } => "dataChanged",
-            EngineError::RunInUse { .. } => "busy",
-            EngineError::Model { .. } => "model",
-            EngineError::ModelNotFound { .. } => "modelNotFound",
-            EngineError::Config(_) => "config",
-            EngineError::Device(_) => "device",
-            EngineError::Diverged { .. } => "diverged",
-            EngineError::OutOfMemory { .. } => "outOfMemory",
-            EngineError::Tokenizer(_) => "tokenizer",
-            EngineError::Tensor(_) | EngineError::Json(_) => "internal",
-        };
         Self {
-            kind,
+            kind: ErrorKind::Engine(e.code()),
             message: e.to_string(),
+            settings: e.settings(),
         }
     }
 }

@@ -4,12 +4,15 @@
 pub mod commands;
 pub mod dialogs;
 pub mod error;
+pub mod file_cache;
 pub mod state;
+pub mod sync;
 pub mod training;
 
 use dialect::runs::RunStore;
-use state::{lock, AppState};
+use state::AppState;
 use std::path::PathBuf;
+use sync::lock;
 use tauri::{AppHandle, Manager, RunEvent, Runtime};
 use training::TrainingJob;
 
@@ -17,38 +20,12 @@ use training::TrainingJob;
 /// [`RunStore::default_root`]).
 pub const HOME_ENV: &str = "DIALECT_HOME";
 
-/// `builder` with every command registered (the app's state is managed separately).
+include!(concat!(env!("OUT_DIR"), "/commands.rs"));
+
+/// `builder` with every command in [`COMMANDS`] registered (the app's state is managed
+/// separately).
 pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
-    builder.invoke_handler(tauri::generate_handler![
-        commands::app::app_info,
-        commands::app::ui_ready,
-        commands::data::pick_data_file,
-        commands::data::sample_data,
-        commands::data::inspect_data,
-        commands::data::row_texts,
-        commands::data::cancel_inspection,
-        commands::data::save_label_map,
-        commands::data::load_label_map,
-        commands::settings::train_limits,
-        commands::train::list_models,
-        commands::train::pick_model_folder,
-        commands::train::check_model,
-        commands::train::download_model,
-        commands::train::list_devices,
-        commands::train::check_device,
-        commands::train::start_training,
-        commands::train::resume_training,
-        commands::train::cancel_training,
-        commands::train::attach_training,
-        commands::predict::evaluate_run,
-        commands::predict::predict,
-        commands::predict::predictor_info,
-        commands::predict::predict_file,
-        commands::runs::list_runs,
-        commands::runs::get_run,
-        commands::runs::delete_run,
-        commands::runs::export_run,
-    ])
+    builder.invoke_handler(include!(concat!(env!("OUT_DIR"), "/handler.rs")))
 }
 
 /// Where the bundled sample is: the resource folder, else (development builds) the
@@ -67,20 +44,20 @@ fn sample_path<R: Runtime>(app: &tauri::App<R>) -> PathBuf {
         })
 }
 
-/// The run store shared with the CLI, as an absolute path. Runs that earlier versions
-/// kept in the app's own data folder are moved into it.
-fn runs_dir<R: Runtime>(app: &tauri::App<R>) -> Result<PathBuf, Box<dyn std::error::Error>> {
-    let root = RunStore::default_root();
+/// The run store shared with the CLI ([`RunStore::resolve`]). Runs that earlier
+/// versions kept in the app's own data folder are moved into it.
+fn run_store<R: Runtime>(app: &tauri::App<R>) -> Result<RunStore, Box<dyn std::error::Error>> {
+    let store = RunStore::resolve(None)?;
     let overridden = std::env::var_os(HOME_ENV).is_some_and(|h| !h.is_empty());
     if let (false, Ok(data)) = (overridden, app.path().app_data_dir()) {
-        if let Err(e) = RunStore::new(&root).adopt(&data.join("runs")) {
+        if let Err(e) = store.adopt(&data.join("runs")) {
             eprintln!(
                 "dialect: could not move earlier runs into {}: {e}",
-                root.display()
+                store.root().display()
             );
         }
     }
-    Ok(std::path::absolute(root)?)
+    Ok(store)
 }
 
 /// If a job is training: cancel it and call `then` once it has recorded its end (the
@@ -151,7 +128,7 @@ pub fn on_run_event<R: Runtime>(app: &AppHandle<R>, event: RunEvent) {
 pub fn run() {
     let app = with_commands(tauri::Builder::default())
         .setup(|app| {
-            let runs = runs_dir(app)?;
+            let runs = run_store(app)?.root().to_path_buf();
             // Hub ids that also name a folder under the working directory resolve to
             // that folder (the CLI's `--model my-folder`); the app's model folders come
             // from the folder dialog only, so it works inside its own run store.

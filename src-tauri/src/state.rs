@@ -2,13 +2,15 @@
 //! training job, and the model loaded for the Try box.
 
 use crate::error::{AppError, AppResult};
+use crate::file_cache::DataState;
+use crate::sync::lock;
 use crate::training::TrainingJob;
 use dialect::model::resolve::is_hub_id;
 use dialect::runs::RunStore;
 use dialect::{PredictionPrecision, Predictor};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 /// A loaded predictor: its run id, the precision asked for (`None`: the model's
 /// default) and the predictor.
@@ -23,7 +25,7 @@ pub struct AppState {
     /// The last model used for prediction (loading takes a moment).
     pub predictor: Mutex<Option<CachedPredictor>>,
     /// The data file last inspected, and the inspection's cancel flag.
-    pub data: crate::commands::data::DataState,
+    pub data: DataState,
     /// Files the person opened through the app (dialog, drop, sample): the only data
     /// files commands will read for the webview.
     granted: Mutex<BTreeSet<PathBuf>>,
@@ -101,9 +103,4 @@ impl AppState {
 /// The path with links and `..` resolved (as given when it does not exist).
 fn canonical(path: &Path) -> PathBuf {
     path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
-}
-
-/// Lock a mutex, recovering the data if a panicking thread poisoned it.
-pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }

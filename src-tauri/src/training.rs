@@ -1,16 +1,11 @@
-//! The one training job: runs on its own thread with a cancel flag, records the run,
-//! keeps every event so a reloaded UI can re-attach, and streams events to whichever
-//! channel is attached. A panic in training ends the run as failed instead of leaving
-//! the app busy.
+//! The app's one training job: a run the engine trains on its own thread
+//! ([`dialect::runs::launch`]), with every event kept so a reloaded UI can re-attach,
+//! and streamed to whichever channel is attached.
 
-use crate::state::lock;
-use dialect::runs::Run;
-use dialect::{RunSummary, TrainData, TrainEvent, Trainer};
-use std::any::Any;
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, Ordering};
+use crate::sync::lock;
+use dialect::runs::{PendingRun, RunControl, RunHandle};
+use dialect::TrainEvent;
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use tauri::ipc::Channel;
 
 /// Events so far and the channel they go to.
@@ -18,7 +13,6 @@ use tauri::ipc::Channel;
 struct Feed {
     events: Vec<TrainEvent>,
     channel: Option<Channel<TrainEvent>>,
-    running: bool,
 }
 
 impl Feed {
@@ -35,13 +29,14 @@ impl Feed {
 /// A training job (running or ended).
 pub struct TrainingJob {
     run_id: String,
-    cancel: Arc<AtomicBool>,
+    control: RunControl,
     feed: Arc<Mutex<Feed>>,
-    thread: Option<JoinHandle<()>>,
+    /// The run's thread, until someone waits for it.
+    handle: Option<RunHandle>,
 }
 
 /// What a UI gets when it (re-)attaches.
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Attached {
     pub run_id: String,
@@ -50,85 +45,22 @@ pub struct Attached {
 }
 
 impl TrainingJob {
-    /// Start training `data` with the recorded `run`'s config on a new thread.
-    pub fn start(run: Run, data: TrainData, channel: Channel<TrainEvent>) -> Self {
-        let config = run.config().clone();
-        Self::spawn(run, channel, move |on_event, cancel| {
-            Trainer::run(&config, &data, on_event, cancel)
-        })
-    }
-
-    /// Resume the recorded `run` (reopened from the store) on `data` from its last
-    /// completed epoch, on a new thread.
-    pub fn resume(run: Run, data: TrainData, channel: Channel<TrainEvent>) -> Self {
-        let config = run.config().clone();
-        Self::spawn(run, channel, move |on_event, cancel| {
-            Trainer::resume(&config, &data, on_event, cancel)
-        })
-    }
-
-    /// Run `work` (training, reporting through its event callback and stopping when
-    /// its flag is set) for the recorded `run` on a new thread. If `work` panics, the
-    /// run ends as failed with the panic's message and a `Failed` event; models saved
-    /// before stay.
-    pub fn spawn(
-        mut run: Run,
-        channel: Channel<TrainEvent>,
-        work: impl FnOnce(&mut dyn FnMut(&TrainEvent), &AtomicBool) -> dialect::Result<RunSummary>
-            + Send
-            + 'static,
-    ) -> Self {
-        let run_id = run.id().to_string();
-        let cancel = Arc::new(AtomicBool::new(false));
+    /// Start training the recorded `run`, streaming its events to `channel`.
+    pub fn start(run: PendingRun, channel: Channel<TrainEvent>) -> dialect::Result<Self> {
         let feed = Arc::new(Mutex::new(Feed {
             events: Vec::new(),
             channel: Some(channel),
-            running: true,
         }));
-        let thread = {
-            let (cancel, feed) = (cancel.clone(), feed.clone());
-            std::thread::Builder::new()
-                .name(format!("train-{run_id}"))
-                .spawn(move || {
-                    let mut record = |event: &TrainEvent| {
-                        if let Err(e) = run.log(event) {
-                            eprintln!("dialect: could not record the run: {e}");
-                        }
-                        lock(&feed).publish(event);
-                    };
-                    match catch_unwind(AssertUnwindSafe(|| work(&mut record, &cancel))) {
-                        Ok(Ok(_)) => {}
-                        // Trainer::run has reported it as a `Failed` event.
-                        Ok(Err(e)) => eprintln!("dialect: training ended with an error: {e}"),
-                        Err(panic) => record(&TrainEvent::Failed {
-                            message: format!(
-                                "training stopped on an internal error: {}. The best model \
-                                 saved before it is kept.",
-                                panic_message(panic.as_ref())
-                            ),
-                        }),
-                    }
-                    dialect::allocator::release();
-                    lock(&feed).running = false;
-                })
+        let handle = {
+            let feed = feed.clone();
+            run.start(move |event| lock(&feed).publish(event))?
         };
-        let thread = match thread {
-            Ok(handle) => Some(handle),
-            Err(e) => {
-                let mut f = lock(&feed);
-                f.running = false;
-                f.publish(&TrainEvent::Failed {
-                    message: format!("could not start the training thread: {e}"),
-                });
-                None
-            }
-        };
-        Self {
-            run_id,
-            cancel,
+        Ok(Self {
+            run_id: handle.id().to_string(),
+            control: handle.control(),
             feed,
-            thread,
-        }
+            handle: Some(handle),
+        })
     }
 
     /// The run being trained.
@@ -138,12 +70,12 @@ impl TrainingJob {
 
     /// Whether training is still going.
     pub fn is_running(&self) -> bool {
-        lock(&self.feed).running
+        self.control.is_running()
     }
 
     /// Ask training to stop after the current step (the best model so far stays).
     pub fn cancel(&self) {
-        self.cancel.store(true, Ordering::SeqCst);
+        self.control.cancel();
     }
 
     /// Send future events to `channel` and return everything so far.
@@ -152,7 +84,7 @@ impl TrainingJob {
         feed.channel = Some(channel);
         Attached {
             run_id: self.run_id.clone(),
-            running: feed.running,
+            running: self.is_running(),
             events: feed.events.clone(),
         }
     }
@@ -166,11 +98,14 @@ impl TrainingJob {
             return false;
         }
         self.cancel();
-        if let Some(worker) = self.thread.take() {
+        if let Some(handle) = self.handle.take() {
             let waiter = std::thread::Builder::new()
                 .name(format!("stop-{}", self.run_id))
                 .spawn(move || {
-                    let _ = worker.join();
+                    let outcome = handle.wait();
+                    if let Some(e) = outcome.record_error {
+                        eprintln!("dialect: could not record the run: {e}");
+                    }
                     then();
                 });
             if let Err(e) = waiter {
@@ -179,13 +114,4 @@ impl TrainingJob {
         }
         true
     }
-}
-
-/// The text a panic was raised with.
-fn panic_message(panic: &(dyn Any + Send)) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic without a message".into())
 }

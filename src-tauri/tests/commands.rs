@@ -1,12 +1,13 @@
 //! Every command through Tauri's real IPC path (mock runtime, the app's own config and
-//! capabilities): its success shape and its error shape `{kind, message}`.
+//! capabilities): its success shape and its error shape `{kind, message, settings}`.
 
 #[path = "../../tests/common/mod.rs"]
 mod common;
 
-use dialect::runs::RunStatus;
+use dialect::runs::{RunControl, RunRequest, RunStatus};
+use dialect::settings::SplitPlan;
 use dialect::train::DataSpec;
-use dialect::{DeviceChoice, TextSpec, TrainConfig, TrainEvent, Trainer};
+use dialect::{DeviceChoice, TextSpec, TrainConfig, TrainEvent};
 use dialect_app::state::AppState;
 use dialect_app::training::TrainingJob;
 use serde_json::{json, Value};
@@ -61,14 +62,15 @@ impl TestApp {
             .unwrap_or_else(|e| panic!("{cmd} failed: {e}"))
     }
 
-    /// The error of a call that must fail, checked to be `{kind, message}`.
+    /// The error of a call that must fail, checked to be `{kind, message, settings}`.
     fn err(&self, cmd: &str, args: Value, kind: &str) -> String {
         let e = match self.call(cmd, args) {
             Ok(v) => panic!("{cmd} should fail, returned {v}"),
             Err(e) => e,
         };
         assert_eq!(e["kind"], kind, "{cmd}: {e}");
-        assert_eq!(e.as_object().unwrap().len(), 2, "{cmd}: {e}");
+        assert_eq!(e.as_object().unwrap().len(), 3, "{cmd}: {e}");
+        assert!(e["settings"].is_array(), "{cmd}: {e}");
         let message = e["message"].as_str().unwrap().to_string();
         assert!(!message.is_empty());
         message
@@ -103,15 +105,14 @@ impl TestApp {
                     "labelColumn": "label",
                     "labelMap": null,
                     "validation": null,
-                    "maxRows": null
+                    "split": { "validationFraction": 0.25, "seed": 42, "maxRows": null }
                 },
                 "config": {
                     "model": self.model(),
                     "epochs": 2,
                     "batchSize": 8,
                     "learningRate": 1e-3,
-                    "device": "cpu",
-                    "validationFraction": 0.25
+                    "device": "cpu"
                 },
                 "force": false
             },
@@ -127,7 +128,7 @@ impl TestApp {
     /// Wait until no job is training.
     fn wait_until_idle(&self) {
         let deadline = Instant::now() + Duration::from_secs(120);
-        while dialect_app::state::lock(&self.state().training)
+        while dialect_app::sync::lock(&self.state().training)
             .as_ref()
             .is_some_and(|job| job.is_running())
         {
@@ -287,12 +288,17 @@ fn inspect_data_measures_truncation_and_split_leakage_or_says_why_not() {
 }
 
 #[test]
-fn train_limits_are_the_engines() {
+fn training_settings_are_the_engines() {
     let app = app();
-    let limits = app.ok("train_limits", json!({}));
+    let catalogue = app.ok("training_settings", json!({}));
+    assert_eq!(
+        catalogue,
+        serde_json::to_value(dialect::settings::catalogue()).unwrap()
+    );
+    let limits = &catalogue["limits"];
     assert_eq!(
         limits["epochs"],
-        json!({ "min": dialect::train::LIMITS.epochs.min, "max": dialect::train::LIMITS.epochs.max })
+        json!({ "min": dialect::settings::LIMITS.epochs.min, "max": dialect::settings::LIMITS.epochs.max })
     );
     assert_eq!(limits["maxLength"]["max"], 8192);
     assert_eq!(limits["validationFraction"]["min"], 0.01);
@@ -547,7 +553,7 @@ fn training_runs_on_its_own_thread_and_is_recorded() {
     assert_eq!(detail["record"]["status"], "finished");
     assert_eq!(detail["events"].as_array().unwrap().len(), events.len());
 
-    let review = app.ok("evaluate_run", json!({ "runId": id }));
+    let review = app.ok("review_run", json!({ "runId": id }));
     let rows = review["rows"].as_array().unwrap();
     assert_eq!(
         rows.len(),
@@ -732,7 +738,7 @@ fn the_baseline_encodes_instead_of_stepping_and_its_model_evaluates_and_predicts
     assert_eq!(detail["record"]["config"]["method"], "baseline");
     assert_eq!(detail["events"].as_array().unwrap().len(), events.len());
 
-    let review = app.ok("evaluate_run", json!({ "runId": id }));
+    let review = app.ok("review_run", json!({ "runId": id }));
     assert_eq!(
         review["rows"].as_array().unwrap().len(),
         review["metrics"]["count"].as_u64().unwrap() as usize
@@ -779,7 +785,7 @@ fn training_errors_are_readable() {
     let message = failed["message"].as_str().unwrap();
     assert!(message.contains("compute capability 8.0"), "{message}");
 
-    app.err("evaluate_run", json!({ "runId": "../etc" }), "config");
+    app.err("review_run", json!({ "runId": "../etc" }), "config");
     app.err(
         "predict",
         json!({ "runId": "nope", "texts": ["x"] }),
@@ -799,13 +805,14 @@ fn only_the_main_window_may_call_commands() {
     assert!(denied.to_string().contains("not allowed"), "{denied}");
 }
 
-/// A job that trains the tiny model (for `epochs`) through `TrainingJob::spawn`,
-/// with `on_event` also seeing each event (after it is recorded and published).
+/// A job that trains the tiny model (for `epochs`) through `TrainingJob::start`, with
+/// `on_event` also seeing each event (after it is recorded, as the UI's channel does)
+/// and the run's control.
 fn spawn_job(
     state: &AppState,
     dir: &Path,
     epochs: usize,
-    on_event: impl FnMut(&TrainEvent, &AtomicBool) + Send + 'static,
+    on_event: impl FnMut(&TrainEvent, &RunControl) + Send + 'static,
 ) -> String {
     let model = state.grant_model_folder(&common::tiny_model("distilbert"));
     let config = TrainConfig {
@@ -814,38 +821,37 @@ fn spawn_job(
         batch_size: 8,
         learning_rate: 1e-3,
         device: DeviceChoice::Cpu,
-        validation_fraction: 0.25,
         ..TrainConfig::default()
     };
-    let csv = common::tiny_csv(dir, 8);
-    let spec = DataSpec {
-        path: csv,
+    let data = DataSpec {
+        path: common::tiny_csv(dir, 8),
         text: TextSpec::column("text"),
         label_column: "label".into(),
         label_map: None,
         validation: None,
-        max_rows: None,
+        split: SplitPlan {
+            validation_fraction: 0.25,
+            ..SplitPlan::default()
+        },
     };
-    let data = spec.load(0.25, 42, false).unwrap().data;
     let run = state
         .store
-        .create(&config, &spec, &data.validation)
+        .new_run(RunRequest {
+            config,
+            data,
+            force: false,
+        })
         .unwrap();
-    let config = run.config().clone();
-    let mut on_event = on_event;
-    let job = TrainingJob::spawn(run, Channel::new(|_| Ok(())), move |report, cancel| {
-        Trainer::run(
-            &config,
-            &data,
-            |event| {
-                report(event);
-                on_event(event, cancel);
-            },
-            cancel,
-        )
+    let control = run.control();
+    let on_event = Mutex::new(on_event);
+    let channel = Channel::new(move |body| {
+        let event: TrainEvent = body.deserialize().unwrap();
+        (dialect_app::sync::lock(&on_event))(&event, &control);
+        Ok(())
     });
+    let job = TrainingJob::start(run, channel).unwrap();
     let id = job.run_id().to_string();
-    *dialect_app::state::lock(&state.training) = Some(job);
+    *dialect_app::sync::lock(&state.training) = Some(job);
     id
 }
 
@@ -878,7 +884,7 @@ fn a_panic_in_training_fails_the_run_keeps_its_model_and_frees_the_app() {
     assert_eq!(last["message"].as_str(), Some(error));
 
     // The model saved before the panic is kept and usable.
-    let review = app.ok("evaluate_run", json!({ "runId": id }));
+    let review = app.ok("review_run", json!({ "runId": id }));
     assert!(review["metrics"]["count"].as_u64().unwrap() > 0);
     // The app is not busy: the next run starts and finishes.
     let next = app.trained_run();
@@ -898,8 +904,8 @@ fn closing_the_window_cancels_training_without_blocking_the_event_loop() {
     let slow_end = Duration::from_secs(2);
     let ended = Arc::new(AtomicBool::new(false));
     let ended_by_worker = ended.clone();
-    let id = spawn_job(&app.state(), dir.path(), 500, move |_, cancel| {
-        if cancel.load(Ordering::SeqCst) && !ended_by_worker.load(Ordering::SeqCst) {
+    let id = spawn_job(&app.state(), dir.path(), 500, move |_, control| {
+        if control.is_cancelled() && !ended_by_worker.load(Ordering::SeqCst) {
             std::thread::sleep(slow_end);
             ended_by_worker.store(true, Ordering::SeqCst);
         }
@@ -945,11 +951,11 @@ fn closing_the_window_cancels_training_without_blocking_the_event_loop() {
 }
 
 #[test]
-fn evaluating_a_run_whose_data_changed_is_refused_and_a_locked_run_is_not_deleted() {
+fn reviewing_a_run_whose_data_changed_is_refused_and_a_locked_run_is_not_deleted() {
     let _env = ENV.lock().unwrap_or_else(|p| p.into_inner());
     let app = app();
     let id = app.trained_run();
-    let review = app.ok("evaluate_run", json!({ "runId": id }));
+    let review = app.ok("review_run", json!({ "runId": id }));
     assert_eq!(
         review["validation"],
         json!({ "kind": "verified", "note": null })
@@ -961,7 +967,7 @@ fn evaluating_a_run_whose_data_changed_is_refused_and_a_locked_run_is_not_delete
         .unwrap()
         .replace("\n\"", "\n\"reworded: ");
     std::fs::write(&csv, edited).unwrap();
-    let message = app.err("evaluate_run", json!({ "runId": id }), "dataChanged");
+    let message = app.err("review_run", json!({ "runId": id }), "dataChanged");
     assert!(message.contains("validation rows"), "{message}");
 
     // Another process training the run holds its lock (a second handle stands in).
@@ -979,9 +985,9 @@ fn evaluating_a_run_whose_data_changed_is_refused_and_a_locked_run_is_not_delete
 #[test]
 fn a_cancelled_run_resumes_from_its_last_epoch_and_finishes() {
     let app = app();
-    let id = spawn_job(&app.state(), app.dir.path(), 3, |event, cancel| {
+    let id = spawn_job(&app.state(), app.dir.path(), 3, |event, control| {
         if matches!(event, TrainEvent::Evaluated { epoch: 1, .. }) {
-            cancel.store(true, std::sync::atomic::Ordering::SeqCst);
+            control.cancel();
         }
     });
     app.wait_until_idle();

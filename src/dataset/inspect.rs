@@ -15,6 +15,8 @@ use super::split::holdout;
 use super::{read_labeled, TextSpec};
 use crate::error::{EngineError, Result};
 use crate::model::tokenize::TextEncoder;
+use crate::setting::Setting;
+use crate::settings::SplitPlan;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -36,18 +38,16 @@ pub struct InspectOptions<'a> {
     pub split: Option<SplitPlan>,
 }
 
-/// How training will hold out validation rows: the same settings give the same split.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+/// Why an inspection has no report, and the setting that would give it one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
-pub struct SplitPlan {
-    pub validation_fraction: f64,
-    pub seed: u64,
-    /// A stratified sample of at most this many rows first; `None` = all rows.
-    pub max_rows: Option<usize>,
+pub struct Note {
+    pub message: String,
+    pub setting: Option<Setting>,
 }
 
 /// The result of [`inspect`].
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Inspection {
     pub profile: Profile,
@@ -64,7 +64,7 @@ pub struct Inspection {
     pub merges: Vec<MergeSuggestion>,
     pub report: Option<QualityReport>,
     /// Why there is no report (no text or label column found), if so.
-    pub note: Option<String>,
+    pub note: Option<Note>,
 }
 
 /// Most raw label values an inspection lists (a label column with more looks like an
@@ -174,14 +174,15 @@ impl FileRows {
         let (Some(text), Some(label_column), Some(rows)) =
             (&self.text, &self.label_column, &self.rows)
         else {
-            let (what, flag) = if self.text.is_none() {
-                ("free-text", "--text-column")
+            let (what, setting) = if self.text.is_none() {
+                ("free-text", Setting::TextColumn)
             } else {
-                ("label", "--label-column")
+                ("label", Setting::LabelColumn)
             };
-            inspection.note = Some(format!(
-                "no {what} column could be recognised: pick one with {flag}"
-            ));
+            inspection.note = Some(Note {
+                message: format!("no {what} column could be recognised: pick one"),
+                setting: Some(setting),
+            });
             return Ok(inspection);
         };
         let data = rows.labeled(options.label_map)?;
@@ -234,7 +235,7 @@ fn split_leakage(examples: &[super::Example], plan: Option<SplitPlan>, report: &
         );
         return;
     };
-    match holdout(examples, plan.validation_fraction, plan.seed, plan.max_rows) {
+    match holdout(examples, &plan) {
         Ok((train, validation)) => {
             if let Some(f) = leakage(
                 &train,

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// What happens to raw values the map does not mention.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "lowercase")]
 pub enum Unmapped {
     /// Keep them as their own class (and report them).
@@ -20,7 +20,7 @@ pub enum Unmapped {
 }
 
 /// Raw value → class name, or `null` to drop the row.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct LabelMap {
     pub mapping: BTreeMap<String, Option<String>>,
@@ -29,7 +29,7 @@ pub struct LabelMap {
 }
 
 /// Raw values that look like spellings of one class.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct MergeSuggestion {
     /// The proposed class name (the most frequent spelling, trimmed).

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 /// How to compose a ticket's text: one or more columns joined in order by
 /// `separator`, empty parts skipped.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct TextSpec {
     pub columns: Vec<String>,
     pub separator: String,

@@ -2,11 +2,12 @@
 //! with a severity, a count, example line numbers and a suggested fix.
 
 use super::{Example, LabeledData};
+use crate::setting::Setting;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
 /// How much a finding matters. `Blocking` findings stop training unless forced.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub enum Severity {
     Info,
@@ -15,7 +16,7 @@ pub enum Severity {
 }
 
 /// One problem found in the data.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Finding {
     /// Stable identifier, e.g. `conflicting_labels`.
@@ -28,11 +29,24 @@ pub struct Finding {
     pub lines: Vec<usize>,
     /// What to do about it.
     pub fix: String,
+    /// The setting the fix involves, if any (the CLI names its flag, the app its control).
+    #[serde(default)]
+    pub setting: Option<Setting>,
+}
+
+impl Finding {
+    /// This finding, with the setting its fix involves.
+    fn about(self, setting: Setting) -> Self {
+        Self {
+            setting: Some(setting),
+            ..self
+        }
+    }
 }
 
 /// All findings, most severe first, plus the class sizes they were based on and the
 /// checks that could not be made (and why).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct QualityReport {
     pub findings: Vec<Finding>,
@@ -42,7 +56,7 @@ pub struct QualityReport {
 }
 
 /// A check that was not made, so "no finding" says nothing about it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct NotMeasured {
     /// The finding's code, e.g. `truncation` or `leakage`.
@@ -118,6 +132,7 @@ fn finding(
         message,
         lines: lines.into_iter().take(EXAMPLES).collect(),
         fix: fix.into(),
+        setting: None,
     }
 }
 
@@ -170,42 +185,89 @@ fn looks_garbled(text: &str) -> bool {
 
 /// Assess `data` (training rows), with an optional separate `validation` set (which
 /// enables the leakage check and relaxes the "class too small to split" block) and
-/// optional token counts (which enable the truncation check). Every check is one pass
-/// over the rows.
+/// optional token counts (which enable the truncation check). Each check is one
+/// function below; the rows are tallied once for all of them.
 pub fn assess(
     data: &LabeledData,
     validation: Option<&[Example]>,
     truncation: Option<Truncation>,
 ) -> QualityReport {
-    let mut findings = Vec::new();
-    let mut classes: BTreeMap<&str, ClassRows> = BTreeMap::new();
-    let mut texts = TextChecks::default();
-    for e in &data.examples {
-        let class = classes.entry(e.label.as_str()).or_default();
-        class.count += 1;
-        if class.lines.len() < EXAMPLES {
-            class.lines.push(e.line);
-        }
-        if e.text
-            .chars()
-            .filter(|c| c.is_alphanumeric())
-            .take(5)
-            .count()
-            < 5
-        {
-            note_into(&mut texts.near_empty.0, &mut texts.near_empty.1, e.line);
-        }
-        if looks_garbled(&e.text) {
-            note_into(&mut texts.garbled.0, &mut texts.garbled.1, e.line);
-        }
-    }
-    let class_counts: Vec<(String, usize)> = classes
-        .iter()
-        .map(|(k, c)| (k.to_string(), c.count))
+    let tally = Tally::of(data);
+    let classes = &tally.classes;
+    let repeats = Repeats::of(data);
+    let too_many = too_many_classes(classes);
+    let per_class = if too_many.is_some() {
+        Vec::new()
+    } else {
+        let mut sizes = class_sizes(classes, validation.is_some());
+        sizes.extend(class_imbalance(classes));
+        sizes
+    };
+    let mut findings: Vec<Finding> = single_class(classes)
+        .into_iter()
+        .chain(too_many)
+        .chain(per_class)
+        .chain(empty_texts(data))
+        .chain(empty_labels(data))
+        .chain(unmapped_labels(data))
+        .chain(near_empty_texts(&tally))
+        .chain(non_text(&tally))
+        .chain(exact_duplicates(&repeats, data.examples.len()))
+        .chain(near_duplicates(&repeats))
+        .chain(conflicting_labels(&repeats))
+        .chain(validation.and_then(|val| {
+            leakage(
+                &data.examples,
+                val,
+                "remove duplicates across the two files",
+            )
+        }))
+        .chain(truncation.and_then(|t| truncation_finding(&data.examples, &t)))
         .collect();
+    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    QualityReport {
+        findings,
+        class_counts: classes
+            .iter()
+            .map(|(k, c)| (k.to_string(), c.count))
+            .collect(),
+        not_measured: Vec::new(),
+    }
+}
 
-    if classes.len() < 2 {
-        findings.push(finding(
+/// The rows counted once for the checks: per class, and texts that look empty or
+/// garbled.
+struct Tally<'a> {
+    classes: BTreeMap<&'a str, ClassRows>,
+    texts: TextChecks,
+}
+
+impl<'a> Tally<'a> {
+    fn of(data: &'a LabeledData) -> Self {
+        let mut classes: BTreeMap<&str, ClassRows> = BTreeMap::new();
+        let mut texts = TextChecks::default();
+        for e in &data.examples {
+            let class = classes.entry(e.label.as_str()).or_default();
+            class.count += 1;
+            if class.lines.len() < EXAMPLES {
+                class.lines.push(e.line);
+            }
+            let letters = e.text.chars().filter(|c| c.is_alphanumeric()).take(5);
+            if letters.count() < 5 {
+                note_into(&mut texts.near_empty.0, &mut texts.near_empty.1, e.line);
+            }
+            if looks_garbled(&e.text) {
+                note_into(&mut texts.garbled.0, &mut texts.garbled.1, e.line);
+            }
+        }
+        Self { classes, texts }
+    }
+}
+
+/// `single_class`: a classifier needs two classes.
+fn single_class(classes: &BTreeMap<&str, ClassRows>) -> Option<Finding> {
+    (classes.len() < 2).then(|| {
+        finding(
             "single_class",
             Severity::Blocking,
             classes.len(),
@@ -214,116 +276,30 @@ pub fn assess(
                 classes.keys().next().copied().unwrap_or("")
             ),
             vec![],
-            "check --label-column, or add examples of the other classes",
-        ));
-    }
-    if classes.len() > MAX_CLASSES {
-        findings.push(finding(
+            "check the label column, or add examples of the other classes",
+        )
+        .about(Setting::LabelColumn)
+    })
+}
+
+/// `too_many_classes`: more classes than a model is trained on.
+fn too_many_classes(classes: &BTreeMap<&str, ClassRows>) -> Option<Finding> {
+    (classes.len() > MAX_CLASSES).then(|| {
+        finding(
             "too_many_classes",
             Severity::Blocking,
             classes.len(),
             too_many_classes_message(classes.len()),
             vec![],
             TOO_MANY_CLASSES_FIX,
-        ));
-    } else {
-        class_findings(&classes, validation.is_some(), &mut findings);
-    }
-    if data.skipped_empty_text > 0 {
-        findings.push(finding(
-            "empty_text",
-            Severity::Warning,
-            data.skipped_empty_text,
-            format!(
-                "{} rows have an empty text and are skipped",
-                data.skipped_empty_text
-            ),
-            data.empty_text_lines.clone(),
-            "check the text column(s); add another column (e.g. subject) to compose the text from",
-        ));
-    }
-    if data.skipped_empty_label > 0 {
-        findings.push(finding(
-            "empty_label",
-            Severity::Info,
-            data.skipped_empty_label,
-            format!(
-                "{} rows have no label and are skipped",
-                data.skipped_empty_label
-            ),
-            vec![],
-            "label them if they matter, or ignore this",
-        ));
-    }
-    if !data.unmapped.is_empty() {
-        let n: usize = data.unmapped.values().sum();
-        let names: Vec<String> = data
-            .unmapped
-            .keys()
-            .take(8)
-            .map(|k| format!("'{k}'"))
-            .collect();
-        findings.push(finding(
-            "unmapped_labels",
-            Severity::Warning,
-            n,
-            format!(
-                "{} label values are not in the label map ({n} rows): {}",
-                data.unmapped.len(),
-                names.join(", ")
-            ),
-            vec![],
-            "add them to the label map (as a class, or null to drop them)",
-        ));
-    }
-    let (n, lines) = texts.near_empty;
-    if n > 0 {
-        findings.push(finding(
-            "near_empty_text",
-            Severity::Warning,
-            n,
-            format!("{n} texts have fewer than 5 letters or digits"),
-            lines,
-            "drop them, or compose the text from more columns",
-        ));
-    }
-    let (n, lines) = texts.garbled;
-    if n > 0 {
-        findings.push(finding(
-            "non_text",
-            Severity::Warning,
-            n,
-            format!("{n} texts look like binary or mis-decoded data"),
-            lines,
-            "check the file's encoding (save it as UTF-8) and that the text column holds text",
-        ));
-    }
-
-    duplicates(data, &mut findings);
-    if let Some(val) = validation {
-        findings.extend(leakage(
-            &data.examples,
-            val,
-            "remove duplicates across the two files",
-        ));
-    }
-    if let Some(t) = truncation {
-        findings.extend(truncation_finding(&data.examples, &t));
-    }
-    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
-    QualityReport {
-        findings,
-        class_counts,
-        not_measured: Vec::new(),
-    }
+        )
+    })
 }
 
-/// Per-class findings: a class too small to split, small classes, imbalance.
-fn class_findings(
-    classes: &BTreeMap<&str, ClassRows>,
-    separate_validation: bool,
-    findings: &mut Vec<Finding>,
-) {
+/// `class_too_small_to_split` (one row, no validation file) and `small_class`, per
+/// class.
+fn class_sizes(classes: &BTreeMap<&str, ClassRows>, separate_validation: bool) -> Vec<Finding> {
+    let mut findings = Vec::new();
     for (label, class) in classes {
         let n = class.count;
         if n < 2 && !separate_validation && classes.len() >= 2 {
@@ -346,23 +322,121 @@ fn class_findings(
             ));
         }
     }
-    if let (Some((big, max)), Some((small, min))) = (
-        classes.iter().max_by_key(|(_, c)| c.count),
-        classes.iter().min_by_key(|(_, c)| c.count),
-    ) {
-        let (max, min) = (max.count, min.count);
-        let ratio = max as f64 / min.max(1) as f64;
-        if classes.len() >= 2 && ratio >= 3.0 {
-            findings.push(finding(
-                "class_imbalance",
-                if ratio >= 10.0 { Severity::Warning } else { Severity::Info },
-                classes.len(),
-                format!("classes are imbalanced: '{big}' has {max} rows, '{small}' has {min} ({ratio:.1}:1)"),
-                vec![],
-                "collect more examples of the small classes, merge them, or pick the best model by macro-F1",
-            ));
-        }
+    findings
+}
+
+/// `class_imbalance`: the largest class has 3× (info) or 10× (warning) the rows of the
+/// smallest.
+fn class_imbalance(classes: &BTreeMap<&str, ClassRows>) -> Option<Finding> {
+    let (big, max) = classes.iter().max_by_key(|(_, c)| c.count)?;
+    let (small, min) = classes.iter().min_by_key(|(_, c)| c.count)?;
+    let (max, min) = (max.count, min.count);
+    let ratio = max as f64 / min.max(1) as f64;
+    (classes.len() >= 2 && ratio >= 3.0).then(|| {
+        finding(
+            "class_imbalance",
+            if ratio >= 10.0 { Severity::Warning } else { Severity::Info },
+            classes.len(),
+            format!("classes are imbalanced: '{big}' has {max} rows, '{small}' has {min} ({ratio:.1}:1)"),
+            vec![],
+            "collect more examples of the small classes, merge them, or pick the best model by macro-F1",
+        )
+        .about(Setting::BestMetric)
+    })
+}
+
+/// `empty_text`: rows skipped for an empty text.
+fn empty_texts(data: &LabeledData) -> Option<Finding> {
+    (data.skipped_empty_text > 0).then(|| {
+        finding(
+            "empty_text",
+            Severity::Warning,
+            data.skipped_empty_text,
+            format!(
+                "{} rows have an empty text and are skipped",
+                data.skipped_empty_text
+            ),
+            data.empty_text_lines.clone(),
+            "check the text column(s); add another column (e.g. subject) to compose the text from",
+        )
+        .about(Setting::TextColumn)
+    })
+}
+
+/// `empty_label`: rows skipped for an empty label.
+fn empty_labels(data: &LabeledData) -> Option<Finding> {
+    (data.skipped_empty_label > 0).then(|| {
+        finding(
+            "empty_label",
+            Severity::Info,
+            data.skipped_empty_label,
+            format!(
+                "{} rows have no label and are skipped",
+                data.skipped_empty_label
+            ),
+            vec![],
+            "label them if they matter, or ignore this",
+        )
+    })
+}
+
+/// `unmapped_labels`: label values the label map does not mention.
+fn unmapped_labels(data: &LabeledData) -> Option<Finding> {
+    if data.unmapped.is_empty() {
+        return None;
     }
+    let n: usize = data.unmapped.values().sum();
+    let names: Vec<String> = data
+        .unmapped
+        .keys()
+        .take(8)
+        .map(|k| format!("'{k}'"))
+        .collect();
+    Some(
+        finding(
+            "unmapped_labels",
+            Severity::Warning,
+            n,
+            format!(
+                "{} label values are not in the label map ({n} rows): {}",
+                data.unmapped.len(),
+                names.join(", ")
+            ),
+            vec![],
+            "add them to the label map (as a class, or null to drop them)",
+        )
+        .about(Setting::LabelMap),
+    )
+}
+
+/// `near_empty_text`: texts with fewer than 5 letters or digits.
+fn near_empty_texts(tally: &Tally) -> Option<Finding> {
+    let (n, lines) = &tally.texts.near_empty;
+    (*n > 0).then(|| {
+        finding(
+            "near_empty_text",
+            Severity::Warning,
+            *n,
+            format!("{n} texts have fewer than 5 letters or digits"),
+            lines.clone(),
+            "drop them, or compose the text from more columns",
+        )
+    })
+}
+
+/// `non_text`: texts that look like binary or mis-decoded data.
+fn non_text(tally: &Tally) -> Option<Finding> {
+    let (n, lines) = &tally.texts.garbled;
+    (*n > 0).then(|| {
+        finding(
+            "non_text",
+            Severity::Warning,
+            *n,
+            format!("{n} texts look like binary or mis-decoded data"),
+            lines.clone(),
+            "check the file's encoding (save it as UTF-8) and that the text column holds text",
+        )
+    })
 }
 
 /// The `leakage` finding: validation rows whose text (up to case, spacing and
@@ -416,62 +490,90 @@ fn truncation_finding(examples: &[Example], t: &Truncation) -> Option<Finding> {
             lines,
             "raise the max length (up to the model's limit), or put the most telling part first (subject before body)",
         )
+        .about(Setting::MaxLength)
     })
 }
 
-fn duplicates(data: &LabeledData, findings: &mut Vec<Finding>) {
-    let mut exact: HashMap<&str, usize> = HashMap::new();
-    let mut exact_lines = Vec::new();
-    let mut exact_count = 0;
-    let mut by_norm: HashMap<String, (&str, &str)> = HashMap::new();
-    let mut norm_lines = Vec::new();
-    let mut norm_count = 0;
-    let mut conflicts: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-    for e in &data.examples {
-        if exact.insert(e.text.as_str(), e.line).is_some() {
-            exact_count += 1;
-            exact_lines.push(e.line);
-        }
-        let norm = normalise_text(&e.text);
-        match by_norm.get(&norm) {
-            None => {
-                by_norm.insert(norm, (e.text.as_str(), e.label.as_str()));
+/// Repeated texts, found in one pass: exact repeats, repeats up to case, spacing or
+/// punctuation, and texts that appear with different labels.
+struct Repeats {
+    exact: (usize, Vec<usize>),
+    near: (usize, Vec<usize>),
+    conflicts: BTreeMap<String, Vec<usize>>,
+}
+
+impl Repeats {
+    fn of(data: &LabeledData) -> Self {
+        let mut exact: HashMap<&str, usize> = HashMap::new();
+        let mut by_norm: HashMap<String, (&str, &str)> = HashMap::new();
+        let mut repeats = Repeats {
+            exact: (0, Vec::new()),
+            near: (0, Vec::new()),
+            conflicts: BTreeMap::new(),
+        };
+        for e in &data.examples {
+            if exact.insert(e.text.as_str(), e.line).is_some() {
+                repeats.exact.0 += 1;
+                repeats.exact.1.push(e.line);
             }
-            Some(&(text, label)) => {
-                if text != e.text {
-                    norm_count += 1;
-                    norm_lines.push(e.line);
+            let norm = normalise_text(&e.text);
+            match by_norm.get(&norm) {
+                None => {
+                    by_norm.insert(norm, (e.text.as_str(), e.label.as_str()));
                 }
-                if label != e.label {
-                    conflicts.entry(norm).or_default().push(e.line);
+                Some(&(text, label)) => {
+                    if text != e.text {
+                        repeats.near.0 += 1;
+                        repeats.near.1.push(e.line);
+                    }
+                    if label != e.label {
+                        repeats.conflicts.entry(norm).or_default().push(e.line);
+                    }
                 }
             }
         }
+        repeats
     }
-    if exact_count > 0 {
-        let share = exact_count as f64 / data.examples.len() as f64;
-        findings.push(finding(
+}
+
+/// `exact_duplicates`: rows that repeat an earlier text exactly (of `rows`).
+fn exact_duplicates(repeats: &Repeats, rows: usize) -> Option<Finding> {
+    let (count, lines) = &repeats.exact;
+    (*count > 0).then(|| {
+        let share = *count as f64 / rows.max(1) as f64;
+        finding(
             "exact_duplicates",
             if share > 0.05 { Severity::Warning } else { Severity::Info },
-            exact_count,
-            format!("{exact_count} rows repeat an earlier text exactly ({:.1}%)", share * 100.0),
-            exact_lines,
+            *count,
+            format!("{count} rows repeat an earlier text exactly ({:.1}%)", share * 100.0),
+            lines.clone(),
             "remove repeats so they do not weigh more in training (and cannot leak into validation)",
-        ));
-    }
-    if norm_count > 0 {
-        findings.push(finding(
+        )
+    })
+}
+
+/// `near_duplicates`: rows that repeat an earlier text up to case, spacing or
+/// punctuation.
+fn near_duplicates(repeats: &Repeats) -> Option<Finding> {
+    let (count, lines) = &repeats.near;
+    (*count > 0).then(|| {
+        finding(
             "near_duplicates",
             Severity::Info,
-            norm_count,
-            format!("{norm_count} rows repeat an earlier text up to case, spacing or punctuation"),
-            norm_lines,
+            *count,
+            format!("{count} rows repeat an earlier text up to case, spacing or punctuation"),
+            lines.clone(),
             "remove them if they are the same ticket",
-        ));
-    }
-    if !conflicts.is_empty() {
+        )
+    })
+}
+
+/// `conflicting_labels`: texts that appear with different labels.
+fn conflicting_labels(repeats: &Repeats) -> Option<Finding> {
+    let conflicts = &repeats.conflicts;
+    (!conflicts.is_empty()).then(|| {
         let rows: usize = conflicts.values().map(Vec::len).sum();
-        findings.push(finding(
+        finding(
             "conflicting_labels",
             Severity::Warning,
             conflicts.len(),
@@ -481,8 +583,8 @@ fn duplicates(data: &LabeledData, findings: &mut Vec<Finding>) {
             ),
             conflicts.values().flatten().copied().collect(),
             "decide on one label per text (fix the rows or merge the classes)",
-        ));
-    }
+        )
+    })
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use super::source::{Format, RecordReader};
 use super::warnings::Warnings;
 use super::{Example, LabeledData, TextSpec};
 use crate::error::{EngineError, Result};
+use crate::setting::Setting;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -33,17 +34,18 @@ pub fn column_index(path: &Path, headers: &[String], name: &str) -> Result<usize
                 .position(|h| h.trim().eq_ignore_ascii_case(name.trim()))
         })
         .ok_or_else(|| {
-            EngineError::data(
+            EngineError::data_about(
                 path,
                 format!(
                     "no column named '{name}'. The file's columns are: {}. \
-                     Pick one with --text-column / --label-column.",
+                     Pick one of them for the ticket text or the label.",
                     headers
                         .iter()
                         .map(|h| format!("'{h}'"))
                         .collect::<Vec<_>>()
                         .join(", ")
                 ),
+                &[Setting::TextColumn, Setting::LabelColumn],
             )
         })
 }

@@ -26,7 +26,7 @@ pub const MAX_COLUMNS: usize = 10_000;
 const SNIFF_BYTES: usize = 64 * 1024;
 
 /// The layout of a file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase", tag = "kind")]
 pub enum Format {
     /// Delimited text with a header row.

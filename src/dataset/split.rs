@@ -2,6 +2,7 @@
 
 use super::Example;
 use crate::error::{EngineError, Result};
+use crate::settings::SplitPlan;
 use rand::{rngs::StdRng, seq::SliceRandom, SeedableRng};
 use std::collections::BTreeMap;
 
@@ -58,14 +59,10 @@ pub fn stratified_split(
 const SAMPLE_SEED: u64 = 0x5eed;
 
 /// The split training makes when no validation file is given: a stratified sample of
-/// at most `max_rows` rows (all when `None`), then [`stratified_split`].
-pub fn holdout(
-    examples: &[Example],
-    fraction: f64,
-    seed: u64,
-    max_rows: Option<usize>,
-) -> Result<(Vec<Example>, Vec<Example>)> {
-    match sample(examples, seed, max_rows)? {
+/// at most `plan.max_rows` rows (all when `None`), then [`stratified_split`].
+pub fn holdout(examples: &[Example], plan: &SplitPlan) -> Result<(Vec<Example>, Vec<Example>)> {
+    let (fraction, seed) = (plan.validation_fraction, plan.seed);
+    match sample(examples, seed, plan.max_rows)? {
         Some(sampled) => stratified_split(&sampled, fraction, seed),
         None => stratified_split(examples, fraction, seed),
     }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 const EXAMPLES: usize = 5;
 
 /// One kind of problem, how often it occurred, and where first.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Warning {
     pub kind: String,
@@ -33,7 +33,7 @@ impl std::fmt::Display for Warning {
 }
 
 /// Warnings in the order first seen, one entry per kind.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(transparent)]
 pub struct Warnings(Vec<Warning>);
 

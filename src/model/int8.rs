@@ -10,8 +10,8 @@
 //! of 16 outputs; other CPUs run a portable loop that the compiler vectorises.
 //! Inference only: no backward.
 
-use super::cpu_attention::Shared;
-use super::cpu_kernels::{gelu_value, min_max_of, simd_fn};
+use crate::kernels::cpu::{data, gelu_value, min_max_of, Shared};
+use crate::kernels::simd_fn;
 use candle_core::{CpuStorage, CustomOp1, Error, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
@@ -183,7 +183,7 @@ impl CustomOp1 for Int8Product<'_> {
                 layer.inputs
             )));
         }
-        let x = super::cpu_kernels::data(x, xl, self.name())?;
+        let x = data(x, xl, self.name())?;
         Ok((
             CpuStorage::F32(layer.apply(x, rows, self.gelu)),
             Shape::from((rows, layer.outputs)),
@@ -363,7 +363,7 @@ fn tile_portable(rows: &[u8], count: usize, quads: usize, panel: &[i8], acc: &mu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::cpu_kernels::tests;
+    use crate::kernels::cpu::tests;
 
     /// `n` values in [-2, 2).
     fn random(n: usize, seed: u64) -> Vec<f32> {

@@ -1,11 +1,13 @@
 //! Differentiable building blocks shared by the encoders: linear, embedding,
-//! LayerNorm, activations, seeded dropout and multi-head self-attention.
+//! LayerNorm, activations, seeded dropout and multi-head self-attention. The
+//! arithmetic runs in `crate::kernels`, which picks each op's kernel for the device.
 
 use super::int8::QuantizedLinear;
 use super::params::{Init, ParamLoader};
 use super::Batch;
 use crate::error::Result;
-use candle_core::{DType, Tensor, D};
+use crate::kernels;
+use candle_core::{DType, Tensor};
 use rand::{rngs::StdRng, RngCore, SeedableRng};
 use std::sync::Mutex;
 
@@ -45,16 +47,7 @@ impl Mode<'_> {
         let Some((p, seed)) = self.dropout_draw(p) else {
             return Ok(x.clone());
         };
-        #[cfg(feature = "cuda")]
-        if x.device().is_cuda() {
-            return Ok(super::cuda_kernels::dropout(x, p, seed)?);
-        }
-        if x.device().is_cpu() && x.dtype() == DType::F32 {
-            return Ok(super::cpu_kernels::dropout(x, p, seed)?);
-        }
-        let u = Tensor::rand(0f32, 1f32, x.shape(), x.device())?;
-        let keep = (u.ge(p)?.to_dtype(x.dtype())? * (1.0 / (1.0 - p)))?;
-        Ok(x.mul(&keep)?)
+        Ok(kernels::dropout(x, p, seed)?)
     }
 }
 
@@ -127,6 +120,7 @@ impl Linear {
         dtype: DType,
         activation: Activation,
     ) -> Result<Tensor> {
+        // int8 weights compute on the CPU only (other devices use the f32 weights).
         if self.int8.is_some() && x.device().is_cpu() && matches!(activation, Activation::Gelu) {
             return self.compute(x, dtype, true);
         }
@@ -141,25 +135,18 @@ impl Linear {
         let mut out = dims;
         let last = out.len() - 1;
         out[last] = self.bias.dim(0)?;
+        // int8 weights compute on the CPU only (other devices use the f32 weights).
         if let (Some(int8), true) = (&self.int8, x.device().is_cpu()) {
             let x = x.to_dtype(DType::F32)?.reshape((rows, in_dim))?;
             return Ok(int8.forward(&x, int8_gelu)?.reshape(out)?);
         }
-        if x.device().is_cpu() && x.dtype() == DType::F32 && dtype == DType::F32 {
-            let y =
-                super::cpu_kernels::linear(&x.reshape((rows, in_dim))?, &self.weight, &self.bias)?;
-            return Ok(y.reshape(out)?);
-        }
-        let y = x
-            .to_dtype(dtype)?
-            .reshape((rows, in_dim))?
-            .matmul(&self.weight.to_dtype(dtype)?.t()?)?
-            .broadcast_add(&self.bias.to_dtype(dtype)?)?;
+        let x = x.reshape((rows, in_dim))?;
+        let y = kernels::linear(&x, &self.weight, &self.bias, dtype)?;
         Ok(y.reshape(out)?)
     }
 }
 
-/// Layer normalisation over the last dimension, built from differentiable ops.
+/// Layer normalisation over the last dimension.
 pub struct LayerNorm {
     weight: Tensor,
     bias: Tensor,
@@ -178,31 +165,7 @@ impl LayerNorm {
 
     /// Normalise `x` (any float dtype); the result is f32, as under torch's autocast.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        #[cfg(feature = "cuda")]
-        if x.device().is_cuda() {
-            return Ok(super::cuda_kernels::layer_norm(
-                x,
-                &self.weight,
-                &self.bias,
-                self.eps,
-            )?);
-        }
-        let x = x.to_dtype(DType::F32)?;
-        if x.device().is_cpu() {
-            return Ok(super::cpu_kernels::layer_norm(
-                &x,
-                &self.weight,
-                &self.bias,
-                self.eps,
-            )?);
-        }
-        let mean = x.mean_keepdim(D::Minus1)?;
-        let centred = x.broadcast_sub(&mean)?;
-        let var = centred.sqr()?.mean_keepdim(D::Minus1)?;
-        let normed = centred.broadcast_div(&(var + self.eps)?.sqrt()?)?;
-        Ok(normed
-            .broadcast_mul(&self.weight)?
-            .broadcast_add(&self.bias)?)
+        Ok(kernels::layer_norm(x, &self.weight, &self.bias, self.eps)?)
     }
 }
 
@@ -298,7 +261,7 @@ impl<'a> RowLayout<'a> {
                 } else {
                     offsets.to_vec()
                 };
-                let ctx = super::cpu_attention::ragged_attention(
+                let ctx = kernels::ragged_attention(
                     &q.squeeze(0)?,
                     &k.squeeze(0)?,
                     &v.squeeze(0)?,
@@ -367,15 +330,8 @@ impl Activation {
 
     /// Apply.
     pub fn forward(self, x: &Tensor) -> Result<Tensor> {
-        #[cfg(feature = "cuda")]
-        if matches!(self, Self::Gelu) && x.device().is_cuda() {
-            return Ok(super::cuda_kernels::gelu(x)?);
-        }
         Ok(match self {
-            Self::Gelu if x.device().is_cpu() && x.dtype() == DType::F32 => {
-                super::cpu_kernels::gelu(x)?
-            }
-            Self::Gelu => x.gelu_erf()?,
+            Self::Gelu => kernels::gelu(x)?,
             Self::GeluTanh => x.gelu()?,
             Self::Relu => x.relu()?,
         })
@@ -388,24 +344,6 @@ pub fn attention_bias(mask: &Tensor) -> Result<Tensor> {
     let (b, l) = mask.dims2()?;
     let keep = mask.to_dtype(DType::F32)?;
     Ok(((keep - 1.0)? * 1e9)?.reshape((b, 1, 1, l))?)
-}
-
-/// The fused softmax(scores · scale + bias) of CUDA builds; `bias` is `(batch, 1, 1, keys)`.
-#[cfg(feature = "cuda")]
-fn masked_softmax(scores: &Tensor, bias: &Tensor, scale: f64) -> Result<Tensor> {
-    let (b, _, _, keys) = bias.dims4()?;
-    Ok(super::cuda_kernels::masked_softmax(
-        scores,
-        &bias.reshape((b, keys))?,
-        scale,
-    )?)
-}
-
-#[cfg(not(feature = "cuda"))]
-fn masked_softmax(_scores: &Tensor, _bias: &Tensor, _scale: f64) -> Result<Tensor> {
-    Err(crate::error::EngineError::Device(
-        "this build has no CUDA support".into(),
-    ))
 }
 
 /// Scaled dot-product attention over heads: q is `(batch, queries, heads·dh)`, k and v
@@ -430,27 +368,7 @@ pub fn multi_head_attention(
             .contiguous()?)
     };
     let (q, k, v) = (split(q, lq)?, split(k, l)?, split(v, l)?);
-    let ctx = if q.device().is_cpu() && q.dtype() == DType::F32 {
-        // Batched over (batch, head) with one whole product per thread; kᵀ is read in place.
-        use super::cpu_kernels::{batched_matmul, masked_softmax};
-        let flat = |t: &Tensor, len: usize| t.reshape((b * heads, len, t.dim(3)?));
-        let scores = batched_matmul(&flat(&q, lq)?, &flat(&k, l)?.t()?)?;
-        let probs = masked_softmax(
-            &scores.reshape((b, heads, lq, l))?,
-            &bias.reshape((b, l))?,
-            scale,
-        )?;
-        let probs = mode.dropout(&probs, attn_dropout)?;
-        batched_matmul(&flat(&probs, lq)?, &flat(&v, l)?)?.reshape((b, heads, lq, dh))?
-    } else {
-        let probs = if q.device().is_cuda() {
-            // cuBLAS reads kᵀ transposed in place.
-            masked_softmax(&q.matmul(&k.t()?)?, bias, scale)?
-        } else {
-            let scores = (q * scale)?.matmul(&k.t()?.contiguous()?)?;
-            candle_nn::ops::softmax(&scores.broadcast_add(bias)?, D::Minus1)?
-        };
-        mode.dropout(&probs, attn_dropout)?.matmul(&v)?
-    };
+    let dropout = mode.dropout_draw(attn_dropout);
+    let ctx = kernels::attention(&q, &k, &v, bias, scale, dropout)?;
     Ok(ctx.transpose(1, 2)?.contiguous()?.reshape((b, lq, dim))?)
 }

@@ -2,12 +2,8 @@
 //! weights, run it, and save it in Hugging Face layout.
 
 pub mod bert;
-pub(crate) mod cpu_attention;
-pub(crate) mod cpu_kernels;
 pub mod int8;
-pub use cpu_kernels::SimdPath;
-#[cfg(feature = "cuda")]
-pub(crate) mod cuda_kernels;
+pub use crate::kernels::SimdPath;
 pub mod distilbert;
 pub mod folder;
 pub mod layers;

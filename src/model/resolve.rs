@@ -19,7 +19,7 @@ pub const PRESETS: [&str; 3] = [
 ];
 
 /// A hub model and where it is in the local cache, if it is.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ModelStatus {
     pub id: String,
@@ -137,7 +137,7 @@ fn from_cache(cache: &Cache, id: &str) -> Option<PathBuf> {
 }
 
 /// Progress of a model download, file by file.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum DownloadEvent {
     /// Starting file `index` (0-based) of `files`.

@@ -5,11 +5,12 @@
 
 use super::{cancelled, check_int8, evaluate, open_run, save_best, Prepared, TrainData};
 use crate::error::Result;
+use crate::events::{EpochRecord, RunSummary, TrainEvent};
+use crate::inference::{argmax, batched_rows};
 use crate::model::layers::Mode;
 use crate::model::tokenize::Encoded;
-use crate::predict::{argmax, batched_rows};
+use crate::settings::TrainConfig;
 use crate::train::optim::AdamW;
-use crate::train::{EpochRecord, RunSummary, TrainConfig, TrainEvent};
 use candle_core::{DType, Device, Tensor, Var};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;

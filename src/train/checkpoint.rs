@@ -3,9 +3,9 @@
 //! and where the run stands (epochs done, schedule position, best so far). Data order
 //! and dropout are drawn from per-epoch seeds, so the next epoch needs no RNG state.
 
-use super::events::RunSummary;
 use super::optim::AdamW;
 use crate::error::{EngineError, Result};
+use crate::events::RunSummary;
 use crate::model::folder::{readable, replace_dir, OPTIMIZER_STATE, TRAINER_STATE};
 use crate::model::SequenceClassifier;
 use candle_core::{Device, Tensor};

@@ -1,15 +1,16 @@
 //! Turning files into training data: read with the text/label mapping, check quality,
 //! hold out a stratified validation split (or read a validation file).
 
-use super::{TrainData, LIMITS};
+use super::TrainData;
 use crate::dataset::quality::{assess, check_class_count, QualityReport, Severity};
 use crate::dataset::{holdout, read_labeled, sample, LabelMap, TextSpec, Warnings};
 use crate::error::{EngineError, Result};
+use crate::settings::SplitPlan;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 /// Where training rows come from and how to read them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct DataSpec {
     pub path: PathBuf,
@@ -20,10 +21,10 @@ pub struct DataSpec {
     /// A separate validation file; otherwise a stratified split is held out.
     #[serde(default)]
     pub validation: Option<PathBuf>,
-    /// Use a stratified sample of at most this many rows of the file (quick runs);
-    /// `None` = all rows.
+    /// How validation rows are held out (without a validation file) and how many rows
+    /// are used.
     #[serde(default)]
-    pub max_rows: Option<usize>,
+    pub split: SplitPlan,
 }
 
 /// Training data ready to use, with the quality report and reader warnings.
@@ -38,10 +39,8 @@ impl DataSpec {
     /// Read, assess and split. Blocking quality findings are an error listing them,
     /// unless `force`; then training goes ahead as far as the data allows. More
     /// classes than a model is trained on is an error even with `force`.
-    pub fn load(&self, validation_fraction: f64, seed: u64, force: bool) -> Result<LoadedData> {
-        if let Some(max) = self.max_rows {
-            LIMITS.max_rows.check("max rows", max)?;
-        }
+    pub fn load(&self, force: bool) -> Result<LoadedData> {
+        self.split.validate()?;
         let map = self.label_map.as_ref();
         let data = read_labeled(&self.path, &self.text, &self.label_column, map)?;
         check_class_count(data.labels.len())?;
@@ -73,21 +72,22 @@ impl DataSpec {
             .map(|f| format!("{} ({})", f.message, f.fix))
             .collect();
         if !blocking.is_empty() && !force {
-            return Err(EngineError::data(
-                &self.path,
-                format!(
-                    "cannot train on this data: {}. Fix the data, or pass --force to try anyway.",
+            return Err(EngineError::Blocked {
+                path: self.path.clone(),
+                message: format!(
+                    "cannot train on this data: {}. Fix the data, or choose to train anyway.",
                     blocking.join("; ")
                 ),
-            ));
+            });
         }
         // The split is the one the data check measures leakage across (`holdout`).
         let (train, validation) = match validation {
             Some(v) => (
-                sample(&data.examples, seed, self.max_rows)?.unwrap_or(data.examples),
+                sample(&data.examples, self.split.seed, self.split.max_rows)?
+                    .unwrap_or(data.examples),
                 v,
             ),
-            None => holdout(&data.examples, validation_fraction, seed, self.max_rows)?,
+            None => holdout(&data.examples, &self.split)?,
         };
         Ok(LoadedData {
             data: TrainData {
@@ -114,15 +114,27 @@ mod tests {
             label_column: "label".into(),
             label_map: None,
             validation: None,
-            max_rows: Some(usize::MAX),
+            split: SplitPlan {
+                max_rows: Some(usize::MAX),
+                ..SplitPlan::default()
+            },
         };
-        let err = spec.load(0.1, 1, false).unwrap_err().to_string();
-        assert!(err.contains("max rows must be between 1 and"), "{err}");
+        let err = spec.load(false).unwrap_err().to_string();
+        assert!(
+            err.contains("Use at most N rows: must be between 1 and"),
+            "{err}"
+        );
         let zero = DataSpec {
-            max_rows: Some(0),
+            split: SplitPlan {
+                max_rows: Some(0),
+                ..SplitPlan::default()
+            },
             ..spec
         };
-        let err = zero.load(0.1, 1, false).unwrap_err().to_string();
-        assert!(err.contains("max rows must be between 1 and"), "{err}");
+        let err = zero.load(false).unwrap_err().to_string();
+        assert!(
+            err.contains("Use at most N rows: must be between 1 and"),
+            "{err}"
+        );
     }
 }

@@ -4,18 +4,16 @@
 mod baseline;
 mod batching;
 pub mod checkpoint;
-mod config;
 mod data;
-mod events;
 pub mod optim;
 
-pub use config::{BestMetric, Bounds, Limits, Method, Precision, TrainConfig, LIMITS};
 pub use data::{DataSpec, LoadedData};
-pub use events::{EpochRecord, RunSummary, TrainEvent};
 
 use crate::dataset::{Example, LabeledData, TextSpec};
 use crate::device::{device_name, enable_tensor_cores};
 use crate::error::{EngineError, Result};
+use crate::events::{EpochRecord, RunSummary, TrainEvent};
+use crate::inference::{argmax, batched_logits};
 use crate::metrics::Metrics;
 use crate::model::folder::replace_dir;
 use crate::model::layers::{DropoutRng, Mode};
@@ -23,8 +21,8 @@ use crate::model::params::HeadPolicy;
 use crate::model::resolve::resolve_model;
 use crate::model::tokenize::{Encoded, TextEncoder};
 use crate::model::{Batch, SequenceClassifier};
-use crate::predict::{batched_logits, ModelCard};
-use crate::quantize::Int8Check;
+use crate::model_card::ModelCard;
+use crate::settings::{Method, TrainConfig};
 use candle_core::{Device, Tensor};
 use optim::{linear_lr, AdamW};
 use rand::{rngs::StdRng, SeedableRng};
@@ -634,7 +632,7 @@ fn evaluate(p: &Prepared, batch_size: usize, cancel: &AtomicBool) -> Result<Opti
         let max = row.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
         let log_sum = row.iter().map(|v| (v - max).exp()).sum::<f32>().ln() + max;
         loss += (log_sum - row[truth]) as f64;
-        predicted.push(crate::predict::argmax(row));
+        predicted.push(argmax(row));
     }
     let metrics = Metrics::compute(p.model.labels(), &p.validation_labels, &predicted);
     Ok(Some((loss / logits.len().max(1) as f64, metrics, logits)))
@@ -653,7 +651,7 @@ fn check_int8(
     if !device.is_cpu() || p.validation.is_empty() {
         return Ok(());
     }
-    let check = Int8Check::measure(
+    let check = crate::quantize::measure(
         &config.output_dir,
         &p.encoder,
         &p.validation,
@@ -661,7 +659,7 @@ fn check_int8(
         "validation split",
         f32_logits,
     )?;
-    check.record(&config.output_dir)?;
+    ModelCard::record_int8(&config.output_dir, &check)?;
     on_event(&TrainEvent::Int8Checked { check });
     Ok(())
 }

@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-/// The repository root, whether these helpers are compiled into the engine's tests or
-/// the app's (`src-tauri/`).
+/// The repository root, whether these helpers are compiled into the engine's tests, the
+/// CLI's (`cli/`) or the app's (`src-tauri/`).
 pub fn repo_root() -> PathBuf {
     let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     if crate_dir.join("src-tauri").is_dir() {

@@ -1,7 +1,8 @@
 """Dev-only check: a model folder saved by Dialect loads in transformers and gives the
 same probabilities as `dialect predict`. Usage:
     python3 tools/golden/check_export.py MODEL_DIR "text one" "text two" ...
-(needs torch + transformers, and a built target/debug/dialect or target/release/dialect)."""
+(needs torch + transformers, and a built target/debug/dialect or target/release/dialect:
+`cargo build -p dialect-cli`)."""
 import json, os, subprocess, sys
 
 import torch

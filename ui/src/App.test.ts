@@ -20,12 +20,12 @@ describe('App', () => {
     render(App);
     expect(await screen.findByText('v1.2.3')).toBeInTheDocument();
     expect(screen.getByTestId('offline-badge')).toHaveTextContent('offline');
-    for (const s of ['data', 'labels', 'check', 'train', 'evaluate', 'try', 'runs']) {
+    for (const s of ['data', 'labels', 'check', 'train', 'review', 'try', 'runs']) {
       expect(screen.getByTestId(`nav-${s}`)).toBeInTheDocument();
     }
     await fireEvent.click(await screen.findByTestId('run-item-run-9'));
     expect(app.step).toBe('runs');
-    expect(app.openRunId).toBe('run-9');
+    expect(app.runs.openId).toBe('run-9');
   });
 
   it('shows a rejected command in the error banner', async () => {
@@ -46,6 +46,39 @@ describe('App', () => {
     expect(screen.getByText('No labels yet')).toBeInTheDocument();
     await fireEvent.click(screen.getByRole('button', { name: 'Dismiss' }));
     expect(screen.queryByTestId('error-banner')).toBeNull();
+  });
+
+  it('says why a file has no report, naming the picker by its label', async () => {
+    const noText = { ...inspection(), text: null, report: null };
+    noText.note = { message: 'no text column could be recognised: pick one', setting: 'textColumn' };
+    mockCommands({
+      app_info: () => ({ version: '1.2.3', runsDir: '/runs', offline: false }),
+      list_runs: () => [],
+      attach_training: () => null,
+      pick_data_file: () => '/data/tickets.csv',
+      inspect_data: () => noText,
+    });
+    render(App);
+    await waitFor(() => expect(app.train.settings).not.toBeNull());
+    await fireEvent.click(screen.getByTestId('choose-file'));
+    expect(await screen.findByText(/no text column could be recognised: pick one/)).toHaveTextContent(
+      'Ticket text: no text column could be recognised: pick one',
+    );
+  });
+
+  it('names the settings that can fix an error by their labels', async () => {
+    mockCommands({
+      app_info: () => ({ version: '1.2.3', runsDir: '/runs', offline: false }),
+      list_runs: () => [],
+      attach_training: () => null,
+      pick_data_file: () => '/data/tickets.csv',
+      inspect_data: () =>
+        Promise.reject({ kind: 'data', message: "/data/tickets.csv: no column 'text'", settings: ['textColumn', 'labelColumn'] }),
+    });
+    render(App);
+    await waitFor(() => expect(app.train.settings).not.toBeNull());
+    await fireEvent.click(screen.getByTestId('choose-file'));
+    expect(await screen.findByTestId('error-settings')).toHaveTextContent('Check: Ticket text, Label');
   });
 
   it('loads the sample data and shows its profile', async () => {
@@ -72,9 +105,9 @@ describe('App', () => {
 
     // two text columns, in order
     await fireEvent.change(screen.getByTestId('text-column-select'), { target: { value: 'subject' } });
-    await waitFor(() => expect(app.textColumns).toEqual(['subject']));
+    await waitFor(() => expect(app.data.textColumns).toEqual(['subject']));
     await fireEvent.change(screen.getByTestId('text-column-add'), { target: { value: 'body' } });
-    await waitFor(() => expect(app.textColumns).toEqual(['subject', 'body']));
+    await waitFor(() => expect(app.data.textColumns).toEqual(['subject', 'body']));
     const last = calls.filter((c) => c.cmd === 'inspect_data').pop()!;
     expect(last.args.text).toEqual(['subject', 'body']);
     expect(last.args.labelColumn).toBe('category');

@@ -8,7 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use tauri::State;
 
 /// Version, where runs are kept, and whether the hub is off limits.
-#[derive(Serialize)]
+#[derive(Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct AppInfo {
     pub version: String,

@@ -3,16 +3,15 @@
 
 use crate::dialogs;
 use crate::error::{blocking, AppError, AppResult};
-use crate::state::{lock, AppState};
-use dialect::dataset::inspect::{FileRows, InspectOptions, Inspection, SplitPlan, TokenCounts};
+use crate::file_cache::FileKey;
+use crate::state::AppState;
+use dialect::dataset::inspect::{InspectOptions, Inspection};
 use dialect::dataset::{rows_at, LabelMap};
 use dialect::model::resolve::model_status;
-use dialect::model::tokenize::TextEncoder;
+use dialect::settings::SplitPlan;
 use dialect::TextSpec;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use tauri::State;
 
 const DATA_FILTERS: &[(&str, &[&str])] = &[
@@ -37,7 +36,7 @@ pub async fn pick_data_file(state: State<'_, AppState>) -> AppResult<Option<Path
 }
 
 /// The sample data that ships with the app.
-#[derive(Serialize)]
+#[derive(Serialize, ts_rs::TS)]
 pub struct Sample {
     pub path: PathBuf,
     pub name: String,
@@ -69,95 +68,8 @@ fn text_spec(columns: Option<Vec<String>>) -> Option<TextSpec> {
     })
 }
 
-/// The data screen's memory between commands: the file last read (so another label
-/// map, model or split is checked without reading it again) and the flag that cancels
-/// the inspection in progress.
-#[derive(Default, Clone)]
-pub struct DataState {
-    file: Arc<Mutex<Option<Arc<ReadFile>>>>,
-    cancel: Arc<Mutex<Arc<AtomicBool>>>,
-}
-
-/// A file read with some columns, and its token counts for the last model measured.
-struct ReadFile {
-    key: FileKey,
-    rows: FileRows,
-    tokens: Mutex<Option<(PathBuf, Arc<TokenCounts>)>>,
-}
-
-impl ReadFile {
-    /// Whether this read answers `key`: the same file, unchanged, with the columns asked
-    /// for (asked for by name, or left to the same suggestion).
-    fn serves(&self, key: &FileKey) -> bool {
-        let same_file =
-            (&self.key.path, self.key.len, self.key.modified) == (&key.path, key.len, key.modified);
-        let text = key.text == self.key.text || (key.text.is_some() && key.text == self.rows.text);
-        let label = key.label_column == self.key.label_column
-            || (key.label_column.is_some() && key.label_column == self.rows.label_column);
-        same_file && text && label
-    }
-}
-
-/// What a read depends on: the file (and its size and time, to notice edits) and the
-/// columns asked for.
-#[derive(PartialEq)]
-struct FileKey {
-    path: PathBuf,
-    len: u64,
-    modified: Option<std::time::SystemTime>,
-    text: Option<TextSpec>,
-    label_column: Option<String>,
-}
-
-impl FileKey {
-    fn new(path: &Path, text: &Option<TextSpec>, label_column: &Option<String>) -> Self {
-        let meta = std::fs::metadata(path).ok();
-        Self {
-            path: path.to_path_buf(),
-            len: meta.as_ref().map_or(0, |m| m.len()),
-            modified: meta.and_then(|m| m.modified().ok()),
-            text: text.clone(),
-            label_column: label_column.clone(),
-        }
-    }
-}
-
-impl DataState {
-    /// A fresh cancel flag for a new inspection; the one before it is cancelled (a newer
-    /// request supersedes it).
-    fn start(&self) -> Arc<AtomicBool> {
-        let flag = Arc::new(AtomicBool::new(false));
-        let old = std::mem::replace(&mut *lock(&self.cancel), flag.clone());
-        old.store(true, Ordering::Relaxed);
-        flag
-    }
-
-    /// The file read with `key`, from memory or read now; `None` when cancelled.
-    fn read(&self, key: FileKey, cancel: &AtomicBool) -> AppResult<Option<Arc<ReadFile>>> {
-        if let Some(file) = lock(&self.file).as_ref().filter(|f| f.serves(&key)) {
-            return Ok(Some(file.clone()));
-        }
-        let Some(rows) = FileRows::read(
-            &key.path,
-            key.text.clone(),
-            key.label_column.clone(),
-            Some(cancel),
-        )?
-        else {
-            return Ok(None);
-        };
-        let file = Arc::new(ReadFile {
-            key,
-            rows,
-            tokens: Mutex::new(None),
-        });
-        *lock(&self.file) = Some(file.clone());
-        Ok(Some(file))
-    }
-}
-
 /// What the Check step measures beyond the file itself.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Checks {
     /// The model training will use (hub id or a folder opened in the app): its
@@ -198,7 +110,7 @@ pub async fn inspect_data(
         let max_length = checks.max_length.unwrap_or(DEFAULT_MAX_LENGTH);
         let mut unmeasured = None;
         let tokens = match model {
-            Some((_, Ok(dir))) => match token_counts(&file, &dir, max_length, &cancel)? {
+            Some((_, Ok(dir))) => match file.token_counts(&dir, max_length, &cancel)? {
                 Some(tokens) => Some((tokens, effective_max_length(&dir, max_length))),
                 None => return Ok(None),
             },
@@ -235,7 +147,7 @@ pub async fn inspect_data(
 /// Stop the inspection in progress (it returns `None`).
 #[tauri::command]
 pub fn cancel_inspection(state: State<'_, AppState>) {
-    lock(&state.data.cancel).store(true, Ordering::Relaxed);
+    state.data.cancel_current();
 }
 
 /// The training setting's default max length.
@@ -271,28 +183,8 @@ fn effective_max_length(dir: &Path, max_length: usize) -> usize {
         .map_or(max_length, |limit| max_length.min(limit as usize))
 }
 
-/// `file`'s token counts with the tokenizer in `dir`, from memory or measured now;
-/// `None` when cancelled.
-fn token_counts(
-    file: &ReadFile,
-    dir: &Path,
-    max_length: usize,
-    cancel: &AtomicBool,
-) -> AppResult<Option<Arc<TokenCounts>>> {
-    if let Some((_, tokens)) = lock(&file.tokens).as_ref().filter(|(d, _)| d == dir) {
-        return Ok(Some(tokens.clone()));
-    }
-    let encoder = TextEncoder::load(dir, max_length.max(2))?;
-    let Some(tokens) = file.rows.token_counts(&encoder, Some(cancel))? else {
-        return Ok(None);
-    };
-    let tokens = Arc::new(tokens);
-    *lock(&file.tokens) = Some((dir.to_path_buf(), tokens.clone()));
-    Ok(Some(tokens))
-}
-
 /// One row's composed text.
-#[derive(Serialize)]
+#[derive(Serialize, ts_rs::TS)]
 pub struct RowText {
     pub line: usize,
     pub text: String,
@@ -340,57 +232,4 @@ pub async fn load_label_map() -> AppResult<Option<LabelMap>> {
         return Ok(None);
     };
     blocking(move || Ok(Some(LabelMap::load(&path)?))).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn write_rows(path: &Path, rows: usize, label: &str) {
-        let mut text = String::from("text,label\n");
-        for i in 0..rows {
-            text.push_str(&format!("ticket {i} about the app,{label}{}\n", i % 3));
-        }
-        std::fs::write(path, text).unwrap();
-    }
-
-    #[test]
-    fn a_file_is_read_once_for_many_checks_and_again_when_it_changes() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.csv");
-        write_rows(&path, 3_000, "class");
-        let data = DataState::default();
-        let key = || FileKey::new(&path, &None, &None);
-        let first = data.read(key(), &AtomicBool::new(false)).unwrap().unwrap();
-        // Another label map or card move: served from memory, even with a cancel flag set
-        // (a read would stop at once and give nothing).
-        let again = data.read(key(), &AtomicBool::new(true)).unwrap().unwrap();
-        assert!(Arc::ptr_eq(&first, &again));
-        // The suggested columns, now named: the same read.
-        let named = FileKey::new(
-            &path,
-            &Some(TextSpec {
-                columns: vec!["text".into()],
-                separator: TEXT_SEPARATOR.into(),
-            }),
-            &Some("label".into()),
-        );
-        let named = data.read(named, &AtomicBool::new(true)).unwrap().unwrap();
-        assert!(Arc::ptr_eq(&first, &named));
-        // Other columns, or an edited file: read again.
-        let other = FileKey::new(&path, &None, &Some("text".into()));
-        assert!(data.read(other, &AtomicBool::new(true)).unwrap().is_none());
-        write_rows(&path, 3_001, "kind");
-        let edited = data.read(key(), &AtomicBool::new(false)).unwrap().unwrap();
-        assert_eq!(edited.rows.profile.rows, 3_001);
-    }
-
-    #[test]
-    fn a_new_inspection_cancels_the_one_before() {
-        let data = DataState::default();
-        let first = data.start();
-        let second = data.start();
-        assert!(first.load(Ordering::Relaxed));
-        assert!(!second.load(Ordering::Relaxed));
-    }
 }

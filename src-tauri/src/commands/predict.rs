@@ -1,11 +1,12 @@
-//! Evaluate and Try screens: a run's validation review, live predictions, and batch
+//! Review and Try screens: a run's validation review, live predictions, and batch
 //! prediction of a file.
 
 use crate::dialogs;
 use crate::error::{blocking, AppResult};
-use crate::state::{lock, AppState};
+use crate::state::AppState;
+use crate::sync::lock;
 use dialect::predict::check_trained_columns;
-use dialect::review::{review_run, Review};
+use dialect::review::{self, Review};
 use dialect::{DeviceChoice, Int8Check, Prediction, PredictionPrecision, Predictor};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -13,11 +14,11 @@ use std::sync::Arc;
 use tauri::ipc::Channel;
 use tauri::State;
 
-/// Run `run_id`'s best model on its validation rows: metrics and every row.
+/// Review run `run_id`: its best model on its validation rows, metrics and every row.
 #[tauri::command]
-pub async fn evaluate_run(state: State<'_, AppState>, run_id: String) -> AppResult<Review> {
+pub async fn review_run(state: State<'_, AppState>, run_id: String) -> AppResult<Review> {
     let store = state.store.clone();
-    blocking(move || Ok(review_run(&store, &run_id, DeviceChoice::Auto)?)).await
+    blocking(move || Ok(review::review_run(&store, &run_id, DeviceChoice::Auto)?)).await
 }
 
 /// The predictor of `run_id` in `precision` (`None`: the model's default), loaded once
@@ -48,7 +49,7 @@ async fn predictor(
 }
 
 /// How the Try box computes with a run's model.
-#[derive(Serialize)]
+#[derive(Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct PredictorInfo {
     pub precision: PredictionPrecision,
@@ -56,6 +57,9 @@ pub struct PredictorInfo {
     pub cpu: bool,
     /// How int8 compared with f32 on labelled data, once checked.
     pub int8: Option<Int8Check>,
+    /// Whether that check passed (int8 lost at most half a point of accuracy), so
+    /// int8 is the default on the CPU.
+    pub int8_passed: bool,
 }
 
 /// Load run `run_id`'s model in `precision` (`None`: its default) for the Try box,
@@ -71,6 +75,7 @@ pub async fn predictor_info(
         precision: p.precision(),
         cpu: p.on_cpu(),
         int8: p.int8_check().cloned(),
+        int8_passed: p.int8_check().is_some_and(Int8Check::passed),
     })
 }
 
@@ -88,14 +93,14 @@ pub async fn predict(
 }
 
 /// Rows done so far in a file prediction.
-#[derive(Clone, Serialize)]
+#[derive(Clone, Serialize, ts_rs::TS)]
 pub struct FileProgress {
     pub done: usize,
     pub total: usize,
 }
 
 /// Where a file prediction was written.
-#[derive(Serialize)]
+#[derive(Serialize, ts_rs::TS)]
 pub struct FileResult {
     pub rows: usize,
     pub output: PathBuf,

@@ -2,7 +2,8 @@
 
 use crate::dialogs;
 use crate::error::{blocking, AppError, AppResult};
-use crate::state::{lock, AppState};
+use crate::state::AppState;
+use crate::sync::lock;
 use dialect::runs::RunRecord;
 use dialect::TrainEvent;
 use serde::Serialize;
@@ -17,7 +18,7 @@ pub async fn list_runs(state: State<'_, AppState>) -> AppResult<Vec<RunRecord>> 
 }
 
 /// One run: its record and its events.
-#[derive(Serialize)]
+#[derive(Serialize, ts_rs::TS)]
 pub struct RunDetail {
     pub record: RunRecord,
     pub events: Vec<TrainEvent>,

@@ -1,9 +1,11 @@
-//! The bounds of the training settings, from the engine, for the Train form's inputs.
+//! The training settings, from the engine: defaults, bounds, presets, names and help,
+//! for the Train form.
 
-use dialect::train::{Limits, LIMITS};
+use dialect::settings::{catalogue, Catalogue};
 
-/// The lowest and highest value of every numeric training setting.
+/// Everything the settings form shows: defaults, bounds, presets, each setting's label
+/// and help, and the suggested models.
 #[tauri::command]
-pub fn train_limits() -> Limits {
-    LIMITS
+pub fn training_settings() -> Catalogue {
+    catalogue()
 }

@@ -3,16 +3,16 @@
 
 use crate::dialogs;
 use crate::error::{blocking, AppError, AppResult};
-use crate::state::{lock, AppState};
+use crate::state::AppState;
+use crate::sync::lock;
 use crate::training::{Attached, TrainingJob};
 use dialect::device::{available_devices, DeviceInfo};
 use dialect::device_check::{check_device as self_test, DeviceCheck};
 use dialect::model::resolve::{
     download_model as download, model_status, preset_status, DownloadEvent, ModelStatus,
 };
-use dialect::train::DataSpec;
-use dialect::{DeviceChoice, TrainConfig, TrainEvent};
-use serde::Deserialize;
+use dialect::runs::{PendingRun, RunRequest};
+use dialect::{DeviceChoice, TrainEvent};
 use std::path::PathBuf;
 use tauri::ipc::Channel;
 use tauri::State;
@@ -74,25 +74,12 @@ pub async fn check_device(choice: DeviceChoice) -> AppResult<Vec<DeviceCheck>> {
     blocking(move || Ok(self_test(choice)?)).await
 }
 
-/// What the Train screen sends.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TrainRequest {
-    pub data: DataSpec,
-    /// Omitted settings take the Hugging Face recipe's defaults.
-    #[serde(default)]
-    pub config: TrainConfig,
-    /// Train despite blocking data-quality findings.
-    #[serde(default)]
-    pub force: bool,
-}
-
 /// Read the data, record a new run and start training it on its own thread.
 /// Returns the run id; progress arrives on `on_event`.
 #[tauri::command]
 pub async fn start_training(
     state: State<'_, AppState>,
-    mut request: TrainRequest,
+    mut request: RunRequest,
     on_event: Channel<TrainEvent>,
 ) -> AppResult<String> {
     ensure_idle(&state)?;
@@ -102,18 +89,8 @@ pub async fn start_training(
         state.check_granted(validation)?;
     }
     let store = state.store.clone();
-    let (run, data) = blocking(move || {
-        request.config.validate()?;
-        let loaded = request.data.load(
-            request.config.validation_fraction,
-            request.config.seed,
-            request.force,
-        )?;
-        let run = store.create(&request.config, &request.data, &loaded.data.validation)?;
-        Ok((run, loaded.data))
-    })
-    .await?;
-    install(&state, || TrainingJob::start(run, data, on_event))
+    let run = blocking(move || Ok(store.new_run(request)?)).await?;
+    install(&state, run, on_event)
 }
 
 /// Continue a cancelled, failed or interrupted run from its last completed epoch, on
@@ -127,13 +104,8 @@ pub async fn resume_training(
 ) -> AppResult<String> {
     ensure_idle(&state)?;
     let store = state.store.clone();
-    let (run, data) = blocking(move || {
-        let run = store.reopen(&run_id)?;
-        let data = run.reload_data()?;
-        Ok((run, data))
-    })
-    .await?;
-    install(&state, || TrainingJob::resume(run, data, on_event))
+    let run = blocking(move || Ok(store.resume_run(&run_id)?)).await?;
+    install(&state, run, on_event)
 }
 
 const BUSY: &str = "a model is already training: wait for it or cancel it first";
@@ -149,14 +121,14 @@ fn ensure_idle(state: &AppState) -> AppResult<()> {
     Ok(())
 }
 
-/// Make the job `start` gives the app's one training job, unless another started
-/// meanwhile; returns its run id.
-fn install(state: &AppState, start: impl FnOnce() -> TrainingJob) -> AppResult<String> {
+/// Start `run` as the app's one training job, unless another started meanwhile (the
+/// recorded run then stays unstarted and reads as interrupted); returns its run id.
+fn install(state: &AppState, run: PendingRun, on_event: Channel<TrainEvent>) -> AppResult<String> {
     let mut slot = lock(&state.training);
     if slot.as_ref().is_some_and(TrainingJob::is_running) {
         return Err(AppError::busy(BUSY));
     }
-    let job = start();
+    let job = TrainingJob::start(run, on_event)?;
     let id = job.run_id().to_string();
     *slot = Some(job);
     Ok(id)

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Channel } from '@tauri-apps/api/core';
 import * as api from './api';
-import { devices, mockCommands } from '../test/fixtures';
+import { catalogue, devices, mockCommands } from '../test/fixtures';
 
 describe('api wrappers', () => {
   it('send the argument keys of the contract', async () => {
@@ -10,7 +10,7 @@ describe('api wrappers', () => {
       row_texts: () => [],
       predict: () => [],
       predictor_info: () => ({}),
-      evaluate_run: () => ({}),
+      review_run: () => ({}),
       get_run: () => ({}),
       check_model: () => ({ id: 'x', cached: null }),
       save_label_map: () => null,
@@ -23,7 +23,7 @@ describe('api wrappers', () => {
     await api.predict('run-1', ['hello']);
     await api.predict('run-1', ['hello'], 'f32');
     await api.predictorInfo('run-1', 'int8');
-    await api.evaluateRun('run-1');
+    await api.reviewRun('run-1');
     await api.getRun('run-1');
     await api.checkModel('org/m');
     await api.saveLabelMap(map);
@@ -34,7 +34,7 @@ describe('api wrappers', () => {
       { cmd: 'predict', args: { runId: 'run-1', texts: ['hello'], precision: null } },
       { cmd: 'predict', args: { runId: 'run-1', texts: ['hello'], precision: 'f32' } },
       { cmd: 'predictor_info', args: { runId: 'run-1', precision: 'int8' } },
-      { cmd: 'evaluate_run', args: { runId: 'run-1' } },
+      { cmd: 'review_run', args: { runId: 'run-1' } },
       { cmd: 'get_run', args: { runId: 'run-1' } },
       { cmd: 'check_model', args: { model: 'org/m' } },
       { cmd: 'save_label_map', args: { map } },
@@ -49,16 +49,16 @@ describe('api wrappers', () => {
       predict_file: () => null,
       attach_training: () => null,
     });
-    const request: api.TrainRequest = {
+    const request: api.RunRequest = {
       data: {
         path: '/f.csv',
         text: { columns: ['body'], separator: '\n\n' },
         labelColumn: 'category',
         labelMap: null,
         validation: null,
-        maxRows: 2000,
+        split: { validationFraction: 0.1, seed: 42, maxRows: 2000 },
       },
-      config: { model: 'distilbert-base-uncased', epochs: 1 },
+      config: { ...catalogue().config, epochs: 1 },
       force: false,
     };
     await expect(api.startTraining(request, () => {})).resolves.toBe('run-1');
@@ -81,6 +81,14 @@ describe('api wrappers', () => {
     expect(api.isAppError(err)).toBe(true);
     expect(api.errorMessage(err)).toBe('cannot read /runs: permission denied');
     expect(api.errorTitle(err)).toBe('File problem');
+    expect(api.errorSettings(err)).toEqual([]);
+  });
+
+  it('title every error kind, and name the settings that can fix one', () => {
+    const blocked = { kind: 'blocked', message: '/f.csv: 2 blocking problems', settings: ['force'] };
+    expect(api.errorTitle(blocked)).toBe('Blocking data problems');
+    expect(api.errorSettings(blocked)).toEqual(['force']);
+    expect(api.errorTitle({ kind: 'forbidden', message: 'not opened in Dialect', settings: [] })).toBe('Not allowed');
   });
 
   it('turn any rejection into a readable message', () => {

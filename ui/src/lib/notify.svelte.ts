@@ -1,11 +1,13 @@
 // Errors (kept in the banner until dismissed) and short notices (toasts that fade).
 
-import { errorMessage, errorTitle } from './api';
+import { errorMessage, errorSettings, errorTitle, type Setting } from './api';
 
 export interface Notice {
   id: number;
   title: string;
   message: string;
+  /** The settings that can fix an error (the banner names them). */
+  settings: Setting[];
 }
 
 let nextId = 1;
@@ -21,7 +23,7 @@ class Notifications {
     // The same error twice in a row is shown once.
     const last = this.errors[this.errors.length - 1];
     if (last && last.message === message && last.title === title) return;
-    this.errors = [...this.errors.slice(-3), { id: nextId++, title, message }];
+    this.errors = [...this.errors.slice(-3), { id: nextId++, title, message, settings: errorSettings(e) }];
   }
 
   dismissError(id: number): void {
@@ -34,7 +36,7 @@ class Notifications {
 
   toast(message: string, title = ''): void {
     const id = nextId++;
-    this.toasts = [...this.toasts, { id, title, message }];
+    this.toasts = [...this.toasts, { id, title, message, settings: [] }];
     setTimeout(() => this.dismissToast(id), 5000);
   }
 

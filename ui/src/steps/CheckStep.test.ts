@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { fireEvent, render, screen, within } from '@testing-library/svelte';
 import CheckStep from './CheckStep.svelte';
 import { app, resetApp } from '../lib/app.svelte';
-import { inspection, mockCommands } from '../test/fixtures';
+import { catalogue, inspection, mockCommands } from '../test/fixtures';
 
 describe('Check step', () => {
   beforeEach(() => resetApp());
@@ -12,20 +12,22 @@ describe('Check step', () => {
       inspect_data: () =>
         inspection({
           findings: [
-            { code: 'class_too_small_to_split', severity: 'blocking', count: 1, message: "class 'spam' has 1 example", lines: [7], fix: 'merge it' },
-            { code: 'exact_duplicates', severity: 'warning', count: 3, message: '3 duplicate texts', lines: [4, 9], fix: 'remove them' },
-            { code: 'class_imbalance', severity: 'info', count: 6, message: 'classes are imbalanced', lines: [], fix: 'use macro-F1' },
+            { code: 'class_too_small_to_split', severity: 'blocking', count: 1, message: "class 'spam' has 1 example", lines: [7], fix: 'merge it', setting: 'labelMap' },
+            { code: 'exact_duplicates', severity: 'warning', count: 3, message: '3 duplicate texts', lines: [4, 9], fix: 'remove them', setting: null },
+            { code: 'class_imbalance', severity: 'info', count: 6, message: 'classes are imbalanced', lines: [], fix: 'use macro-F1', setting: 'bestMetric' },
           ],
           classCounts: [['Bug', 45], ['spam', 1]],
         }),
       row_texts: (a) => (a.lines as number[]).map((line) => ({ line, text: `text of line ${line}` })),
     });
-    await app.loadPath('/data/tickets.csv');
+    await app.train.loadCatalogue();
+    await app.data.loadPath('/data/tickets.csv');
     render(CheckStep);
     await new Promise((r) => setTimeout(r, 10));
 
     const blocking = screen.getByTestId('finding-class_too_small_to_split');
-    expect(blocking).toHaveTextContent('merge it');
+    expect(blocking).toHaveTextContent('merge it · Label map');
+    expect(screen.getByTestId('finding-class_imbalance')).toHaveTextContent('use macro-F1 · Best model by');
     expect(blocking).toHaveClass('sev-border-blocking');
     expect(screen.getByTestId('finding-exact_duplicates')).toHaveTextContent('warning');
     expect(screen.getByTestId('finding-class_imbalance')).toHaveTextContent('info');
@@ -34,10 +36,10 @@ describe('Check step', () => {
     expect(await screen.findByText('text of line 9')).toBeInTheDocument();
     expect(calls.find((c) => c.cmd === 'row_texts')!.args).toEqual({ path: '/data/tickets.csv', text: ['body'], lines: [4, 9] });
 
-    expect(app.trainBlocker).toMatch(/blocking/);
+    expect(app.trainer.blocker).toMatch(/blocking/);
     await fireEvent.click(screen.getByTestId('override-blocking'));
-    expect(app.override).toBe(true);
-    expect(app.trainBlocker).toBeNull();
+    expect(app.data.override).toBe(true);
+    expect(app.trainer.blocker).toBeNull();
     expect(screen.getByTestId('check-balance')).toHaveTextContent('45');
   });
 
@@ -46,9 +48,16 @@ describe('Check step', () => {
     clean.report!.notMeasured = [
       { code: 'truncation', reason: 'distilbert-base-uncased is not on this machine yet' },
     ];
-    const { calls } = mockCommands({ inspect_data: () => clean });
-    app.hyper = { ...app.hyper, validationFraction: 0.2, seed: 7, maxLength: 64 };
-    await app.loadPath('/data/tickets.csv');
+    // The split's seed is the engine's, not the training seed.
+    const engine = catalogue();
+    const { calls } = mockCommands({
+      inspect_data: () => clean,
+      training_settings: () => ({ ...engine, split: { ...engine.split, seed: 7 } }),
+    });
+    await app.train.loadCatalogue();
+    const settings = app.train.settings!;
+    settings.hyper = { ...settings.hyper, validationFraction: 0.2, seed: 3, maxLength: 64 };
+    await app.data.loadPath('/data/tickets.csv');
     render(CheckStep);
     await new Promise((r) => setTimeout(r, 10));
 
@@ -61,10 +70,22 @@ describe('Check step', () => {
     });
   });
 
+  it('says why there is no report, naming the setting by its label', async () => {
+    const none = { ...inspection(), report: null };
+    none.note = { message: 'no label column could be recognised: pick one', setting: 'labelColumn' };
+    mockCommands({ inspect_data: () => none });
+    await app.train.loadCatalogue();
+    await app.data.loadPath('/data/tickets.csv');
+    render(CheckStep);
+    expect(screen.getByText(/no label column could be recognised/)).toHaveTextContent(
+      'Label: no label column could be recognised: pick one',
+    );
+  });
+
   it('offers Cancel while a check runs, and keeps the last report when it is cancelled', async () => {
     let release: (v: unknown) => void = () => {};
     mockCommands({ inspect_data: () => inspection({ findings: [] }) });
-    await app.loadPath('/data/tickets.csv');
+    await app.data.loadPath('/data/tickets.csv');
     const { calls } = mockCommands({
       inspect_data: () => new Promise((r) => (release = r)),
       cancel_inspection: () => {
@@ -74,11 +95,11 @@ describe('Check step', () => {
     });
     render(CheckStep); // the board's map differs from the first check's: it checks again
     await new Promise((r) => setTimeout(r, 10));
-    expect(app.inspecting).toBe(true);
+    expect(app.data.inspecting).toBe(true);
     await fireEvent.click(screen.getByTestId('cancel-check'));
     await new Promise((r) => setTimeout(r, 10));
-    expect(app.inspecting).toBe(false);
-    expect(app.inspection?.report?.findings).toEqual([]);
+    expect(app.data.inspecting).toBe(false);
+    expect(app.data.inspection?.report?.findings).toEqual([]);
     expect(calls.map((c) => c.cmd)).toEqual(['inspect_data', 'cancel_inspection']);
   });
 });

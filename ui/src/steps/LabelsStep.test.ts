@@ -8,12 +8,12 @@ import type { LabelMap } from '../lib/api';
 async function loadBoard(ins = inspection()) {
   resetApp();
   const mock = mockCommands({ inspect_data: () => ins, save_label_map: () => '/maps/map.json' });
-  await app.loadPath('/data/tickets.csv');
+  await app.data.loadPath('/data/tickets.csv');
   render(LabelsStep);
   return mock;
 }
 
-const map = (): LabelMap => app.board!.labelMap;
+const map = (): LabelMap => app.labels.board!.labelMap;
 
 describe('Labels step (mapping board)', () => {
   beforeEach(() => resetApp());

@@ -16,8 +16,8 @@ describe('Runs page', () => {
       export_run: () => '/home/me/models/run-1',
       delete_run: () => null,
     });
-    app.runs = [runRecord('run-1'), runRecord('run-2')];
-    app.openRunId = 'run-1';
+    app.runs.list = [runRecord('run-1'), runRecord('run-2')];
+    app.runs.openId = 'run-1';
     render(RunsStep);
     await waitFor(() => expect(screen.getByTestId('run-chart-loss')).toHaveAttribute('data-points', '2'));
     expect(screen.getByTestId('run-chart-metrics')).toHaveAttribute('data-points', '1');
@@ -31,7 +31,7 @@ describe('Runs page', () => {
     expect(calls.some((c) => c.cmd === 'delete_run')).toBe(false);
     await fireEvent.click(screen.getByTestId('confirm-ok'));
     await waitFor(() => expect(calls.find((c) => c.cmd === 'delete_run')?.args).toEqual({ runId: 'run-1' }));
-    await waitFor(() => expect(app.runs.map((r) => r.id)).toEqual(['run-2']));
+    await waitFor(() => expect(app.runs.list.map((r) => r.id)).toEqual(['run-2']));
   });
 
   it('shows a baseline run: its method, the encoding count, and a note in place of the charts', async () => {
@@ -48,7 +48,7 @@ describe('Runs page', () => {
         ],
       }),
     });
-    app.runs = [record];
+    app.runs.list = [record];
     render(RunsStep);
     expect(screen.getByTestId('run-row-run-b')).toHaveTextContent('Baseline');
     await fireEvent.click(screen.getByRole('button', { name: 'distilbert-base-uncased' }));
@@ -63,8 +63,8 @@ describe('Runs page', () => {
   it('names the process training a run elsewhere and does not offer to delete it', async () => {
     const record = runRecord('run-x', { status: 'running', pid: 4242, summary: null });
     mockCommands({ get_run: () => ({ record, events: [started] }) });
-    app.runs = [record];
-    app.openRunId = 'run-x';
+    app.runs.list = [record];
+    app.runs.openId = 'run-x';
     render(RunsStep);
     expect(await screen.findByTestId('run-elsewhere')).toHaveTextContent('another Dialect process (pid 4242)');
     expect(screen.getByTestId('delete-run')).toBeDisabled();
@@ -79,23 +79,23 @@ describe('Runs page', () => {
       resume_training: () => 'run-c',
       list_runs: () => [record],
     });
-    app.runs = [record];
-    app.openRunId = 'run-c';
+    app.runs.list = [record];
+    app.runs.openId = 'run-c';
     render(RunsStep);
     expect(await screen.findByTestId('resume-note')).toHaveTextContent('last completed epoch');
     await fireEvent.click(screen.getByTestId('resume-run'));
     await waitFor(() => expect(calls.find((c) => c.cmd === 'resume_training')?.args).toMatchObject({ runId: 'run-c' }));
     expect(app.step).toBe('train');
     // The epoch-1 curves are kept; the cancelled epoch's step 3 is trained again.
-    expect(app.session.evaluations.length).toBe(1);
-    expect(app.session.step).toBeLessThan(3);
+    expect(app.trainer.session.evaluations.length).toBe(1);
+    expect(app.trainer.session.step).toBeLessThan(3);
   });
 
   it('offers no resume for a finished run', async () => {
     const record = runRecord('run-f');
     mockCommands({ get_run: () => ({ record, events: [started, evaluated(1, 0.8)] }) });
-    app.runs = [record];
-    app.openRunId = 'run-f';
+    app.runs.list = [record];
+    app.runs.openId = 'run-f';
     render(RunsStep);
     await screen.findByTestId('delete-run');
     expect(screen.queryByTestId('resume-run')).toBeNull();

@@ -4,9 +4,10 @@ import type { Channel } from '@tauri-apps/api/core';
 import TrainStep from './TrainStep.svelte';
 import { app, resetApp } from '../lib/app.svelte';
 import { notify } from '../lib/notify.svelte';
-import type { TrainEvent, TrainRequest } from '../lib/api';
+import type { Catalogue, TrainEvent, RunRequest } from '../lib/api';
 import {
   baselineStarted,
+  catalogue,
   deviceCheck,
   devices,
   evaluated,
@@ -21,7 +22,7 @@ import {
 } from '../test/fixtures';
 
 let channel: Channel<TrainEvent> | null = null;
-let request: TrainRequest | null = null;
+let request: RunRequest | null = null;
 
 function commands(extra: Record<string, (a: Record<string, unknown>) => unknown> = {}) {
   return mockCommands({
@@ -34,7 +35,7 @@ function commands(extra: Record<string, (a: Record<string, unknown>) => unknown>
     list_devices: () => devices(),
     start_training: (a) => {
       channel = a.onEvent as Channel<TrainEvent>;
-      request = a.request as TrainRequest;
+      request = a.request as RunRequest;
       return 'run-1';
     },
     cancel_training: () => null,
@@ -48,7 +49,7 @@ async function ready(extra: Parameters<typeof commands>[0] = {}) {
   channel = null;
   request = null;
   const mock = commands(extra);
-  await app.loadPath('/data/tickets.csv');
+  await app.data.loadPath('/data/tickets.csv');
   render(TrainStep);
   await settle();
   return mock;
@@ -144,7 +145,7 @@ describe('Train step', () => {
     await fireEvent.click(screen.getByTestId('choose-model-folder'));
     await settle();
     expect(screen.getByTestId('model-folder')).toHaveTextContent('No folder chosen');
-    expect(app.model).toBe('');
+    expect(app.train.model).toBe('');
   });
 
   it('starts with the form values, then charts and tiles follow the channel', async () => {
@@ -157,7 +158,8 @@ describe('Train step', () => {
 
     expect(request).not.toBeNull();
     expect(request!.force).toBe(false);
-    expect(request!.data).toMatchObject({ path: '/data/tickets.csv', labelColumn: 'category', maxRows: 500, validation: null });
+    expect(request!.data).toMatchObject({ path: '/data/tickets.csv', labelColumn: 'category', validation: null });
+    expect(request!.data.split).toEqual({ validationFraction: 0.1, seed: 42, maxRows: 500 });
     expect(request!.data.text.columns).toEqual(['body']);
     expect(request!.config).toMatchObject({
       model: 'sentence-transformers/all-MiniLM-L6-v2',
@@ -206,7 +208,7 @@ describe('Train step', () => {
     await fireEvent.click(screen.getByTestId('start-training'));
     await settle();
     expect(request!.config).toMatchObject({ method: 'baseline', maxLength: 128 });
-    expect(request!.data.maxRows).toBeNull();
+    expect(request!.data.split.maxRows).toBeNull();
 
     send(channel!, baselineStarted);
     send(channel!, { type: 'encoding', done: 1000, total: 1234 });
@@ -337,14 +339,14 @@ describe('Train step', () => {
     commands({
       inspect_data: () =>
         inspection({
-          findings: [{ code: 'single_class', severity: 'blocking', count: 1, message: 'only one class', lines: [], fix: 'add classes' }],
+          findings: [{ code: 'single_class', severity: 'blocking', count: 1, message: 'only one class', lines: [], fix: 'add classes', setting: 'labelColumn' }],
         }),
     });
-    await app.loadPath('/data/tickets.csv');
+    await app.data.loadPath('/data/tickets.csv');
     render(TrainStep);
     await settle();
     expect(screen.getByTestId('start-training')).toBeDisabled();
-    app.override = true;
+    app.data.override = true;
     await settle();
     expect(screen.getByTestId('start-training')).toBeEnabled();
     await fireEvent.click(screen.getByTestId('start-training'));
@@ -405,25 +407,32 @@ describe('Train step', () => {
     expect(screen.getByTestId('tile-encoded')).toHaveTextContent('128/ 180');
   });
 
-  it("bounds the settings' inputs by the engine's limits", async () => {
-    const limits = {
-      epochs: { min: 1, max: 100 },
-      batchSize: { min: 1, max: 1024 },
-      evalBatchSize: { min: 1, max: 4096 },
-      warmupSteps: { min: 0, max: 1_000_000 },
-      maxLength: { min: 8, max: 512 },
-      earlyStoppingPatience: { min: 1, max: 100 },
-      validationFraction: { min: 0.01, max: 0.5 },
-      maxRows: { min: 1, max: 5000 },
-    };
-    await ready({ train_limits: () => limits, app_info: () => ({ version: '0', runsDir: '/r', offline: true }) });
-    await app.init();
-    await settle();
+  it("bounds, labels and explains the settings' inputs as the engine's catalogue says", async () => {
+    const engine = catalogue();
+    const limits = { ...engine.limits, maxLength: { min: 8, max: 512 }, maxRows: { min: 1, max: 5000 } };
+    const settings = engine.settings.map((s) => (s.setting === 'maxLength' ? { ...s, label: 'Tokens', help: 'Read this many.' } : s));
+    await ready({ training_settings: () => ({ ...engine, limits, settings }) });
     const maxLength = screen.getByTestId('hp-max-length') as HTMLInputElement;
     expect(maxLength.max).toBe('512');
+    expect(maxLength.closest('label')).toHaveTextContent('Tokens Read this many.');
     expect(screen.getByTestId('hp-max-rows')).toHaveAttribute('max', '5000');
     await fireEvent.input(maxLength, { target: { value: '1024' } });
     expect(maxLength.closest('label')).toHaveTextContent('At most 512');
-    expect(app.hyper.maxLength).toBe(128);
+    expect(app.train.settings!.hyper.maxLength).toBe(128);
+  });
+
+  it('waits for the engine\'s settings before showing the form, then starts at its defaults', async () => {
+    let answer: (c: Catalogue) => void = () => {};
+    await ready({ training_settings: () => new Promise((r) => (answer = r)) });
+    expect(screen.getByTestId('settings-loading')).toHaveTextContent('Loading the training settings');
+    expect(screen.queryByTestId('start-training')).toBeNull();
+    expect(app.trainer.blocker).toBe('The training settings are loading.');
+
+    const engine = catalogue();
+    answer({ ...engine, config: { ...engine.config, epochs: 4 }, defaultModel: 'bert-base-uncased' });
+    await settle();
+    expect(screen.queryByTestId('settings-loading')).toBeNull();
+    expect(screen.getByTestId('hp-epochs')).toHaveValue(4);
+    expect(app.train.model).toBe('bert-base-uncased');
   });
 });

@@ -30,8 +30,8 @@ describe('Try step', () => {
     const { calls } = mockCommands({
       predict: () => [prediction('bug', [['feature', 0.2], ['bug', 0.7], ['question', 0.1]])],
     });
-    app.runs = [runRecord('run-1')];
-    app.currentRunId = 'run-1';
+    app.runs.list = [runRecord('run-1')];
+    app.runs.currentId = 'run-1';
     render(TryStep);
     const input = screen.getByTestId('try-input');
     await fireEvent.input(input, { target: { value: 'the app' } });
@@ -57,8 +57,8 @@ describe('Try step', () => {
     mockCommands({
       predict: (a) => new Promise((resolve) => (resolvers[(a.texts as string[])[0]] = resolve)),
     });
-    app.runs = [runRecord('run-1')];
-    app.currentRunId = 'run-1';
+    app.runs.list = [runRecord('run-1')];
+    app.runs.currentId = 'run-1';
     render(TryStep);
     const input = screen.getByTestId('try-input');
     await fireEvent.input(input, { target: { value: 'refund' } });
@@ -81,8 +81,8 @@ describe('Try step', () => {
         return { rows: 100, output: '/out/predicted.csv' };
       },
     });
-    app.runs = [runRecord('run-1')];
-    app.currentRunId = 'run-1';
+    app.runs.list = [runRecord('run-1')];
+    app.runs.currentId = 'run-1';
     render(TryStep);
     await fireEvent.click(screen.getByTestId('predict-file'));
     expect(await screen.findByTestId('predict-file-result')).toHaveTextContent('100 rows written to /out/predicted.csv');
@@ -96,8 +96,8 @@ describe('Try step', () => {
     mockCommands({});
     const run = runRecord('run-1');
     run.data.text = { columns: ['subject', 'body'], separator: '\n\n' };
-    app.runs = [run];
-    app.currentRunId = 'run-1';
+    app.runs.list = [run];
+    app.runs.currentId = 'run-1';
     render(TryStep);
     expect(screen.getByTestId('predict-file-columns')).toHaveTextContent('The text is read from columns subject + body, as in training');
   });
@@ -115,11 +115,11 @@ describe('Try step', () => {
 
   it("shows the precision and the model's int8 check, and switches to f32 on request", async () => {
     const { calls } = mockCommands({
-      predictor_info: (a) => ({ precision: a.precision ?? 'int8', cpu: true, int8: int8Check }),
+      predictor_info: (a) => ({ precision: a.precision ?? 'int8', cpu: true, int8: int8Check, int8Passed: true }),
       predict: () => [prediction('bug', [['bug', 0.8], ['feature', 0.2]])],
     });
-    app.runs = [runRecord('run-1')];
-    app.currentRunId = 'run-1';
+    app.runs.list = [runRecord('run-1')];
+    app.runs.currentId = 'run-1';
     render(TryStep);
     const line = await screen.findByTestId('try-precision');
     expect(line).toHaveTextContent('Computing in int8 on the CPU.');
@@ -139,21 +139,21 @@ describe('Try step', () => {
   });
 
   it('says when int8 lost too much, or a model has no check, and offers no int8 choice on a GPU', async () => {
-    mockCommands({ predictor_info: () => ({ precision: 'f32', cpu: false, int8: null }) });
-    app.runs = [runRecord('run-1')];
-    app.currentRunId = 'run-1';
+    mockCommands({ predictor_info: () => ({ precision: 'f32', cpu: false, int8: null, int8Passed: false }) });
+    app.runs.list = [runRecord('run-1')];
+    app.runs.currentId = 'run-1';
     const { unmount } = render(TryStep);
     expect(await screen.findByTestId('try-precision')).toHaveTextContent('Computing in f32 on the GPU.');
     expect(screen.queryByTestId('try-int8')).toBeNull();
     unmount();
 
     const failed = { ...int8Check, int8Accuracy: 0.68 };
-    mockCommands({ predictor_info: () => ({ precision: 'f32', cpu: true, int8: failed }) });
+    mockCommands({ predictor_info: () => ({ precision: 'f32', cpu: true, int8: failed, int8Passed: false }) });
     const second = render(TryStep);
     expect(await screen.findByTestId('try-precision')).toHaveTextContent('accuracy 70.0% → 68.0% (−2.0 pt): more than half a point lost, so f32 is the default.');
     second.unmount();
 
-    mockCommands({ predictor_info: () => ({ precision: 'f32', cpu: true, int8: null }) });
+    mockCommands({ predictor_info: () => ({ precision: 'f32', cpu: true, int8: null, int8Passed: false }) });
     render(TryStep);
     expect(await screen.findByTestId('try-precision')).toHaveTextContent('This model has no int8 check yet (dialect quantize makes one), so f32 is the default.');
     expect((screen.getByTestId('try-int8') as HTMLInputElement).checked).toBe(false);
@@ -161,8 +161,8 @@ describe('Try step', () => {
 
   it('shows a failed prediction in the error banner', async () => {
     mockCommands({ predict: () => Promise.reject({ kind: 'model', message: 'the model folder is missing weights' }) });
-    app.runs = [runRecord('run-1')];
-    app.currentRunId = 'run-1';
+    app.runs.list = [runRecord('run-1')];
+    app.runs.currentId = 'run-1';
     render(TryStep);
     await fireEvent.input(screen.getByTestId('try-input'), { target: { value: 'hello' } });
     await waitFor(() => expect(notify.errors.map((e) => e.message)).toContain('the model folder is missing weights'));

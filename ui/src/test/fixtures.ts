@@ -3,14 +3,16 @@
 import type { Channel } from '@tauri-apps/api/core';
 import { mockIPC } from '@tauri-apps/api/mocks';
 import type {
+  Catalogue,
   DeviceCheck,
   DeviceInfo,
-  Evaluation,
   Finding,
   Inspection,
   Metrics,
+  Review,
   RunRecord,
   RunSummary,
+  TrainConfig,
   TrainEvent,
 } from '../lib/api';
 
@@ -53,6 +55,7 @@ export function inspection(opts: {
     labelColumn: 'category',
     rowsUsed: rows,
     rawLabels: raws,
+    rawLabelValues: raws.length,
     merges: opts.merges ?? [
       { into: 'Bug', members: [['Bug', 40], ['bug', 5]] },
       { into: 'feature request', members: [['feature request', 30], ['Feature-Request', 3]] },
@@ -60,6 +63,7 @@ export function inspection(opts: {
     report: {
       findings: opts.findings ?? [],
       classCounts: opts.classCounts ?? raws,
+      notMeasured: [],
     },
     note: null,
   };
@@ -192,7 +196,6 @@ export function runRecord(id: string, over: Partial<RunRecord> = {}): RunRecord 
       seed: 42,
       bestMetric: 'accuracy',
       earlyStoppingPatience: null,
-      validationFraction: 0.1,
       groupByLength: false,
       device: 'auto',
       precision: 'auto',
@@ -206,16 +209,19 @@ export function runRecord(id: string, over: Partial<RunRecord> = {}): RunRecord 
       labelColumn: 'category',
       labelMap: null,
       validation: null,
+      split: { validationFraction: 0.1, seed: 42, maxRows: null },
     },
     summary: summary(),
     best: [2, 0.85],
     error: null,
     pid: null,
+    fingerprint: null,
+    resumable: false,
     ...over,
   };
 }
 
-export function evaluation(): Evaluation {
+export function review(): Review {
   const labels = ['bug', 'feature', 'question'];
   return {
     metrics: metrics(labels, [
@@ -234,15 +240,115 @@ export function evaluation(): Evaluation {
   };
 }
 
+/** The engine's recipe defaults (as `training_settings` serves them). */
+const RECIPE: TrainConfig = {
+  model: 'distilbert-base-uncased',
+  outputDir: '',
+  epochs: 3,
+  batchSize: 16,
+  evalBatchSize: 64,
+  learningRate: 2e-5,
+  weightDecay: 0.01,
+  warmupSteps: 0,
+  maxGradNorm: 1,
+  maxLength: 128,
+  seed: 42,
+  bestMetric: 'accuracy',
+  earlyStoppingPatience: null,
+  groupByLength: false,
+  device: 'auto',
+  precision: 'auto',
+  method: 'fineTune',
+  newHead: false,
+  checkpointDir: null,
+};
+
+/** `training_settings`: the engine's defaults, bounds, presets, labels and models. */
+export function catalogue(): Catalogue {
+  const split = { validationFraction: 0.1, seed: 42, maxRows: null };
+  return {
+    config: RECIPE,
+    split,
+    limits: {
+      epochs: { min: 1, max: 1000 },
+      batchSize: { min: 1, max: 1024 },
+      evalBatchSize: { min: 1, max: 4096 },
+      warmupSteps: { min: 0, max: 1_000_000 },
+      maxLength: { min: 8, max: 8192 },
+      earlyStoppingPatience: { min: 1, max: 100 },
+      validationFraction: { min: 0.01, max: 0.9 },
+      maxRows: { min: 1, max: 100_000_000 },
+    },
+    presets: [
+      {
+        id: 'quick',
+        title: 'Quick',
+        blurb:
+          'Instant baseline: the frozen encoder reads each ticket once and a linear classifier is fitted on its ' +
+          'features. Seconds to a couple of minutes: a first accuracy before a full fine-tune',
+        config: { ...RECIPE, method: 'baseline', epochs: 1 },
+        split,
+      },
+      {
+        id: 'light',
+        title: 'Light',
+        blurb: 'A short fine-tune: 1 epoch on up to 2,000 rows, in minutes',
+        config: { ...RECIPE, epochs: 1, maxLength: 64, learningRate: 5e-5 },
+        split: { ...split, maxRows: 2000 },
+      },
+      { id: 'balanced', title: 'Balanced', blurb: 'The classic recipe: 3 epochs, all rows', config: RECIPE, split },
+      {
+        id: 'thorough',
+        title: 'Thorough',
+        blurb: '5 epochs, longer texts, stops early when it stops improving',
+        config: { ...RECIPE, epochs: 5, earlyStoppingPatience: 2, maxLength: 256 },
+        split,
+      },
+    ],
+    defaultPreset: 'balanced',
+    settings: [
+      { setting: 'model', label: 'Model', flag: '--model', help: 'Base model: a local folder in Hugging Face layout or a hub id.' },
+      { setting: 'method', label: 'Method', flag: '--baseline', help: 'Fine-tune every weight, or the instant baseline: encode each text once with the frozen encoder (mean pooling) and fit a linear classifier (seconds to minutes).' },
+      { setting: 'epochs', label: 'Epochs', flag: '--epochs', help: 'Passes over the training rows.' },
+      { setting: 'batchSize', label: 'Batch size', flag: '--batch-size', help: 'Tickets per optimisation step; lower it if memory runs out.' },
+      { setting: 'evalBatchSize', label: 'Evaluation batch size', flag: '--eval-batch-size', help: 'Tickets per batch when scoring the validation rows.' },
+      { setting: 'learningRate', label: 'Learning rate', flag: '--lr', help: 'Step size of AdamW (peak, decayed linearly to 0); 2e-5 to 5e-5 suits fine-tuning.' },
+      { setting: 'weightDecay', label: 'Weight decay', flag: '--weight-decay', help: 'Regularisation (not on biases or LayerNorm).' },
+      { setting: 'warmupSteps', label: 'Warm-up steps', flag: '--warmup-steps', help: 'Steps over which the rate ramps up from 0.' },
+      { setting: 'maxGradNorm', label: 'Max gradient norm', flag: '--max-grad-norm', help: 'Gradients are clipped to this norm.' },
+      { setting: 'maxLength', label: 'Max length', flag: '--max-length', help: 'Tokens read per ticket; longer texts are cut.' },
+      { setting: 'seed', label: 'Seed', flag: '--seed', help: 'Seed of the initialisation, data order and dropout: same seed, same data, same result.' },
+      { setting: 'bestMetric', label: 'Best model by', flag: '--best-metric', help: 'Metric that picks the best epoch: accuracy or macro-f1.' },
+      { setting: 'earlyStoppingPatience', label: 'Early stopping', flag: '--early-stopping', help: 'Stop after N epochs without improvement; off when not set.' },
+      { setting: 'groupByLength', label: 'Group by length', flag: '--group-by-length', help: 'Batch rows of similar length together (less padding on GPUs; the CPU\'s batches have none). Batches then mix classes less, which can cost accuracy.' },
+      { setting: 'device', label: 'Device', flag: '--device', help: 'auto, cpu, cuda or metal.' },
+      { setting: 'precision', label: 'Precision', flag: '--precision', help: 'auto (bf16 mixed precision on CUDA GPUs that run it natively, f32 elsewhere), f32 or bf16. Weights and optimiser state stay f32.' },
+      { setting: 'newHead', label: 'Replace the classifier head', flag: '--new-head', help: 'Replace the base model\'s classification head when it does not fit the classes (e.g. to fine-tune an existing classifier on other classes).' },
+      { setting: 'validationFraction', label: 'Validation share', flag: '--validation-fraction', help: 'Share of each class held out to score each epoch, when there is no validation file.' },
+      { setting: 'splitSeed', label: 'Split seed', flag: '--split-seed', help: 'Seed of the validation split and the row sample: runs with other training seeds are scored on the same rows.' },
+      { setting: 'maxRows', label: 'Use at most N rows', flag: '--max-rows', help: 'Train on a stratified sample of at most this many rows (quicker runs); all rows when not set.' },
+      { setting: 'textColumn', label: 'Ticket text', flag: '--text-column', help: 'Column holding the ticket text; several are joined in order.' },
+      { setting: 'labelColumn', label: 'Label', flag: '--label-column', help: 'Column holding the label.' },
+      { setting: 'labelMap', label: 'Label map', flag: '--label-map', help: 'How raw label values map onto classes (or are dropped).' },
+      { setting: 'validation', label: 'Validation file', flag: '--validation', help: 'A separate validation file with the same columns; otherwise a stratified split is held out.' },
+      { setting: 'force', label: 'Train anyway', flag: '--force', help: 'Train even when the data check finds blocking problems.' },
+    ],
+    models: ['distilbert-base-uncased', 'bert-base-uncased', 'sentence-transformers/all-MiniLM-L6-v2'],
+    defaultModel: 'distilbert-base-uncased',
+  };
+}
+
 export type Handler = (args: Record<string, unknown>) => unknown;
 
-/** Mock every command with a table of handlers; unknown commands reject like the app would. */
+/** Mock every command with a table of handlers (`training_settings` answers with
+ * `catalogue()` unless given); unknown commands reject like the app would. */
 export function mockCommands(handlers: Record<string, Handler>): { calls: { cmd: string; args: Record<string, unknown> }[] } {
   const calls: { cmd: string; args: Record<string, unknown> }[] = [];
+  const table: Record<string, Handler> = { training_settings: () => catalogue(), ...handlers };
   mockIPC((cmd, payload) => {
     const args = (payload ?? {}) as Record<string, unknown>;
     calls.push({ cmd, args });
-    const h = handlers[cmd];
+    const h = table[cmd];
     if (!h) return Promise.reject({ kind: 'internal', message: `no mock for ${cmd}` });
     return h(args);
   });

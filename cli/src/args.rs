@@ -1,0 +1,405 @@
+//! The command line's grammar: every subcommand and option, parsed by clap.
+
+use clap::{Args, Parser, Subcommand};
+use dialect::dataset::LabelMap;
+use dialect::predict::check_trained_columns;
+use dialect::setting::Setting;
+use dialect::settings::cli_help;
+use dialect::settings::SplitPlan;
+use dialect::train::DataSpec;
+use dialect::{EngineError, Method, Predictor, TextSpec, TrainConfig};
+use std::path::{Path, PathBuf};
+
+/// The exit codes, as `dialect --help` lists them (the crate doc says the same).
+const EXIT_CODES: &str =
+    "Exit codes: 0 success; 1 a problem you can fix (the message says what and how); \
+2 a command-line usage error; 3 an internal error; 130 cancelled with Ctrl-C.";
+
+#[derive(Parser)]
+#[command(
+    name = "dialect",
+    version,
+    about = "Teach a pre-trained transformer the dialect of your support tickets",
+    after_help = EXIT_CODES,
+    args_override_self = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Fine-tune a model on a labelled CSV and save the best checkpoint.
+    Train(Box<TrainArgs>),
+    /// Profile a data file and report what is wrong with it before training.
+    Inspect(InspectArgs),
+    /// List past training runs, show one, or delete one.
+    Runs(RunsArgs),
+    /// List the compute devices and whether they can be used here.
+    Devices(DevicesArgs),
+    /// List the preset models and whether each is already downloaded.
+    Models(ModelsArgs),
+    /// Evaluate a fine-tuned model on a labelled CSV.
+    #[command(visible_alias = "eval")]
+    Evaluate(EvaluateArgs),
+    /// Predict labels for texts, or for every row of a CSV.
+    Predict(PredictArgs),
+    /// Compare int8 prediction with f32 on labelled data and record the result in the
+    /// model's card: a model whose int8 accuracy is within half a point of its f32
+    /// accuracy then predicts in int8 on the CPU (CPU training does this check on the
+    /// validation split when it ends).
+    Quantize(QuantizeArgs),
+}
+
+#[derive(Args)]
+pub struct TextArgs {
+    /// Column holding the ticket text; repeat to join several columns in order.
+    /// Default: `text` for train; for evaluate and predict, the columns the model was
+    /// trained on (else `text`).
+    #[arg(long = "text-column")]
+    pub text_columns: Vec<String>,
+    /// Separator placed between joined text columns [default: blank line, or the
+    /// model's].
+    #[arg(long)]
+    pub text_separator: Option<String>,
+}
+
+impl TextArgs {
+    /// The columns given, else `text`.
+    pub fn spec(&self) -> TextSpec {
+        self.spec_or(None)
+    }
+
+    /// The columns given, else `trained` (the model's recorded text), else `text`.
+    fn spec_or(&self, trained: Option<&TextSpec>) -> TextSpec {
+        let mut spec = match (self.text_columns.is_empty(), trained) {
+            (false, _) => TextSpec::columns(self.text_columns.clone()),
+            (true, Some(trained)) => trained.clone(),
+            (true, None) => TextSpec::column("text"),
+        };
+        if let Some(separator) = &self.text_separator {
+            spec.separator = separator.clone();
+        }
+        spec
+    }
+
+    /// The spec to read a file with for `predictor`: with no columns given, the
+    /// model's own, which the file must have.
+    pub fn spec_for(&self, predictor: &Predictor, input: &Path) -> Result<TextSpec, EngineError> {
+        let trained = predictor
+            .text_spec()
+            .filter(|_| self.text_columns.is_empty());
+        if let Some(trained) = trained {
+            check_trained_columns(input, trained)?;
+        }
+        Ok(self.spec_or(trained))
+    }
+}
+
+#[derive(Args)]
+pub struct LabelArgs {
+    /// Column holding the label.
+    #[arg(long, default_value = "label")]
+    pub label_column: String,
+    /// JSON label map (raw value → class, or null to drop); see `dialect inspect --write-label-map`.
+    #[arg(long)]
+    pub label_map: Option<PathBuf>,
+}
+
+impl LabelArgs {
+    /// The label map given, loaded.
+    pub fn map(&self) -> Result<Option<LabelMap>, EngineError> {
+        self.label_map.as_deref().map(LabelMap::load).transpose()
+    }
+}
+
+#[derive(Args)]
+pub struct TrainArgs {
+    /// Training data (CSV, TSV; delimiter is detected).
+    #[arg(required_unless_present = "resume", conflicts_with = "resume")]
+    pub data: Option<PathBuf>,
+    /// Resume this cancelled, failed or interrupted run from its last completed epoch,
+    /// with the run's own data and settings (other settings are ignored).
+    #[arg(long, value_name = "RUN")]
+    pub resume: Option<String>,
+    #[command(flatten)]
+    pub text: TextArgs,
+    #[command(flatten)]
+    pub label: LabelArgs,
+    #[arg(long, help = Setting::Force.help())]
+    pub force: bool,
+    /// Run store to record the run in (settings, events, model); default:
+    /// $DIALECT_HOME/runs or the user data folder (the app's store too).
+    #[arg(long)]
+    pub runs_dir: Option<PathBuf>,
+    #[arg(long, help = Setting::Validation.help())]
+    pub validation: Option<PathBuf>,
+    #[arg(long, help = cli_help(Setting::ValidationFraction))]
+    pub validation_fraction: Option<f64>,
+    #[arg(long, help = cli_help(Setting::SplitSeed))]
+    pub split_seed: Option<u64>,
+    #[arg(long, help = cli_help(Setting::MaxRows))]
+    pub max_rows: Option<usize>,
+    #[arg(long, help = cli_help(Setting::Model))]
+    pub model: Option<String>,
+    /// Also copy the best model (Hugging Face layout) to this folder when the run ends;
+    /// an existing model folder there is replaced as a whole, anything else is refused.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[arg(long, help = cli_help(Setting::Epochs))]
+    pub epochs: Option<usize>,
+    #[arg(long, help = cli_help(Setting::BatchSize))]
+    pub batch_size: Option<usize>,
+    #[arg(long, help = cli_help(Setting::EvalBatchSize))]
+    pub eval_batch_size: Option<usize>,
+    #[arg(long = "lr", help = cli_help(Setting::LearningRate))]
+    pub learning_rate: Option<f64>,
+    #[arg(long, help = cli_help(Setting::WeightDecay))]
+    pub weight_decay: Option<f64>,
+    #[arg(long, help = cli_help(Setting::WarmupSteps))]
+    pub warmup_steps: Option<usize>,
+    #[arg(long, help = cli_help(Setting::MaxGradNorm))]
+    pub max_grad_norm: Option<f64>,
+    #[arg(long, help = cli_help(Setting::MaxLength))]
+    pub max_length: Option<usize>,
+    #[arg(long, help = cli_help(Setting::Seed))]
+    pub seed: Option<u64>,
+    #[arg(long, help = cli_help(Setting::BestMetric))]
+    pub best_metric: Option<String>,
+    #[arg(long, help = cli_help(Setting::EarlyStoppingPatience))]
+    pub early_stopping: Option<usize>,
+    #[arg(long, help = Setting::GroupByLength.help())]
+    pub group_by_length: bool,
+    #[arg(long, help = cli_help(Setting::Device))]
+    pub device: Option<String>,
+    #[arg(long, help = Setting::Method.help())]
+    pub baseline: bool,
+    #[arg(long, help = cli_help(Setting::Precision))]
+    pub precision: Option<String>,
+    #[arg(long, help = Setting::NewHead.help())]
+    pub new_head: bool,
+    /// Print every event as a JSON line instead of a progress bar.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl TrainArgs {
+    /// The training settings: the engine's defaults with the options given on top.
+    pub fn config(&self) -> Result<TrainConfig, EngineError> {
+        let mut c = TrainConfig::default();
+        set(&mut c.model, self.model.clone());
+        set(&mut c.epochs, self.epochs);
+        set(&mut c.batch_size, self.batch_size);
+        set(&mut c.eval_batch_size, self.eval_batch_size);
+        set(&mut c.learning_rate, self.learning_rate);
+        set(&mut c.weight_decay, self.weight_decay);
+        set(&mut c.warmup_steps, self.warmup_steps);
+        set(&mut c.max_grad_norm, self.max_grad_norm);
+        set(&mut c.max_length, self.max_length);
+        set(&mut c.seed, self.seed);
+        set(&mut c.best_metric, parsed(&self.best_metric)?);
+        set(&mut c.device, parsed(&self.device)?);
+        set(&mut c.precision, parsed(&self.precision)?);
+        if self.early_stopping.is_some() {
+            c.early_stopping_patience = self.early_stopping;
+        }
+        c.group_by_length |= self.group_by_length;
+        c.new_head |= self.new_head;
+        if self.baseline {
+            c.method = Method::Baseline;
+        }
+        Ok(c)
+    }
+
+    /// The data to train on (`None` when resuming): the file, its columns and label
+    /// map, and the split, the engine's defaults with the options given on top.
+    pub fn data_spec(&self) -> Result<Option<DataSpec>, EngineError> {
+        let Some(path) = self.data.clone() else {
+            return Ok(None);
+        };
+        let mut split = SplitPlan::default();
+        set(&mut split.validation_fraction, self.validation_fraction);
+        set(&mut split.seed, self.split_seed);
+        if self.max_rows.is_some() {
+            split.max_rows = self.max_rows;
+        }
+        Ok(Some(DataSpec {
+            path,
+            text: self.text.spec(),
+            label_column: self.label.label_column.clone(),
+            label_map: self.label.map()?,
+            validation: self.validation.clone(),
+            split,
+        }))
+    }
+}
+
+/// Replace `setting` with `given`, if given.
+fn set<T>(setting: &mut T, given: Option<T>) {
+    if let Some(value) = given {
+        *setting = value;
+    }
+}
+
+/// `text` parsed, if given.
+fn parsed<T: std::str::FromStr<Err = EngineError>>(
+    text: &Option<String>,
+) -> Result<Option<T>, EngineError> {
+    text.as_deref().map(str::parse).transpose()
+}
+
+#[derive(Args)]
+pub struct RunsArgs {
+    /// Run store folder (default: the store the app uses too, $DIALECT_HOME/runs or
+    /// dialect/runs in the platform's data folder, e.g. ~/.local/share/dialect/runs).
+    #[arg(long, global = true)]
+    pub runs_dir: Option<PathBuf>,
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub action: Option<RunsAction>,
+}
+
+#[derive(Subcommand)]
+pub enum RunsAction {
+    /// List runs, newest first (the default).
+    List,
+    /// Show one run: settings, per-epoch metrics, model folder.
+    Show { id: String },
+    /// Delete a run and its model (refused while a process trains it).
+    Delete { id: String },
+    /// Copy a run's model folder (Hugging Face layout) into `<folder>/dialect-<id>`.
+    Export { id: String, folder: PathBuf },
+    /// The best model's prediction for every validation row, with the metrics; lists
+    /// the misclassified rows (all rows with --json). Refused when the data file no
+    /// longer holds the run's validation rows.
+    Review { id: String },
+}
+
+#[derive(Args)]
+pub struct DevicesArgs {
+    /// Also self-test each usable GPU against the CPU (forward, gradients, AdamW,
+    /// dropout, a few training steps), in f32 and, where supported, bf16.
+    #[arg(long)]
+    pub check: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct ModelsArgs {
+    /// Download this hub model into the Hugging Face cache (with progress).
+    #[arg(long)]
+    pub download: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct InspectArgs {
+    /// Data file (CSV, TSV or JSONL; delimiter and encoding are detected).
+    pub data: PathBuf,
+    /// Text column(s), in order; the suggested one when omitted.
+    #[arg(long = "text-column")]
+    pub text_columns: Vec<String>,
+    #[arg(long, default_value = "\n\n")]
+    pub text_separator: String,
+    /// Label column; the suggested one when omitted.
+    #[arg(long)]
+    pub label_column: Option<String>,
+    /// JSON label map to apply before the checks.
+    #[arg(long)]
+    pub label_map: Option<PathBuf>,
+    /// Separate validation file (adds the train/validation leakage check).
+    #[arg(long)]
+    pub validation: Option<PathBuf>,
+    /// Model whose tokenizer measures truncation (folder or hub id); skipped when omitted.
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Max length in tokens for the truncation check.
+    #[arg(long, default_value_t = 128)]
+    pub max_length: usize,
+    /// Write a label map with the suggested merges, to edit and pass to --label-map.
+    #[arg(long)]
+    pub write_label_map: Option<PathBuf>,
+    /// Only profile the file (one streaming pass, bounded memory); skip the data check.
+    #[arg(long)]
+    pub profile_only: bool,
+    /// Print the whole inspection as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A fine-tuned model and labelled data to score it on (evaluate, quantize).
+#[derive(Args)]
+pub struct ModelOnData {
+    /// Fine-tuned model folder.
+    pub model: PathBuf,
+    /// Labelled data.
+    pub data: PathBuf,
+    #[command(flatten)]
+    pub text: TextArgs,
+    #[command(flatten)]
+    pub label: LabelArgs,
+}
+
+#[derive(Args)]
+pub struct EvaluateArgs {
+    #[command(flatten)]
+    pub scored: ModelOnData,
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+    #[command(flatten)]
+    pub precision: PrecisionArgs,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `--precision` of evaluate and predict.
+#[derive(Args)]
+pub struct PrecisionArgs {
+    /// f32, or int8 (CPU only) [default: int8 on the CPU when the model passed its
+    /// int8 check (`dialect quantize`), else f32].
+    #[arg(long)]
+    pub precision: Option<String>,
+}
+
+impl PrecisionArgs {
+    /// The model in `model` on `device`, in the precision asked for (else its default).
+    pub fn load(&self, model: &Path, device: &str) -> Result<Predictor, EngineError> {
+        let precision = self.precision.as_deref().map(str::parse).transpose()?;
+        Predictor::load_with(model, device.parse()?, precision)
+    }
+}
+
+#[derive(Args)]
+pub struct QuantizeArgs {
+    /// The model, and labelled data to compare on (e.g. the validation or test split).
+    #[command(flatten)]
+    pub scored: ModelOnData,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct PredictArgs {
+    /// Fine-tuned model folder.
+    pub model: PathBuf,
+    /// Texts to classify.
+    pub texts: Vec<String>,
+    /// Classify every row of this CSV instead.
+    #[arg(long, requires = "output")]
+    pub input: Option<PathBuf>,
+    /// Where to write the CSV with predictions.
+    #[arg(long, requires = "input")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub text: TextArgs,
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+    #[command(flatten)]
+    pub precision: PrecisionArgs,
+    #[arg(long)]
+    pub json: bool,
+}

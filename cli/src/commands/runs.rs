@@ -1,0 +1,48 @@
+//! `dialect runs`: list, show, delete, export or review recorded runs.
+
+use crate::args::{RunsAction, RunsArgs};
+use crate::render::runs::{print_review, print_run, print_runs};
+use dialect::review::review_run;
+use dialect::runs::RunStore;
+use dialect::{DeviceChoice, EngineError};
+use std::process::ExitCode;
+
+/// Carry out the runs action asked for (default: list).
+pub fn run(args: RunsArgs) -> Result<ExitCode, EngineError> {
+    let store = RunStore::resolve(args.runs_dir)?;
+    match args.action.unwrap_or(RunsAction::List) {
+        RunsAction::List => {
+            let runs = store.list()?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&runs)?);
+            } else {
+                print_runs(&runs, store.root());
+            }
+        }
+        RunsAction::Show { id } => {
+            let r = store.get(&id)?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                print_run(&r, &store.model_dir(&id));
+            }
+        }
+        RunsAction::Delete { id } => {
+            store.delete(&id)?;
+            eprintln!("deleted run {id}");
+        }
+        RunsAction::Export { id, folder } => {
+            let dir = store.export(&id, &folder)?;
+            println!("{}", dir.display());
+        }
+        RunsAction::Review { id } => {
+            let review = review_run(&store, &id, DeviceChoice::Auto)?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&review)?);
+            } else {
+                print_review(&review);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,104 @@
+//! Recorded runs: the list, one run, and a run's review (`dialect runs`).
+
+use super::clip;
+use super::metrics::print_metrics;
+use dialect::review::{Review, ValidationCheck};
+use dialect::runs::{RunRecord, RunStatus};
+use dialect::EngineError;
+use std::path::{Path, PathBuf};
+
+/// A table of `runs` (id, status, model, best epoch and value), or that the store at
+/// `root` has none.
+pub fn print_runs(runs: &[RunRecord], root: &Path) {
+    if runs.is_empty() {
+        println!("no runs in {}", root.display());
+        return;
+    }
+    println!(
+        "{:<20}  {:<11}  {:<40}  {:>5}  best",
+        "id", "status", "model", "epoch"
+    );
+    for r in runs {
+        let (epoch, best) = match r.best {
+            Some((e, v)) => (
+                e.to_string(),
+                format!("{} {v:.4}", r.config.best_metric.name()),
+            ),
+            None => ("-".into(), "-".into()),
+        };
+        println!(
+            "{:<20}  {:<11}  {:<40}  {epoch:>5}  {best}",
+            r.id,
+            format!("{:?}", r.status).to_lowercase(),
+            clip(&r.config.model, 40)
+        );
+    }
+}
+
+/// One run: status, model and data, per-epoch metrics, and where its best model is
+/// (`model_dir`, or why there is none).
+pub fn print_run(r: &RunRecord, model_dir: &Result<PathBuf, EngineError>) {
+    println!("run {} — {:?}", r.id, r.status);
+    if let (RunStatus::Running, Some(pid)) = (r.status, r.pid) {
+        println!("training in process {pid}");
+    }
+    println!("model {}, data {}", r.config.model, r.data.path.display());
+    match &r.fingerprint {
+        Some(f) => println!(
+            "data sha256 {}, {} validation rows recorded",
+            f.data_sha256, f.validation_rows
+        ),
+        None => println!("no data fingerprint (recorded by an older Dialect)"),
+    }
+    if let Some(e) = &r.error {
+        println!("error: {e}");
+    }
+    if let Some(s) = &r.summary {
+        for e in &s.epochs {
+            println!(
+                "  epoch {}: train loss {:.4}, val loss {:.4}, accuracy {:.4}, macro-F1 {:.4}",
+                e.epoch, e.train_loss, e.eval_loss, e.metrics.accuracy, e.metrics.macro_f1
+            );
+        }
+    }
+    match model_dir {
+        Ok(dir) => println!("best model: {}", dir.display()),
+        Err(e) => println!("{e}"),
+    }
+}
+
+/// Whether the validation rows were verified, the metrics, and every misclassified row.
+pub fn print_review(review: &Review) {
+    match &review.validation {
+        ValidationCheck::Verified { note: None } => {
+            println!("validation rows verified against the run's fingerprint\n")
+        }
+        ValidationCheck::Verified { note: Some(note) } => {
+            println!("validation rows verified: {note}\n")
+        }
+        ValidationCheck::NotVerifiable { reason } => {
+            println!("NOT VERIFIABLE — these may not be the run's validation scores: {reason}\n")
+        }
+    }
+    print_metrics(&review.metrics);
+    let wrong: Vec<_> = review
+        .rows
+        .iter()
+        .filter(|r| r.truth != r.predicted)
+        .collect();
+    println!(
+        "\n{} of {} validation rows misclassified:",
+        wrong.len(),
+        review.rows.len()
+    );
+    for r in wrong {
+        println!(
+            "  line {:>6}  true {:<20} predicted {:<20} {:>5.1}%  {}",
+            r.line,
+            clip(&r.truth, 20),
+            clip(&r.predicted, 20),
+            r.confidence * 100.0,
+            clip(&r.text, 60)
+        );
+    }
+}

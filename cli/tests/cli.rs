@@ -1,0 +1,1009 @@
+//! The `dialect` command line on real files: train, evaluate, predict, and its errors.
+
+#[path = "../../tests/common/mod.rs"]
+mod common;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+/// The CLI with no hub, and its default run store in a folder of this test process
+/// (never the user's).
+fn dialect() -> Command {
+    static HOME: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    let home = HOME.get_or_init(|| tempfile::tempdir().unwrap());
+    let mut cmd = Command::cargo_bin("dialect").unwrap();
+    cmd.env("HF_HUB_OFFLINE", "1")
+        .env("DIALECT_HOME", home.path());
+    cmd
+}
+
+/// The class probabilities `dialect predict --json --device cpu` gives the model in
+/// `model` for one ticket, with `extra` arguments.
+fn predicted_probabilities(model: &std::path::Path, extra: &[&str]) -> Vec<f64> {
+    let assert = dialect()
+        .args(["predict", model.to_str().unwrap(), "please add dark mode"])
+        .args(["--json", "--device", "cpu"])
+        .args(extra)
+        .assert()
+        .success();
+    let preds: serde_json::Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
+    preds[0]["scores"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["probability"].as_f64().unwrap())
+        .collect()
+}
+
+#[test]
+fn train_eval_predict_on_real_files() {
+    let work = tempfile::tempdir().unwrap();
+    let csv = common::tiny_csv(work.path(), 20);
+    let out = work.path().join("model");
+    let model = common::tiny_model("distilbert");
+
+    let assert = dialect()
+        .args([
+            "train",
+            csv.to_str().unwrap(),
+            "--model",
+            model.to_str().unwrap(),
+        ])
+        .args([
+            "--out",
+            out.to_str().unwrap(),
+            "--epochs",
+            "6",
+            "--batch-size",
+            "8",
+        ])
+        .args([
+            "--lr",
+            "1e-3",
+            "--max-length",
+            "32",
+            "--device",
+            "cpu",
+            "--validation-fraction",
+            "0.2",
+            "--json",
+        ])
+        .assert()
+        .success();
+    let stdout = String::from_utf8(assert.get_output().stdout.clone()).unwrap();
+    let events: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events[0]["type"], "started");
+    assert_eq!(events[0]["totalSteps"], 36);
+    assert_eq!(events[0]["truncatedRows"], 0);
+    assert!(events
+        .iter()
+        .any(|e| e["type"] == "step" && e["loss"].is_number()));
+    assert_eq!(
+        events.iter().filter(|e| e["type"] == "evaluated").count(),
+        6
+    );
+    assert_eq!(events.last().unwrap()["type"], "finished");
+    for f in [
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "vocab.txt",
+        "dialect.json",
+    ] {
+        assert!(out.join(f).is_file(), "{f} missing from the saved model");
+    }
+
+    // CPU training ends by checking int8 against f32 on the validation split, and
+    // keeps the check in the model's card.
+    let checked = &events[events.len() - 2];
+    assert_eq!(checked["type"], "int8Checked");
+    assert_eq!(checked["check"]["rows"], 12);
+    assert_eq!(checked["check"]["data"], "validation split");
+    // Its f32 side is the best epoch's own evaluation.
+    let best = events
+        .iter()
+        .rev()
+        .find(|e| e["type"] == "checkpointSaved")
+        .unwrap();
+    assert_eq!(checked["check"]["f32Accuracy"], best["value"]);
+    let card: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("dialect.json")).unwrap()).unwrap();
+    assert_eq!(card["int8"], checked["check"]);
+
+    // `quantize` checks again on a labelled file and replaces the card's check.
+    let assert = dialect()
+        .args([
+            "quantize",
+            out.to_str().unwrap(),
+            csv.to_str().unwrap(),
+            "--json",
+        ])
+        .assert()
+        .success();
+    let check: serde_json::Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
+    assert_eq!(check["rows"], 60);
+    assert_eq!(check["data"], csv.to_str().unwrap());
+    let agreement = check["agreement"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&agreement), "{check}");
+    let card: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("dialect.json")).unwrap()).unwrap();
+    assert_eq!(card["int8"], check);
+
+    // Either precision on request; int8's probabilities stay near f32's.
+    let probabilities =
+        |precision: &str| predicted_probabilities(&out, &["--precision", precision]);
+    let (f32s, int8s) = (probabilities("f32"), probabilities("int8"));
+    dialect()
+        .args(["predict", out.to_str().unwrap(), "hi", "--device", "cpu"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(format!(
+            "Computing in {}",
+            if card["int8"]["f32Accuracy"].as_f64().unwrap()
+                - card["int8"]["int8Accuracy"].as_f64().unwrap()
+                <= 0.005
+            {
+                "int8"
+            } else {
+                "f32"
+            }
+        )));
+    for (a, b) in f32s.iter().zip(&int8s) {
+        assert!((a - b).abs() < 0.1, "f32 {f32s:?} vs int8 {int8s:?}");
+    }
+    dialect()
+        .args([
+            "predict",
+            out.to_str().unwrap(),
+            "hi",
+            "--precision",
+            "int4",
+        ])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "unknown precision 'int4': use f32 or int8",
+        ));
+
+    dialect()
+        .args([
+            "evaluate",
+            out.to_str().unwrap(),
+            csv.to_str().unwrap(),
+            "--device",
+            "cpu",
+        ])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("accuracy").and(predicate::str::contains("confusion matrix")),
+        );
+
+    let scores = predicted_probabilities(&out, &[]);
+    assert_eq!(scores.len(), 3);
+    assert!((scores.iter().sum::<f64>() - 1.0).abs() < 1e-4);
+
+    let predicted = work.path().join("predicted.csv");
+    dialect()
+        .args([
+            "predict",
+            out.to_str().unwrap(),
+            "--input",
+            csv.to_str().unwrap(),
+            "--output",
+            predicted.to_str().unwrap(),
+        ])
+        .assert()
+        .success();
+    let mut reader = csv::Reader::from_path(&predicted).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    assert_eq!(
+        headers.iter().collect::<Vec<_>>(),
+        [
+            "text",
+            "label",
+            "predicted_label",
+            "confidence",
+            "prob_bug",
+            "prob_feature_request",
+            "prob_general_inquiry"
+        ]
+    );
+    assert_eq!(reader.records().count(), 60);
+}
+
+#[test]
+fn missing_column_is_a_user_error_naming_the_columns() {
+    let work = tempfile::tempdir().unwrap();
+    let csv = common::tiny_csv(work.path(), 5);
+    dialect()
+        .args(["train", csv.to_str().unwrap(), "--text-column", "body"])
+        .args(["--model", common::tiny_model("bert").to_str().unwrap()])
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("no column named 'body'")
+                .and(predicate::str::contains("'text'")),
+        );
+}
+
+#[test]
+fn usage_errors_exit_with_2_and_problems_to_fix_with_1() {
+    dialect()
+        .args(["train", "--no-such-option"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--no-such-option"));
+    dialect().arg("frobnicate").assert().code(2);
+    dialect()
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "2 a command-line usage error; 3 an internal error",
+        ));
+    // A model and no texts: the engine's refusal, which the user can fix.
+    dialect()
+        .arg("predict")
+        .arg(common::tiny_model("distilbert"))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("give texts to classify"));
+}
+
+#[test]
+fn train_help_shows_the_engines_names_help_and_defaults() {
+    let defaults = dialect::TrainConfig::default();
+    let split = dialect::settings::SplitPlan::default();
+    let help = dialect().args(["train", "--help"]).assert().success();
+    let out = String::from_utf8(help.get_output().stdout.clone()).unwrap();
+    let flat = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    for (setting, default) in [
+        (
+            dialect::setting::Setting::Epochs,
+            defaults.epochs.to_string(),
+        ),
+        (
+            dialect::setting::Setting::BatchSize,
+            defaults.batch_size.to_string(),
+        ),
+        (dialect::setting::Setting::SplitSeed, split.seed.to_string()),
+    ] {
+        assert!(flat.contains(setting.flag()), "{out}");
+        let help = format!("{} [default: {default}]", setting.help());
+        assert!(flat.contains(&help), "'{help}' missing from:\n{out}");
+    }
+}
+
+#[test]
+fn eval_still_names_evaluate() {
+    dialect().arg("--help").assert().success().stdout(
+        predicate::str::contains("evaluate").and(predicate::str::contains("[alias: eval]")),
+    );
+    dialect()
+        .args(["eval", "--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Usage: dialect evaluate"));
+}
+
+#[test]
+fn settings_past_their_bounds_are_user_errors_naming_the_setting() {
+    let work = tempfile::tempdir().unwrap();
+    let csv = common::tiny_csv(work.path(), 5);
+    // The engine names the setting by its label; the CLI adds its flag.
+    for (flag, value, message) in [
+        ("--epochs", "1000000", "Epochs: must be between 1 and 1000"),
+        (
+            "--batch-size",
+            "99999999",
+            "Batch size: must be between 1 and 1024",
+        ),
+        (
+            "--max-length",
+            "1000000000",
+            "Max length: must be between 8 and 8192",
+        ),
+        (
+            "--max-rows",
+            "999999999999",
+            "Use at most N rows: must be between 1 and",
+        ),
+    ] {
+        dialect()
+            .args(["train", csv.to_str().unwrap(), flag, value])
+            .args(["--model", common::tiny_model("bert").to_str().unwrap()])
+            .args(["--out", work.path().join("m").to_str().unwrap()])
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains(message))
+            .stderr(predicate::str::contains(format!("({flag})")));
+    }
+}
+
+#[test]
+fn missing_model_offline_says_where_it_looked() {
+    let work = tempfile::tempdir().unwrap();
+    let csv = common::tiny_csv(work.path(), 5);
+    dialect()
+        .env("HF_HOME", work.path().join("empty-hf-home"))
+        .args([
+            "train",
+            csv.to_str().unwrap(),
+            "--model",
+            "no-such-org/no-such-model",
+        ])
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("no-such-org/no-such-model")
+                .and(predicate::str::contains("not found"))
+                .and(predicate::str::contains("empty-hf-home")),
+        );
+}
+
+#[test]
+fn unknown_device_is_a_user_error() {
+    let work = tempfile::tempdir().unwrap();
+    let csv = common::tiny_csv(work.path(), 5);
+    dialect()
+        .args(["train", csv.to_str().unwrap(), "--device", "tpu"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("unknown device 'tpu'"));
+}
+
+#[test]
+fn bf16_without_a_capable_gpu_is_a_user_error_saying_why() {
+    let work = tempfile::tempdir().unwrap();
+    let csv = common::tiny_csv(work.path(), 5);
+    let model = common::tiny_model("bert");
+    dialect()
+        .args(["train", csv.to_str().unwrap(), "--model"])
+        .arg(&model)
+        .args(["--device", "cpu", "--precision", "bf16", "--out"])
+        .arg(work.path().join("m"))
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("compute capability 8.0").and(predicate::str::contains("cpu")),
+        );
+    dialect()
+        .args(["train", csv.to_str().unwrap(), "--precision", "fp8"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("unknown precision 'fp8'"));
+}
+
+#[test]
+fn missing_data_file_is_a_user_error_naming_it() {
+    dialect()
+        .args(["train", "/nonexistent/tickets.csv"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("/nonexistent/tickets.csv"));
+}
+
+#[test]
+fn hub_ids_resolve_through_the_hugging_face_cache_under_hf_home() {
+    let work = tempfile::tempdir().unwrap();
+    let repo = work.path().join("hub/models--test-org--tiny-distilbert");
+    let snapshot = repo.join("snapshots/0123456789abcdef0123456789abcdef01234567");
+    std::fs::create_dir_all(&snapshot).unwrap();
+    std::fs::create_dir_all(repo.join("refs")).unwrap();
+    std::fs::write(
+        repo.join("refs/main"),
+        "0123456789abcdef0123456789abcdef01234567",
+    )
+    .unwrap();
+    for entry in std::fs::read_dir(common::tiny_model("distilbert")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), snapshot.join(entry.file_name())).unwrap();
+    }
+    let assert = dialect()
+        .env("HF_HOME", work.path())
+        .args([
+            "predict",
+            "test-org/tiny-distilbert",
+            "please add dark mode",
+            "--json",
+            "--device",
+            "cpu",
+        ])
+        .assert()
+        .success();
+    let preds: serde_json::Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
+    assert_eq!(preds[0]["scores"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn validation_file_with_an_unknown_label_is_refused() {
+    let work = tempfile::tempdir().unwrap();
+    let csv = common::tiny_csv(work.path(), 5);
+    let val = work.path().join("val.csv");
+    std::fs::write(
+        &val,
+        "text,label\nthe app crashes,bug\nis it raining,weather\n",
+    )
+    .unwrap();
+    dialect()
+        .args([
+            "train",
+            csv.to_str().unwrap(),
+            "--validation",
+            val.to_str().unwrap(),
+        ])
+        .args([
+            "--model",
+            common::tiny_model("bert").to_str().unwrap(),
+            "--device",
+            "cpu",
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("val.csv").and(predicate::str::contains("weather")));
+}
+
+#[test]
+fn inspect_suggests_label_merges_and_train_uses_the_map() {
+    let work = tempfile::tempdir().unwrap();
+    let csv = work.path().join("export.csv");
+    let mut content = String::from("id;subject;category\n");
+    let variants = [
+        "Bug",
+        "bug ",
+        "BUG",
+        "feature-request",
+        "Feature Request",
+        "question",
+    ];
+    let texts = [
+        "the app crashes when i click login",
+        "error after update, page is blank",
+        "sync crashes every time",
+        "please add dark mode",
+        "would like an export option",
+        "how do i reset my password",
+    ];
+    for i in 0..36 {
+        content += &format!("{i};{} {i};{}\n", texts[i % 6], variants[i % 6]);
+    }
+    std::fs::write(&csv, content).unwrap();
+    let map = work.path().join("map.json");
+    dialect()
+        .args([
+            "inspect",
+            csv.to_str().unwrap(),
+            "--write-label-map",
+            map.to_str().unwrap(),
+        ])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("suggested: --text-column subject --label-column category")
+                .and(predicate::str::contains(
+                    "label variants that look like one class",
+                ))
+                .and(predicate::str::contains("'Bug' ("))
+                .and(predicate::str::contains("delimited, ';'")),
+        );
+    let assert = dialect()
+        .args([
+            "inspect",
+            csv.to_str().unwrap(),
+            "--label-map",
+            map.to_str().unwrap(),
+            "--json",
+        ])
+        .assert()
+        .success();
+    let inspection: serde_json::Value =
+        serde_json::from_slice(&assert.get_output().stdout).unwrap();
+    assert_eq!(inspection["profile"]["rows"], 36);
+    assert_eq!(inspection["rowsUsed"], 36);
+
+    let out = work.path().join("model");
+    let assert = dialect()
+        .args([
+            "train",
+            csv.to_str().unwrap(),
+            "--text-column",
+            "subject",
+            "--label-column",
+            "category",
+        ])
+        .args([
+            "--label-map",
+            map.to_str().unwrap(),
+            "--model",
+            common::tiny_model("bert").to_str().unwrap(),
+        ])
+        .args([
+            "--out",
+            out.to_str().unwrap(),
+            "--epochs",
+            "1",
+            "--device",
+            "cpu",
+            "--json",
+        ])
+        .assert()
+        .success();
+    let first: serde_json::Value = serde_json::from_str(
+        String::from_utf8_lossy(&assert.get_output().stdout)
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(first["labels"].as_array().unwrap().len(), 3, "{first}");
+}
+
+#[test]
+fn train_refuses_blocking_data_unless_forced() {
+    let work = tempfile::tempdir().unwrap();
+    let csv = work.path().join("one.csv");
+    std::fs::write(
+        &csv,
+        "text,label\nthe app crashes,bug\nerror on login,bug\nblank page,bug\n",
+    )
+    .unwrap();
+    dialect()
+        .args([
+            "train",
+            csv.to_str().unwrap(),
+            "--model",
+            common::tiny_model("bert").to_str().unwrap(),
+        ])
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("only one class").and(predicate::str::contains("--force")),
+        );
+    dialect()
+        .args([
+            "train",
+            csv.to_str().unwrap(),
+            "--force",
+            "--model",
+            common::tiny_model("bert").to_str().unwrap(),
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("at least 2 classes"));
+}
+
+#[test]
+fn runs_are_recorded_listed_shown_and_deleted() {
+    let work = tempfile::tempdir().unwrap();
+    let csv = common::tiny_csv(work.path(), 10);
+    let runs = work.path().join("runs");
+    dialect()
+        .args([
+            "train",
+            csv.to_str().unwrap(),
+            "--model",
+            common::tiny_model("distilbert").to_str().unwrap(),
+        ])
+        .args([
+            "--runs-dir",
+            runs.to_str().unwrap(),
+            "--epochs",
+            "1",
+            "--device",
+            "cpu",
+        ])
+        .assert()
+        .success();
+    let assert = dialect()
+        .args(["runs", "--runs-dir", runs.to_str().unwrap(), "--json"])
+        .assert()
+        .success();
+    let list: serde_json::Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let run = &list[0];
+    assert_eq!(run["status"], "finished");
+    assert_eq!(run["summary"]["epochs"].as_array().unwrap().len(), 1);
+    let id = run["id"].as_str().unwrap().to_string();
+    let model = runs.join(&id).join("model");
+    assert!(model.join("model.safetensors").is_file());
+    assert!(
+        std::fs::read_to_string(runs.join(&id).join("events.jsonl"))
+            .unwrap()
+            .lines()
+            .count()
+            >= 4
+    );
+    dialect()
+        .args(["runs", "show", &id, "--runs-dir", runs.to_str().unwrap()])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("best model:").and(predicate::str::contains("epoch 1")));
+    dialect()
+        .args([
+            "predict",
+            model.to_str().unwrap(),
+            "please add dark mode",
+            "--device",
+            "cpu",
+        ])
+        .assert()
+        .success();
+    dialect()
+        .args([
+            "runs",
+            "delete",
+            "../x",
+            "--runs-dir",
+            runs.to_str().unwrap(),
+        ])
+        .assert()
+        .code(1);
+    let review = dialect()
+        .args([
+            "runs",
+            "review",
+            &id,
+            "--json",
+            "--runs-dir",
+            runs.to_str().unwrap(),
+        ])
+        .assert()
+        .success();
+    let review: serde_json::Value = serde_json::from_slice(&review.get_output().stdout).unwrap();
+    let rows = review["rows"].as_array().unwrap();
+    assert_eq!(
+        rows.len() as u64,
+        review["metrics"]["count"].as_u64().unwrap()
+    );
+    let wrong = rows.iter().filter(|r| r["truth"] != r["predicted"]).count();
+    dialect()
+        .args(["runs", "review", &id, "--runs-dir", runs.to_str().unwrap()])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!(
+            "{wrong} of {} validation rows misclassified",
+            rows.len()
+        )));
+    let exports = work.path().join("exports");
+    std::fs::create_dir(&exports).unwrap();
+    let export = |expect_ok: bool| {
+        let a = dialect()
+            .args(["runs", "export", &id, exports.to_str().unwrap()])
+            .args(["--runs-dir", runs.to_str().unwrap()])
+            .assert();
+        if expect_ok {
+            a.success()
+        } else {
+            a.code(1)
+        }
+    };
+    export(true);
+    let exported = exports.join(format!("dialect-{id}"));
+    assert!(exported.join("model.safetensors").is_file());
+    assert!(exported.join("config.json").is_file());
+    export(false).stderr(predicate::str::contains("already exists"));
+    dialect()
+        .args(["runs", "delete", &id, "--runs-dir", runs.to_str().unwrap()])
+        .assert()
+        .success();
+    assert!(!runs.join(&id).exists());
+}
+
+/// Train a one-epoch run of the tiny task into `runs`; its id.
+fn recorded_run(csv: &std::path::Path, runs: &std::path::Path) -> String {
+    dialect()
+        .args(["train", csv.to_str().unwrap(), "--model"])
+        .arg(common::tiny_model("distilbert"))
+        .args(["--epochs", "1", "--device", "cpu", "--runs-dir"])
+        .arg(runs)
+        .assert()
+        .success();
+    let list = dialect()
+        .args(["runs", "--json", "--runs-dir"])
+        .arg(runs)
+        .assert()
+        .success();
+    let list: serde_json::Value = serde_json::from_slice(&list.get_output().stdout).unwrap();
+    list[0]["id"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn runs_review_scores_the_recorded_rows_and_refuses_an_edited_file() {
+    let work = tempfile::tempdir().unwrap();
+    let csv = common::tiny_csv(work.path(), 10);
+    let runs = work.path().join("runs");
+    let id = recorded_run(&csv, &runs);
+    let review = |json: bool| {
+        let mut cmd = dialect();
+        cmd.args(["runs", "review", &id, "--runs-dir"]).arg(&runs);
+        if json {
+            cmd.arg("--json");
+        }
+        cmd.assert()
+    };
+    let listed: Vec<(usize, String)> = serde_json::from_str(
+        &std::fs::read_to_string(runs.join(&id).join("validation-rows.json")).unwrap(),
+    )
+    .unwrap();
+    let out = review(true).success();
+    let got: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(got["validation"]["kind"], "verified");
+    let lines: Vec<u64> = got["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["line"].as_u64().unwrap())
+        .collect();
+    let recorded: Vec<u64> = listed.iter().map(|(l, _)| *l as u64).collect();
+    assert_eq!(lines, recorded);
+    review(false).success().stdout(predicate::str::contains(
+        "verified against the run's fingerprint",
+    ));
+
+    // Rows appended: the validation rows are intact, and the review says the file changed.
+    let original = std::fs::read_to_string(&csv).unwrap();
+    std::fs::write(&csv, format!("{original}\"one more ticket\",bug\n")).unwrap();
+    review(false).success().stdout(predicate::str::contains(
+        "changed since the run trained, but all",
+    ));
+
+    // Rows moved (new rows on top): what sits at the recorded lines is not the
+    // validation set any more, and a re-split would mix in training rows.
+    let (header, body) = original.split_once('\n').unwrap();
+    std::fs::write(
+        &csv,
+        format!("{header}\n\"new ticket on top\",bug\n\"another\",feature_request\n{body}"),
+    )
+    .unwrap();
+    review(false)
+        .code(1)
+        .stdout(predicate::str::is_empty())
+        .stderr(
+            predicate::str::contains(format!("changed since run {id} trained")).and(
+                predicate::str::contains("validation rows are gone or different"),
+            ),
+        );
+
+    // A run recorded before fingerprints is re-split, and said to be unverifiable.
+    std::fs::write(&csv, &original).unwrap();
+    let record = runs.join(&id).join("run.json");
+    let mut old: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&record).unwrap()).unwrap();
+    old.as_object_mut().unwrap().remove("fingerprint");
+    std::fs::write(&record, old.to_string()).unwrap();
+    std::fs::remove_file(runs.join(&id).join("validation-rows.json")).unwrap();
+    review(false)
+        .success()
+        .stdout(predicate::str::contains("NOT VERIFIABLE"));
+}
+
+#[test]
+fn runs_delete_refuses_a_run_another_process_trains() {
+    let work = tempfile::tempdir().unwrap();
+    let csv = common::tiny_csv(work.path(), 5);
+    let runs = work.path().join("runs");
+    let id = recorded_run(&csv, &runs);
+    // This test process plays the trainer: it holds the run's lock and is in run.json.
+    let record = runs.join(&id).join("run.json");
+    let mut running: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&record).unwrap()).unwrap();
+    running["status"] = "running".into();
+    running["pid"] = std::process::id().into();
+    std::fs::write(&record, running.to_string()).unwrap();
+    let lock = std::fs::File::open(runs.join(&id).join("run.lock")).unwrap();
+    lock.try_lock().unwrap();
+    let delete = || {
+        dialect()
+            .args(["runs", "delete", &id, "--runs-dir"])
+            .arg(&runs)
+            .assert()
+    };
+    delete().code(1).stderr(predicate::str::contains(format!(
+        "run {id} is being trained by another Dialect process (pid {})",
+        std::process::id()
+    )));
+    dialect()
+        .args(["runs", "--runs-dir"])
+        .arg(&runs)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("running"));
+    // Once the trainer is gone, the run reads as interrupted and can be deleted.
+    drop(lock);
+    dialect()
+        .args(["runs", "--runs-dir"])
+        .arg(&runs)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("interrupted"));
+    delete().success();
+    assert!(!runs.join(&id).exists());
+}
+
+#[test]
+fn max_rows_trains_on_a_stratified_sample() {
+    let work = tempfile::tempdir().unwrap();
+    let csv = common::tiny_csv(work.path(), 20);
+    let assert = dialect()
+        .args(["train", csv.to_str().unwrap(), "--model"])
+        .arg(common::tiny_model("distilbert"))
+        .args([
+            "--max-rows",
+            "30",
+            "--epochs",
+            "1",
+            "--device",
+            "cpu",
+            "--json",
+            "--out",
+        ])
+        .arg(work.path().join("model"))
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    let started: serde_json::Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    let rows = started["trainRows"].as_u64().unwrap() + started["validationRows"].as_u64().unwrap();
+    assert_eq!(rows, 30, "{started}");
+    assert_eq!(started["labels"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn model_download_offline_is_a_user_error() {
+    let home = tempfile::tempdir().unwrap();
+    dialect()
+        .env("HF_HOME", home.path())
+        .env("HF_HUB_OFFLINE", "1")
+        .args(["models", "--download", "someone/some-model"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("offline"));
+}
+
+#[test]
+fn devices_and_models_are_listed() {
+    let assert = dialect().args(["devices", "--json"]).assert().success();
+    let devices: serde_json::Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
+    assert_eq!(devices[0]["choice"], "cpu");
+    assert_eq!(devices[0]["available"], true);
+    assert!(devices[0]["name"].as_str().is_some_and(|n| !n.is_empty()));
+    // Without a GPU, the self-test checks the CPU against itself.
+    dialect()
+        .args(["devices", "--check"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("check cpu f32: passed")
+                .and(predicate::str::contains("AdamW updates"))
+                .and(predicate::str::contains("training lowers the loss")),
+        );
+    let home = tempfile::tempdir().unwrap();
+    dialect()
+        .env("HF_HOME", home.path())
+        .args(["models"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("distilbert-base-uncased")
+                .and(predicate::str::contains("needs a download")),
+        );
+}
+
+/// The tiny task with each text cut into `subject` and `body` columns, under `header`
+/// (a permutation of subject, body, label).
+fn write_two_column_csv(path: &std::path::Path, header: [&str; 3]) {
+    let mut w = csv::Writer::from_path(path).unwrap();
+    w.write_record(header).unwrap();
+    for (subject, body, label) in &split_tiny_rows() {
+        let cell = |name: &str| match name {
+            "subject" => subject.as_str(),
+            "body" => body.as_str(),
+            _ => label.as_str(),
+        };
+        w.write_record(header.map(cell)).unwrap();
+    }
+    w.flush().unwrap();
+}
+
+/// The tiny task's rows as (first half of the text, second half, label).
+fn split_tiny_rows() -> Vec<(String, String, String)> {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = common::tiny_csv(dir.path(), 6);
+    let mut reader = csv::Reader::from_path(csv).unwrap();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            let words: Vec<&str> = r[0].split(' ').collect();
+            let (subject, body) = words.split_at(words.len() / 2);
+            (subject.join(" "), body.join(" "), r[1].to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn predict_reads_a_file_with_the_columns_the_model_was_trained_on() {
+    let work = tempfile::tempdir().unwrap();
+    let train = work.path().join("train.csv");
+    write_two_column_csv(&train, ["subject", "body", "label"]);
+    let out = work.path().join("model");
+    dialect()
+        .arg("train")
+        .arg(&train)
+        .args(["--text-column", "subject", "--text-column", "body"])
+        .args(["--text-separator", " | ", "--model"])
+        .arg(common::tiny_model("distilbert"))
+        .args(["--epochs", "1", "--batch-size", "8", "--device", "cpu"])
+        .args(["--validation-fraction", "0.25", "--json", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+
+    // No --text-column: the model's own columns, found by name in any order.
+    let input = work.path().join("tickets.csv");
+    write_two_column_csv(&input, ["body", "label", "subject"]);
+    let output = work.path().join("predicted.csv");
+    dialect()
+        .arg("predict")
+        .arg(&out)
+        .arg("--input")
+        .arg(&input)
+        .arg("--output")
+        .arg(&output)
+        .assert()
+        .success();
+    let mut reader = csv::Reader::from_path(&output).unwrap();
+    let first = reader.records().next().unwrap().unwrap();
+    let composed = format!("{} | {}", &first[2], &first[0]);
+    let assert = dialect()
+        .arg("predict")
+        .arg(&out)
+        .arg(&composed)
+        .arg("--json")
+        .assert()
+        .success();
+    let expected: serde_json::Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
+    assert_eq!(&first[3], expected[0]["label"].as_str().unwrap());
+    let confidence: f64 = first[4].parse().unwrap();
+    assert!((confidence - expected[0]["confidence"].as_f64().unwrap()).abs() < 1e-4);
+
+    // A file without one of them is refused, naming it.
+    let body_only = work.path().join("body-only.csv");
+    std::fs::write(&body_only, "body,label\nwhen i click login,bug\n").unwrap();
+    dialect()
+        .arg("predict")
+        .arg(&out)
+        .arg("--input")
+        .arg(&body_only)
+        .arg("--output")
+        .arg(work.path().join("never.csv"))
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("has no column 'subject'")
+                .and(predicate::str::contains("'subject', 'body'")),
+        );
+    assert!(!work.path().join("never.csv").exists());
+}
+
+#[test]
+fn inspect_says_an_id_like_label_column_is_refused_even_with_force() {
+    let work = tempfile::tempdir().unwrap();
+    let csv = work.path().join("ids.csv");
+    let rows: String = (0..1500)
+        .map(|i| format!("ticket number {i},{i}\n"))
+        .collect();
+    std::fs::write(&csv, format!("text,label\n{rows}")).unwrap();
+    dialect()
+        .args(["inspect", csv.to_str().unwrap(), "--text-column", "text"])
+        .args(["--label-column", "label"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "refuses this data (even with --force)",
+        ))
+        .stdout(predicate::str::contains("unless --force").not());
+}

@@ -1,0 +1,58 @@
+//! The model card: Dialect's own record next to a saved model (`dialect.json`), with
+//! the settings and results of the run that trained it and its int8 check.
+
+use crate::atomic::write_atomic;
+use crate::dataset::TextSpec;
+use crate::error::{EngineError, Result};
+use crate::events::{Int8Check, RunSummary};
+use crate::settings::TrainConfig;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// Dialect's own record next to a saved model (`dialect.json`): how it was trained.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelCard {
+    pub base_model: String,
+    pub max_length: usize,
+    pub labels: Vec<String>,
+    /// The columns (and separator) the training texts were composed from; absent in
+    /// cards written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<TextSpec>,
+    pub config: TrainConfig,
+    pub summary: Option<RunSummary>,
+    /// How int8 prediction compared with f32 on labelled data, once checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub int8: Option<Int8Check>,
+}
+
+impl ModelCard {
+    const FILE: &'static str = "dialect.json";
+
+    /// Write atomically into a model folder.
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        write_atomic(
+            &dir.join(Self::FILE),
+            serde_json::to_string_pretty(self)?.as_bytes(),
+        )
+    }
+
+    /// Read from a model folder, if present and valid.
+    pub fn load(dir: &Path) -> Option<Self> {
+        let text = std::fs::read_to_string(dir.join(Self::FILE)).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+
+    /// Keep `check` in the card of the model in `dir` (replacing an earlier one).
+    pub fn record_int8(dir: &Path, check: &Int8Check) -> Result<()> {
+        let mut card = Self::load(dir).ok_or_else(|| {
+            EngineError::Config(format!(
+                "{} has no readable dialect.json to record the int8 check in",
+                dir.display()
+            ))
+        })?;
+        card.int8 = Some(check.clone());
+        card.save(dir)
+    }
+}

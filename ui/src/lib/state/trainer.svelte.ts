@@ -1,0 +1,151 @@
+// Training jobs: whether one can start, starting, resuming, re-attaching to and cancelling
+// them, and the live TrainSession they feed.
+
+import * as api from '../api';
+import type { TrainEvent } from '../api';
+import { notify } from '../notify.svelte';
+import { TrainSession } from '../trainSession.svelte';
+import type { DataState } from './data.svelte';
+import type { LabelsState } from './labels.svelte';
+import type { RunsState } from './runs.svelte';
+import type { TrainForm } from './trainForm.svelte';
+
+/** The screens a training job reads from and reports to (wired by AppState). */
+export interface TrainerLinks {
+  data: DataState;
+  labels: LabelsState;
+  form: TrainForm;
+  runs: RunsState;
+  /** Bring the Train screen up. */
+  showTrain(): void;
+}
+
+export class Trainer {
+  readonly session = new TrainSession();
+  private readonly links: TrainerLinks;
+
+  constructor(links: TrainerLinks) {
+    this.links = links;
+  }
+
+  /** Why training cannot start yet, or null. */
+  get blocker(): string | null {
+    const { data, form } = this.links;
+    if (!form.settings) return 'The training settings are loading.';
+    if (!data.path) return 'Load a data file first (Data step).';
+    if (!data.textColumns.length) return 'Pick at least one text column (Data step).';
+    if (!data.labelColumn) return 'Pick the label column (Data step).';
+    if (!form.model) return 'Choose a model.';
+    if (form.settings.precision === 'bf16' && form.bf16Unavailable) return `${form.bf16Unavailable} Choose Auto or f32 precision.`;
+    if (data.blocking && !data.override)
+      return 'The data check found blocking problems: fix them, or tick “Train anyway” on the Check step.';
+    if (this.session.active) return 'A training run is in progress.';
+    return null;
+  }
+
+  async start(): Promise<void> {
+    const { data, labels, form } = this.links;
+    const settings = form.settings;
+    if (this.blocker || !settings || !data.path || !data.labelColumn) return;
+    this.session.reset('starting', settings.hyper.method);
+    const map = labels.labelMap;
+    const request: api.RunRequest = {
+      data: {
+        path: data.path,
+        text: {
+          columns: [...data.textColumns],
+          separator: data.inspection?.text?.separator ?? '\n\n',
+        },
+        labelColumn: data.labelColumn,
+        labelMap: map ? $state.snapshot(map) : null,
+        validation: null,
+        split: settings.split,
+      },
+      config: settings.config(form.model),
+      force: data.blocking && data.override,
+    };
+    await this.follow((onEvent) => api.startTraining(request, onEvent), 'Training could not start');
+  }
+
+  /** Resume a cancelled, failed or interrupted run from its last completed epoch: its
+   * recorded curves up to that epoch, then the live ones. */
+  async resume(id: string): Promise<void> {
+    const session = this.session;
+    session.reset('starting', 'fineTune');
+    this.links.showTrain();
+    await this.follow(async (onEvent) => {
+      const detail = await api.getRun(id);
+      const lastEval = detail.events.map((e) => e.type).lastIndexOf('evaluated');
+      session.replay(detail.events.slice(0, lastEval + 1));
+      return api.resumeTraining(id, onEvent);
+    }, 'Training could not resume');
+  }
+
+  async cancel(): Promise<void> {
+    try {
+      await api.cancelTraining();
+    } catch (e) {
+      notify.error(e, 'Could not cancel training');
+    }
+  }
+
+  /** Re-attach to a running (or just finished) training job, replaying its events. */
+  async attach(): Promise<void> {
+    const { runs } = this.links;
+    const live: TrainEvent[] = [];
+    let replayed = false;
+    const session = this.session;
+    try {
+      const res = await api.attachTraining((e) => {
+        if (replayed) {
+          session.handle(e);
+          if (session.done) void this.ended();
+        } else live.push(e);
+      });
+      if (!res) {
+        replayed = true;
+        return;
+      }
+      session.reset('running', runs.list.find((r) => r.id === res.runId)?.config.method);
+      session.runId = res.runId;
+      session.replay(res.events);
+      for (const e of live) session.handle(e);
+      replayed = true;
+      runs.currentId = res.runId;
+      if (res.running && !session.done) this.links.showTrain();
+    } catch (e) {
+      replayed = true;
+      notify.error(e, 'Could not re-attach to training');
+    }
+  }
+
+  /** Start a job with `begin` (given the session's event handler) and follow it; a
+   * refusal fails the session with the message, titled `failure`. */
+  private async follow(
+    begin: (onEvent: (e: TrainEvent) => void) => Promise<string>,
+    failure: string,
+  ): Promise<void> {
+    const { runs } = this.links;
+    const session = this.session;
+    try {
+      const runId = await begin((e) => {
+        session.handle(e);
+        if (session.done) void this.ended();
+      });
+      session.runId = runId;
+      runs.currentId = runId;
+      await runs.refresh();
+    } catch (e) {
+      if (!session.done) {
+        session.error = api.errorMessage(e);
+        session.status = 'failed';
+      }
+      notify.error(e, failure);
+    }
+  }
+
+  private async ended(): Promise<void> {
+    await this.links.runs.refresh();
+    if (this.session.runId && this.session.status !== 'failed') this.links.runs.currentId = this.session.runId;
+  }
+}
