@@ -1,7 +1,7 @@
 //! The command line's grammar: every subcommand and option, parsed by clap.
 
 use clap::{Args, Parser, Subcommand};
-use dialect::dataset::LabelMap;
+use dialect::dataset::{LabelMap, DEFAULT_LABEL_COLUMN, DEFAULT_TEXT_COLUMN};
 use dialect::predict::check_trained_columns;
 use dialect::setting::Setting;
 use dialect::settings::cli_help;
@@ -76,7 +76,7 @@ impl TextArgs {
         let mut spec = match (self.text_columns.is_empty(), trained) {
             (false, _) => TextSpec::columns(self.text_columns.clone()),
             (true, Some(trained)) => trained.clone(),
-            (true, None) => TextSpec::column("text"),
+            (true, None) => TextSpec::column(DEFAULT_TEXT_COLUMN),
         };
         if let Some(separator) = &self.text_separator {
             spec.separator = separator.clone();
@@ -99,15 +99,21 @@ impl TextArgs {
 
 #[derive(Args)]
 pub struct LabelArgs {
-    /// Column holding the label.
-    #[arg(long, default_value = "label")]
-    pub label_column: String,
+    #[arg(long, help = cli_help(Setting::LabelColumn))]
+    pub label_column: Option<String>,
     /// JSON label map (raw value → class, or null to drop); see `dialect inspect --write-label-map`.
     #[arg(long)]
     pub label_map: Option<PathBuf>,
 }
 
 impl LabelArgs {
+    /// The label column given, else the engine's default.
+    pub fn column(&self) -> String {
+        self.label_column
+            .clone()
+            .unwrap_or_else(|| DEFAULT_LABEL_COLUMN.into())
+    }
+
     /// The label map given, loaded.
     pub fn map(&self) -> Result<Option<LabelMap>, EngineError> {
         self.label_map.as_deref().map(LabelMap::load).transpose()
@@ -227,7 +233,7 @@ impl TrainArgs {
         Ok(Some(DataSpec {
             path,
             text: self.text.spec(),
-            label_column: self.label.label_column.clone(),
+            label_column: self.label.column(),
             label_map: self.label.map()?,
             validation: self.validation.clone(),
             split,
@@ -303,8 +309,9 @@ pub struct InspectArgs {
     /// Text column(s), in order; the suggested one when omitted.
     #[arg(long = "text-column")]
     pub text_columns: Vec<String>,
-    #[arg(long, default_value = "\n\n")]
-    pub text_separator: String,
+    /// Separator placed between joined text columns [default: blank line].
+    #[arg(long)]
+    pub text_separator: Option<String>,
     /// Label column; the suggested one when omitted.
     #[arg(long)]
     pub label_column: Option<String>,
@@ -317,9 +324,9 @@ pub struct InspectArgs {
     /// Model whose tokenizer measures truncation (folder or hub id); skipped when omitted.
     #[arg(long)]
     pub model: Option<String>,
-    /// Max length in tokens for the truncation check.
-    #[arg(long, default_value_t = 128)]
-    pub max_length: usize,
+    /// Max length in tokens for the truncation check (the training default when omitted).
+    #[arg(long)]
+    pub max_length: Option<usize>,
     /// Write a label map with the suggested merges, to edit and pass to --label-map.
     #[arg(long)]
     pub write_label_map: Option<PathBuf>,
@@ -348,8 +355,8 @@ pub struct ModelOnData {
 pub struct EvaluateArgs {
     #[command(flatten)]
     pub scored: ModelOnData,
-    #[arg(long, default_value = "auto")]
-    pub device: String,
+    #[arg(long, help = cli_help(Setting::Device))]
+    pub device: Option<String>,
     #[command(flatten)]
     pub precision: PrecisionArgs,
     #[arg(long)]
@@ -367,9 +374,9 @@ pub struct PrecisionArgs {
 
 impl PrecisionArgs {
     /// The model in `model` on `device`, in the precision asked for (else its default).
-    pub fn load(&self, model: &Path, device: &str) -> Result<Predictor, EngineError> {
-        let precision = self.precision.as_deref().map(str::parse).transpose()?;
-        Predictor::load_with(model, device.parse()?, precision)
+    pub fn load(&self, model: &Path, device: &Option<String>) -> Result<Predictor, EngineError> {
+        let precision = parsed(&self.precision)?;
+        Predictor::load_with(model, parsed(device)?.unwrap_or_default(), precision)
     }
 }
 
@@ -396,8 +403,8 @@ pub struct PredictArgs {
     pub output: Option<PathBuf>,
     #[command(flatten)]
     pub text: TextArgs,
-    #[arg(long, default_value = "auto")]
-    pub device: String,
+    #[arg(long, help = cli_help(Setting::Device))]
+    pub device: Option<String>,
     #[command(flatten)]
     pub precision: PrecisionArgs,
     #[arg(long)]

@@ -4,6 +4,7 @@
 
 use super::config::{Method, TrainConfig};
 use super::limits::{Limits, LIMITS};
+use crate::dataset::{DEFAULT_LABEL_COLUMN, DEFAULT_TEXT_COLUMN};
 use crate::model::resolve::{DEFAULT_MODEL, PRESETS};
 use crate::setting::Setting;
 use crate::settings::SplitPlan;
@@ -29,8 +30,8 @@ pub fn default_text(setting: Setting) -> Option<String> {
         Setting::Precision => c.precision.name().into(),
         Setting::ValidationFraction => s.validation_fraction.to_string(),
         Setting::SplitSeed => s.seed.to_string(),
-        Setting::TextColumn => "text".into(),
-        Setting::LabelColumn => "label".into(),
+        Setting::TextColumn => DEFAULT_TEXT_COLUMN.into(),
+        Setting::LabelColumn => DEFAULT_LABEL_COLUMN.into(),
         Setting::EarlyStoppingPatience
         | Setting::GroupByLength
         | Setting::NewHead

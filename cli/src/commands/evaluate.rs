@@ -14,7 +14,7 @@ pub fn run(args: EvaluateArgs) -> Result<ExitCode, EngineError> {
     let metrics = predictor.evaluate_file(
         &on.data,
         &on.text.spec_for(&predictor, &on.data)?,
-        &on.label.label_column,
+        &on.label.column(),
         map.as_ref(),
     )?;
     if args.json {

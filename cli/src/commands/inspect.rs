@@ -8,7 +8,7 @@ use dialect::dataset::LabelMap;
 use dialect::model::resolve::resolve_model;
 use dialect::model::tokenize::TextEncoder;
 use dialect::settings::SplitPlan;
-use dialect::{EngineError, TextSpec};
+use dialect::{EngineError, TextSpec, TrainConfig};
 use std::process::ExitCode;
 
 /// Profile the file (`--profile-only`), or run the whole inspection on it.
@@ -24,13 +24,19 @@ pub fn run(args: InspectArgs) -> Result<ExitCode, EngineError> {
     }
     let map = args.label_map.as_deref().map(LabelMap::load).transpose()?;
     let encoder = match &args.model {
-        Some(m) => Some(TextEncoder::load(&resolve_model(m)?, args.max_length)?),
+        Some(m) => {
+            let max_length = args.max_length.unwrap_or(TrainConfig::default().max_length);
+            Some(TextEncoder::load(&resolve_model(m)?, max_length)?)
+        }
         None => None,
     };
     let options = InspectOptions {
-        text: (!args.text_columns.is_empty()).then(|| TextSpec {
-            columns: args.text_columns.clone(),
-            separator: args.text_separator.clone(),
+        text: (!args.text_columns.is_empty()).then(|| {
+            let mut spec = TextSpec::columns(args.text_columns.clone());
+            if let Some(separator) = &args.text_separator {
+                spec.separator = separator.clone();
+            }
+            spec
         }),
         label_column: args.label_column.clone(),
         label_map: map.as_ref(),

@@ -13,13 +13,7 @@ pub fn run(args: QuantizeArgs) -> Result<ExitCode, EngineError> {
         Predictor::load_with(&on.model, DeviceChoice::Cpu, Some(PredictionPrecision::F32))?;
     let spec = on.text.spec_for(&predictor, &on.data)?;
     let map = on.label.map()?;
-    let check = check_file(
-        &on.model,
-        &on.data,
-        &spec,
-        &on.label.label_column,
-        map.as_ref(),
-    )?;
+    let check = check_file(&on.model, &on.data, &spec, &on.label.column(), map.as_ref())?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&check)?);
     } else {
