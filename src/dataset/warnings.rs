@@ -32,9 +32,9 @@ impl std::fmt::Display for Warning {
     }
 }
 
-/// Warnings in the order first seen, one entry per kind.
+/// Warnings in the order first seen, one entry per kind. Serialised as the list itself
+/// (serde's newtype form).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ts_rs::TS)]
-#[serde(transparent)]
 pub struct Warnings(Vec<Warning>);
 
 impl Warnings {
@@ -80,6 +80,15 @@ impl Warnings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn warnings_serialise_as_their_list() {
+        let mut w = Warnings::default();
+        w.add("bom", Some(1), "a byte-order mark".into());
+        let json = serde_json::to_value(&w).unwrap();
+        assert!(json.as_array().is_some_and(|a| a.len() == 1), "{json}");
+        assert_eq!(serde_json::from_value::<Warnings>(json).unwrap(), w);
+    }
 
     #[test]
     fn aggregates_by_kind_with_a_few_lines() {

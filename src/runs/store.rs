@@ -57,9 +57,9 @@ pub struct RunRecord {
     #[serde(default)]
     pub fingerprint: Option<DataFingerprint>,
     /// Whether the run can be resumed: it ended unfinished and holds the checkpoint of
-    /// a completed epoch. Worked out whenever the record is read (a stored value is
-    /// ignored).
-    #[serde(default, skip_deserializing)]
+    /// a completed epoch. Worked out whenever the record is read (`read_record`
+    /// replaces a stored value).
+    #[serde(default)]
     pub resumable: bool,
 }
 

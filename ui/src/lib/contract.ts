@@ -482,8 +482,8 @@ pid: number | null,
 fingerprint: DataFingerprint | null, 
 /**
  * Whether the run can be resumed: it ended unfinished and holds the checkpoint of
- * a completed epoch. Worked out whenever the record is read (a stored value is
- * ignored).
+ * a completed epoch. Worked out whenever the record is read (`read_record`
+ * replaces a stored value).
  */
 resumable: boolean, };
 
@@ -627,6 +627,7 @@ export type ValidationCheck = { "kind": "verified", note: string | null, } | { "
 export type Warning = { kind: string, message: string, count: number, lines: Array<number>, };
 
 /**
- * Warnings in the order first seen, one entry per kind.
+ * Warnings in the order first seen, one entry per kind. Serialised as the list itself
+ * (serde's newtype form).
  */
 export type Warnings = Array<Warning>;

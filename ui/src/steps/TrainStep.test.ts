@@ -139,6 +139,17 @@ describe('Train step', () => {
     expect(request!.config.groupByLength).toBe(true);
   });
 
+  it('sends the split seed with the data, apart from the training seed', async () => {
+    await ready();
+    await fireEvent.input(screen.getByTestId('hp-seed'), { target: { value: '7' } });
+    await fireEvent.input(screen.getByTestId('hp-split-seed'), { target: { value: '3' } });
+    await fireEvent.click(screen.getByTestId('start-training'));
+    await settle();
+    expect(request!.config.seed).toBe(7);
+    expect(request!.data.split.seed).toBe(3);
+    expect(screen.getByText('Split seed')).toBeInTheDocument();
+  });
+
   it('keeps the model unchanged when the folder dialog is cancelled', async () => {
     await ready({ pick_model_folder: () => null });
     await fireEvent.click(screen.getByTestId('model-option-folder'));

@@ -7,7 +7,10 @@ import type { Catalogue, Setting, SplitPlan, TrainConfig } from '../api';
 /** What the settings form edits: a run's training settings (the model, device, precision
  * and head are chosen apart) and how much of the file it uses and holds out. */
 export type Hyper = Omit<TrainConfig, 'model' | 'outputDir' | 'device' | 'precision' | 'newHead' | 'checkpointDir'> &
-  Pick<SplitPlan, 'validationFraction' | 'maxRows'>;
+  Pick<SplitPlan, 'validationFraction' | 'maxRows'> & {
+    /** The split's own seed (the training seed is `seed`). */
+    splitSeed: number;
+  };
 
 /** The form's settings from a config and a split (a preset's, or the catalogue's defaults). */
 export function hyperOf(config: TrainConfig, split: SplitPlan): Hyper {
@@ -27,6 +30,7 @@ export function hyperOf(config: TrainConfig, split: SplitPlan): Hyper {
     groupByLength: config.groupByLength,
     validationFraction: split.validationFraction,
     maxRows: split.maxRows,
+    splitSeed: split.seed,
   };
 }
 

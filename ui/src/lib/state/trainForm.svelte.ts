@@ -62,12 +62,12 @@ export class FormSettings {
     return this.presets.find((p) => p.id === this.preset) ?? null;
   }
 
-  /** The split training will make: the form's share and row limit, the engine's split seed. */
+  /** The split training will make: the form's share, split seed and row limit. */
   get split(): SplitPlan {
     const h = this.hyper;
     return {
       validationFraction: h.validationFraction,
-      seed: this.catalogue.split.seed,
+      seed: h.splitSeed,
       maxRows: h.maxRows && h.maxRows > 0 ? h.maxRows : null,
     };
   }

@@ -42,6 +42,7 @@ const FIELDS: Presentation[] = [
   { key: 'validationFraction', testid: 'hp-validation', step: 0.05 },
   { key: 'earlyStoppingPatience', testid: 'hp-early-stopping', step: 1, integer: true, optional: true, placeholder: 'off', fineTuneOnly: true },
   { key: 'seed', testid: 'hp-seed', step: 1, integer: true, sign: 'nonNegative' },
+  { key: 'splitSeed', testid: 'hp-split-seed', step: 1, integer: true, sign: 'nonNegative' },
 ];
 
 /** The fields with the catalogue's labels, help and bounds. */
