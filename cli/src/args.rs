@@ -1,11 +1,11 @@
 //! The command line's grammar: every subcommand and option, parsed by clap.
 
 use clap::{Args, Parser, Subcommand};
-use dialect::dataset::{LabelMap, DEFAULT_LABEL_COLUMN, DEFAULT_TEXT_COLUMN};
+use dialect::dataset::LabelMap;
 use dialect::predict::check_trained_columns;
 use dialect::setting::Setting;
-use dialect::settings::cli_help;
 use dialect::settings::SplitPlan;
+use dialect::settings::{cli_help, DEFAULT_LABEL_COLUMN, DEFAULT_TEXT_COLUMN};
 use dialect::train::DataSpec;
 use dialect::{EngineError, Method, Predictor, TextSpec, TrainConfig};
 use std::path::{Path, PathBuf};

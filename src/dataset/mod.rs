@@ -19,11 +19,6 @@ pub use warnings::{Warning, Warnings};
 
 use serde::{Deserialize, Serialize};
 
-/// The text column read when none is named.
-pub const DEFAULT_TEXT_COLUMN: &str = "text";
-/// The label column read when none is named.
-pub const DEFAULT_LABEL_COLUMN: &str = "label";
-
 /// How to compose a ticket's text: one or more columns joined in order by
 /// `separator`, empty parts skipped.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]

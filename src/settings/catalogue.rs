@@ -2,9 +2,8 @@
 //! the app serves to the UI (defaults, bounds, presets, names and help, suggested
 //! models).
 
-use super::config::{Method, TrainConfig};
+use super::config::{Method, TrainConfig, DEFAULT_LABEL_COLUMN, DEFAULT_TEXT_COLUMN};
 use super::limits::{Limits, LIMITS};
-use crate::dataset::{DEFAULT_LABEL_COLUMN, DEFAULT_TEXT_COLUMN};
 use crate::model::resolve::{DEFAULT_MODEL, PRESETS};
 use crate::setting::Setting;
 use crate::settings::SplitPlan;

@@ -9,6 +9,11 @@ use candle_core::{DType, Device};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
+/// The text column read when none is named.
+pub const DEFAULT_TEXT_COLUMN: &str = "text";
+/// The label column read when none is named.
+pub const DEFAULT_LABEL_COLUMN: &str = "label";
+
 /// Which validation metric picks the best checkpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]

@@ -9,6 +9,8 @@ mod limits;
 mod split;
 
 pub use catalogue::{catalogue, cli_help, default_text, presets, Catalogue, Preset, SettingInfo};
-pub use config::{BestMetric, Method, Precision, TrainConfig};
+pub use config::{
+    BestMetric, Method, Precision, TrainConfig, DEFAULT_LABEL_COLUMN, DEFAULT_TEXT_COLUMN,
+};
 pub use limits::{Bounds, Limits, LIMITS};
 pub use split::SplitPlan;
