@@ -24,6 +24,7 @@ pub mod model_card;
 pub mod predict;
 pub mod quantize;
 pub mod review;
+pub mod run_diff;
 pub mod runs;
 pub mod runtime;
 pub mod setting;

@@ -281,6 +281,10 @@ pub enum RunsAction {
     /// the misclassified rows (all rows with --json). Refused when the data file no
     /// longer holds the run's validation rows.
     Review { id: String },
+    /// Compare two runs ticket by ticket on their validation rows: the tickets the
+    /// second run fixed, broke or changed, and how the confusion matrix moved (all
+    /// changed rows with --json). Refused when the runs were validated on other rows.
+    Diff { before: String, after: String },
 }
 
 #[derive(Args)]

@@ -693,13 +693,14 @@ fn runs_are_recorded_listed_shown_and_deleted() {
     assert!(!runs.join(&id).exists());
 }
 
-/// Train a one-epoch run of the tiny task into `runs`; its id.
-fn recorded_run(csv: &std::path::Path, runs: &std::path::Path) -> String {
+/// Train a one-epoch run of the tiny task into `runs`, with `options` added; its id.
+fn recorded_run(csv: &std::path::Path, runs: &std::path::Path, options: &[&str]) -> String {
     dialect()
         .args(["train", csv.to_str().unwrap(), "--model"])
         .arg(common::tiny_model("distilbert"))
         .args(["--epochs", "1", "--device", "cpu", "--runs-dir"])
         .arg(runs)
+        .args(options)
         .assert()
         .success();
     let list = dialect()
@@ -712,11 +713,63 @@ fn recorded_run(csv: &std::path::Path, runs: &std::path::Path) -> String {
 }
 
 #[test]
+fn runs_diff_compares_two_seeds_on_the_same_validation_rows() {
+    let work = tempfile::tempdir().unwrap();
+    let csv = common::tiny_csv(work.path(), 10);
+    let runs = work.path().join("runs");
+    let first = recorded_run(&csv, &runs, &[]);
+    // Another training seed: the split has its own seed, so the rows are the same.
+    let second = recorded_run(&csv, &runs, &["--seed", "7"]);
+    assert_ne!(first, second);
+    let diff = dialect()
+        .args(["runs", "diff", &first, &second, "--json", "--runs-dir"])
+        .arg(&runs)
+        .assert()
+        .success();
+    let diff: serde_json::Value = serde_json::from_slice(&diff.get_output().stdout).unwrap();
+    let review = |id: &str| {
+        let out = dialect()
+            .args(["runs", "review", id, "--json", "--runs-dir"])
+            .arg(&runs)
+            .assert()
+            .success();
+        serde_json::from_slice::<serde_json::Value>(&out.get_output().stdout).unwrap()
+    };
+    let (a, b) = (review(&first), review(&second));
+    assert_eq!(diff["rowsCompared"], a["metrics"]["count"]);
+    assert_eq!(diff["accuracyBefore"], a["metrics"]["accuracy"]);
+    assert_eq!(diff["accuracyAfter"], b["metrics"]["accuracy"]);
+    // Every row whose prediction changed is listed, and only those.
+    let predicted = |r: &serde_json::Value| {
+        r["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| (row["line"].as_u64().unwrap(), row["predicted"].clone()))
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    let (pa, pb) = (predicted(&a), predicted(&b));
+    let moved = pa.iter().filter(|(line, p)| pb[*line] != **p).count();
+    assert_eq!(diff["rows"].as_array().unwrap().len(), moved);
+    let counted = ["fixed", "broken", "changed"]
+        .iter()
+        .map(|k| diff[*k].as_u64().unwrap())
+        .sum::<u64>();
+    assert_eq!(counted as usize, moved);
+    dialect()
+        .args(["runs", "diff", &first, &second, "--runs-dir"])
+        .arg(&runs)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!("{first} → {second}")));
+}
+
+#[test]
 fn runs_review_scores_the_recorded_rows_and_refuses_an_edited_file() {
     let work = tempfile::tempdir().unwrap();
     let csv = common::tiny_csv(work.path(), 10);
     let runs = work.path().join("runs");
-    let id = recorded_run(&csv, &runs);
+    let id = recorded_run(&csv, &runs, &[]);
     let review = |json: bool| {
         let mut cmd = dialect();
         cmd.args(["runs", "review", &id, "--runs-dir"]).arg(&runs);
@@ -786,7 +839,7 @@ fn runs_delete_refuses_a_run_another_process_trains() {
     let work = tempfile::tempdir().unwrap();
     let csv = common::tiny_csv(work.path(), 5);
     let runs = work.path().join("runs");
-    let id = recorded_run(&csv, &runs);
+    let id = recorded_run(&csv, &runs, &[]);
     // This test process plays the trainer: it holds the run's lock and is in run.json.
     let record = runs.join(&id).join("run.json");
     let mut running: serde_json::Value =

@@ -1,8 +1,9 @@
-//! `dialect runs`: list, show, delete, export or review recorded runs.
+//! `dialect runs`: list, show, delete, export, review or compare recorded runs.
 
 use crate::args::{RunsAction, RunsArgs};
-use crate::render::runs::{print_review, print_run, print_runs};
+use crate::render::runs::{print_diff, print_review, print_run, print_runs};
 use dialect::review::review_run;
+use dialect::run_diff::diff_runs;
 use dialect::runs::RunStore;
 use dialect::{DeviceChoice, EngineError};
 use std::process::ExitCode;
@@ -34,6 +35,14 @@ pub fn run(args: RunsArgs) -> Result<ExitCode, EngineError> {
         RunsAction::Export { id, folder } => {
             let dir = store.export(&id, &folder)?;
             println!("{}", dir.display());
+        }
+        RunsAction::Diff { before, after } => {
+            let diff = diff_runs(&store, &before, &after, DeviceChoice::Auto)?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&diff)?);
+            } else {
+                print_diff(&diff);
+            }
         }
         RunsAction::Review { id } => {
             let review = review_run(&store, &id, DeviceChoice::Auto)?;

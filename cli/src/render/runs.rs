@@ -1,8 +1,10 @@
-//! Recorded runs: the list, one run, and a run's review (`dialect runs`).
+//! Recorded runs: the list, one run, a run's review and two runs compared
+//! (`dialect runs`).
 
 use super::clip;
 use super::metrics::print_metrics;
 use dialect::review::{Review, ValidationCheck};
+use dialect::run_diff::{Change, RunDiff};
 use dialect::runs::{RunRecord, RunStatus};
 use dialect::EngineError;
 use std::path::{Path, PathBuf};
@@ -100,5 +102,45 @@ pub fn print_review(review: &Review) {
             r.confidence * 100.0,
             clip(&r.text, 60)
         );
+    }
+}
+
+/// Two runs compared: the counts, the metrics before and after, and every ticket
+/// whose prediction changed, grouped.
+pub fn print_diff(d: &RunDiff) {
+    println!(
+        "{} → {}: {} validation rows; {} fixed, {} broken, {} changed",
+        d.before, d.after, d.rows_compared, d.fixed, d.broken, d.changed
+    );
+    println!(
+        "accuracy {:.4} → {:.4} ({:+.2} pt), macro-F1 {:.4} → {:.4}",
+        d.accuracy_before,
+        d.accuracy_after,
+        100.0 * (d.accuracy_after - d.accuracy_before),
+        d.macro_f1_before,
+        d.macro_f1_after
+    );
+    for (change, title) in [
+        (Change::Fixed, "fixed (wrong → right)"),
+        (Change::Broken, "broken (right → wrong)"),
+        (Change::Changed, "changed (wrong → another wrong)"),
+    ] {
+        let rows: Vec<_> = d.rows.iter().filter(|r| r.change == change).collect();
+        if rows.is_empty() {
+            continue;
+        }
+        println!("\n{title}: {}", rows.len());
+        for r in rows {
+            println!(
+                "  line {:>6}  true {:<16} {:<16} {:>5.1}% → {:<16} {:>5.1}%  {}",
+                r.line,
+                clip(&r.truth, 16),
+                clip(&r.before, 16),
+                r.before_confidence * 100.0,
+                clip(&r.after, 16),
+                r.after_confidence * 100.0,
+                clip(&r.text, 50)
+            );
+        }
     }
 }

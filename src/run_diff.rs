@@ -1,0 +1,227 @@
+//! Comparing two runs ticket by ticket: on the validation rows both were scored on,
+//! which tickets the second run fixed (wrong → right), broke (right → wrong) or changed
+//! (wrong → another wrong class), and how the confusion matrix moved.
+
+use crate::device::DeviceChoice;
+use crate::error::{EngineError, Result};
+use crate::review::{review_run, Review, ReviewedRow};
+use crate::runs::RunStore;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// How a ticket's prediction moved from the first run to the second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+pub enum Change {
+    /// Wrong before, right after.
+    Fixed,
+    /// Right before, wrong after.
+    Broken,
+    /// Wrong before and after, with another class.
+    Changed,
+}
+
+/// A ticket whose prediction differs between the two runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangedRow {
+    pub change: Change,
+    /// Line in the data file where the row starts.
+    pub line: usize,
+    pub text: String,
+    pub truth: String,
+    pub before: String,
+    pub before_confidence: f32,
+    pub after: String,
+    pub after_confidence: f32,
+}
+
+/// Two runs compared on the same rows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+pub struct RunDiff {
+    pub before: String,
+    pub after: String,
+    pub rows_compared: usize,
+    pub fixed: usize,
+    pub broken: usize,
+    pub changed: usize,
+    pub accuracy_before: f64,
+    pub accuracy_after: f64,
+    pub macro_f1_before: f64,
+    pub macro_f1_after: f64,
+    /// The classes of both runs: the first run's in its order, then any new ones.
+    pub labels: Vec<String>,
+    /// `after − before` counts, `[true][predicted]` over `labels`.
+    pub confusion_change: Vec<Vec<i64>>,
+    /// Every ticket whose prediction changed: fixed first, then broken, then changed,
+    /// in file order within each.
+    pub rows: Vec<ChangedRow>,
+}
+
+/// Compare runs `before` and `after` on their validation rows (each checked against its
+/// run's fingerprint). Refused when the two runs were validated on other rows.
+pub fn diff_runs(
+    store: &RunStore,
+    before: &str,
+    after: &str,
+    device: DeviceChoice,
+) -> Result<RunDiff> {
+    let (a, b) = (
+        review_run(store, before, device)?,
+        review_run(store, after, device)?,
+    );
+    diff_reviews(before, &a, after, &b)
+}
+
+/// Compare two reviews of the same rows (matched by line and text, in any order).
+pub fn diff_reviews(
+    before_id: &str,
+    before: &Review,
+    after_id: &str,
+    after: &Review,
+) -> Result<RunDiff> {
+    let key = |r: &ReviewedRow| (r.line, r.text.clone());
+    let after_rows: HashMap<(usize, String), &ReviewedRow> =
+        after.rows.iter().map(|r| (key(r), r)).collect();
+    let same_rows = before.rows.len() == after.rows.len()
+        && before.rows.iter().all(|r| after_rows.contains_key(&key(r)));
+    if !same_rows {
+        return Err(EngineError::Config(format!(
+            "runs {before_id} and {after_id} were validated on other rows ({} and {}): \
+             compare runs that share their data file, label map and split",
+            before.rows.len(),
+            after.rows.len()
+        )));
+    }
+    let mut labels = before.labels.clone();
+    for l in &after.labels {
+        if !labels.contains(l) {
+            labels.push(l.clone());
+        }
+    }
+    let index = |label: &str| labels.iter().position(|l| l == label).unwrap_or(0);
+    let k = labels.len();
+    let mut confusion_change = vec![vec![0i64; k]; k];
+    let mut rows = Vec::new();
+    for b in &before.rows {
+        let a = after_rows[&key(b)];
+        let truth = index(&b.truth);
+        confusion_change[truth][index(&b.predicted)] -= 1;
+        confusion_change[truth][index(&a.predicted)] += 1;
+        let change = match (b.predicted == b.truth, a.predicted == a.truth) {
+            (false, true) => Change::Fixed,
+            (true, false) => Change::Broken,
+            (false, false) if a.predicted != b.predicted => Change::Changed,
+            _ => continue,
+        };
+        rows.push(ChangedRow {
+            change,
+            line: b.line,
+            text: b.text.clone(),
+            truth: b.truth.clone(),
+            before: b.predicted.clone(),
+            before_confidence: b.confidence,
+            after: a.predicted.clone(),
+            after_confidence: a.confidence,
+        });
+    }
+    rows.sort_by_key(|r| (r.change as u8, r.line));
+    let count = |c: Change| rows.iter().filter(|r| r.change == c).count();
+    Ok(RunDiff {
+        before: before_id.to_string(),
+        after: after_id.to_string(),
+        rows_compared: before.rows.len(),
+        fixed: count(Change::Fixed),
+        broken: count(Change::Broken),
+        changed: count(Change::Changed),
+        accuracy_before: before.metrics.accuracy,
+        accuracy_after: after.metrics.accuracy,
+        macro_f1_before: before.metrics.macro_f1,
+        macro_f1_after: after.metrics.macro_f1,
+        labels,
+        confusion_change,
+        rows,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::Metrics;
+    use crate::review::ValidationCheck;
+
+    /// A review of rows `(line, truth, predicted)` over classes a, b, c.
+    fn review(rows: &[(usize, &str, &str)]) -> Review {
+        let labels: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
+        let index = |l: &str| labels.iter().position(|x| x == l).unwrap();
+        let truth: Vec<usize> = rows.iter().map(|r| index(r.1)).collect();
+        let predicted: Vec<usize> = rows.iter().map(|r| index(r.2)).collect();
+        Review {
+            metrics: Metrics::compute(&labels, &truth, &predicted),
+            labels: labels.clone(),
+            rows: rows
+                .iter()
+                .map(|&(line, truth, predicted)| ReviewedRow {
+                    line,
+                    text: format!("ticket on line {line}"),
+                    truth: truth.into(),
+                    predicted: predicted.into(),
+                    confidence: 0.5,
+                })
+                .collect(),
+            validation: ValidationCheck::Verified { note: None },
+        }
+    }
+
+    #[test]
+    fn tickets_are_grouped_as_fixed_broken_and_changed() {
+        let before = review(&[
+            (2, "a", "b"), // fixed
+            (3, "b", "b"), // broken
+            (4, "c", "a"), // changed
+            (5, "a", "a"), // right both times
+            (6, "b", "c"), // the same wrong class both times
+        ]);
+        // The second run lists the rows in another order.
+        let after = review(&[
+            (6, "b", "c"),
+            (5, "a", "a"),
+            (4, "c", "b"),
+            (3, "b", "a"),
+            (2, "a", "a"),
+        ]);
+        let diff = diff_reviews("r1", &before, "r2", &after).unwrap();
+        assert_eq!((diff.fixed, diff.broken, diff.changed), (1, 1, 1));
+        assert_eq!(diff.rows_compared, 5);
+        let moved: Vec<(Change, usize, &str, &str)> = diff
+            .rows
+            .iter()
+            .map(|r| (r.change, r.line, r.before.as_str(), r.after.as_str()))
+            .collect();
+        assert_eq!(
+            moved,
+            vec![
+                (Change::Fixed, 2, "b", "a"),
+                (Change::Broken, 3, "b", "a"),
+                (Change::Changed, 4, "a", "b"),
+            ]
+        );
+        // Row a: line 2 moved from predicted b to a; row b: line 3 from b to a; row c:
+        // line 4 from a to b.
+        assert_eq!(
+            diff.confusion_change,
+            vec![vec![1, -1, 0], vec![1, -1, 0], vec![-1, 1, 0]]
+        );
+        assert!((diff.accuracy_before - 0.4).abs() < 1e-9);
+        assert!((diff.accuracy_after - 0.4).abs() < 1e-9);
+    }
+
+    #[test]
+    fn runs_validated_on_other_rows_are_refused() {
+        let before = review(&[(2, "a", "a"), (3, "b", "b")]);
+        let after = review(&[(2, "a", "a"), (4, "b", "b")]);
+        let err = diff_reviews("r1", &before, "r2", &after).unwrap_err();
+        assert!(err.to_string().contains("other rows"), "{err}");
+    }
+}
