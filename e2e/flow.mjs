@@ -207,6 +207,31 @@ try {
   console.log(`e2e: resumed run accuracy ${resumedAcc}`);
   await noErrorBanner(browser);
 
+  // The same settings with another training seed, then the two runs compared ticket by
+  // ticket: the split has its own seed, so both were scored on the same tickets.
+  await trainSetup(browser, 'preset-light');
+  await setInput(browser, 'hp-epochs', 2);
+  await setInput(browser, 'hp-max-rows', 200);
+  await setInput(browser, 'hp-max-length', 64);
+  await setInput(browser, 'hp-learning-rate', '1e-4');
+  await setInput(browser, 'hp-seed', 7);
+  await click(browser, 'start-training');
+  const reseededAcc = await trainFinished(browser);
+  console.log(`e2e: same run, training seed 7: accuracy ${reseededAcc}`);
+  await click(browser, 'nav-runs');
+  const reseeded = await browser.$('[data-testid^="run-row-"] button');
+  await reseeded.waitForClickable({ timeout: 30_000 });
+  await reseeded.click();
+  const compareWith = await byTestId(browser, 'compare-with');
+  await compareWith.scrollIntoView({ block: 'center' });
+  // The newest other run is the resumed one.
+  await compareWith.selectByIndex(1);
+  const compared = await waitText(browser, 'compare-summary', (t) => /fixed/.test(t), 5 * 60_000);
+  console.log(`e2e: compared with the resumed run: ${compared.replace(/\s+/g, ' ')}`);
+  await (await byTestId(browser, 'compare-summary')).scrollIntoView({ block: 'start' });
+  await shot(browser, '19-runs-compare');
+  await noErrorBanner(browser);
+
   // Ending the app mid-training (SIGTERM: logout, shutdown) cancels the run cleanly.
   // (WebKitWebDriver kills the app outright when asked to close its window, so the
   // window-close path, which runs the same code, is covered by the command tests.)
@@ -232,7 +257,7 @@ try {
   await browser.deleteSession().catch(() => {});
 }
 
-// Four runs finished with their models on disk (one of them resumed); the fifth was
+// Five runs finished with their models on disk (one of them resumed); the sixth was
 // cancelled by SIGTERM
 // (the app waits for the step in flight, then records the cancel).
 const root = join(process.env.DIALECT_HOME, 'runs');
@@ -244,7 +269,7 @@ for (let i = 0; i < 120 && !records.some((r) => r.status === 'cancelled'); i++) 
 }
 const finished = records.filter((r) => r.status === 'finished' && existsSync(join(root, r.id, 'model', 'model.safetensors')));
 const cancelled = records.filter((r) => r.status === 'cancelled');
-if (finished.length !== 4 || cancelled.length !== 1) {
-  throw new Error(`expected 4 finished runs with models and 1 cancelled, found ${JSON.stringify(records.map((r) => r.status))}`);
+if (finished.length !== 5 || cancelled.length !== 1) {
+  throw new Error(`expected 5 finished runs with models and 1 cancelled, found ${JSON.stringify(records.map((r) => r.status))}`);
 }
 console.log('e2e: passed');

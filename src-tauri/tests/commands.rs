@@ -562,6 +562,17 @@ fn training_runs_on_its_own_thread_and_is_recorded() {
     assert!(rows[0]["text"].as_str().is_some_and(|t| !t.is_empty()));
     assert!(review["metrics"]["confusion"].is_array());
 
+    // A second run on the same data and split compares with the first, row by row.
+    let second = app.trained_run();
+    let diff = app.ok("diff_runs", json!({ "before": id, "after": second }));
+    assert_eq!(diff["rowsCompared"].as_u64(), Some(rows.len() as u64));
+    let changed = ["fixed", "broken", "changed"]
+        .iter()
+        .map(|k| diff[*k].as_u64().unwrap())
+        .sum::<u64>();
+    assert_eq!(diff["rows"].as_array().unwrap().len() as u64, changed);
+    app.ok("delete_run", json!({ "runId": second }));
+
     let predictions = app.ok(
         "predict",
         json!({ "runId": id, "texts": ["please add dark mode"] }),

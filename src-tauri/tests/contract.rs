@@ -10,6 +10,7 @@ use dialect::device::DeviceInfo;
 use dialect::device_check::DeviceCheck;
 use dialect::model::resolve::{DownloadEvent, ModelStatus};
 use dialect::review::Review;
+use dialect::run_diff::RunDiff;
 use dialect::runs::{RunRecord, RunRequest};
 use dialect::settings::Catalogue;
 use dialect::{DeviceChoice, Prediction, PredictionPrecision, TrainEvent};
@@ -111,6 +112,7 @@ fn contract() -> String {
     // Runs.
     c.visit::<RunRecord>();
     c.visit::<RunDetail>();
+    c.visit::<RunDiff>();
 
     let mut out = String::from(HEADER);
     for decl in c.decls.values() {

@@ -1,11 +1,12 @@
-//! Runs: history, one run's record and events, export, delete.
+//! Runs: history, one run's record and events, two runs compared, export, delete.
 
 use crate::dialogs;
 use crate::error::{blocking, AppError, AppResult};
 use crate::state::AppState;
 use crate::sync::lock;
+use dialect::run_diff::{diff_runs as diff, RunDiff};
 use dialect::runs::RunRecord;
-use dialect::TrainEvent;
+use dialect::{DeviceChoice, TrainEvent};
 use serde::Serialize;
 use std::path::PathBuf;
 use tauri::State;
@@ -15,6 +16,18 @@ use tauri::State;
 pub async fn list_runs(state: State<'_, AppState>) -> AppResult<Vec<RunRecord>> {
     let store = state.store.clone();
     blocking(move || Ok(store.list()?)).await
+}
+
+/// Compare run `after` with run `before` ticket by ticket on their validation rows:
+/// the tickets it fixed, broke or changed, and the confusion matrix's change.
+#[tauri::command]
+pub async fn diff_runs(
+    state: State<'_, AppState>,
+    before: String,
+    after: String,
+) -> AppResult<RunDiff> {
+    let store = state.store.clone();
+    blocking(move || Ok(diff(&store, &before, &after, DeviceChoice::Auto)?)).await
 }
 
 /// One run: its record and its events.

@@ -26,6 +26,7 @@ import type {
   Review,
   RowText,
   RunDetail,
+  RunDiff,
   RunRecord,
   RunRequest,
   Sample,
@@ -81,6 +82,9 @@ export type {
   ReviewedRow,
   RowText,
   RunDetail,
+  RunDiff,
+  Change,
+  ChangedRow,
   RunRecord,
   RunRequest,
   RunStatus,
@@ -227,6 +231,7 @@ export const predictFile = (
 // Runs
 export const listRuns = () => invoke<RunRecord[]>('list_runs');
 export const getRun = (runId: string) => invoke<RunDetail>('get_run', { runId });
+export const diffRuns = (before: string, after: string) => invoke<RunDiff>('diff_runs', { before, after });
 export const deleteRun = (runId: string) => invoke<void>('delete_run', { runId });
 export const exportRun = (runId: string) => invoke<string | null>('export_run', { runId });
 

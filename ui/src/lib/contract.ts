@@ -72,6 +72,20 @@ defaultPreset: string, settings: Array<SettingInfo>,
 models: Array<string>, defaultModel: string, };
 
 /**
+ * How a ticket's prediction moved from the first run to the second.
+ */
+export type Change = "fixed" | "broken" | "changed";
+
+/**
+ * A ticket whose prediction differs between the two runs.
+ */
+export type ChangedRow = { change: Change, 
+/**
+ * Line in the data file where the row starts.
+ */
+line: number, text: string, truth: string, before: string, beforeConfidence: number, after: string, afterConfidence: number, };
+
+/**
  * One comparison and whether it held.
  */
 export type CheckItem = { name: string, passed: boolean, 
@@ -454,6 +468,24 @@ export type RowText = { line: number, text: string, };
  * One run: its record and its events.
  */
 export type RunDetail = { record: RunRecord, events: Array<TrainEvent>, };
+
+/**
+ * Two runs compared on the same rows.
+ */
+export type RunDiff = { before: string, after: string, rowsCompared: number, fixed: number, broken: number, changed: number, accuracyBefore: number, accuracyAfter: number, macroF1Before: number, macroF1After: number, 
+/**
+ * The classes of both runs: the first run's in its order, then any new ones.
+ */
+labels: Array<string>, 
+/**
+ * `after − before` counts, `[true][predicted]` over `labels`.
+ */
+confusionChange: Array<Array<number>>, 
+/**
+ * Every ticket whose prediction changed: fixed first, then broken, then changed,
+ * in file order within each.
+ */
+rows: Array<ChangedRow>, };
 
 /**
  * What `run.json` holds.

@@ -34,6 +34,56 @@ describe('Runs page', () => {
     await waitFor(() => expect(app.runs.list.map((r) => r.id)).toEqual(['run-2']));
   });
 
+  it('compares the open run with an earlier one, ticket by ticket, with filters', async () => {
+    const row = (change: string, line: number, truth: string, before: string, after: string) => ({
+      change,
+      line,
+      text: `ticket on line ${line}`,
+      truth,
+      before,
+      beforeConfidence: 0.6,
+      after,
+      afterConfidence: 0.8,
+    });
+    const { calls } = mockCommands({
+      get_run: () => ({ record: runRecord('run-2'), events: [started, { type: 'finished', summary: summary() }] }),
+      diff_runs: () => ({
+        before: 'run-1',
+        after: 'run-2',
+        rowsCompared: 10,
+        fixed: 2,
+        broken: 1,
+        changed: 0,
+        accuracyBefore: 0.7,
+        accuracyAfter: 0.8,
+        macroF1Before: 0.6,
+        macroF1After: 0.75,
+        labels: ['bug', 'feature'],
+        confusionChange: [
+          [1, -1],
+          [1, -1],
+        ],
+        rows: [row('fixed', 2, 'bug', 'feature', 'bug'), row('fixed', 5, 'feature', 'bug', 'feature'), row('broken', 7, 'feature', 'feature', 'bug')],
+      }),
+    });
+    app.runs.list = [runRecord('run-2'), runRecord('run-1')];
+    app.runs.openId = 'run-2';
+    render(RunsStep);
+    const select = await screen.findByTestId('compare-with');
+    await fireEvent.change(select, { target: { value: 'run-1' } });
+    await waitFor(() => expect(screen.getByTestId('compare-summary')).toHaveTextContent('2fixed'));
+    expect(calls.find((c) => c.cmd === 'diff_runs')?.args).toEqual({ before: 'run-1', after: 'run-2' });
+    expect(screen.getByTestId('compare-summary')).toHaveTextContent('+10.0 pt on 10 tickets');
+    expect(screen.getByTestId('compare-rows').querySelectorAll('tbody tr')).toHaveLength(3);
+    await fireEvent.click(screen.getByTestId('compare-broken'));
+    const rows = screen.getByTestId('compare-rows').querySelectorAll('tbody tr');
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toHaveTextContent('ticket on line 7');
+    await fireEvent.click(screen.getByTestId('compare-changed'));
+    expect(screen.getByTestId('compare-none')).toHaveTextContent('No tickets match');
+    expect(screen.getByTestId('compare-confusion')).toHaveTextContent('+1');
+  });
+
   it('shows a baseline run: its method, the encoding count, and a note in place of the charts', async () => {
     const record = runRecord('run-b', { config: { ...runRecord('run-b').config, method: 'baseline', epochs: 1 } });
     mockCommands({
