@@ -118,7 +118,6 @@ pub struct RunOutcome {
 /// A run training on its own thread.
 pub struct RunHandle {
     id: String,
-    config: TrainConfig,
     control: RunControl,
     thread: JoinHandle<RunOutcome>,
 }
@@ -150,9 +149,8 @@ impl PendingRun {
             ..
         } = self;
         let id = run.id().to_string();
-        let config = run.config().clone();
         let thread = {
-            let (config, control) = (config.clone(), control.clone());
+            let (config, control) = (run.config().clone(), control.clone());
             std::thread::Builder::new()
                 .name(format!("train-{id}"))
                 .spawn(move || {
@@ -167,7 +165,6 @@ impl PendingRun {
         };
         Ok(RunHandle {
             id,
-            config,
             control,
             thread,
         })
@@ -218,11 +215,6 @@ impl RunHandle {
     /// The run's id.
     pub fn id(&self) -> &str {
         &self.id
-    }
-
-    /// The settings it trains with (model and checkpoints inside the run's folder).
-    pub fn config(&self) -> &TrainConfig {
-        &self.config
     }
 
     /// Cancel it, or ask whether it still trains, from anywhere.

@@ -10,7 +10,7 @@ use crate::settings::SplitPlan;
 use serde::Serialize;
 
 /// `setting`'s default, as the CLI's help shows it (`None`: no default, or off).
-pub fn default_text(setting: Setting) -> Option<String> {
+fn default_text(setting: Setting) -> Option<String> {
     let (c, s) = (TrainConfig::default(), SplitPlan::default());
     Some(match setting {
         Setting::Model => c.model,
@@ -61,7 +61,7 @@ pub struct Preset {
 }
 
 /// The presets, quickest first; `balanced` is the recipe's defaults.
-pub fn presets() -> Vec<Preset> {
+fn presets() -> Vec<Preset> {
     let recipe = TrainConfig::default;
     let split = SplitPlan::default;
     vec![

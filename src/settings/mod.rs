@@ -8,7 +8,7 @@ mod config;
 mod limits;
 mod split;
 
-pub use catalogue::{catalogue, cli_help, default_text, presets, Catalogue, Preset, SettingInfo};
+pub use catalogue::{catalogue, cli_help, Catalogue, Preset, SettingInfo};
 pub use config::{
     BestMetric, Method, Precision, TrainConfig, DEFAULT_LABEL_COLUMN, DEFAULT_TEXT_COLUMN,
 };
