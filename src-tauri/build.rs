@@ -9,7 +9,15 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 /// The area modules, in the order the handler lists them.
-const AREAS: &[&str] = &["app", "data", "settings", "train", "predict", "runs"];
+const AREAS: &[&str] = &[
+    "app",
+    "corrections",
+    "data",
+    "settings",
+    "train",
+    "predict",
+    "runs",
+];
 const CAPABILITY: &str = "capabilities/main.json";
 
 fn main() {

@@ -172,8 +172,14 @@ fn recorded_rows(
         &spec.label_column,
         spec.label_map.as_ref(),
     )?;
-    let mut by_line: HashMap<usize, Example> =
-        data.examples.into_iter().map(|e| (e.line, e)).collect();
+    // Scored with the corrections the run trained with (they name the data file's rows).
+    let examples = match &spec.validation {
+        Some(_) => data.examples,
+        None => spec
+            .resolve_corrections(&data.examples)
+            .apply(data.examples),
+    };
+    let mut by_line: HashMap<usize, Example> = examples.into_iter().map(|e| (e.line, e)).collect();
     let mut rows = Vec::with_capacity(ids.len());
     let mut missing = Vec::new();
     for id in ids {

@@ -1,13 +1,17 @@
-//! Comparing two runs ticket by ticket: on the validation rows both were scored on,
-//! which tickets the second run fixed (wrong → right), broke (right → wrong) or changed
-//! (wrong → another wrong class), and how the confusion matrix moved.
+//! Comparing two runs ticket by ticket: on the validation rows both were scored on
+//! (or on one file picked for the comparison), which tickets the second run fixed
+//! (wrong → right), broke (right → wrong) or changed (wrong → another wrong class),
+//! and how the confusion matrix moved.
 
+use crate::dataset::read_labeled;
 use crate::device::DeviceChoice;
 use crate::error::{EngineError, Result};
-use crate::review::{review_run, Review, ReviewedRow};
+use crate::predict::{PredictionPrecision, Predictor};
+use crate::review::{review, review_run, Review, ReviewedRow, ValidationCheck};
 use crate::runs::RunStore;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
 /// How a ticket's prediction moved from the first run to the second.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
@@ -34,6 +38,23 @@ pub struct ChangedRow {
     pub before_confidence: f32,
     pub after: String,
     pub after_confidence: f32,
+    /// The ticket's class in the first run, when a correction changed it since
+    /// (`truth` is the second run's).
+    pub truth_before: Option<String>,
+}
+
+/// Which rows two runs were compared on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum DiffBasis {
+    /// The validation rows both runs were scored on; `only_before` / `only_after`
+    /// rows (tickets dropped or added by corrections) are left out.
+    ValidationRows {
+        only_before: usize,
+        only_after: usize,
+    },
+    /// Every labelled row of a file picked for the comparison, scored by both models.
+    File { path: PathBuf },
 }
 
 /// Two runs compared on the same rows.
@@ -42,6 +63,7 @@ pub struct ChangedRow {
 pub struct RunDiff {
     pub before: String,
     pub after: String,
+    pub basis: DiffBasis,
     pub rows_compared: usize,
     pub fixed: usize,
     pub broken: usize,
@@ -60,7 +82,8 @@ pub struct RunDiff {
 }
 
 /// Compare runs `before` and `after` on their validation rows (each checked against its
-/// run's fingerprint). Refused when the two runs were validated on other rows.
+/// run's fingerprint). Refused when the two runs were validated on other rows: compare
+/// them on one file with [`diff_runs_on`].
 pub fn diff_runs(
     store: &RunStore,
     before: &str,
@@ -74,7 +97,46 @@ pub fn diff_runs(
     diff_reviews(before, &a, after, &b)
 }
 
-/// Compare two reviews of the same rows (matched by line and text, in any order).
+/// Compare runs `before` and `after` on every labelled row of `file` (read with the
+/// first run's text columns, label column and label map), each scored by its best
+/// model in f32: for runs validated on other rows (another split seed, another file).
+pub fn diff_runs_on(
+    store: &RunStore,
+    before: &str,
+    after: &str,
+    file: &Path,
+    device: DeviceChoice,
+) -> Result<RunDiff> {
+    let spec = store.get(before)?.data;
+    let data = read_labeled(
+        file,
+        &spec.text,
+        &spec.label_column,
+        spec.label_map.as_ref(),
+    )?;
+    let check = || ValidationCheck::NotVerifiable {
+        reason: format!("rows of {}, picked for a comparison", file.display()),
+    };
+    let score = |id: &str| -> Result<Review> {
+        let predictor = Predictor::load_with(
+            &store.model_dir(id)?,
+            device,
+            Some(PredictionPrecision::F32),
+        )?;
+        review(&predictor, &data.examples, check())
+    };
+    let (a, b) = (score(before)?, score(after)?);
+    let mut diff = diff_reviews(before, &a, after, &b)?;
+    diff.basis = DiffBasis::File {
+        path: file.to_path_buf(),
+    };
+    Ok(diff)
+}
+
+/// Compare two reviews of the same rows, matched by line and text in any order; the
+/// second review's classes are the truth (corrections may have changed some). One
+/// review may lack rows the other has (tickets a correction dropped): refused unless
+/// every row of the smaller is in the larger and they share at least half of it.
 pub fn diff_reviews(
     before_id: &str,
     before: &Review,
@@ -84,14 +146,20 @@ pub fn diff_reviews(
     let key = |r: &ReviewedRow| (r.line, r.text.clone());
     let after_rows: HashMap<(usize, String), &ReviewedRow> =
         after.rows.iter().map(|r| (key(r), r)).collect();
-    let same_rows = before.rows.len() == after.rows.len()
-        && before.rows.iter().all(|r| after_rows.contains_key(&key(r)));
-    if !same_rows {
+    let shared: Vec<(&ReviewedRow, &ReviewedRow)> = before
+        .rows
+        .iter()
+        .filter_map(|b| after_rows.get(&key(b)).map(|a| (b, *a)))
+        .collect();
+    let larger = before.rows.len().max(after.rows.len());
+    let smaller = before.rows.len().min(after.rows.len());
+    if shared.is_empty() || shared.len() < smaller || 2 * shared.len() < larger {
         return Err(EngineError::Config(format!(
-            "runs {before_id} and {after_id} were validated on other rows ({} and {}): \
-             compare runs that share their data file, label map and split",
+            "runs {before_id} and {after_id} were validated on other rows ({} and {}, {} shared): \
+             compare them on one labelled file instead (both models score it)",
             before.rows.len(),
-            after.rows.len()
+            after.rows.len(),
+            shared.len()
         )));
     }
     let mut labels = before.labels.clone();
@@ -104,12 +172,11 @@ pub fn diff_reviews(
     let k = labels.len();
     let mut confusion_change = vec![vec![0i64; k]; k];
     let mut rows = Vec::new();
-    for b in &before.rows {
-        let a = after_rows[&key(b)];
-        let truth = index(&b.truth);
-        confusion_change[truth][index(&b.predicted)] -= 1;
+    for (b, a) in &shared {
+        let truth = index(&a.truth);
+        confusion_change[index(&b.truth)][index(&b.predicted)] -= 1;
         confusion_change[truth][index(&a.predicted)] += 1;
-        let change = match (b.predicted == b.truth, a.predicted == a.truth) {
+        let change = match (b.predicted == a.truth, a.predicted == a.truth) {
             (false, true) => Change::Fixed,
             (true, false) => Change::Broken,
             (false, false) if a.predicted != b.predicted => Change::Changed,
@@ -117,13 +184,14 @@ pub fn diff_reviews(
         };
         rows.push(ChangedRow {
             change,
-            line: b.line,
-            text: b.text.clone(),
-            truth: b.truth.clone(),
+            line: a.line,
+            text: a.text.clone(),
+            truth: a.truth.clone(),
             before: b.predicted.clone(),
             before_confidence: b.confidence,
             after: a.predicted.clone(),
             after_confidence: a.confidence,
+            truth_before: (b.truth != a.truth).then(|| b.truth.clone()),
         });
     }
     rows.sort_by_key(|r| (r.change as u8, r.line));
@@ -131,7 +199,11 @@ pub fn diff_reviews(
     Ok(RunDiff {
         before: before_id.to_string(),
         after: after_id.to_string(),
-        rows_compared: before.rows.len(),
+        basis: DiffBasis::ValidationRows {
+            only_before: before.rows.len() - shared.len(),
+            only_after: after.rows.len() - shared.len(),
+        },
+        rows_compared: shared.len(),
         fixed: count(Change::Fixed),
         broken: count(Change::Broken),
         changed: count(Change::Changed),
@@ -223,5 +295,34 @@ mod tests {
         let after = review(&[(2, "a", "a"), (4, "b", "b")]);
         let err = diff_reviews("r1", &before, "r2", &after).unwrap_err();
         assert!(err.to_string().contains("other rows"), "{err}");
+    }
+
+    #[test]
+    fn corrected_tickets_are_judged_by_the_new_class_and_dropped_ones_left_out() {
+        let mut rows: Vec<(usize, &str, &str)> = (2..12).map(|l| (l, "a", "a")).collect();
+        rows.push((12, "b", "a")); // relabelled a by the analyst: the first run's "a" was right
+        rows.push((13, "c", "c")); // dropped by a correction
+        let before = review(&rows);
+        let mut after_rows: Vec<(usize, &str, &str)> = (2..12).map(|l| (l, "a", "a")).collect();
+        after_rows.push((12, "a", "a"));
+        let after = review(&after_rows);
+        let diff = diff_reviews("r1", &before, "r2", &after).unwrap();
+        assert_eq!(diff.rows_compared, 11);
+        assert_eq!(
+            diff.basis,
+            DiffBasis::ValidationRows {
+                only_before: 1,
+                only_after: 0
+            }
+        );
+        // Judged by the corrected class, line 12 was right both times: no change.
+        assert!(diff.rows.is_empty(), "{:?}", diff.rows);
+        // Had the second run predicted "b", that would break it, and say it was "b" before.
+        let mut broke = after_rows.clone();
+        broke[10] = (12, "a", "b");
+        let diff = diff_reviews("r1", &before, "r2", &review(&broke)).unwrap();
+        assert_eq!(diff.broken, 1);
+        assert_eq!(diff.rows[0].truth_before.as_deref(), Some("b"));
+        assert_eq!(diff.rows[0].truth, "a");
     }
 }

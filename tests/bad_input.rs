@@ -52,6 +52,7 @@ fn assert_data_error(
 
 fn text_and_label(path: &Path) -> DataSpec {
     DataSpec {
+        corrections: None,
         path: path.to_path_buf(),
         text: TextSpec::column("text"),
         label_column: "label".into(),

@@ -1,6 +1,7 @@
 //! The command line's grammar: every subcommand and option, parsed by clap.
 
 use clap::{Args, Parser, Subcommand};
+use dialect::dataset::corrections::Corrections;
 use dialect::dataset::LabelMap;
 use dialect::predict::check_trained_columns;
 use dialect::setting::Setting;
@@ -45,6 +46,9 @@ pub enum Command {
     Evaluate(EvaluateArgs),
     /// Predict labels for texts, or for every row of a CSV.
     Predict(PredictArgs),
+    /// Fix single tickets' labels without editing the data file: list, set, undo,
+    /// check against the file, or export a corrected CSV.
+    Corrections(CorrectionsArgs),
     /// Compare int8 prediction with f32 on labelled data and record the result in the
     /// model's card: a model whose int8 accuracy is within half a point of its f32
     /// accuracy then predicts in int8 on the CPU (CPU training does this check on the
@@ -123,16 +127,28 @@ impl LabelArgs {
 #[derive(Args)]
 pub struct TrainArgs {
     /// Training data (CSV, TSV; delimiter is detected).
-    #[arg(required_unless_present = "resume", conflicts_with = "resume")]
+    #[arg(
+        required_unless_present_any = ["resume", "retrain"],
+        conflicts_with_all = ["resume", "retrain"]
+    )]
     pub data: Option<PathBuf>,
     /// Resume this cancelled, failed or interrupted run from its last completed epoch,
     /// with the run's own data and settings (other settings are ignored).
     #[arg(long, value_name = "RUN")]
     pub resume: Option<String>,
+    /// Train this run again as a new run, with its data and settings and the
+    /// corrections of `--corrections` (none when omitted); the new run names it as
+    /// its parent, so `dialect runs diff RUN NEW` shows what the corrections changed.
+    #[arg(long, value_name = "RUN", conflicts_with = "resume")]
+    pub retrain: Option<String>,
     #[command(flatten)]
     pub text: TextArgs,
     #[command(flatten)]
     pub label: LabelArgs,
+    /// Corrections file (see `dialect corrections`): fixes to single tickets, applied
+    /// after the label map and recorded with the run.
+    #[arg(long)]
+    pub corrections: Option<PathBuf>,
     #[arg(long, help = Setting::Force.help())]
     pub force: bool,
     /// Run store to record the run in (settings, events, model); default:
@@ -237,6 +253,11 @@ impl TrainArgs {
             label_map: self.label.map()?,
             validation: self.validation.clone(),
             split,
+            corrections: self
+                .corrections
+                .as_deref()
+                .map(Corrections::load)
+                .transpose()?,
         }))
     }
 }
@@ -283,8 +304,16 @@ pub enum RunsAction {
     Review { id: String },
     /// Compare two runs ticket by ticket on their validation rows: the tickets the
     /// second run fixed, broke or changed, and how the confusion matrix moved (all
-    /// changed rows with --json). Refused when the runs were validated on other rows.
-    Diff { before: String, after: String },
+    /// changed rows with --json). Runs validated on other rows are compared on one
+    /// labelled file given with --on.
+    Diff {
+        before: String,
+        after: String,
+        /// Score both runs' models on every labelled row of this file instead (read
+        /// with the first run's columns and label map).
+        #[arg(long, value_name = "FILE")]
+        on: Option<PathBuf>,
+    },
 }
 
 #[derive(Args)]
@@ -322,6 +351,9 @@ pub struct InspectArgs {
     /// JSON label map to apply before the checks.
     #[arg(long)]
     pub label_map: Option<PathBuf>,
+    /// Corrections file (see `dialect corrections`) to apply after the label map.
+    #[arg(long)]
+    pub corrections: Option<PathBuf>,
     /// Separate validation file (adds the train/validation leakage check).
     #[arg(long)]
     pub validation: Option<PathBuf>,
@@ -413,4 +445,63 @@ pub struct PredictArgs {
     pub precision: PrecisionArgs,
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Args)]
+pub struct CorrectionsArgs {
+    /// The corrections file (JSON); `set` creates it when missing.
+    pub file: PathBuf,
+    #[command(subcommand)]
+    pub action: Option<CorrectionsAction>,
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+/// The data file corrections name rows of, and how its rows are read.
+#[derive(Args)]
+pub struct CorrectedData {
+    /// The data file the corrections belong to.
+    #[arg(long)]
+    pub data: PathBuf,
+    #[command(flatten)]
+    pub text: TextArgs,
+    #[command(flatten)]
+    pub label: LabelArgs,
+}
+
+#[derive(Subcommand)]
+pub enum CorrectionsAction {
+    /// List the corrections (the default).
+    List,
+    /// Match the corrections to the data file as it is now: which apply, which rows
+    /// moved, which no longer match a row.
+    Check(CorrectedData),
+    /// Give the ticket on `--line` another class (`--label`), or drop it (`--drop`).
+    Set {
+        #[command(flatten)]
+        data: CorrectedData,
+        /// Line where the ticket starts (header = line 1), as listed by `runs review`.
+        #[arg(long)]
+        line: usize,
+        /// The class it should have.
+        #[arg(long = "to", required_unless_present = "drop", conflicts_with = "drop")]
+        to: Option<String>,
+        /// Leave the ticket out of training.
+        #[arg(long)]
+        drop: bool,
+    },
+    /// Remove the correction of the ticket on `--line`.
+    Undo {
+        #[arg(long)]
+        line: usize,
+    },
+    /// Write the data file with every column, the label column as corrected, and
+    /// dropped tickets left out.
+    Export {
+        #[command(flatten)]
+        data: CorrectedData,
+        /// The CSV to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }

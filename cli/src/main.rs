@@ -37,6 +37,7 @@ fn main() -> ExitCode {
         Command::Evaluate(args) => commands::evaluate::run(args),
         Command::Predict(args) => commands::predict::run(args),
         Command::Quantize(args) => commands::quantize::run(args),
+        Command::Corrections(args) => commands::corrections::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1060,3 +1060,149 @@ fn inspect_says_an_id_like_label_column_is_refused_even_with_force() {
         ))
         .stdout(predicate::str::contains("unless --force").not());
 }
+
+#[test]
+fn corrections_retrain_a_run_and_the_diff_shows_what_they_changed() {
+    let work = tempfile::tempdir().unwrap();
+    let csv = common::tiny_csv(work.path(), 10);
+    let runs = work.path().join("runs");
+    let fixes = work.path().join("fixes.json");
+    let first = recorded_run(&csv, &runs, &[]);
+    let review = dialect()
+        .args(["runs", "review", &first, "--json", "--runs-dir"])
+        .arg(&runs)
+        .assert()
+        .success();
+    let review: serde_json::Value = serde_json::from_slice(&review.get_output().stdout).unwrap();
+    let rows = review["rows"].as_array().unwrap();
+    let (relabel, drop) = (&rows[0], &rows[1]);
+    let other = review["labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .find(|l| *l != relabel["truth"].as_str().unwrap())
+        .unwrap()
+        .to_string();
+    let line = |row: &serde_json::Value| row["line"].as_u64().unwrap().to_string();
+    let set = |args: &[&str]| {
+        dialect()
+            .arg("corrections")
+            .arg(&fixes)
+            .args(["set", "--data"])
+            .arg(&csv)
+            .args(args)
+            .assert()
+    };
+    set(&["--line", &line(relabel), "--to", &other]).success();
+    set(&["--line", &line(drop), "--drop"]).success();
+    set(&["--line", "9999", "--drop"])
+        .code(1)
+        .stderr(predicate::str::contains(
+            "no labelled ticket starts on line 9999",
+        ));
+    dialect()
+        .arg("corrections")
+        .arg(&fixes)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("2 correction(s)"))
+        .stdout(predicate::str::contains(format!("→ {other}")));
+
+    // Retrained with the corrections: the new run names its parent and records them.
+    dialect()
+        .args(["train", "--retrain", &first, "--corrections"])
+        .arg(&fixes)
+        .arg("--runs-dir")
+        .arg(&runs)
+        .assert()
+        .success();
+    let list = dialect()
+        .args(["runs", "--json", "--runs-dir"])
+        .arg(&runs)
+        .assert()
+        .success();
+    let list: serde_json::Value = serde_json::from_slice(&list.get_output().stdout).unwrap();
+    let second = list[0]["id"].as_str().unwrap().to_string();
+    assert_ne!(second, first);
+    assert_eq!(list[0]["parent"], first.as_str());
+    assert_eq!(
+        list[0]["data"]["corrections"]["corrections"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(list[0]["config"]["seed"], list[1]["config"]["seed"]);
+
+    // Compared on their shared validation rows: the dropped ticket is left out, the
+    // relabelled one is judged by its new class.
+    let diff = dialect()
+        .args(["runs", "diff", &first, &second, "--json", "--runs-dir"])
+        .arg(&runs)
+        .assert()
+        .success();
+    let diff: serde_json::Value = serde_json::from_slice(&diff.get_output().stdout).unwrap();
+    let count = review["metrics"]["count"].as_u64().unwrap();
+    assert_eq!(diff["rowsCompared"].as_u64().unwrap(), count - 1);
+    assert_eq!(diff["basis"]["kind"], "validationRows");
+    assert_eq!(diff["basis"]["onlyBefore"], 1);
+    let relabelled_row = diff["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["line"] == relabel["line"]);
+    if let Some(row) = relabelled_row {
+        assert_eq!(row["truth"], other.as_str());
+        assert_eq!(row["truthBefore"], relabel["truth"]);
+    }
+    // Or on one file that both models score.
+    let on_file = dialect()
+        .args(["runs", "diff", &first, &second, "--json", "--on"])
+        .arg(&csv)
+        .arg("--runs-dir")
+        .arg(&runs)
+        .assert()
+        .success();
+    let on_file: serde_json::Value = serde_json::from_slice(&on_file.get_output().stdout).unwrap();
+    assert_eq!(on_file["basis"]["kind"], "file");
+    assert_eq!(on_file["rowsCompared"], 30);
+
+    // The corrected CSV: the relabelled row has its new class, the dropped one is gone.
+    let out = work.path().join("corrected.csv");
+    dialect()
+        .arg("corrections")
+        .arg(&fixes)
+        .args(["export", "--data"])
+        .arg(&csv)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let corrected =
+        dialect::dataset::read_labeled(&out, &dialect::TextSpec::column("text"), "label", None)
+            .unwrap();
+    assert_eq!(corrected.examples.len(), 29);
+    let text = |row: &serde_json::Value| row["text"].as_str().unwrap().to_string();
+    let moved = corrected
+        .examples
+        .iter()
+        .find(|e| e.text == text(relabel))
+        .unwrap();
+    assert_eq!(moved.label, other);
+    assert!(corrected.examples.iter().all(|e| e.text != text(drop)));
+
+    // Undo one by one.
+    dialect()
+        .arg("corrections")
+        .arg(&fixes)
+        .args(["undo", "--line", &line(drop)])
+        .assert()
+        .success();
+    dialect()
+        .arg("corrections")
+        .arg(&fixes)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("1 correction(s)"));
+}

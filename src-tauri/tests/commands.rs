@@ -835,6 +835,7 @@ fn spawn_job(
         ..TrainConfig::default()
     };
     let data = DataSpec {
+        corrections: None,
         path: common::tiny_csv(dir, 8),
         text: TextSpec::column("text"),
         label_column: "label".into(),
@@ -851,6 +852,7 @@ fn spawn_job(
             config,
             data,
             force: false,
+            parent: None,
         })
         .unwrap();
     let control = run.control();

@@ -4,6 +4,7 @@
 //! UI's command wrappers (`ui/src/lib/api.ts`) and `COMMANDS.md` name exactly the
 //! app's commands.
 
+use dialect::dataset::corrections::{CorrectedExport, Corrections};
 use dialect::dataset::inspect::Inspection;
 use dialect::dataset::LabelMap;
 use dialect::device::DeviceInfo;
@@ -91,6 +92,8 @@ fn contract() -> String {
     c.visit::<Inspection>();
     c.visit::<RowText>();
     c.visit::<LabelMap>();
+    c.visit::<Corrections>();
+    c.visit::<CorrectedExport>();
     // Settings.
     c.visit::<Catalogue>();
     // Train.

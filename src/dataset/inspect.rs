@@ -7,6 +7,7 @@
 //! read the file once (cancellably), then inspect it again for each label map, model
 //! or split without reading it again.
 
+use super::corrections::{label_set, CorrectionReport, Corrections, Resolved};
 use super::labels::{LabelMap, MergeSuggestion};
 use super::profile::{profile_file_with, Profile};
 use super::quality::{assess, leakage, QualityReport, Truncation, MAX_CLASSES};
@@ -36,6 +37,8 @@ pub struct InspectOptions<'a> {
     /// The split training will hold out when there is no validation file (enables the
     /// leakage check across its two sides).
     pub split: Option<SplitPlan>,
+    /// Fixes to single tickets, applied after the label map.
+    pub corrections: Option<&'a Corrections>,
 }
 
 /// Why an inspection has no report, and the setting that would give it one.
@@ -65,6 +68,8 @@ pub struct Inspection {
     pub report: Option<QualityReport>,
     /// Why there is no report (no text or label column found), if so.
     pub note: Option<Note>,
+    /// What the corrections did, when there are any.
+    pub corrections: Option<CorrectionReport>,
 }
 
 /// Most raw label values an inspection lists (a label column with more looks like an
@@ -170,6 +175,7 @@ impl FileRows {
             merges: Vec::new(),
             report: None,
             note: None,
+            corrections: None,
         };
         let (Some(text), Some(label_column), Some(rows)) =
             (&self.text, &self.label_column, &self.rows)
@@ -185,7 +191,23 @@ impl FileRows {
             });
             return Ok(inspection);
         };
-        let data = rows.labeled(options.label_map)?;
+        let mut data = rows.labeled(options.label_map)?;
+        let resolved = options
+            .corrections
+            .map(|c| c.resolve(&data.examples))
+            .unwrap_or_default();
+        let uncorrected = data.examples.clone();
+        if options.corrections.is_some_and(|c| !c.is_empty()) {
+            data.examples = resolved.apply(std::mem::take(&mut data.examples));
+            data.labels = label_set(&data.examples);
+            inspection.corrections = Some(resolved.report.clone());
+            if data.examples.is_empty() {
+                return Err(EngineError::data(
+                    &rows.path,
+                    "the corrections drop every ticket: undo some of them",
+                ));
+            }
+        }
         let validation = match options.validation {
             Some(v) => Some(read_labeled(v, text, label_column, options.label_map)?.examples),
             None => None,
@@ -211,7 +233,7 @@ impl FileRows {
             );
         }
         if validation.is_none() {
-            split_leakage(&data.examples, options.split, &mut report);
+            split_leakage(&uncorrected, &resolved, options.split, &mut report);
         }
         inspection.report = Some(report);
         inspection.rows_used = data.examples.len();
@@ -227,7 +249,13 @@ impl FileRows {
 
 /// The leakage check across the two sides of the split `plan` makes, or why it was
 /// not made.
-fn split_leakage(examples: &[super::Example], plan: Option<SplitPlan>, report: &mut QualityReport) {
+/// The split is drawn before corrections, as training draws it.
+fn split_leakage(
+    examples: &[super::Example],
+    corrections: &Resolved,
+    plan: Option<SplitPlan>,
+    report: &mut QualityReport,
+) {
     let Some(plan) = plan else {
         report.not_measured(
             "leakage",
@@ -238,8 +266,8 @@ fn split_leakage(examples: &[super::Example], plan: Option<SplitPlan>, report: &
     match holdout(examples, &plan) {
         Ok((train, validation)) => {
             if let Some(f) = leakage(
-                &train,
-                &validation,
+                &corrections.apply(train),
+                &corrections.apply(validation),
                 "remove the repeated tickets (see the duplicate findings) so validation scores unseen tickets",
             ) {
                 report.add(f);

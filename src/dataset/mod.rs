@@ -1,6 +1,7 @@
 //! Ticket data: read a delimited file, compose the text from columns, pick the label,
 //! and split into training and validation sets.
 
+pub mod corrections;
 mod delimited;
 pub mod inspect;
 pub mod labels;

@@ -9,13 +9,14 @@
 //! caller down.
 
 use super::store::{Run, RunStore};
+use crate::dataset::corrections::Corrections;
 use crate::dataset::quality::QualityReport;
 use crate::dataset::Warnings;
 use crate::error::{EngineError, Result};
 use crate::events::{RunSummary, TrainEvent};
 use crate::settings::TrainConfig;
 use crate::train::{DataSpec, TrainData, Trainer};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,7 +24,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 /// What a new run is asked to do.
-#[derive(Debug, Clone, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct RunRequest {
     /// Omitted settings take the Hugging Face recipe's defaults.
@@ -33,6 +34,9 @@ pub struct RunRequest {
     /// Train despite blocking data-quality findings.
     #[serde(default)]
     pub force: bool,
+    /// The run this one retrains, recorded as its parent.
+    #[serde(default)]
+    pub parent: Option<String>,
 }
 
 /// A recorded run with its data read, ready to train.
@@ -55,7 +59,13 @@ impl RunStore {
     pub fn new_run(&self, request: RunRequest) -> Result<PendingRun> {
         request.config.validate()?;
         let loaded = request.data.load(request.force)?;
-        let run = self.create(&request.config, &request.data, &loaded.data.validation)?;
+        if let Some(parent) = &request.parent {
+            self.get(parent)?;
+        }
+        let mut run = self.create(&request.config, &request.data, &loaded.data.validation)?;
+        if request.parent.is_some() {
+            run.set_parent(request.parent)?;
+        }
         Ok(PendingRun {
             run,
             data: loaded.data,
@@ -63,6 +73,25 @@ impl RunStore {
             control: RunControl::default(),
             warnings: loaded.warnings,
             report: Some(loaded.report),
+        })
+    }
+
+    /// A request to train run `id` again with the same settings and data, and
+    /// `corrections` in place of the ones it trained with; the new run names `id` as
+    /// its parent.
+    pub fn retrain_request(
+        &self,
+        id: &str,
+        corrections: Option<Corrections>,
+    ) -> Result<RunRequest> {
+        let record = self.get(id)?;
+        let mut data = record.data;
+        data.corrections = corrections.filter(|c| !c.is_empty());
+        Ok(RunRequest {
+            config: record.config,
+            data,
+            force: false,
+            parent: Some(record.id),
         })
     }
 

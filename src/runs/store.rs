@@ -61,6 +61,9 @@ pub struct RunRecord {
     /// replaces a stored value).
     #[serde(default)]
     pub resumable: bool,
+    /// The run this one retrains (same settings, with corrections), if any.
+    #[serde(default)]
+    pub parent: Option<String>,
 }
 
 /// A folder of runs.
@@ -119,6 +122,11 @@ impl RunStore {
         let root = explicit.unwrap_or_else(Self::default_root);
         let root = std::path::absolute(&root).map_err(|e| EngineError::io(&root, e))?;
         Ok(Self::new(root))
+    }
+
+    /// The folder beside the store where the app keeps each data file's corrections.
+    pub fn corrections_dir(&self) -> PathBuf {
+        self.root.with_file_name("corrections")
     }
 
     /// The store's folder.
@@ -183,6 +191,7 @@ impl RunStore {
             pid: Some(std::process::id()),
             fingerprint: Some(fingerprint),
             resumable: false,
+            parent: None,
         };
         let events_path = dir.join(EVENTS);
         let events = File::create(&events_path).map_err(|e| EngineError::io(&events_path, e))?;
@@ -569,6 +578,12 @@ impl Run {
         self.record.error = error;
     }
 
+    /// Record that this run retrains run `parent`.
+    pub fn set_parent(&mut self, parent: Option<String>) -> Result<()> {
+        self.record.parent = parent;
+        self.save()
+    }
+
     fn save(&self) -> Result<()> {
         write_atomic(
             &self.dir.join(RECORD),
@@ -609,6 +624,7 @@ mod tests {
         let path = dir.join("tickets.csv");
         std::fs::write(&path, "text,label\nrefund,billing\ncrash,bug\n").unwrap();
         let spec = DataSpec {
+            corrections: None,
             path,
             text: TextSpec::column("text"),
             label_column: "label".into(),
@@ -730,6 +746,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         // Unit tests run in the package folder, where the sample lies.
         let spec = DataSpec {
+            corrections: None,
             path: PathBuf::from("samples/banking77.csv"),
             ..spec(dir.path()).0
         };

@@ -2,8 +2,9 @@
 //! hold out a stratified validation split (or read a validation file).
 
 use super::TrainData;
+use crate::dataset::corrections::{label_set, CorrectionReport, Corrections, Resolved};
 use crate::dataset::quality::{assess, check_class_count, QualityReport, Severity};
-use crate::dataset::{holdout, read_labeled, sample, LabelMap, TextSpec, Warnings};
+use crate::dataset::{holdout, read_labeled, sample, Example, LabelMap, TextSpec, Warnings};
 use crate::error::{EngineError, Result};
 use crate::settings::SplitPlan;
 use serde::{Deserialize, Serialize};
@@ -25,6 +26,10 @@ pub struct DataSpec {
     /// are used.
     #[serde(default)]
     pub split: SplitPlan,
+    /// Fixes to single tickets of the data file, applied after the label map (the
+    /// validation rows are held out before, so corrections do not move the split).
+    #[serde(default)]
+    pub corrections: Option<Corrections>,
 }
 
 /// Training data ready to use, with the quality report and reader warnings.
@@ -33,6 +38,8 @@ pub struct LoadedData {
     pub data: TrainData,
     pub report: QualityReport,
     pub warnings: Warnings,
+    /// What the corrections did (all zero without corrections).
+    pub corrections: CorrectionReport,
 }
 
 impl DataSpec {
@@ -64,7 +71,15 @@ impl DataSpec {
             }
             None => None,
         };
-        let report = assess(&data, validation.as_deref(), None);
+        let resolved = self.resolve_corrections(&data.examples);
+        if let Some(notice) = resolved.report.notice() {
+            warnings.add("corrections", None, notice);
+        }
+        let mut corrected = data.clone();
+        corrected.examples = resolved.apply(data.examples.clone());
+        corrected.labels = label_set(&corrected.examples);
+        check_class_count(corrected.labels.len())?;
+        let report = assess(&corrected, validation.as_deref(), None);
         let blocking: Vec<String> = report
             .findings
             .iter()
@@ -80,25 +95,52 @@ impl DataSpec {
                 ),
             });
         }
-        // The split is the one the data check measures leakage across (`holdout`).
+        // The split is the one the data check measures leakage across (`holdout`),
+        // drawn before corrections so that correcting a ticket leaves the others'
+        // sides as they were.
+        // Corrections name rows of the data file, not of a separate validation file.
         let (train, validation) = match validation {
             Some(v) => (
                 sample(&data.examples, self.split.seed, self.split.max_rows)?
                     .unwrap_or(data.examples),
                 v,
             ),
-            None => holdout(&data.examples, &self.split)?,
+            None => {
+                let (train, validation) = holdout(&data.examples, &self.split)?;
+                (train, resolved.apply(validation))
+            }
         };
+        let train = resolved.apply(train);
+        let labels = label_set(train.iter().chain(&validation));
+        if let Some(only) = label_set(&validation)
+            .into_iter()
+            .find(|l| !train.iter().any(|e| &e.label == l))
+        {
+            return Err(EngineError::data(
+                &self.path,
+                format!("after the corrections, class '{only}' has no training rows (only validation rows): correct more tickets to it, or undo those corrections"),
+            ));
+        }
         Ok(LoadedData {
             data: TrainData {
                 train,
                 validation,
-                labels: data.labels,
+                labels,
                 text: Some(self.text.clone()),
             },
             report,
             warnings,
+            corrections: resolved.report,
         })
+    }
+
+    /// The corrections matched to `examples` (the data file's rows after the label
+    /// map); empty without corrections.
+    pub fn resolve_corrections(&self, examples: &[Example]) -> Resolved {
+        self.corrections
+            .as_ref()
+            .map(|c| c.resolve(examples))
+            .unwrap_or_default()
     }
 }
 
@@ -118,6 +160,7 @@ mod tests {
                 max_rows: Some(usize::MAX),
                 ..SplitPlan::default()
             },
+            corrections: None,
         };
         let err = spec.load(false).unwrap_err().to_string();
         assert!(

@@ -2,6 +2,7 @@
 
 use crate::args::InspectArgs;
 use crate::render::data::{print_inspection, print_profile};
+use dialect::dataset::corrections::Corrections;
 use dialect::dataset::inspect::{inspect, InspectOptions};
 use dialect::dataset::profile::profile_file;
 use dialect::dataset::LabelMap;
@@ -23,6 +24,11 @@ pub fn run(args: InspectArgs) -> Result<ExitCode, EngineError> {
         return Ok(ExitCode::SUCCESS);
     }
     let map = args.label_map.as_deref().map(LabelMap::load).transpose()?;
+    let corrections = args
+        .corrections
+        .as_deref()
+        .map(Corrections::load)
+        .transpose()?;
     let encoder = match &args.model {
         Some(m) => {
             let max_length = args.max_length.unwrap_or(TrainConfig::default().max_length);
@@ -44,6 +50,7 @@ pub fn run(args: InspectArgs) -> Result<ExitCode, EngineError> {
         encoder: encoder.as_ref(),
         // Without a validation file, check leakage across the split `train` makes by default.
         split: Some(SplitPlan::default()),
+        corrections: corrections.as_ref(),
     };
     let inspection = inspect(&args.data, &options)?;
     if let Some(path) = &args.write_label_map {

@@ -1,6 +1,7 @@
 //! One module per subcommand: each reads its arguments, calls the engine, and hands
 //! what it got to `render` (or prints JSON).
 
+pub mod corrections;
 pub mod devices;
 pub mod evaluate;
 pub mod inspect;

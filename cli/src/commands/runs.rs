@@ -3,7 +3,7 @@
 use crate::args::{RunsAction, RunsArgs};
 use crate::render::runs::{print_diff, print_review, print_run, print_runs};
 use dialect::review::review_run;
-use dialect::run_diff::diff_runs;
+use dialect::run_diff::{diff_runs, diff_runs_on};
 use dialect::runs::RunStore;
 use dialect::{DeviceChoice, EngineError};
 use std::process::ExitCode;
@@ -36,8 +36,11 @@ pub fn run(args: RunsArgs) -> Result<ExitCode, EngineError> {
             let dir = store.export(&id, &folder)?;
             println!("{}", dir.display());
         }
-        RunsAction::Diff { before, after } => {
-            let diff = diff_runs(&store, &before, &after, DeviceChoice::Auto)?;
+        RunsAction::Diff { before, after, on } => {
+            let diff = match on {
+                Some(file) => diff_runs_on(&store, &before, &after, &file, DeviceChoice::Auto)?,
+                None => diff_runs(&store, &before, &after, DeviceChoice::Auto)?,
+            };
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&diff)?);
             } else {

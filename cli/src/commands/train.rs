@@ -4,6 +4,7 @@
 use crate::args::TrainArgs;
 use crate::render::progress::Progress;
 use crate::render::{flags, severity_name};
+use dialect::dataset::corrections::Corrections;
 use dialect::dataset::quality::Severity;
 use dialect::model::folder::copy_model;
 use dialect::runs::{PendingRun, RunRequest, RunStore};
@@ -14,14 +15,25 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// Check the data, record a new run and train it; or resume `--resume RUN`.
 pub fn run(args: TrainArgs) -> Result<ExitCode, EngineError> {
     let store = RunStore::resolve(args.runs_dir.clone())?;
-    let run = match (&args.resume, args.data_spec()?) {
-        (Some(id), _) => store.resume_run(id)?,
-        (None, Some(data)) => store.new_run(RunRequest {
+    let run = match (&args.resume, &args.retrain, args.data_spec()?) {
+        (Some(id), _, _) => store.resume_run(id)?,
+        (None, Some(parent), _) => {
+            let corrections = args
+                .corrections
+                .as_deref()
+                .map(Corrections::load)
+                .transpose()?;
+            let mut request = store.retrain_request(parent, corrections)?;
+            request.force = args.force;
+            store.new_run(request)?
+        }
+        (None, None, Some(data)) => store.new_run(RunRequest {
             config: args.config()?,
             data,
             force: args.force,
+            parent: None,
         })?,
-        (None, None) => {
+        (None, None, None) => {
             return Err(EngineError::Config("give the training data file".into()));
         }
     };

@@ -1,6 +1,7 @@
 //! Terminal output for people: tables, reports and progress bars. (`--json` output
 //! is the engine's types serialised, printed by the commands.)
 
+pub mod corrections;
 pub mod data;
 pub mod devices;
 pub mod metrics;

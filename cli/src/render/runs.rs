@@ -4,7 +4,7 @@
 use super::clip;
 use super::metrics::print_metrics;
 use dialect::review::{Review, ValidationCheck};
-use dialect::run_diff::{Change, RunDiff};
+use dialect::run_diff::{Change, DiffBasis, RunDiff};
 use dialect::runs::{RunRecord, RunStatus};
 use dialect::EngineError;
 use std::path::{Path, PathBuf};
@@ -45,6 +45,17 @@ pub fn print_run(r: &RunRecord, model_dir: &Result<PathBuf, EngineError>) {
         println!("training in process {pid}");
     }
     println!("model {}, data {}", r.config.model, r.data.path.display());
+    if let Some(parent) = &r.parent {
+        println!("retrains run {parent}");
+    }
+    if let Some(c) = r.data.corrections.as_ref().filter(|c| !c.is_empty()) {
+        let dropped = c.corrections.iter().filter(|c| c.label.is_none()).count();
+        println!(
+            "trained with {} correction(s): {} relabelled, {dropped} dropped",
+            c.corrections.len(),
+            c.corrections.len() - dropped
+        );
+    }
     match &r.fingerprint {
         Some(f) => println!(
             "data sha256 {}, {} validation rows recorded",
@@ -108,8 +119,18 @@ pub fn print_review(review: &Review) {
 /// Two runs compared: the counts, the metrics before and after, and every ticket
 /// whose prediction changed, grouped.
 pub fn print_diff(d: &RunDiff) {
+    let basis = match &d.basis {
+        DiffBasis::ValidationRows {
+            only_before,
+            only_after,
+        } if only_before + only_after > 0 => format!(
+            "shared validation rows ({only_before} only in the first run, {only_after} only in the second, left out)"
+        ),
+        DiffBasis::ValidationRows { .. } => "validation rows".to_string(),
+        DiffBasis::File { path } => format!("rows of {}, scored by both models", path.display()),
+    };
     println!(
-        "{} → {}: {} validation rows; {} fixed, {} broken, {} changed",
+        "{} → {}: {} {basis}; {} fixed, {} broken, {} changed",
         d.before, d.after, d.rows_compared, d.fixed, d.broken, d.changed
     );
     println!(
@@ -131,10 +152,14 @@ pub fn print_diff(d: &RunDiff) {
         }
         println!("\n{title}: {}", rows.len());
         for r in rows {
+            let truth = match &r.truth_before {
+                Some(old) => format!("{old}→{}", r.truth),
+                None => r.truth.clone(),
+            };
             println!(
                 "  line {:>6}  true {:<16} {:<16} {:>5.1}% → {:<16} {:>5.1}%  {}",
                 r.line,
-                clip(&r.truth, 16),
+                clip(&truth, 16),
                 clip(&r.before, 16),
                 r.before_confidence * 100.0,
                 clip(&r.after, 16),

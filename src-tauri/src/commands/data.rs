@@ -5,6 +5,7 @@ use crate::dialogs;
 use crate::error::{blocking, AppError, AppResult};
 use crate::file_cache::FileKey;
 use crate::state::AppState;
+use dialect::dataset::corrections::Corrections;
 use dialect::dataset::inspect::{InspectOptions, Inspection};
 use dialect::dataset::{rows_at, LabelMap};
 use dialect::model::resolve::model_status;
@@ -101,7 +102,9 @@ pub async fn inspect_data(
         .map(|model| (model.clone(), model_folder(&state, model)));
     let cancel = state.data.start();
     let data = state.data.clone();
+    let shelf = state.store.corrections_dir();
     blocking(move || {
+        let corrections = Corrections::kept(&shelf, &path)?;
         let text = text_spec(text);
         let key = FileKey::new(&path, &text, &label_column);
         let Some(file) = data.read(key, &cancel)? else {
@@ -125,6 +128,7 @@ pub async fn inspect_data(
         let options = InspectOptions {
             label_map: label_map.as_ref(),
             split: checks.split,
+            corrections: Some(&corrections),
             ..InspectOptions::default()
         };
         let mut inspection = file

@@ -2,6 +2,7 @@
 //! and maps engine errors to [`crate::error::AppError`]. See COMMANDS.md.
 
 pub mod app;
+pub mod corrections;
 pub mod data;
 pub mod predict;
 pub mod runs;

@@ -4,7 +4,7 @@ use crate::dialogs;
 use crate::error::{blocking, AppError, AppResult};
 use crate::state::AppState;
 use crate::sync::lock;
-use dialect::run_diff::{diff_runs as diff, RunDiff};
+use dialect::run_diff::{diff_runs as diff, diff_runs_on, RunDiff};
 use dialect::runs::RunRecord;
 use dialect::{DeviceChoice, TrainEvent};
 use serde::Serialize;
@@ -18,16 +18,27 @@ pub async fn list_runs(state: State<'_, AppState>) -> AppResult<Vec<RunRecord>> 
     blocking(move || Ok(store.list()?)).await
 }
 
-/// Compare run `after` with run `before` ticket by ticket on their validation rows:
-/// the tickets it fixed, broke or changed, and the confusion matrix's change.
+/// Compare run `after` with run `before` ticket by ticket on their validation rows,
+/// or on every labelled row of data file `on` (opened in the app) when given: the
+/// tickets it fixed, broke or changed, and the confusion matrix's change.
 #[tauri::command]
 pub async fn diff_runs(
     state: State<'_, AppState>,
     before: String,
     after: String,
+    on: Option<PathBuf>,
 ) -> AppResult<RunDiff> {
+    if let Some(file) = &on {
+        state.check_granted(file)?;
+    }
     let store = state.store.clone();
-    blocking(move || Ok(diff(&store, &before, &after, DeviceChoice::Auto)?)).await
+    blocking(move || {
+        Ok(match on {
+            Some(file) => diff_runs_on(&store, &before, &after, &file, DeviceChoice::Auto)?,
+            None => diff(&store, &before, &after, DeviceChoice::Auto)?,
+        })
+    })
+    .await
 }
 
 /// One run: its record and its events.

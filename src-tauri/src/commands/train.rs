@@ -6,6 +6,7 @@ use crate::error::{blocking, AppError, AppResult};
 use crate::state::AppState;
 use crate::sync::lock;
 use crate::training::{Attached, TrainingJob};
+use dialect::dataset::corrections::Corrections;
 use dialect::device::{available_devices, DeviceInfo};
 use dialect::device_check::{check_device as self_test, DeviceCheck};
 use dialect::model::resolve::{
@@ -89,7 +90,33 @@ pub async fn start_training(
         state.check_granted(validation)?;
     }
     let store = state.store.clone();
-    let run = blocking(move || Ok(store.new_run(request)?)).await?;
+    let run = blocking(move || {
+        // The corrections the app keeps for the file are the ones it trains with.
+        let kept = Corrections::kept(&store.corrections_dir(), &request.data.path)?;
+        request.data.corrections = (!kept.is_empty()).then_some(kept);
+        Ok(store.new_run(request)?)
+    })
+    .await?;
+    install(&state, run, on_event)
+}
+
+/// Train run `run_id` again as a new run with its own settings and data and the
+/// corrections now kept for its data file; the new run names it as its parent.
+/// Returns the new run's id; progress arrives on `on_event`.
+#[tauri::command]
+pub async fn retrain_run(
+    state: State<'_, AppState>,
+    run_id: String,
+    on_event: Channel<TrainEvent>,
+) -> AppResult<String> {
+    ensure_idle(&state)?;
+    let store = state.store.clone();
+    let run = blocking(move || {
+        let path = store.get(&run_id)?.data.path;
+        let kept = Corrections::kept(&store.corrections_dir(), &path)?;
+        Ok(store.new_run(store.retrain_request(&run_id, Some(kept))?)?)
+    })
+    .await?;
     install(&state, run, on_event)
 }
 

@@ -57,9 +57,11 @@ describe('api wrappers', () => {
         labelMap: null,
         validation: null,
         split: { validationFraction: 0.1, seed: 42, maxRows: 2000 },
+        corrections: null,
       },
       config: { ...catalogue().config, epochs: 1 },
       force: false,
+      parent: null,
     };
     await expect(api.startTraining(request, () => {})).resolves.toBe('run-1');
     await api.downloadModel('bert-base-uncased', () => {});

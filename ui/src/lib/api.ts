@@ -9,6 +9,8 @@ import type {
   Attached,
   Catalogue,
   Checks,
+  CorrectedExport,
+  Corrections,
   DeviceCheck,
   DeviceChoice,
   DeviceInfo,
@@ -48,11 +50,16 @@ export type {
   ClassScore,
   ColumnProfile,
   ColumnRole,
+  CorrectedExport,
+  Correction,
+  CorrectionReport,
+  Corrections,
   DataFingerprint,
   DataSpec,
   DeviceCheck,
   DeviceChoice,
   DeviceInfo,
+  DiffBasis,
   DownloadEvent,
   EpochRecord,
   ErrorCode,
@@ -191,6 +198,18 @@ export const rowTexts = (path: string, text: string[], lines: number[]) =>
 export const saveLabelMap = (map: LabelMap) => invoke<string | null>('save_label_map', { map });
 export const loadLabelMap = () => invoke<LabelMap | null>('load_label_map');
 
+// Corrections (kept per data file by the app)
+export const correctionsFor = (path: string) => invoke<Corrections>('corrections_for', { path });
+/** Give a ticket another class, or drop it (`label` null); back to `given` removes the correction. */
+export const correctTicket = (path: string, line: number, text: string, given: string, label: string | null) =>
+  invoke<Corrections>('correct_ticket', { path, line, text, given, label });
+export const undoCorrection = (path: string, line: number, hash: string) =>
+  invoke<Corrections>('undo_correction', { path, line, hash });
+export const loadCorrections = (path: string) => invoke<Corrections | null>('load_corrections', { path });
+export const saveCorrections = (path: string) => invoke<string | null>('save_corrections', { path });
+export const exportCorrected = (path: string, text: string[], labelColumn: string, labelMap: LabelMap | null) =>
+  invoke<[string, CorrectedExport] | null>('export_corrected', { path, text, labelColumn, labelMap });
+
 // Settings
 /** The training settings from the engine: defaults, bounds, presets, labels and help, models. */
 export const trainingSettings = () => invoke<Catalogue>('training_settings');
@@ -210,6 +229,9 @@ export const startTraining = (request: RunRequest, onEvent: (e: TrainEvent) => v
 export const resumeTraining = (runId: string, onEvent: (e: TrainEvent) => void) =>
   invoke<string>('resume_training', { runId, onEvent: channel(onEvent) });
 export const cancelTraining = () => invoke<void>('cancel_training');
+/** Train a run again with its settings and the corrections now kept for its data file. */
+export const retrainRun = (runId: string, onEvent: (e: TrainEvent) => void) =>
+  invoke<string>('retrain_run', { runId, onEvent: channel(onEvent) });
 export const attachTraining = (onEvent: (e: TrainEvent) => void) =>
   invoke<Attached | null>('attach_training', { onEvent: channel(onEvent) });
 
@@ -231,7 +253,9 @@ export const predictFile = (
 // Runs
 export const listRuns = () => invoke<RunRecord[]>('list_runs');
 export const getRun = (runId: string) => invoke<RunDetail>('get_run', { runId });
-export const diffRuns = (before: string, after: string) => invoke<RunDiff>('diff_runs', { before, after });
+/** Compare two runs on their validation rows, or on every labelled row of file `on`. */
+export const diffRuns = (before: string, after: string, on: string | null = null) =>
+  invoke<RunDiff>('diff_runs', { before, after, on });
 export const deleteRun = (runId: string) => invoke<void>('delete_run', { runId });
 export const exportRun = (runId: string) => invoke<string | null>('export_run', { runId });
 

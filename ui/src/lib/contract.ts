@@ -83,7 +83,12 @@ export type ChangedRow = { change: Change,
 /**
  * Line in the data file where the row starts.
  */
-line: number, text: string, truth: string, before: string, beforeConfidence: number, after: string, afterConfidence: number, };
+line: number, text: string, truth: string, before: string, beforeConfidence: number, after: string, afterConfidence: number, 
+/**
+ * The ticket's class in the first run, when a correction changed it since
+ * (`truth` is the second run's).
+ */
+truthBefore: string | null, };
 
 /**
  * One comparison and whether it held.
@@ -145,6 +150,71 @@ values: Array<[string, number]>, };
 export type ColumnRole = "text" | "label" | "id" | "number" | "date" | "empty" | "other";
 
 /**
+ * What [`write_corrected`] wrote.
+ */
+export type CorrectedExport = { 
+/**
+ * Data rows written.
+ */
+rows: number, 
+/**
+ * Rows left out: dropped by the label map or a correction, or without text or
+ * label.
+ */
+leftOut: number, report: CorrectionReport, };
+
+/**
+ * One ticket's fix.
+ */
+export type Correction = { 
+/**
+ * Line where the row starts (header = line 1) when it was corrected.
+ */
+line: number, 
+/**
+ * [`row_hash`] of the row's text.
+ */
+hash: string, 
+/**
+ * The start of the ticket's text, for listing.
+ */
+text: string, 
+/**
+ * The label it had (after the label map) when it was corrected.
+ */
+given: string, 
+/**
+ * The class it gets, or `null` to drop the ticket.
+ */
+label: string | null, };
+
+/**
+ * What applying corrections to a file's rows did.
+ */
+export type CorrectionReport = { 
+/**
+ * Tickets given another class.
+ */
+relabelled: number, 
+/**
+ * Tickets dropped.
+ */
+dropped: number, 
+/**
+ * Corrections found on another line than recorded.
+ */
+moved: Array<MovedRow>, 
+/**
+ * Corrections that match no row and were not applied.
+ */
+stale: Array<StaleCorrection>, };
+
+/**
+ * A data file's corrections, in line order. Saved as JSON beside label maps.
+ */
+export type Corrections = { corrections: Array<Correction>, };
+
+/**
  * Content hashes of a run's inputs, as recorded in `run.json`.
  */
 export type DataFingerprint = { 
@@ -177,7 +247,12 @@ validation: string | null,
  * How validation rows are held out (without a validation file) and how many rows
  * are used.
  */
-split: SplitPlan, };
+split: SplitPlan, 
+/**
+ * Fixes to single tickets of the data file, applied after the label map (the
+ * validation rows are held out before, so corrections do not move the split).
+ */
+corrections: Corrections | null, };
 
 /**
  * The self-test of one device at one precision.
@@ -213,6 +288,11 @@ freeBytes: number | null,
  * Whether the device trains in bf16 mixed precision (see [`Precision`]).
  */
 bf16: boolean, };
+
+/**
+ * Which rows two runs were compared on.
+ */
+export type DiffBasis = { "kind": "validationRows", only_before: number, only_after: number, } | { "kind": "file", path: string, };
 
 /**
  * Progress of a model download, file by file.
@@ -297,7 +377,11 @@ rawLabelValues: number, merges: Array<MergeSuggestion>, report: QualityReport | 
 /**
  * Why there is no report (no text or label column found), if so.
  */
-note: Note | null, };
+note: Note | null, 
+/**
+ * What the corrections did, when there are any.
+ */
+corrections: CorrectionReport | null, };
 
 /**
  * What int8 prediction changed against f32 on labelled rows.
@@ -363,6 +447,11 @@ export type ModelStatus = { id: string,
  * The snapshot folder when the model is already on disk; `None` = needs a download.
  */
 cached: string | null, };
+
+/**
+ * A correction whose row moved to another line (found by its text).
+ */
+export type MovedRow = { from: number, to: number, };
 
 /**
  * A check that was not made, so "no finding" says nothing about it.
@@ -472,7 +561,7 @@ export type RunDetail = { record: RunRecord, events: Array<TrainEvent>, };
 /**
  * Two runs compared on the same rows.
  */
-export type RunDiff = { before: string, after: string, rowsCompared: number, fixed: number, broken: number, changed: number, accuracyBefore: number, accuracyAfter: number, macroF1Before: number, macroF1After: number, 
+export type RunDiff = { before: string, after: string, basis: DiffBasis, rowsCompared: number, fixed: number, broken: number, changed: number, accuracyBefore: number, accuracyAfter: number, macroF1Before: number, macroF1After: number, 
 /**
  * The classes of both runs: the first run's in its order, then any new ones.
  */
@@ -517,7 +606,11 @@ fingerprint: DataFingerprint | null,
  * a completed epoch. Worked out whenever the record is read (`read_record`
  * replaces a stored value).
  */
-resumable: boolean, };
+resumable: boolean, 
+/**
+ * The run this one retrains (same settings, with corrections), if any.
+ */
+parent: string | null, };
 
 /**
  * What a new run is asked to do.
@@ -530,7 +623,11 @@ config: TrainConfig, data: DataSpec,
 /**
  * Train despite blocking data-quality findings.
  */
-force: boolean, };
+force: boolean, 
+/**
+ * The run this one retrains, recorded as its parent.
+ */
+parent: string | null, };
 
 /**
  * Where a run stands.
@@ -582,6 +679,11 @@ seed: number,
  * A stratified sample of at most this many rows first; `None` = all rows.
  */
 maxRows: number | null, };
+
+/**
+ * A correction that no longer matches a row of the file, and why.
+ */
+export type StaleCorrection = { line: number, text: string, reason: string, };
 
 /**
  * How to compose a ticket's text: one or more columns joined in order by

@@ -66,6 +66,7 @@ export function inspection(opts: {
       notMeasured: [],
     },
     note: null,
+    corrections: null,
   };
 }
 
@@ -210,6 +211,7 @@ export function runRecord(id: string, over: Partial<RunRecord> = {}): RunRecord 
       labelMap: null,
       validation: null,
       split: { validationFraction: 0.1, seed: 42, maxRows: null },
+      corrections: null,
     },
     summary: summary(),
     best: [2, 0.85],
@@ -217,6 +219,7 @@ export function runRecord(id: string, over: Partial<RunRecord> = {}): RunRecord 
     pid: null,
     fingerprint: null,
     resumable: false,
+    parent: null,
     ...over,
   };
 }

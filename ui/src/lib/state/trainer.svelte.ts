@@ -60,9 +60,11 @@ export class Trainer {
         labelMap: map ? $state.snapshot(map) : null,
         validation: null,
         split: settings.split,
+        corrections: null,
       },
       config: settings.config(form.model),
       force: data.blocking && data.override,
+      parent: null,
     };
     await this.follow((onEvent) => api.startTraining(request, onEvent), 'Training could not start');
   }
