@@ -21,6 +21,7 @@ pub(crate) mod kernels;
 pub mod metrics;
 pub mod model;
 pub mod model_card;
+pub mod pii;
 pub mod predict;
 pub mod quantize;
 pub mod review;

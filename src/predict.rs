@@ -144,6 +144,18 @@ impl Predictor {
         self.text.as_ref()
     }
 
+    /// `texts` tokenised as the model was trained: personal data of the kinds its
+    /// training scrubbed replaced by the same placeholders first.
+    pub fn encode(&self, texts: &[String]) -> Result<Vec<Encoded>> {
+        match self.text.as_ref().filter(|t| !t.scrub.is_empty()) {
+            Some(spec) => {
+                let clean: Vec<String> = texts.iter().map(|t| spec.clean(t).into_owned()).collect();
+                self.encoder.encode(&clean)
+            }
+            None => self.encoder.encode(texts),
+        }
+    }
+
     /// Class names in output order.
     pub fn labels(&self) -> &[String] {
         self.model.labels()
@@ -151,7 +163,7 @@ impl Predictor {
 
     /// Predict each text (batched).
     pub fn predict(&self, texts: &[String]) -> Result<Vec<Prediction>> {
-        let logits = self.logits(&self.encoder.encode(texts)?)?;
+        let logits = self.logits(&self.encode(texts)?)?;
         Ok(logits.iter().map(|row| self.prediction(row)).collect())
     }
 

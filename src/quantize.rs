@@ -98,7 +98,7 @@ pub fn check_file(
     let data = read_labeled(path, text, label_column, map)?;
     let truth = predictor.label_indices(path, &data)?;
     let texts: Vec<String> = data.examples.iter().map(|e| e.text.clone()).collect();
-    let rows = predictor.encoder().encode(&texts)?;
+    let rows = predictor.encode(&texts)?;
     let check = measure(
         dir,
         predictor.encoder(),

@@ -50,7 +50,9 @@ pub enum DiffBasis {
     /// The validation rows both runs were scored on; `only_before` / `only_after`
     /// rows (tickets dropped or added by corrections) are left out.
     ValidationRows {
+        #[serde(rename = "onlyBefore")]
         only_before: usize,
+        #[serde(rename = "onlyAfter")]
         only_after: usize,
     },
     /// Every labelled row of a file picked for the comparison, scored by both models.

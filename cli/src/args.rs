@@ -3,6 +3,7 @@
 use clap::{Args, Parser, Subcommand};
 use dialect::dataset::corrections::Corrections;
 use dialect::dataset::LabelMap;
+use dialect::pii::PiiKind;
 use dialect::predict::check_trained_columns;
 use dialect::setting::Setting;
 use dialect::settings::SplitPlan;
@@ -149,6 +150,12 @@ pub struct TrainArgs {
     /// after the label map and recorded with the run.
     #[arg(long)]
     pub corrections: Option<PathBuf>,
+    /// Replace personal data with placeholders ([EMAIL], [PHONE], …) before the model
+    /// sees a text, in training and in every prediction with the model: comma-separated
+    /// kinds (email, phone, iban, card, ip, address, name) or `all`. `dialect inspect`
+    /// shows what the file holds.
+    #[arg(long, value_delimiter = ',', value_name = "KINDS")]
+    pub scrub: Vec<String>,
     #[arg(long, help = Setting::Force.help())]
     pub force: bool,
     /// Run store to record the run in (settings, events, model); default:
@@ -246,9 +253,11 @@ impl TrainArgs {
         if self.max_rows.is_some() {
             split.max_rows = self.max_rows;
         }
+        let mut text = self.text.spec();
+        text.scrub = scrub_kinds(&self.scrub)?;
         Ok(Some(DataSpec {
             path,
-            text: self.text.spec(),
+            text,
             label_column: self.label.column(),
             label_map: self.label.map()?,
             validation: self.validation.clone(),
@@ -260,6 +269,24 @@ impl TrainArgs {
                 .transpose()?,
         }))
     }
+}
+
+/// The kinds named in `--scrub` (`all`: every kind), sorted and without repeats.
+fn scrub_kinds(names: &[String]) -> Result<Vec<PiiKind>, EngineError> {
+    let mut kinds = Vec::new();
+    for name in names.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
+        if name.eq_ignore_ascii_case("all") {
+            kinds.extend(PiiKind::ALL);
+        } else {
+            kinds.push(
+                name.parse::<PiiKind>()
+                    .map_err(|e| EngineError::Config(format!("--scrub: {e}")))?,
+            );
+        }
+    }
+    kinds.sort();
+    kinds.dedup();
+    Ok(kinds)
 }
 
 /// Replace `setting` with `given`, if given.
@@ -369,6 +396,17 @@ pub struct InspectArgs {
     /// Only profile the file (one streaming pass, bounded memory); skip the data check.
     #[arg(long)]
     pub profile_only: bool,
+    /// Also rank the tickets whose label is most likely wrong (frozen encoder of
+    /// --model, cross-validated linear head, confident learning); with --json they are
+    /// the inspection's `suspects`.
+    #[arg(long, conflicts_with = "profile_only")]
+    pub suspects: bool,
+    /// Cross-validation folds for --suspects.
+    #[arg(long, default_value_t = 5, requires = "suspects")]
+    pub folds: usize,
+    /// How many suspects to list (all with --json).
+    #[arg(long, default_value_t = 20, requires = "suspects")]
+    pub top: usize,
     /// Print the whole inspection as JSON.
     #[arg(long)]
     pub json: bool,

@@ -10,6 +10,7 @@ use dialect::runs::RunStore;
 use dialect::{PredictionPrecision, Predictor};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
 /// A loaded predictor: its run id, the precision asked for (`None`: the model's
@@ -26,6 +27,8 @@ pub struct AppState {
     pub predictor: Mutex<Option<CachedPredictor>>,
     /// The data file last inspected, and the inspection's cancel flag.
     pub data: DataState,
+    /// The cancel flag of the suspect-label search in progress.
+    pub suspects: Mutex<Option<Arc<AtomicBool>>>,
     /// Files the person opened through the app (dialog, drop, sample): the only data
     /// files commands will read for the webview.
     granted: Mutex<BTreeSet<PathBuf>>,
@@ -43,6 +46,7 @@ impl AppState {
             training: Mutex::new(None),
             predictor: Mutex::new(None),
             data: Default::default(),
+            suspects: Mutex::new(None),
             granted: Mutex::new(BTreeSet::new()),
             model_folders: Mutex::new(BTreeSet::new()),
         }

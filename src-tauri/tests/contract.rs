@@ -14,8 +14,10 @@ use dialect::review::Review;
 use dialect::run_diff::RunDiff;
 use dialect::runs::{RunRecord, RunRequest};
 use dialect::settings::Catalogue;
+use dialect::train::suspects::{SuspectProgress, SuspectReport};
 use dialect::{DeviceChoice, Prediction, PredictionPrecision, TrainEvent};
 use dialect_app::commands::app::AppInfo;
+use dialect_app::commands::corrections::SuspectSource;
 use dialect_app::commands::data::{Checks, RowText, Sample};
 use dialect_app::commands::predict::{FileProgress, FileResult, PredictorInfo};
 use dialect_app::commands::runs::RunDetail;
@@ -94,6 +96,9 @@ fn contract() -> String {
     c.visit::<LabelMap>();
     c.visit::<Corrections>();
     c.visit::<CorrectedExport>();
+    c.visit::<SuspectSource>();
+    c.visit::<SuspectProgress>();
+    c.visit::<SuspectReport>();
     // Settings.
     c.visit::<Catalogue>();
     // Train.

@@ -16,6 +16,7 @@ use super::split::holdout;
 use super::{read_labeled, TextSpec};
 use crate::error::{EngineError, Result};
 use crate::model::tokenize::TextEncoder;
+use crate::pii::{survey, PiiSurvey};
 use crate::setting::Setting;
 use crate::settings::SplitPlan;
 use serde::{Deserialize, Serialize};
@@ -70,6 +71,8 @@ pub struct Inspection {
     pub note: Option<Note>,
     /// What the corrections did, when there are any.
     pub corrections: Option<CorrectionReport>,
+    /// Personal data in the tickets, per kind, with examples (when rows were read).
+    pub pii: Option<PiiSurvey>,
 }
 
 /// Most raw label values an inspection lists (a label column with more looks like an
@@ -176,6 +179,7 @@ impl FileRows {
             report: None,
             note: None,
             corrections: None,
+            pii: None,
         };
         let (Some(text), Some(label_column), Some(rows)) =
             (&self.text, &self.label_column, &self.rows)
@@ -236,6 +240,9 @@ impl FileRows {
             split_leakage(&uncorrected, &resolved, options.split, &mut report);
         }
         inspection.report = Some(report);
+        inspection.pii = Some(survey(
+            data.examples.iter().map(|e| (e.line, e.text.as_str())),
+        ));
         inspection.rows_used = data.examples.len();
         inspection.merges = LabelMap::suggest_merges(&data.raw_label_counts);
         inspection.raw_label_values = data.raw_label_counts.len();

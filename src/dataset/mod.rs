@@ -18,14 +18,20 @@ pub use read::{column_index, read_labeled, read_raw, read_table, rows_at, RawRow
 pub use split::{holdout, sample, stratified_split};
 pub use warnings::{Warning, Warnings};
 
+use crate::pii::{scrub, PiiKind};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 /// How to compose a ticket's text: one or more columns joined in order by
-/// `separator`, empty parts skipped.
+/// `separator`, empty parts skipped; and which kinds of personal data the model never
+/// sees (replaced by placeholders such as `[EMAIL]` in training and prediction alike).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct TextSpec {
     pub columns: Vec<String>,
     pub separator: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[ts(optional, as = "Option<Vec<PiiKind>>")]
+    pub scrub: Vec<PiiKind>,
 }
 
 impl TextSpec {
@@ -39,7 +45,14 @@ impl TextSpec {
         Self {
             columns,
             separator: "\n\n".into(),
+            scrub: Vec::new(),
         }
+    }
+
+    /// `text` as the model gets it: the personal data of the kinds in `scrub`
+    /// replaced by placeholders.
+    pub fn clean<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        scrub(text, &self.scrub)
     }
 }
 

@@ -297,6 +297,7 @@ mod tests {
         let spec = TextSpec {
             columns: vec!["subject".into(), "body".into()],
             separator: " | ".into(),
+            scrub: Vec::new(),
         };
         let data = read_labeled(f.path(), &spec, "label", None).unwrap();
         assert_eq!(data.examples.len(), 2);

@@ -8,7 +8,8 @@ use crate::error::Result;
 use crate::events::{EpochRecord, RunSummary, TrainEvent};
 use crate::inference::{argmax, batched_rows};
 use crate::model::layers::Mode;
-use crate::model::tokenize::Encoded;
+use crate::model::tokenize::{Encoded, TextEncoder};
+use crate::model::SequenceClassifier;
 use crate::settings::TrainConfig;
 use crate::train::optim::AdamW;
 use candle_core::{DType, Device, Tensor, Var};
@@ -18,7 +19,7 @@ use std::time::Instant;
 /// L2 penalties tried for the linear head (on standardised features).
 const PENALTIES: [f64; 4] = [1e-4, 1e-3, 1e-2, 1e-1];
 /// Full-batch optimisation steps per penalty.
-const FIT_STEPS: usize = 300;
+pub(super) const FIT_STEPS: usize = 300;
 const FIT_LR: f64 = 0.05;
 
 /// Run the baseline method; events and summary as for fine-tuning, with `Encoding`
@@ -41,11 +42,19 @@ pub(super) fn run(
     };
     let total = p.train.len() + p.validation.len();
     let encode_start = Instant::now();
-    let Some(train_x) = encode(&p, &p.train, batch, (0, total), on_event, cancel)? else {
+    let (model, encoder) = (&p.model, &p.encoder);
+    let mut progress = |done| on_event(&TrainEvent::Encoding { done, total });
+    let Some(train_x) = encode(model, encoder, &p.train, batch, &mut progress, cancel)? else {
         return cancelled(summary, started, on_event);
     };
-    let offset = (p.train.len(), total);
-    let Some(val_x) = encode(&p, &p.validation, batch, offset, on_event, cancel)? else {
+    let offset = p.train.len();
+    let mut progress = |done| {
+        on_event(&TrainEvent::Encoding {
+            done: offset + done,
+            total,
+        })
+    };
+    let Some(val_x) = encode(model, encoder, &p.validation, batch, &mut progress, cancel)? else {
         return cancelled(summary, started, on_event);
     };
     let encode_seconds = encode_start.elapsed().as_secs_f64();
@@ -113,31 +122,24 @@ pub(super) fn run(
     Ok(summary)
 }
 
-/// Mean-pooled features `(rows, hidden)` on the CPU, in row order. Progress is
-/// reported as `Encoding` events counting rows from `offset.0` of `offset.1`. `None`
-/// if cancelled.
-fn encode(
-    p: &Prepared,
+/// Mean-pooled features `(rows, hidden)` of `model`'s frozen encoder on the CPU, in
+/// row order; `progress(done)` counts rows encoded. `None` if cancelled.
+pub(super) fn encode(
+    model: &SequenceClassifier,
+    encoder: &TextEncoder,
     rows: &[Encoded],
     batch_size: usize,
-    (offset, total): (usize, usize),
-    on_event: &mut dyn FnMut(&TrainEvent),
+    progress: &mut dyn FnMut(usize),
     cancel: &AtomicBool,
 ) -> Result<Option<Tensor>> {
-    let mut progress = |done: usize| {
-        on_event(&TrainEvent::Encoding {
-            done: offset + done,
-            total,
-        })
-    };
-    let model = p.model.frozen()?;
-    let device = p.model.device();
+    let device = model.device();
+    let model = model.frozen()?;
     let features = batched_rows(
         rows,
         batch_size,
         Some(cancel),
-        &mut progress,
-        |items| p.encoder.collate(items, device),
+        progress,
+        |items| encoder.collate(items, device),
         |batch| model.mean_pooled(batch, &Mode::Eval),
     )?;
     let Some(features) = features else {
@@ -164,15 +166,16 @@ fn fit_head(
     cancel: &AtomicBool,
 ) -> Result<Option<(Tensor, Tensor, f64)>> {
     let classes = p.model.labels().len();
-    let mean = train_x.mean_keepdim(0)?;
-    let std = (train_x.broadcast_sub(&mean)?.sqr()?.mean_keepdim(0)? + 1e-6)?.sqrt()?;
-    let standardise =
-        |x: &Tensor| -> Result<Tensor> { Ok(x.broadcast_sub(&mean)?.broadcast_div(&std)?) };
-    let (xs, vs) = (standardise(train_x)?, standardise(val_x)?);
+    let (mean, std) = moments(train_x)?;
+    let (xs, vs) = (
+        standardise(train_x, &mean, &std)?,
+        standardise(val_x, &mean, &std)?,
+    );
     let targets = Tensor::new(train_y, &Device::Cpu)?;
     let mut best: Option<(usize, Tensor, Tensor, f64)> = None;
     for penalty in PENALTIES {
-        let Some((w, b, loss)) = fit_softmax(&xs, &targets, classes, penalty, cancel)? else {
+        let Some((w, b, loss)) = fit_softmax(&xs, &targets, classes, penalty, FIT_STEPS, cancel)?
+        else {
             return Ok(None);
         };
         let val_logits = vs.matmul(&w.t()?)?.broadcast_add(&b)?.to_vec2::<f32>()?;
@@ -194,14 +197,28 @@ fn fit_head(
     Ok(Some((w_raw, b_raw, loss)))
 }
 
+/// The column means and standard deviations `(1, hidden)` of `x` (each deviation
+/// nudged off zero), to standardise features with.
+pub(super) fn moments(x: &Tensor) -> Result<(Tensor, Tensor)> {
+    let mean = x.mean_keepdim(0)?;
+    let std = (x.broadcast_sub(&mean)?.sqr()?.mean_keepdim(0)? + 1e-6)?.sqrt()?;
+    Ok((mean, std))
+}
+
+/// `x` standardised by [`moments`]: `(x − mean) / std`.
+pub(super) fn standardise(x: &Tensor, mean: &Tensor, std: &Tensor) -> Result<Tensor> {
+    Ok(x.broadcast_sub(mean)?.broadcast_div(std)?)
+}
+
 /// Softmax regression of `targets` on `xs` with L2 penalty `penalty`, full-batch
-/// AdamW for [`FIT_STEPS`] steps: the weight, bias and final loss; `None` as soon as
-/// `cancel` is set.
-fn fit_softmax(
+/// AdamW for `steps` steps (the baseline takes [`FIT_STEPS`]): the weight, bias and
+/// final loss; `None` as soon as `cancel` is set.
+pub(super) fn fit_softmax(
     xs: &Tensor,
     targets: &Tensor,
     classes: usize,
     penalty: f64,
+    steps: usize,
     cancel: &AtomicBool,
 ) -> Result<Option<(Tensor, Tensor, f64)>> {
     let w = Var::zeros((classes, xs.dim(1)?), DType::F32, &Device::Cpu)?;
@@ -212,7 +229,7 @@ fn fit_softmax(
     ];
     let mut opt = AdamW::new(&vars, 0.0)?;
     let mut loss_value = f64::NAN;
-    for _ in 0..FIT_STEPS {
+    for _ in 0..steps {
         if cancel.load(Ordering::Relaxed) {
             return Ok(None);
         }
@@ -241,11 +258,13 @@ mod tests {
     fn fitting_stops_at_the_next_step_once_cancelled() {
         let xs = Tensor::new(&[[1.0f32, 0.0], [0.0, 1.0], [1.0, 0.1]], &Device::Cpu).unwrap();
         let targets = Tensor::new(&[0u32, 1, 0], &Device::Cpu).unwrap();
-        let fitted = fit_softmax(&xs, &targets, 2, 1e-3, &AtomicBool::new(false)).unwrap();
+        let fitted =
+            fit_softmax(&xs, &targets, 2, 1e-3, FIT_STEPS, &AtomicBool::new(false)).unwrap();
         let (w, _, loss) = fitted.expect("not cancelled");
         assert!(loss.is_finite() && loss < 0.5, "{loss}");
         assert_eq!(w.dims(), [2, 2]);
-        let cancelled = fit_softmax(&xs, &targets, 2, 1e-3, &AtomicBool::new(true)).unwrap();
+        let cancelled =
+            fit_softmax(&xs, &targets, 2, 1e-3, FIT_STEPS, &AtomicBool::new(true)).unwrap();
         assert!(cancelled.is_none());
     }
 

@@ -4,7 +4,9 @@
 use super::TrainData;
 use crate::dataset::corrections::{label_set, CorrectionReport, Corrections, Resolved};
 use crate::dataset::quality::{assess, check_class_count, QualityReport, Severity};
-use crate::dataset::{holdout, read_labeled, sample, Example, LabelMap, TextSpec, Warnings};
+use crate::dataset::{
+    holdout, read_labeled, sample, Example, LabelMap, LabeledData, TextSpec, Warnings,
+};
 use crate::error::{EngineError, Result};
 use crate::settings::SplitPlan;
 use serde::{Deserialize, Serialize};
@@ -132,6 +134,21 @@ impl DataSpec {
             warnings,
             corrections: resolved.report,
         })
+    }
+
+    /// The data file's tickets after the label map and the corrections (no split, no
+    /// checks), with what the corrections did.
+    pub fn read_corrected(&self) -> Result<(LabeledData, CorrectionReport)> {
+        let mut data = read_labeled(
+            &self.path,
+            &self.text,
+            &self.label_column,
+            self.label_map.as_ref(),
+        )?;
+        let resolved = self.resolve_corrections(&data.examples);
+        data.examples = resolved.apply(std::mem::take(&mut data.examples));
+        data.labels = label_set(&data.examples);
+        Ok((data, resolved.report))
     }
 
     /// The corrections matched to `examples` (the data file's rows after the label

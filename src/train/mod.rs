@@ -6,8 +6,10 @@ mod batching;
 pub mod checkpoint;
 mod data;
 pub mod optim;
+pub mod suspects;
 
 pub use data::{DataSpec, LoadedData};
+pub use suspects::{find_suspects, Suspect, SuspectProgress, SuspectReport, SuspectRequest};
 
 use crate::dataset::{Example, LabeledData, TextSpec};
 use crate::device::{device_name, enable_tensor_cores};
@@ -162,22 +164,30 @@ fn prepare(
                 "a validation row has a label the training classes do not include".into(),
             )
         })?;
-    let dir = resolve_model(&config.model)?;
     let head = match (weights, config.new_head) {
         (Some(_), _) => HeadPolicy::Require,
         (None, true) => HeadPolicy::InitIfMismatched,
         (None, false) => HeadPolicy::InitIfAbsent,
     };
-    let model = SequenceClassifier::load_with_head(
-        weights.unwrap_or(&dir),
-        Some(data.labels.clone()),
+    let (model, encoder) = load_model(
+        &config.model,
+        weights,
+        &data.labels,
         head,
         device,
         config.seed,
+        config.max_length,
     )?;
-    let max_length = config.max_length.min(model.max_positions());
-    let encoder = TextEncoder::load(&dir, max_length)?;
-    let texts = |rows: &[Example]| rows.iter().map(|e| e.text.clone()).collect::<Vec<_>>();
+    // Personal data the text spec scrubs never reaches the model.
+    let scrubbing = data
+        .text
+        .clone()
+        .unwrap_or_else(|| TextSpec::columns(Vec::new()));
+    let texts = |rows: &[Example]| {
+        rows.iter()
+            .map(|e| scrubbing.clean(&e.text).into_owned())
+            .collect::<Vec<_>>()
+    };
     let Some(train) = encoder.encode_cancellable(&texts(&data.train), cancel)? else {
         return Ok(None);
     };
@@ -194,6 +204,31 @@ fn prepare(
         encoder,
         text: data.text.clone(),
     }))
+}
+
+/// The model `model` (resolved locally or from the hub), with its weights from the
+/// checkpoint folder `weights` when given, and a head for `labels` as `head` allows
+/// (`seed` initialises it); and its text encoder, which cuts texts at `max_length`
+/// tokens or the model's positions, whichever is fewer.
+fn load_model(
+    model: &str,
+    weights: Option<&std::path::Path>,
+    labels: &[String],
+    head: HeadPolicy,
+    device: &Device,
+    seed: u64,
+    max_length: usize,
+) -> Result<(SequenceClassifier, TextEncoder)> {
+    let dir = resolve_model(model)?;
+    let model = SequenceClassifier::load_with_head(
+        weights.unwrap_or(&dir),
+        Some(labels.to_vec()),
+        head,
+        device,
+        seed,
+    )?;
+    let encoder = TextEncoder::load(&dir, max_length.min(model.max_positions()))?;
+    Ok((model, encoder))
 }
 
 /// A run's opening, shared by both methods: open the device, prepare the model and

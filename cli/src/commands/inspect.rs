@@ -1,7 +1,8 @@
 //! `dialect inspect`: profile a data file and check it before training.
 
 use crate::args::InspectArgs;
-use crate::render::data::{print_inspection, print_profile};
+use crate::render::data::{print_inspection, print_profile, print_suspects};
+use crate::render::progress::SuspectBar;
 use dialect::dataset::corrections::Corrections;
 use dialect::dataset::inspect::{inspect, InspectOptions};
 use dialect::dataset::profile::profile_file;
@@ -9,8 +10,11 @@ use dialect::dataset::LabelMap;
 use dialect::model::resolve::resolve_model;
 use dialect::model::tokenize::TextEncoder;
 use dialect::settings::SplitPlan;
+use dialect::train::suspects::{find_suspects, SuspectReport, SuspectRequest};
+use dialect::train::DataSpec;
 use dialect::{EngineError, TextSpec, TrainConfig};
 use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
 
 /// Profile the file (`--profile-only`), or run the whole inspection on it.
 pub fn run(args: InspectArgs) -> Result<ExitCode, EngineError> {
@@ -61,10 +65,64 @@ pub fn run(args: InspectArgs) -> Result<ExitCode, EngineError> {
             path.display()
         );
     }
+    let suspects = match (&inspection.text, &inspection.label_column) {
+        (Some(text), Some(label)) if args.suspects => {
+            let spec = DataSpec {
+                path: args.data.clone(),
+                text: text.clone(),
+                label_column: label.clone(),
+                label_map: map.clone(),
+                validation: None,
+                split: SplitPlan::default(),
+                corrections: corrections.clone(),
+            };
+            Some(suspects(&args, &spec)?)
+        }
+        _ if args.suspects => return Err(EngineError::Config(
+            "--suspects needs the text and label columns: give --text-column and --label-column"
+                .into(),
+        )),
+        _ => None,
+    };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&inspection)?);
+        let mut out = serde_json::to_value(&inspection)?;
+        if let (Some(report), Some(object)) = (&suspects, out.as_object_mut()) {
+            object.insert("suspects".into(), serde_json::to_value(report)?);
+        }
+        println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         print_inspection(&inspection, args.model.is_some());
+        if let Some(report) = &suspects {
+            print_suspects(report, args.top);
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The suspect labels of `spec`'s tickets (label map and corrections applied), with a
+/// progress bar. Nothing is written, so Ctrl-C simply ends the process.
+fn suspects(args: &InspectArgs, spec: &DataSpec) -> Result<SuspectReport, EngineError> {
+    let (data, _) = spec.read_corrected()?;
+    let mut config = TrainConfig::default();
+    if let Some(model) = &args.model {
+        config.model = model.clone();
+    }
+    if let Some(max_length) = args.max_length {
+        config.max_length = max_length;
+    }
+    let request = SuspectRequest {
+        folds: args.folds,
+        ..SuspectRequest::from_config(&config)
+    };
+    let bar = SuspectBar::new(args.json);
+    let report = find_suspects(
+        &request,
+        &data.examples,
+        &data.labels,
+        &mut |p| bar.show(&p),
+        &AtomicBool::new(false),
+    )?;
+    bar.finish();
+    report
+        .ok_or_else(|| EngineError::Internal("the suspect search stopped without a result".into()))
 }

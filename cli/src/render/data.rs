@@ -4,6 +4,8 @@ use super::{clip, flags, severity_name, top_counts};
 use dialect::dataset::inspect::Inspection;
 use dialect::dataset::profile::Profile;
 use dialect::dataset::source::Format;
+use dialect::pii::PiiSurvey;
+use dialect::train::suspects::SuspectReport;
 
 /// The file's format, columns (role, fill, distinct values), suggested columns and
 /// first rows.
@@ -110,9 +112,78 @@ pub fn print_inspection(i: &Inspection, measured_truncation: bool) {
     {
         println!("  ({} not measured: {})", n.code, n.reason);
     }
+    if let Some(pii) = &i.pii {
+        print_pii(pii);
+    }
     if report.findings.iter().any(|f| f.code == "too_many_classes") {
         println!("\nblocking problems: `dialect train` refuses this data (even with --force)");
     } else if report.is_blocking() {
         println!("\nblocking problems: `dialect train` refuses this data unless --force");
+    }
+}
+
+/// Personal data per kind: tickets holding it, and the first example with its values
+/// marked «like this».
+fn print_pii(pii: &PiiSurvey) {
+    let found: Vec<_> = pii.kinds.iter().filter(|k| k.tickets > 0).collect();
+    if found.is_empty() {
+        println!("\npersonal data: none found in {} tickets", pii.tickets);
+        return;
+    }
+    println!(
+        "\npersonal data (--scrub KINDS replaces it with placeholders for training and prediction)"
+    );
+    for k in found {
+        println!(
+            "  {:<8} {:>6} tickets  ({})",
+            k.kind.name(),
+            k.tickets,
+            k.kind.label()
+        );
+        if let Some(e) = k.examples.first() {
+            let mut marked = String::new();
+            let mut at = 0;
+            for s in &e.spans {
+                marked.push_str(&e.text[at..s.start]);
+                marked.push('«');
+                marked.push_str(&e.text[s.start..s.end]);
+                marked.push('»');
+                at = s.end;
+            }
+            marked.push_str(&e.text[at..]);
+            println!("           line {}: {}", e.line, clip(&marked, 90));
+        }
+    }
+}
+
+/// The `top` most suspect labels: line, given → likely class with its held-out
+/// probability, and the ticket's start.
+pub fn print_suspects(r: &SuspectReport, top: usize) {
+    println!(
+        "\nsuspect labels: {} of {} tickets (held-out accuracy of the frozen-encoder head {:.1}%, {} folds, {:.1} s)",
+        r.suspects.len(),
+        r.rows,
+        100.0 * r.held_out_accuracy,
+        r.folds,
+        r.seconds
+    );
+    for s in r.suspects.iter().take(top) {
+        println!(
+            "  line {:>6}  {:<18} → {:<18} {:>5.1}%  {}",
+            s.line,
+            clip(&s.given, 18),
+            clip(&s.likely, 18),
+            100.0 * s.confidence,
+            clip(&s.text, 50)
+        );
+    }
+    if r.suspects.len() > top {
+        println!(
+            "  … {} more (--top N, or --json for all)",
+            r.suspects.len() - top
+        );
+    }
+    if !r.suspects.is_empty() {
+        println!("  fix one: dialect corrections FILE.json set --data DATA --line N --to CLASS");
     }
 }

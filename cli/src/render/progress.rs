@@ -2,6 +2,7 @@
 
 use super::metrics::describe_int8;
 use dialect::model::resolve::DownloadEvent;
+use dialect::train::suspects::SuspectProgress;
 use dialect::TrainEvent;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -168,5 +169,43 @@ impl DownloadBar {
             }
             DownloadEvent::Done => bar.finish_and_clear(),
         }
+    }
+}
+
+/// The suspect search's progress: encoding the tickets, then fitting each fold (hidden
+/// for JSON output).
+pub struct SuspectBar(ProgressBar);
+
+impl SuspectBar {
+    /// A bar, hidden when `quiet`.
+    pub fn new(quiet: bool) -> Self {
+        let bar = if quiet {
+            ProgressBar::hidden()
+        } else {
+            ProgressBar::new(0)
+        };
+        Self(bar)
+    }
+
+    /// Show `progress` on the bar.
+    pub fn show(&self, progress: &SuspectProgress) {
+        let bar = &self.0;
+        match *progress {
+            SuspectProgress::Encoding { done, total } => {
+                bar.set_message("encoding tickets");
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+            }
+            SuspectProgress::Fitting { fold, folds } => {
+                bar.set_message(format!("cross-validating (fold {fold}/{folds})"));
+                bar.set_length(folds as u64);
+                bar.set_position(fold as u64 - 1);
+            }
+        }
+    }
+
+    /// Clear the bar.
+    pub fn finish(&self) {
+        self.0.finish_and_clear();
     }
 }

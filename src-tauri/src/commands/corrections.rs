@@ -1,14 +1,24 @@
 //! Corrections to single tickets' labels, kept per data file beside the run store:
-//! set and undo them, bring them in from a file or save them to one, and export the
-//! corrected data.
+//! set and undo them, bring them in from a file or save them to one, export the
+//! corrected data; and find the tickets whose label is probably wrong.
 
 use crate::dialogs;
 use crate::error::{blocking, AppResult};
 use crate::state::AppState;
+use crate::sync::lock;
 use dialect::dataset::corrections::{write_corrected, CorrectedExport, Correction, Corrections};
 use dialect::dataset::{Example, LabelMap};
-use dialect::TextSpec;
+use dialect::settings::SplitPlan;
+use dialect::train::suspects::{
+    find_suspects as find, SuspectProgress, SuspectReport, SuspectRequest,
+};
+use dialect::train::DataSpec;
+use dialect::{TextSpec, TrainConfig};
+use serde::Deserialize;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use tauri::ipc::Channel;
 use tauri::State;
 
 const CORRECTIONS_FILTERS: &[(&str, &[&str])] = &[("Corrections (JSON)", &["json"])];
@@ -132,4 +142,103 @@ pub async fn export_corrected(
         Ok(Some((out, export)))
     })
     .await
+}
+
+/// Whose tickets to look for suspect labels in.
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[serde(
+    tag = "kind",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum SuspectSource {
+    /// A data file opened in the app, read with these columns and label map, encoded
+    /// by `model` (a hub id or a folder chosen in the app) at `max_length`.
+    File {
+        path: PathBuf,
+        text: Vec<String>,
+        label_column: String,
+        label_map: Option<LabelMap>,
+        model: String,
+        max_length: Option<usize>,
+    },
+    /// A run's data file, columns, label map and model.
+    Run { run_id: String },
+}
+
+/// Rank the tickets whose label is most likely wrong (the kept corrections applied
+/// first): frozen encoder, cross-validated linear head, confident learning. Progress
+/// arrives on `on_progress`; `None` when cancelled with [`cancel_suspects`].
+#[tauri::command]
+pub async fn find_suspects(
+    state: State<'_, AppState>,
+    source: SuspectSource,
+    on_progress: Channel<SuspectProgress>,
+) -> AppResult<Option<SuspectReport>> {
+    let (spec, config) = match source {
+        SuspectSource::File {
+            path,
+            text,
+            label_column,
+            label_map,
+            model,
+            max_length,
+        } => {
+            state.check_granted(&path)?;
+            let mut config = TrainConfig {
+                model: state.model_source(&model)?,
+                ..TrainConfig::default()
+            };
+            if let Some(max_length) = max_length {
+                config.max_length = max_length;
+            }
+            let spec = DataSpec {
+                path,
+                text: TextSpec::columns(text),
+                label_column,
+                label_map,
+                validation: None,
+                split: SplitPlan::default(),
+                corrections: None,
+            };
+            (spec, config)
+        }
+        SuspectSource::Run { run_id } => {
+            let store = state.store.clone();
+            let record = blocking(move || Ok(store.get(&run_id)?)).await?;
+            (record.data, record.config)
+        }
+    };
+    let cancel = Arc::new(AtomicBool::new(false));
+    if let Some(previous) = lock(&state.suspects).replace(cancel.clone()) {
+        previous.store(true, Ordering::Relaxed);
+    }
+    let shelf = state.store.corrections_dir();
+    blocking(move || {
+        let spec = DataSpec {
+            corrections: Some(Corrections::kept(&shelf, &spec.path)?),
+            ..spec
+        };
+        let (data, _) = spec.read_corrected()?;
+        let request = SuspectRequest::from_config(&config);
+        let mut progress = |p: SuspectProgress| {
+            let _ = on_progress.send(p);
+        };
+        Ok(find(
+            &request,
+            &data.examples,
+            &data.labels,
+            &mut progress,
+            &cancel,
+        )?)
+    })
+    .await
+}
+
+/// Stop the suspect search in progress (it returns `None`).
+#[tauri::command]
+pub fn cancel_suspects(state: State<'_, AppState>) {
+    if let Some(cancel) = lock(&state.suspects).take() {
+        cancel.store(true, Ordering::Relaxed);
+    }
 }

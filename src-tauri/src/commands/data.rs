@@ -66,6 +66,7 @@ fn text_spec(columns: Option<Vec<String>>) -> Option<TextSpec> {
     columns.filter(|c| !c.is_empty()).map(|columns| TextSpec {
         columns,
         separator: TEXT_SEPARATOR.into(),
+        scrub: Vec::new(),
     })
 }
 

@@ -12,6 +12,7 @@ use dialect::device_check::{check_device as self_test, DeviceCheck};
 use dialect::model::resolve::{
     download_model as download, model_status, preset_status, DownloadEvent, ModelStatus,
 };
+use dialect::pii::PiiKind;
 use dialect::runs::{PendingRun, RunRequest};
 use dialect::{DeviceChoice, TrainEvent};
 use std::path::PathBuf;
@@ -101,12 +102,14 @@ pub async fn start_training(
 }
 
 /// Train run `run_id` again as a new run with its own settings and data and the
-/// corrections now kept for its data file; the new run names it as its parent.
+/// corrections now kept for its data file, and with personal data of the kinds in
+/// `scrub` replaced (`null`: as the run did); the new run names it as its parent.
 /// Returns the new run's id; progress arrives on `on_event`.
 #[tauri::command]
 pub async fn retrain_run(
     state: State<'_, AppState>,
     run_id: String,
+    scrub: Option<Vec<PiiKind>>,
     on_event: Channel<TrainEvent>,
 ) -> AppResult<String> {
     ensure_idle(&state)?;
@@ -114,7 +117,11 @@ pub async fn retrain_run(
     let run = blocking(move || {
         let path = store.get(&run_id)?.data.path;
         let kept = Corrections::kept(&store.corrections_dir(), &path)?;
-        Ok(store.new_run(store.retrain_request(&run_id, Some(kept))?)?)
+        let mut request = store.retrain_request(&run_id, Some(kept))?;
+        if let Some(kinds) = scrub {
+            request.data.text.scrub = kinds;
+        }
+        Ok(store.new_run(request)?)
     })
     .await?;
     install(&state, run, on_event)

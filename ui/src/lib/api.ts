@@ -22,6 +22,7 @@ import type {
   LabelMap,
   Method,
   ModelStatus,
+  PiiKind,
   Prediction,
   PredictionPrecision,
   PredictorInfo,
@@ -33,6 +34,9 @@ import type {
   RunRequest,
   Sample,
   Setting,
+  SuspectProgress,
+  SuspectReport,
+  SuspectSource,
   TrainEvent,
 } from './contract';
 
@@ -78,6 +82,11 @@ export type {
   ModelStatus,
   NotMeasured,
   Note,
+  PiiExample,
+  PiiKind,
+  PiiKindSurvey,
+  PiiSpan,
+  PiiSurvey,
   Precision,
   Prediction,
   PredictionPrecision,
@@ -98,6 +107,10 @@ export type {
   RunSummary,
   Sample,
   Setting,
+  Suspect,
+  SuspectProgress,
+  SuspectReport,
+  SuspectSource,
   SettingInfo,
   Severity,
   SplitPlan,
@@ -207,6 +220,10 @@ export const undoCorrection = (path: string, line: number, hash: string) =>
   invoke<Corrections>('undo_correction', { path, line, hash });
 export const loadCorrections = (path: string) => invoke<Corrections | null>('load_corrections', { path });
 export const saveCorrections = (path: string) => invoke<string | null>('save_corrections', { path });
+/** Rank the tickets whose label is probably wrong; null when cancelled (cancelSuspects or a newer search). */
+export const findSuspects = (source: SuspectSource, onProgress: (p: SuspectProgress) => void) =>
+  invoke<SuspectReport | null>('find_suspects', { source, onProgress: channel(onProgress) });
+export const cancelSuspects = () => invoke<void>('cancel_suspects');
 export const exportCorrected = (path: string, text: string[], labelColumn: string, labelMap: LabelMap | null) =>
   invoke<[string, CorrectedExport] | null>('export_corrected', { path, text, labelColumn, labelMap });
 
@@ -229,9 +246,9 @@ export const startTraining = (request: RunRequest, onEvent: (e: TrainEvent) => v
 export const resumeTraining = (runId: string, onEvent: (e: TrainEvent) => void) =>
   invoke<string>('resume_training', { runId, onEvent: channel(onEvent) });
 export const cancelTraining = () => invoke<void>('cancel_training');
-/** Train a run again with its settings and the corrections now kept for its data file. */
-export const retrainRun = (runId: string, onEvent: (e: TrainEvent) => void) =>
-  invoke<string>('retrain_run', { runId, onEvent: channel(onEvent) });
+/** Train a run again with its settings, the corrections now kept for its data file, and personal data of the kinds in `scrub` replaced (null: as the run did). */
+export const retrainRun = (runId: string, scrub: PiiKind[] | null, onEvent: (e: TrainEvent) => void) =>
+  invoke<string>('retrain_run', { runId, scrub, onEvent: channel(onEvent) });
 export const attachTraining = (onEvent: (e: TrainEvent) => void) =>
   invoke<Attached | null>('attach_training', { onEvent: channel(onEvent) });
 

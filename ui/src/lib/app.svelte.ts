@@ -1,12 +1,15 @@
 // The app's root state: which step is shown, the app's info, and each screen's own state
-// (data, labels, training form, training jobs, runs), wired together here.
+// (data, labels, corrections, suspect labels, training form, training jobs, runs), wired
+// together here.
 
 import * as api from './api';
 import type { AppInfo } from './api';
 import { notify } from './notify.svelte';
+import { CorrectionsState } from './state/corrections.svelte';
 import { DataState } from './state/data.svelte';
 import { LabelsState } from './state/labels.svelte';
 import { RunsState } from './state/runs.svelte';
+import { SuspectsState } from './state/suspects.svelte';
 import { TrainForm } from './state/trainForm.svelte';
 import { Trainer } from './state/trainer.svelte';
 
@@ -27,17 +30,29 @@ export class AppState {
 
   readonly train = new TrainForm();
   readonly runs = new RunsState();
+  /** The corrections of the data file: the data check applies them, so a change checks again. */
+  readonly corrections = new CorrectionsState(() => void this.data.reinspect());
+  /** The corrections of a reviewed run's data file when it is not the data file. */
+  readonly runCorrections = new CorrectionsState();
+  /** The search for suspect labels in the data file (Check). */
+  readonly suspects = new SuspectsState();
+  /** The search for suspect labels in a reviewed run's data (Review). */
+  readonly runSuspects = new SuspectsState();
   readonly data: DataState;
   readonly labels: LabelsState;
   readonly trainer: Trainer;
 
   constructor() {
     // The data check measures with the training form's model and split, and inspects with
-    // the label board's map; a new file or label column makes a new board.
+    // the label board's map; a new file or label column makes a new board, and a new file
+    // brings its corrections.
     this.data = new DataState({
       labelMap: () => this.labels.labelMap,
       checks: () => this.train.checks,
-      sourceChanged: () => this.labels.clear(),
+      sourceChanged: () => {
+        this.labels.clear();
+        if (this.corrections.path !== this.data.path) void this.corrections.open(this.data.path);
+      },
       inspected: (ins) => this.labels.sync(ins),
     });
     this.labels = new LabelsState(this.data);
@@ -61,6 +76,11 @@ export class AppState {
     void this.train.loadCatalogue();
     await this.runs.refresh();
     await this.trainer.attach();
+  }
+
+  /** The corrections of data file `path`: the data file's, or (another file) `runCorrections`. */
+  correctionsOf(path: string): CorrectionsState {
+    return path === this.data.path ? this.corrections : this.runCorrections;
   }
 
   /** Show a run on the Runs page. */

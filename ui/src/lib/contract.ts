@@ -132,6 +132,12 @@ support: number, };
 export type ClassScore = { label: string, probability: number, };
 
 /**
+ * One class's confidence threshold: the mean held-out probability of the class
+ * over the tickets labelled with it (`None` for a class no ticket has).
+ */
+export type ClassThreshold = { label: string, rows: number, threshold: number | null, };
+
+/**
  * Statistics of one column.
  */
 export type ColumnProfile = { name: string, role: ColumnRole, filled: number, fillRate: number, 
@@ -292,7 +298,7 @@ bf16: boolean, };
 /**
  * Which rows two runs were compared on.
  */
-export type DiffBasis = { "kind": "validationRows", only_before: number, only_after: number, } | { "kind": "file", path: string, };
+export type DiffBasis = { "kind": "validationRows", onlyBefore: number, onlyAfter: number, } | { "kind": "file", path: string, };
 
 /**
  * Progress of a model download, file by file.
@@ -381,7 +387,11 @@ note: Note | null,
 /**
  * What the corrections did, when there are any.
  */
-corrections: CorrectionReport | null, };
+corrections: CorrectionReport | null, 
+/**
+ * Personal data in the tickets, per kind, with examples (when rows were read).
+ */
+pii: PiiSurvey | null, };
 
 /**
  * What int8 prediction changed against f32 on labelled rows.
@@ -470,6 +480,63 @@ reason: string, };
  * Why an inspection has no report, and the setting that would give it one.
  */
 export type Note = { message: string, setting: Setting | null, };
+
+/**
+ * A ticket's text cut to ~200 characters around its first value of a kind.
+ */
+export type PiiExample = { 
+/**
+ * The ticket's line, as given to [`survey`].
+ */
+line: number, 
+/**
+ * The window of the ticket's text.
+ */
+text: string, 
+/**
+ * Every value in the window, of any kind, as offsets into `text` (cut at its edges).
+ */
+spans: Array<PiiSpan>, 
+/**
+ * Whether text was cut before and after the window (show "…").
+ */
+cutStart: boolean, cutEnd: boolean, };
+
+/**
+ * A kind of personal data.
+ */
+export type PiiKind = "email" | "phone" | "iban" | "card" | "ip" | "address" | "name";
+
+/**
+ * One kind's share of a [`PiiSurvey`].
+ */
+export type PiiKindSurvey = { kind: PiiKind, 
+/**
+ * Tickets with at least one value of this kind.
+ */
+tickets: number, 
+/**
+ * Up to three, from the first tickets holding the kind.
+ */
+examples: Array<PiiExample>, };
+
+/**
+ * One value found: its kind and where it is, as byte offsets on char boundaries.
+ */
+export type PiiSpan = { kind: PiiKind, start: number, end: number, };
+
+/**
+ * Personal data over many tickets: per kind, how many tickets hold it, with examples.
+ */
+export type PiiSurvey = { 
+/**
+ * Tickets looked at.
+ */
+tickets: number, 
+/**
+ * One entry per kind, in [`PiiKind::ALL`] order, also those found nowhere.
+ */
+kinds: Array<PiiKindSurvey>, };
 
 /**
  * Numeric precision of the forward and backward passes. Weights, gradients and the
@@ -686,10 +753,80 @@ maxRows: number | null, };
 export type StaleCorrection = { line: number, text: string, reason: string, };
 
 /**
- * How to compose a ticket's text: one or more columns joined in order by
- * `separator`, empty parts skipped.
+ * A ticket whose given label is probably wrong.
  */
-export type TextSpec = { columns: Array<string>, separator: string, };
+export type Suspect = { 
+/**
+ * The ticket's line in its file.
+ */
+line: number, text: string, 
+/**
+ * The label in the data.
+ */
+given: string, 
+/**
+ * The label the held-out head is confident of.
+ */
+likely: string, 
+/**
+ * The held-out probability of `likely`.
+ */
+confidence: number, 
+/**
+ * The held-out probability of `given`.
+ */
+givenConfidence: number, 
+/**
+ * `confidence − given_confidence`: the larger, the more suspect.
+ */
+margin: number, };
+
+/**
+ * Progress of [`find_suspects`], in order: `Encoding` after each batch of texts,
+ * then `Fitting` as each fold's head starts.
+ */
+export type SuspectProgress = { "type": "encoding", done: number, total: number, } | { "type": "fitting", fold: number, folds: number, };
+
+/**
+ * What [`find_suspects`] found.
+ */
+export type SuspectReport = { 
+/**
+ * Most suspect first.
+ */
+suspects: Array<Suspect>, 
+/**
+ * Tickets examined.
+ */
+rows: number, folds: number, 
+/**
+ * Share of tickets whose most probable held-out class is the given one.
+ */
+heldOutAccuracy: number, 
+/**
+ * Per class, in the order of the labels given.
+ */
+thresholds: Array<ClassThreshold>, 
+/**
+ * Time spent encoding the texts (tokenising included).
+ */
+encodingSeconds: number, 
+/**
+ * Total time, loading the model included.
+ */
+seconds: number, };
+
+/**
+ * Whose tickets to look for suspect labels in.
+ */
+export type SuspectSource = { "kind": "file", path: string, text: Array<string>, labelColumn: string, labelMap: LabelMap | null, model: string, maxLength: number | null, } | { "kind": "run", runId: string, };
+
+/**
+ * How to compose a ticket's text: one or more columns joined in order by
+ * `separator`, empty parts skipped; and which kinds of personal data the model never
+ * sees (replaced by placeholders such as `[EMAIL]` in training and prediction alike).
+ */
+export type TextSpec = { columns: Array<string>, separator: string, scrub?: Array<PiiKind>, };
 
 /**
  * Everything that shapes a training run.

@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { fireEvent, render, screen, within } from '@testing-library/svelte';
 import CheckStep from './CheckStep.svelte';
 import { app, resetApp } from '../lib/app.svelte';
-import { catalogue, inspection, mockCommands } from '../test/fixtures';
+import { catalogue, inspection, mockCommands, piiSurvey, suspectReport } from '../test/fixtures';
 
 describe('Check step', () => {
   beforeEach(() => resetApp());
@@ -70,7 +70,66 @@ describe('Check step', () => {
     });
   });
 
-  it('says why there is no report, naming the setting by its label', async () => {
+  it('shows the personal data found, and a new file starts with none replaced', async () => {
+    const example = { line: 4, text: 'Regards, Anna', spans: [{ kind: 'name' as const, start: 9, end: 13 }], cutStart: false, cutEnd: false };
+    mockCommands({ inspect_data: () => inspection({ pii: piiSurvey(106, [{ kind: 'name', tickets: 2, examples: [example] }]) }) });
+    await app.data.loadPath('/data/tickets.csv');
+    render(CheckStep);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(screen.getByTestId('pii-card')).toHaveTextContent('Personal data in 106 tickets');
+    expect(screen.getByTestId('pii-kind-name')).toHaveTextContent('names 2 tickets 1.9%');
+    await fireEvent.click(screen.getByTestId('pii-scrub-name'));
+    expect(app.data.scrub).toEqual(['name']);
+
+    mockCommands({ inspect_data: () => inspection({ pii: piiSurvey(106) }) });
+    await app.data.loadPath('/data/other.csv');
+    await new Promise((r) => setTimeout(r, 10));
+    expect(app.data.scrub).toEqual([]);
+    expect(screen.getByTestId('pii-card')).toHaveTextContent('No personal data found in 106 tickets.');
+  });
+
+  it('finds suspect labels in the data file as training would read it, with the chosen model', async () => {
+    const { calls } = mockCommands({
+      inspect_data: () => inspection(),
+      find_suspects: () => suspectReport(),
+      correct_ticket: () => ({ corrections: [] }),
+    });
+    await app.data.loadPath('/data/tickets.csv');
+    render(CheckStep);
+    await new Promise((r) => setTimeout(r, 10));
+    // No model before the training settings are in.
+    expect(screen.getByTestId('find-suspects')).toBeDisabled();
+    expect(screen.getByTestId('suspects-unavailable')).toHaveTextContent('Choose a model on the Train step.');
+
+    await app.train.loadCatalogue();
+    app.train.settings!.hyper = { ...app.train.settings!.hyper, maxLength: 64 };
+    await new Promise((r) => setTimeout(r, 10));
+    await fireEvent.click(screen.getByTestId('find-suspects'));
+    expect(await screen.findByTestId('suspects-summary')).toHaveTextContent('3 of 2,921 tickets look mislabelled');
+    expect(calls.find((c) => c.cmd === 'find_suspects')!.args.source).toEqual({
+      kind: 'file',
+      path: '/data/tickets.csv',
+      text: ['body'],
+      labelColumn: 'category',
+      labelMap: app.labels.labelMap,
+      model: 'distilbert-base-uncased',
+      maxLength: 64,
+    });
+    expect(app.labels.labelMap).not.toBeNull();
+
+    // Accepting corrects the data file's ticket.
+    await fireEvent.click(screen.getAllByTestId('suspect-accept')[0]);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(calls.find((c) => c.cmd === 'correct_ticket')!.args).toMatchObject({ path: '/data/tickets.csv', line: 3, label: 'feature' });
+
+    // Another label column is another source: its search is still to run.
+    app.data.setLabelColumn('subject');
+    await new Promise((r) => setTimeout(r, 10));
+    expect(screen.queryByTestId('suspects-summary')).toBeNull();
+    expect(screen.getByTestId('find-suspects')).toBeEnabled();
+  });
+
+    it('says why there is no report, naming the setting by its label', async () => {
     const none = { ...inspection(), report: null };
     none.note = { message: 'no label column could be recognised: pick one', setting: 'labelColumn' };
     mockCommands({ inspect_data: () => none });

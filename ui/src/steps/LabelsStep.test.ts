@@ -1,8 +1,8 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { fireEvent, render, screen, within } from '@testing-library/svelte';
+import { fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
 import LabelsStep from './LabelsStep.svelte';
 import { app, resetApp } from '../lib/app.svelte';
-import { inspection, mockCommands } from '../test/fixtures';
+import { correction, inspection, mockCommands } from '../test/fixtures';
 import type { LabelMap } from '../lib/api';
 
 async function loadBoard(ins = inspection()) {
@@ -157,5 +157,56 @@ describe('Labels step (mapping board)', () => {
     await fireEvent.click(screen.getByTestId('raw-card-spam'));
     await fireEvent.click(screen.getByTestId('move-drop'));
     expect(calls.filter((c) => c.cmd === 'inspect_data').length).toBe(before);
+  });
+
+  it('lists the data file\'s corrections with Undo, loads, saves and exports them, and shows what the check made of them', async () => {
+    let kept = [correction(3, 'add export please', 'bug', 'feature'), correction(9, 'asdf', 'bug', null)];
+    const ins = inspection();
+    ins.corrections = {
+      relabelled: 1,
+      dropped: 1,
+      moved: [{ from: 3, to: 4 }],
+      stale: [{ line: 12, text: 'gone ticket', reason: 'no row on or near line 12 has this text' }],
+    };
+    const { calls } = mockCommands({
+      inspect_data: () => ins,
+      corrections_for: () => ({ corrections: kept }),
+      undo_correction: () => {
+        kept = kept.slice(1);
+        return { corrections: kept };
+      },
+      load_corrections: () => null,
+      save_corrections: () => '/maps/corrections.json',
+      export_corrected: () => ['/out/corrected.csv', { rows: 97, leftOut: 1, report: ins.corrections }],
+    });
+    await app.data.loadPath('/data/tickets.csv');
+    render(LabelsStep);
+    const panel = screen.getByTestId('corrections-panel');
+    await waitFor(() => expect(within(panel).getAllByRole('row')).toHaveLength(3));
+    expect(screen.getByTestId('corrections-counts')).toHaveTextContent('1 relabelled · 1 dropped');
+    const rows = within(panel).getAllByRole('row');
+    expect(rows[1]).toHaveTextContent('3add export pleasebug → feature');
+    expect(rows[2]).toHaveTextContent('9asdfbug → dropped');
+    expect(screen.getByTestId('corrections-stale')).toHaveTextContent(
+      'Not applied (1): no row of the file matches. line 12 gone ticket: no row on or near line 12 has this text',
+    );
+    expect(screen.getByTestId('corrections-moved')).toHaveTextContent('line 3 → 4');
+
+    await fireEvent.click(screen.getByTestId('corrections-load'));
+    await fireEvent.click(screen.getByTestId('corrections-save'));
+    await fireEvent.click(screen.getByTestId('corrections-export'));
+    await waitFor(() => expect(calls.some((c) => c.cmd === 'export_corrected')).toBe(true));
+    expect(calls.find((c) => c.cmd === 'load_corrections')?.args).toEqual({ path: '/data/tickets.csv' });
+    expect(calls.find((c) => c.cmd === 'save_corrections')?.args).toEqual({ path: '/data/tickets.csv' });
+    const exported = calls.find((c) => c.cmd === 'export_corrected')!.args;
+    expect(exported).toMatchObject({ path: '/data/tickets.csv', text: ['body'], labelColumn: 'category' });
+    expect((exported.labelMap as LabelMap).mapping.bug).toBe('bug');
+
+    const inspections = calls.filter((c) => c.cmd === 'inspect_data').length;
+    await fireEvent.click(within(panel).getByRole('button', { name: 'Undo the correction of line 3' }));
+    await waitFor(() => expect(within(panel).getAllByRole('row')).toHaveLength(2));
+    expect(calls.find((c) => c.cmd === 'undo_correction')?.args).toEqual({ path: '/data/tickets.csv', line: 3, hash: 'hash-3' });
+    // The check applies the corrections: it runs again.
+    await waitFor(() => expect(calls.filter((c) => c.cmd === 'inspect_data')).toHaveLength(inspections + 1));
   });
 });

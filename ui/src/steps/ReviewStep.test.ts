@@ -1,8 +1,8 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { fireEvent, render, screen, within } from '@testing-library/svelte';
+import { fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
 import ReviewStep from './ReviewStep.svelte';
 import { app, resetApp } from '../lib/app.svelte';
-import { mockCommands, review, runRecord } from '../test/fixtures';
+import { correction, mockCommands, review, runRecord, suspectReport } from '../test/fixtures';
 
 describe('Review step', () => {
   beforeEach(() => resetApp());
@@ -38,6 +38,94 @@ describe('Review step', () => {
     expect(items[0]).toHaveTextContent('add export please');
     await fireEvent.click(screen.getByTestId('sort-confidence'));
     expect(within(screen.getByTestId('cell-rows')).getAllByRole('listitem')[0]).toHaveTextContent('button does nothing');
+  });
+
+  it('corrects the tickets of a cell on the run\'s data file, and retrains the run with the corrections', async () => {
+    let kept = [correction(9, 'asdf', 'bug', null)];
+    const { calls } = mockCommands({
+      review_run: () => review(),
+      corrections_for: () => ({ corrections: kept }),
+      correct_ticket: (a) => {
+        kept = [...kept, correction(a.line as number, a.text as string, a.given as string, a.label as string | null)];
+        return { corrections: kept };
+      },
+      retrain_run: () => 'run-2',
+      list_runs: () => [runRecord('run-1')],
+    });
+    app.runs.list = [runRecord('run-1', { data: { ...runRecord('run-1').data, path: '/data/old.csv' } })];
+    app.runs.currentId = 'run-1';
+    render(ReviewStep);
+    const retrain = await screen.findByTestId('retrain-run');
+    expect(retrain).toHaveTextContent('Retrain with 1 correction');
+    expect(calls.find((c) => c.cmd === 'corrections_for')?.args).toEqual({ path: '/data/old.csv' });
+
+    await fireEvent.click(screen.getByRole('button', { name: 'bug → feature (2)' }));
+    const items = within(screen.getByTestId('cell-rows')).getAllByRole('listitem');
+    expect(within(items[0]).getByTitle("The ticket's class in the data")).toHaveTextContent('bug');
+    await fireEvent.change(within(items[0]).getByTestId('correct-select'), { target: { value: 'feature' } });
+    await waitFor(() => expect(within(items[0]).getByTestId('correction-badge')).toHaveTextContent('bug → feature'));
+    expect(calls.find((c) => c.cmd === 'correct_ticket')?.args).toEqual({
+      path: '/data/old.csv',
+      line: 3,
+      text: 'add export please',
+      given: 'bug',
+      label: 'feature',
+    });
+    expect(within(items[1]).queryByTestId('correction-badge')).toBeNull();
+    expect(retrain).toHaveTextContent('Retrain with 2 corrections');
+    // Another file than the data file: nothing to check again.
+    expect(calls.some((c) => c.cmd === 'inspect_data')).toBe(false);
+
+    await fireEvent.click(retrain);
+    await waitFor(() => expect(calls.find((c) => c.cmd === 'retrain_run')?.args).toMatchObject({ runId: 'run-1' }));
+    expect(app.step).toBe('train');
+    expect(app.trainer.session.runId).toBe('run-2');
+  });
+
+  it('finds suspect labels in the run\'s data, and an accepted one counts toward the retrain', async () => {
+    let kept: ReturnType<typeof correction>[] = [];
+    const { calls } = mockCommands({
+      review_run: () => review(),
+      find_suspects: () => suspectReport(),
+      corrections_for: () => ({ corrections: kept }),
+      correct_ticket: (a) => {
+        kept = [...kept, correction(a.line as number, a.text as string, a.given as string, a.label as string | null)];
+        return { corrections: kept };
+      },
+    });
+    app.runs.list = [runRecord('run-1', { data: { ...runRecord('run-1').data, path: '/data/old.csv' } })];
+    app.runs.currentId = 'run-1';
+    render(ReviewStep);
+    const section = await screen.findByTestId('run-suspects');
+    expect(section).toHaveTextContent("Suspect labels in this run's data");
+    expect(section).not.toHaveAttribute('open');
+    expect(screen.queryByTestId('retrain-run')).toBeNull();
+
+    await fireEvent.click(within(section).getByTestId('find-suspects'));
+    expect(await within(section).findByTestId('suspects-summary')).toHaveTextContent('3 of 2,921 tickets');
+    expect(section).toHaveAttribute('open');
+    expect(calls.find((c) => c.cmd === 'find_suspects')!.args.source).toEqual({ kind: 'run', runId: 'run-1' });
+
+    await fireEvent.click(within(section).getAllByTestId('suspect-accept')[0]);
+    expect(await screen.findByTestId('retrain-run')).toHaveTextContent('Retrain with 1 correction');
+    expect(calls.find((c) => c.cmd === 'correct_ticket')!.args).toEqual({
+      path: '/data/old.csv',
+      line: 3,
+      text: 'add export please',
+      given: 'bug',
+      label: 'feature',
+    });
+  });
+
+    it('offers no retrain without corrections', async () => {
+    mockCommands({ review_run: () => review() });
+    app.runs.list = [runRecord('run-1')];
+    app.runs.currentId = 'run-1';
+    render(ReviewStep);
+    await screen.findByTestId('eval-accuracy');
+    await fireEvent.click(screen.getByTestId('confusion-cell-0-1'));
+    expect(within(screen.getByTestId('cell-rows')).getAllByTestId('correct-select')).toHaveLength(2);
+    expect(screen.queryByTestId('retrain-run')).toBeNull();
   });
 
   it('says when the rows cannot be verified as the run\'s validation rows', async () => {

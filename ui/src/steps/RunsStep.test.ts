@@ -2,10 +2,25 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { fireEvent, render, screen, waitFor } from '@testing-library/svelte';
 import RunsStep from './RunsStep.svelte';
 import { app, resetApp } from '../lib/app.svelte';
-import { baselineStarted, evaluated, mockCommands, runRecord, started, step, summary } from '../test/fixtures';
+import { notify } from '../lib/notify.svelte';
+import {
+  baselineStarted,
+  changedRow,
+  correction,
+  evaluated,
+  mockCommands,
+  runDiff,
+  runRecord,
+  started,
+  step,
+  summary,
+} from '../test/fixtures';
 
 describe('Runs page', () => {
-  beforeEach(() => resetApp());
+  beforeEach(() => {
+    resetApp();
+    notify.reset();
+  });
 
   it('rebuilds charts from the run events, exports, and deletes after an in-app confirmation', async () => {
     const { calls } = mockCommands({
@@ -35,36 +50,9 @@ describe('Runs page', () => {
   });
 
   it('compares the open run with an earlier one, ticket by ticket, with filters', async () => {
-    const row = (change: string, line: number, truth: string, before: string, after: string) => ({
-      change,
-      line,
-      text: `ticket on line ${line}`,
-      truth,
-      before,
-      beforeConfidence: 0.6,
-      after,
-      afterConfidence: 0.8,
-    });
     const { calls } = mockCommands({
       get_run: () => ({ record: runRecord('run-2'), events: [started, { type: 'finished', summary: summary() }] }),
-      diff_runs: () => ({
-        before: 'run-1',
-        after: 'run-2',
-        rowsCompared: 10,
-        fixed: 2,
-        broken: 1,
-        changed: 0,
-        accuracyBefore: 0.7,
-        accuracyAfter: 0.8,
-        macroF1Before: 0.6,
-        macroF1After: 0.75,
-        labels: ['bug', 'feature'],
-        confusionChange: [
-          [1, -1],
-          [1, -1],
-        ],
-        rows: [row('fixed', 2, 'bug', 'feature', 'bug'), row('fixed', 5, 'feature', 'bug', 'feature'), row('broken', 7, 'feature', 'feature', 'bug')],
-      }),
+      diff_runs: () => runDiff(),
     });
     app.runs.list = [runRecord('run-2'), runRecord('run-1')];
     app.runs.openId = 'run-2';
@@ -72,7 +60,8 @@ describe('Runs page', () => {
     const select = await screen.findByTestId('compare-with');
     await fireEvent.change(select, { target: { value: 'run-1' } });
     await waitFor(() => expect(screen.getByTestId('compare-summary')).toHaveTextContent('2fixed'));
-    expect(calls.find((c) => c.cmd === 'diff_runs')?.args).toEqual({ before: 'run-1', after: 'run-2' });
+    expect(calls.find((c) => c.cmd === 'diff_runs')?.args).toEqual({ before: 'run-1', after: 'run-2', on: null });
+    expect(screen.getByTestId('compare-basis')).toHaveTextContent('Compared on 10 shared validation rows.');
     expect(screen.getByTestId('compare-summary')).toHaveTextContent('+10.0 pt on 10 tickets');
     expect(screen.getByTestId('compare-rows').querySelectorAll('tbody tr')).toHaveLength(3);
     await fireEvent.click(screen.getByTestId('compare-broken'));
@@ -82,6 +71,78 @@ describe('Runs page', () => {
     await fireEvent.click(screen.getByTestId('compare-changed'));
     expect(screen.getByTestId('compare-none')).toHaveTextContent('No tickets match');
     expect(screen.getByTestId('compare-confusion')).toHaveTextContent('+1');
+  });
+
+  it('names the run a retrain comes from and its corrections, and compares with that run first', async () => {
+    const parent = runRecord('run-1');
+    const record = runRecord('run-2', {
+      parent: 'run-1',
+      data: {
+        ...parent.data,
+        corrections: { corrections: [correction(3, 'add export please', 'bug', 'feature'), correction(9, 'asdf', 'bug', null)] },
+      },
+    });
+    const { calls } = mockCommands({
+      get_run: (a) => ({ record: a.runId === 'run-1' ? parent : record, events: [started] }),
+      diff_runs: () =>
+        runDiff({
+          basis: { kind: 'validationRows', onlyBefore: 1, onlyAfter: 0 },
+          rowsCompared: 9,
+          rows: [changedRow('fixed', 3, 'feature', 'bug', 'feature', 'bug')],
+        }),
+    });
+    app.runs.list = [record, parent];
+    app.runs.openId = 'run-2';
+    render(RunsStep);
+    expect(await screen.findByTestId('run-parent')).toHaveTextContent('Retrains run run-1');
+    expect(screen.getByTestId('run-corrections')).toHaveTextContent('Trained with 2 corrections');
+
+    // The comparison starts with the run retrained.
+    await waitFor(() =>
+      expect(screen.getByTestId('compare-basis')).toHaveTextContent(
+        'Compared on 9 shared validation rows; 1 ticket dropped by corrections left out.',
+      ),
+    );
+    expect(calls.find((c) => c.cmd === 'diff_runs')?.args).toEqual({ before: 'run-1', after: 'run-2', on: null });
+    expect(screen.getByTestId('compare-with')).toHaveValue('run-1');
+    expect(screen.getByTestId('compare-rows').querySelector('tbody tr')).toHaveTextContent('bug → feature');
+
+    await fireEvent.click(screen.getByRole('button', { name: 'run-1' }));
+    expect(app.runs.openId).toBe('run-1');
+    await waitFor(() => expect(screen.queryByTestId('run-parent')).toBeNull());
+  });
+
+  it('compares runs validated on other rows on a data file the person picks', async () => {
+    const { calls } = mockCommands({
+      get_run: () => ({ record: runRecord('run-2'), events: [started] }),
+      diff_runs: (a) =>
+        a.on
+          ? runDiff({ basis: { kind: 'file', path: '/data/holdout.csv' }, rowsCompared: 50 })
+          : Promise.reject({
+              kind: 'config',
+              message: 'runs run-1 and run-2 were validated on other rows (20 and 18, 3 shared): compare them on one labelled file instead (both models score it)',
+              settings: [],
+            }),
+      pick_data_file: () => '/data/holdout.csv',
+    });
+    app.runs.list = [runRecord('run-2'), runRecord('run-1')];
+    app.runs.openId = 'run-2';
+    render(RunsStep);
+    await fireEvent.change(await screen.findByTestId('compare-with'), { target: { value: 'run-1' } });
+    expect(await screen.findByTestId('compare-other-rows')).toHaveTextContent('validated on other rows');
+    expect(notify.errors).toEqual([]);
+
+    await fireEvent.click(screen.getByTestId('compare-on-file'));
+    await waitFor(() =>
+      expect(screen.getByTestId('compare-basis')).toHaveTextContent(
+        'Compared on every labelled row of holdout.csv, scored by both models.',
+      ),
+    );
+    expect(calls.filter((c) => c.cmd === 'diff_runs').map((c) => c.args)).toEqual([
+      { before: 'run-1', after: 'run-2', on: null },
+      { before: 'run-1', after: 'run-2', on: '/data/holdout.csv' },
+    ]);
+    expect(screen.queryByTestId('compare-other-rows')).toBeNull();
   });
 
   it('shows a baseline run: its method, the encoding count, and a note in place of the charts', async () => {
@@ -149,5 +210,15 @@ describe('Runs page', () => {
     render(RunsStep);
     await screen.findByTestId('delete-run');
     expect(screen.queryByTestId('resume-run')).toBeNull();
+  });
+
+  it('names the personal data replaced before the model', async () => {
+    const record = runRecord('run-p');
+    record.data.text = { columns: ['body'], separator: '\n\n', scrub: ['address'] };
+    mockCommands({ get_run: () => ({ record, events: [started, evaluated(1, 0.8)] }) });
+    app.runs.list = [record];
+    app.runs.openId = 'run-p';
+    render(RunsStep);
+    expect(await screen.findByTestId('scrub-note')).toHaveTextContent('Personal data replaced before the model: street addresses');
   });
 });

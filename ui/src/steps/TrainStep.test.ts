@@ -365,6 +365,15 @@ describe('Train step', () => {
     expect(request!.force).toBe(true);
   });
 
+  it('sends the kinds of personal data to replace with the data', async () => {
+    await ready();
+    app.data.toggleScrub('name');
+    app.data.toggleScrub('email');
+    await fireEvent.click(screen.getByTestId('start-training'));
+    await settle();
+    expect(request!.data.text).toEqual({ columns: ['body'], separator: '\n\n', scrub: ['email', 'name'] });
+  });
+
   it('re-attaches to a running job on load: replays, then continues live', async () => {
     resetApp();
     let live: Channel<TrainEvent> | null = null;

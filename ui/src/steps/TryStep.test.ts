@@ -102,6 +102,18 @@ describe('Try step', () => {
     expect(screen.getByTestId('predict-file-columns')).toHaveTextContent('The text is read from columns subject + body, as in training');
   });
 
+  it('names the personal data the model never sees', async () => {
+    mockCommands({});
+    const run = runRecord('run-1');
+    run.data.text = { columns: ['body'], separator: '\n\n', scrub: ['phone', 'email'] };
+    app.runs.list = [run, runRecord('run-2')];
+    app.runs.currentId = 'run-1';
+    render(TryStep);
+    expect(screen.getByTestId('scrub-note')).toHaveTextContent('Personal data replaced before the model: e-mail addresses, phone numbers');
+    app.runs.currentId = 'run-2';
+    await waitFor(() => expect(screen.queryByTestId('scrub-note')).toBeNull());
+  });
+
   const int8Check = {
     data: 'validation split',
     rows: 150,

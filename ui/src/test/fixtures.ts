@@ -4,23 +4,33 @@ import type { Channel } from '@tauri-apps/api/core';
 import { mockIPC } from '@tauri-apps/api/mocks';
 import type {
   Catalogue,
+  Change,
+  ChangedRow,
+  Correction,
   DeviceCheck,
   DeviceInfo,
   Finding,
   Inspection,
   Metrics,
+  PiiKindSurvey,
+  PiiSurvey,
   Review,
+  RunDiff,
   RunRecord,
   RunSummary,
+  Suspect,
+  SuspectReport,
   TrainConfig,
   TrainEvent,
 } from '../lib/api';
+import { PII_KINDS } from '../lib/pii';
 
 export function inspection(opts: {
   raws?: [string, number][];
   merges?: Inspection['merges'];
   findings?: Finding[];
   classCounts?: [string, number][];
+  pii?: PiiSurvey;
 } = {}): Inspection {
   const raws: [string, number][] = opts.raws ?? [
     ['Bug', 40],
@@ -67,7 +77,14 @@ export function inspection(opts: {
     },
     note: null,
     corrections: null,
+    pii: opts.pii ?? null,
   };
+}
+
+/** A personal-data survey of `tickets` tickets: the kinds `found`, and every other kind
+ * found in none (the engine lists them all). */
+export function piiSurvey(tickets: number, found: PiiKindSurvey[] = []): PiiSurvey {
+  return { tickets, kinds: PII_KINDS.map((kind) => found.find((k) => k.kind === kind) ?? { kind, tickets: 0, examples: [] }) };
 }
 
 export function metrics(labels: string[], confusion: number[][]): Metrics {
@@ -243,6 +260,79 @@ export function review(): Review {
   };
 }
 
+/** A ticket's correction (`label` null: dropped); its hash stands in for the engine's. */
+export function correction(line: number, text: string, given: string, label: string | null): Correction {
+  return { line, hash: `hash-${line}`, text, given, label };
+}
+
+/** A ticket whose prediction changed between two runs. */
+export function changedRow(
+  change: Change,
+  line: number,
+  truth: string,
+  before: string,
+  after: string,
+  truthBefore: string | null = null,
+): ChangedRow {
+  return { change, line, text: `ticket on line ${line}`, truth, truthBefore, before, beforeConfidence: 0.6, after, afterConfidence: 0.8 };
+}
+
+/** `diff_runs`: run-1 against run-2 on 10 shared validation rows. */
+export function runDiff(over: Partial<RunDiff> = {}): RunDiff {
+  return {
+    before: 'run-1',
+    after: 'run-2',
+    basis: { kind: 'validationRows', onlyBefore: 0, onlyAfter: 0 },
+    rowsCompared: 10,
+    fixed: 2,
+    broken: 1,
+    changed: 0,
+    accuracyBefore: 0.7,
+    accuracyAfter: 0.8,
+    macroF1Before: 0.6,
+    macroF1After: 0.75,
+    labels: ['bug', 'feature'],
+    confusionChange: [
+      [1, -1],
+      [1, -1],
+    ],
+    rows: [
+      changedRow('fixed', 2, 'bug', 'feature', 'bug'),
+      changedRow('fixed', 5, 'feature', 'bug', 'feature'),
+      changedRow('broken', 7, 'feature', 'feature', 'bug'),
+    ],
+    ...over,
+  };
+}
+
+/** A ticket whose label `given` the held-out head doubts: it is `likely` with `confidence`. */
+export function suspect(line: number, text: string, given: string, likely: string, confidence = 0.9): Suspect {
+  const givenConfidence = (1 - confidence) / 2;
+  return { line, text, given, likely, confidence, givenConfidence, margin: confidence - givenConfidence };
+}
+
+/** `find_suspects`: three suspects among 2,921 tickets, most suspect first. */
+export function suspectReport(over: Partial<SuspectReport> = {}): SuspectReport {
+  return {
+    suspects: [
+      suspect(3, 'add export please', 'bug', 'feature', 0.92),
+      suspect(4, 'button does nothing', 'feature', 'bug', 0.81),
+      suspect(9, 'how do I reset my password?', 'bug', 'question', 0.66),
+    ],
+    rows: 2921,
+    folds: 5,
+    heldOutAccuracy: 0.61,
+    thresholds: [
+      { label: 'bug', rows: 1400, threshold: 0.72 },
+      { label: 'feature', rows: 1021, threshold: 0.64 },
+      { label: 'question', rows: 500, threshold: 0.58 },
+    ],
+    encodingSeconds: 12.1,
+    seconds: 14.2,
+    ...over,
+  };
+}
+
 /** The engine's recipe defaults (as `training_settings` serves them). */
 const RECIPE: TrainConfig = {
   model: 'distilbert-base-uncased',
@@ -344,10 +434,15 @@ export function catalogue(): Catalogue {
 export type Handler = (args: Record<string, unknown>) => unknown;
 
 /** Mock every command with a table of handlers (`training_settings` answers with
- * `catalogue()` unless given); unknown commands reject like the app would. */
+ * `catalogue()`, `corrections_for` with none, unless given); unknown commands reject like
+ * the app would. */
 export function mockCommands(handlers: Record<string, Handler>): { calls: { cmd: string; args: Record<string, unknown> }[] } {
   const calls: { cmd: string; args: Record<string, unknown> }[] = [];
-  const table: Record<string, Handler> = { training_settings: () => catalogue(), ...handlers };
+  const table: Record<string, Handler> = {
+    training_settings: () => catalogue(),
+    corrections_for: () => ({ corrections: [] }),
+    ...handlers,
+  };
   mockIPC((cmd, payload) => {
     const args = (payload ?? {}) as Record<string, unknown>;
     calls.push({ cmd, args });

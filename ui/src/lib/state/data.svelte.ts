@@ -1,9 +1,11 @@
-// The Data screen's state: the data file, its text and label columns, and its inspection
-// (profile and data check), kept in step with the label map and the training settings.
+// The Data screen's state: the data file, its text and label columns, its inspection
+// (profile, data check and personal data), kept in step with the label map and the training
+// settings, and the personal data to replace before training.
 
 import * as api from '../api';
-import type { Checks, Inspection, LabelMap, Sample } from '../api';
+import type { Checks, Inspection, LabelMap, PiiKind, Sample } from '../api';
 import { notify } from '../notify.svelte';
+import { PII_KINDS } from '../pii';
 
 /** What an inspection needs from the other screens, and tells them (wired by AppState). */
 export interface DataLinks {
@@ -39,6 +41,8 @@ export class DataState {
   inspectedMap = $state('null');
   /** Train despite blocking findings of the data check. */
   override = $state(false);
+  /** Kinds of personal data replaced by placeholders before the model sees a text (engine order). */
+  scrub = $state<PiiKind[]>([]);
   /** The label map and checks the current inspection was made with. */
   private inspectedKey = '';
   private inspectSeq = 0;
@@ -80,6 +84,7 @@ export class DataState {
     this.labelColumn = null;
     this.links.sourceChanged();
     this.override = false;
+    this.scrub = [];
     await this.inspect(null, null, null);
   }
 
@@ -143,5 +148,16 @@ export class DataState {
     this.links.sourceChanged();
     this.override = false;
     void this.reinspect();
+  }
+
+  /** Replace personal data of `kind` before the model, or stop replacing it. */
+  toggleScrub(kind: PiiKind): void {
+    const on = !this.scrub.includes(kind);
+    this.scrub = PII_KINDS.filter((k) => (k === kind ? on : this.scrub.includes(k)));
+  }
+
+  /** Replace personal data of `kinds` too. */
+  scrubAlso(kinds: PiiKind[]): void {
+    this.scrub = PII_KINDS.filter((k) => kinds.includes(k) || this.scrub.includes(k));
   }
 }

@@ -1,5 +1,5 @@
-// Training jobs: whether one can start, starting, resuming, re-attaching to and cancelling
-// them, and the live TrainSession they feed.
+// Training jobs: whether one can start, starting, resuming, retraining, re-attaching to and
+// cancelling them, and the live TrainSession they feed.
 
 import * as api from '../api';
 import type { TrainEvent } from '../api';
@@ -55,6 +55,7 @@ export class Trainer {
         text: {
           columns: [...data.textColumns],
           separator: data.inspection?.text?.separator ?? '\n\n',
+          scrub: [...data.scrub],
         },
         labelColumn: data.labelColumn,
         labelMap: map ? $state.snapshot(map) : null,
@@ -81,6 +82,17 @@ export class Trainer {
       session.replay(detail.events.slice(0, lastEval + 1));
       return api.resumeTraining(id, onEvent);
     }, 'Training could not resume');
+  }
+
+  /** Train a run again, as a new run, with its settings and the corrections now kept for its data file;
+      when that file is the one open, with the personal data chosen on Check replaced. */
+  async retrain(id: string): Promise<void> {
+    const record = this.links.runs.list.find((r) => r.id === id);
+    const { data } = this.links;
+    const scrub = record && data.path === record.data.path ? [...data.scrub] : null;
+    this.session.reset('starting', record?.config.method);
+    this.links.showTrain();
+    await this.follow((onEvent) => api.retrainRun(id, scrub, onEvent), 'Retraining could not start');
   }
 
   async cancel(): Promise<void> {
