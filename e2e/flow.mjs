@@ -57,6 +57,26 @@ async function trainFinished(browser) {
   return accuracy;
 }
 
+/** The confusion matrix's off-diagonal cells (i ≠ j) with their counts, largest first. */
+async function mistakeCells(browser) {
+  const cells = await browser.$$('[data-testid^="confusion-cell-"]');
+  const found = [];
+  for (const cell of cells) {
+    const [, i, j] = (await cell.getAttribute('data-testid')).match(/(\d+)-(\d+)$/);
+    const count = Number((await cell.getText()).replace(/[^\d]/g, '')) || 0;
+    if (i !== j && count > 0) found.push({ id: `confusion-cell-${i}-${j}`, count });
+  }
+  return found.sort((a, b) => b.count - a.count);
+}
+
+/** Correct the ticket at `index` of the open cell to the first other class offered. */
+async function correctTicket(browser, index) {
+  const rows = await byTestId(browser, 'cell-rows');
+  const selects = await rows.$$('[data-testid="correct-select"]');
+  await selects[index].scrollIntoView({ block: 'center' });
+  await selects[index].selectByIndex(1);
+}
+
 /** Fine-tune a short run on MiniLM from the Train screen; returns the final accuracy text. */
 async function train(browser, name, { maxRows, epochs = 1, reload = false }) {
   await trainSetup(browser, 'preset-light');
@@ -232,6 +252,59 @@ try {
   await shot(browser, '19-runs-compare');
   await noErrorBanner(browser);
 
+  // ---- From mistakes to better data: in Review, open a cell of mistakes and correct
+  // two tickets; on Check, accept a suspect label and replace e-mail addresses; retrain
+  // with them; the new run, compared with its parent, shows which tickets changed. ----
+  await click(browser, 'nav-review');
+  await byTestId(browser, 'metrics-table', 120_000);
+  const cells = await mistakeCells(browser);
+  if (cells.length === 0) throw new Error('the seed-7 run made no mistakes to correct');
+  await click(browser, cells[0].id);
+  await correctTicket(browser, 0);
+  await browser.waitUntil(async () => (await browser.$$('[data-testid="cell-rows"] [data-testid="correction-badge"]')).length === 1,
+    { timeout: 20_000, timeoutMsg: 'the first correction did not show' });
+  if (cells[0].count < 2) await click(browser, cells[1].id);
+  await correctTicket(browser, cells[0].count < 2 ? 0 : 1);
+  await waitText(browser, 'retrain-run', (t) => /Retrain with 2 corrections/.test(t));
+  await (await byTestId(browser, 'cell-rows')).scrollIntoView({ block: 'center' });
+  await shot(browser, '20-review-corrections');
+  await noErrorBanner(browser);
+
+  await click(browser, 'nav-check');
+  await click(browser, 'find-suspects');
+  const suspects = await waitText(browser, 'suspects-summary', (t) => /tickets/.test(t), 10 * 60_000);
+  console.log(`e2e: suspects: ${suspects.replace(/\s+/g, ' ')}`);
+  await click(browser, 'suspect-accept');
+  await browser.waitUntil(async () => (await browser.$$('[data-testid="suspects-table"] [data-testid="correction-badge"]')).length === 1,
+    { timeout: 20_000, timeoutMsg: 'the accepted suspect did not show as corrected' });
+  await (await byTestId(browser, 'suspects-table')).scrollIntoView({ block: 'start' });
+  await shot(browser, '21-check-suspects');
+  await click(browser, 'pii-scrub-email');
+  await (await byTestId(browser, 'pii-card')).scrollIntoView({ block: 'start' });
+  await shot(browser, '22-check-personal-data');
+  await noErrorBanner(browser);
+
+  await click(browser, 'nav-review');
+  await waitText(browser, 'retrain-run', (t) => /Retrain with 3 corrections/.test(t), 60_000);
+  await click(browser, 'retrain-run');
+  const retrainedAcc = await trainFinished(browser);
+  await shot(browser, '23-retrained-finished');
+  console.log(`e2e: retrained with 3 corrections and e-mail addresses replaced: accuracy ${retrainedAcc}`);
+  await click(browser, 'nav-runs');
+  const retrained = await browser.$('[data-testid^="run-row-"] button');
+  await retrained.waitForClickable({ timeout: 30_000 });
+  await retrained.click();
+  await waitText(browser, 'run-corrections', (t) => /3 corrections/.test(t));
+  await byTestId(browser, 'run-parent');
+  await byTestId(browser, 'scrub-note');
+  // Compared with its parent by default, on their shared validation rows.
+  const basis = await waitText(browser, 'compare-basis', (t) => /shared|validation/.test(t), 5 * 60_000);
+  const changed = await waitText(browser, 'compare-summary', (t) => /fixed/.test(t));
+  console.log(`e2e: retrained vs parent: ${basis.replace(/\s+/g, ' ')}; ${changed.replace(/\s+/g, ' ')}`);
+  await (await byTestId(browser, 'compare-summary')).scrollIntoView({ block: 'start' });
+  await shot(browser, '24-runs-retrained-compare');
+  await noErrorBanner(browser);
+
   // Ending the app mid-training (SIGTERM: logout, shutdown) cancels the run cleanly.
   // (WebKitWebDriver kills the app outright when asked to close its window, so the
   // window-close path, which runs the same code, is covered by the command tests.)
@@ -257,9 +330,9 @@ try {
   await browser.deleteSession().catch(() => {});
 }
 
-// Five runs finished with their models on disk (one of them resumed); the sixth was
-// cancelled by SIGTERM
-// (the app waits for the step in flight, then records the cancel).
+// Six runs finished with their models on disk (one of them resumed, one retrained with
+// corrections); the seventh was cancelled by SIGTERM (the app waits for the step in
+// flight, then records the cancel).
 const root = join(process.env.DIALECT_HOME, 'runs');
 const statuses = () => readdirSync(root).map((id) => JSON.parse(readFileSync(join(root, id, 'run.json'), 'utf8')));
 let records = statuses();
@@ -269,7 +342,13 @@ for (let i = 0; i < 120 && !records.some((r) => r.status === 'cancelled'); i++) 
 }
 const finished = records.filter((r) => r.status === 'finished' && existsSync(join(root, r.id, 'model', 'model.safetensors')));
 const cancelled = records.filter((r) => r.status === 'cancelled');
-if (finished.length !== 5 || cancelled.length !== 1) {
-  throw new Error(`expected 5 finished runs with models and 1 cancelled, found ${JSON.stringify(records.map((r) => r.status))}`);
+if (finished.length !== 6 || cancelled.length !== 1) {
+  throw new Error(`expected 6 finished runs with models and 1 cancelled, found ${JSON.stringify(records.map((r) => r.status))}`);
+}
+// The retrained run records its parent, the three corrections and the scrubbing.
+const child = records.find((r) => r.parent);
+const fixes = child?.data.corrections?.corrections ?? [];
+if (!child || !records.some((r) => r.id === child.parent) || fixes.length !== 3 || !child.data.text.scrub?.includes('email')) {
+  throw new Error(`the retrained run's record lacks its parent, corrections or scrubbing: ${JSON.stringify(child?.data)}`);
 }
 console.log('e2e: passed');

@@ -139,7 +139,8 @@ pub struct TrainArgs {
     pub resume: Option<String>,
     /// Train this run again as a new run, with its data and settings and the
     /// corrections of `--corrections` (none when omitted); the new run names it as
-    /// its parent, so `dialect runs diff RUN NEW` shows what the corrections changed.
+    /// its parent, so `dialect runs diff RUN NEW` shows what the corrections changed
+    /// (--scrub, when given, replaces the run's choice).
     #[arg(long, value_name = "RUN", conflicts_with = "resume")]
     pub retrain: Option<String>,
     #[command(flatten)]
@@ -254,7 +255,7 @@ impl TrainArgs {
             split.max_rows = self.max_rows;
         }
         let mut text = self.text.spec();
-        text.scrub = scrub_kinds(&self.scrub)?;
+        text.scrub = self.scrub_kinds()?;
         Ok(Some(DataSpec {
             path,
             text,
@@ -271,7 +272,14 @@ impl TrainArgs {
     }
 }
 
-/// The kinds named in `--scrub` (`all`: every kind), sorted and without repeats.
+impl TrainArgs {
+    /// The kinds named in `--scrub` (`all`: every kind), sorted and without repeats.
+    pub fn scrub_kinds(&self) -> Result<Vec<PiiKind>, EngineError> {
+        scrub_kinds(&self.scrub)
+    }
+}
+
+/// The kinds in `names` (`all`: every kind), sorted and without repeats.
 fn scrub_kinds(names: &[String]) -> Result<Vec<PiiKind>, EngineError> {
     let mut kinds = Vec::new();
     for name in names.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {

@@ -25,6 +25,9 @@ pub fn run(args: TrainArgs) -> Result<ExitCode, EngineError> {
                 .transpose()?;
             let mut request = store.retrain_request(parent, corrections)?;
             request.force = args.force;
+            if !args.scrub.is_empty() {
+                request.data.text.scrub = args.scrub_kinds()?;
+            }
             store.new_run(request)?
         }
         (None, None, Some(data)) => store.new_run(RunRequest {
