@@ -363,11 +363,47 @@ fn row_texts_returns_the_rows_asked_for() {
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0]["line"], 3);
     assert_eq!(rows[0]["text"], "please add dark mode");
+    assert_eq!(rows[0]["label"], Value::Null);
+    // With the label column, each row's class after the map.
+    let labelled = app.ok(
+        "row_texts",
+        json!({ "path": csv, "text": ["text"], "lines": [3, 5], "labelColumn": "label",
+                "labelMap": { "mapping": { "feature_request": "feature", "bug": null }, "unmapped": "keep" } }),
+    );
+    assert_eq!(labelled[0]["label"], "feature");
+    assert_eq!(labelled[1]["label"], Value::Null);
     app.err(
         "row_texts",
         json!({ "path": csv, "text": [], "lines": [2] }),
         "config",
     );
+}
+
+#[test]
+fn corrections_are_kept_per_file_and_the_check_applies_them() {
+    let app = app();
+    let csv = app.csv(2);
+    let empty = app.ok("corrections_for", json!({ "path": csv }));
+    assert_eq!(empty["corrections"], json!([]));
+    let kept = app.ok(
+        "correct_ticket",
+        json!({ "path": csv, "line": 3, "text": "please add dark mode", "given": "feature_request", "label": "bug" }),
+    );
+    let fix = &kept["corrections"][0];
+    assert_eq!((fix["line"].as_u64(), fix["label"].as_str()), (Some(3), Some("bug")));
+    assert_eq!(app.ok("corrections_for", json!({ "path": csv })), kept);
+    // The check reads the file with the kept corrections.
+    let inspection = app.ok(
+        "inspect_data",
+        json!({ "path": csv, "text": ["text"], "labelColumn": "label", "labelMap": null, "checks": null }),
+    );
+    assert_eq!(inspection["corrections"]["relabelled"], 1);
+    assert!(inspection["pii"]["kinds"].as_array().unwrap().len() == 7);
+    let undone = app.ok(
+        "undo_correction",
+        json!({ "path": csv, "line": 3, "hash": fix["hash"] }),
+    );
+    assert_eq!(undone["corrections"], json!([]));
 }
 
 #[test]

@@ -12,7 +12,9 @@ use dialect::model::resolve::model_status;
 use dialect::settings::SplitPlan;
 use dialect::TextSpec;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 use tauri::State;
 
 const DATA_FILTERS: &[(&str, &[&str])] = &[
@@ -188,29 +190,57 @@ fn effective_max_length(dir: &Path, max_length: usize) -> usize {
         .map_or(max_length, |limit| max_length.min(limit as usize))
 }
 
-/// One row's composed text.
+/// One row's composed text, and its class after the label map when asked for (`None`
+/// when the map drops the row or its label is empty).
 #[derive(Serialize, ts_rs::TS)]
 pub struct RowText {
     pub line: usize,
     pub text: String,
+    pub label: Option<String>,
 }
 
-/// The texts of the rows starting at `lines` (examples for a finding).
+/// The texts of the rows starting at `lines` (examples for a finding), with their
+/// classes when `label_column` is given (mapped through `label_map`).
 #[tauri::command]
 pub async fn row_texts(
     state: State<'_, AppState>,
     path: PathBuf,
     text: Vec<String>,
     lines: Vec<usize>,
+    label_column: Option<String>,
+    label_map: Option<LabelMap>,
 ) -> AppResult<Vec<RowText>> {
     state.check_granted(&path)?;
+    let data = state.data.clone();
     blocking(move || {
         let spec = text_spec(Some(text)).ok_or_else(|| {
             AppError::from(dialect::EngineError::Config("no text column given".into()))
         })?;
+        let labels: HashMap<usize, String> = match &label_column {
+            Some(_) => {
+                let key = FileKey::new(&path, &Some(spec.clone()), &label_column);
+                match data.read(key, &AtomicBool::new(false))? {
+                    Some(file) => match &file.rows.rows {
+                        Some(rows) => rows
+                            .labeled(label_map.as_ref())?
+                            .examples
+                            .into_iter()
+                            .map(|e| (e.line, e.label))
+                            .collect(),
+                        None => HashMap::new(),
+                    },
+                    None => HashMap::new(),
+                }
+            }
+            None => HashMap::new(),
+        };
         Ok(rows_at(&path, &spec, &lines)?
             .into_iter()
-            .map(|(line, text)| RowText { line, text })
+            .map(|(line, text)| RowText {
+                label: labels.get(&line).cloned(),
+                line,
+                text,
+            })
             .collect())
     })
     .await

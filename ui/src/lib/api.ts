@@ -206,8 +206,14 @@ export const inspectData = (
   checks: Checks | null = null,
 ) => invoke<Inspection | null>('inspect_data', { path, text, labelColumn, labelMap, checks });
 export const cancelInspection = () => invoke<void>('cancel_inspection');
-export const rowTexts = (path: string, text: string[], lines: number[]) =>
-  invoke<RowText[]>('row_texts', { path, text, lines });
+/** Rows by line; with `labelColumn`, each row's class after `labelMap` (null when dropped). */
+export const rowTexts = (
+  path: string,
+  text: string[],
+  lines: number[],
+  labelColumn: string | null = null,
+  labelMap: LabelMap | null = null,
+) => invoke<RowText[]>('row_texts', { path, text, lines, labelColumn, labelMap });
 export const saveLabelMap = (map: LabelMap) => invoke<string | null>('save_label_map', { map });
 export const loadLabelMap = () => invoke<LabelMap | null>('load_label_map');
 

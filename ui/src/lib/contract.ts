@@ -616,9 +616,10 @@ line: number, text: string, truth: string, predicted: string,
 confidence: number, };
 
 /**
- * One row's composed text.
+ * One row's composed text, and its class after the label map when asked for (`None`
+ * when the map drops the row or its label is empty).
  */
-export type RowText = { line: number, text: string, };
+export type RowText = { line: number, text: string, label: string | null, };
 
 /**
  * One run: its record and its events.

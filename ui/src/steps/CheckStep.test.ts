@@ -18,7 +18,9 @@ describe('Check step', () => {
           ],
           classCounts: [['Bug', 45], ['spam', 1]],
         }),
-      row_texts: (a) => (a.lines as number[]).map((line) => ({ line, text: `text of line ${line}` })),
+      row_texts: (a) =>
+        (a.lines as number[]).map((line) => ({ line, text: `text of line ${line}`, label: line === 9 ? 'Bug' : null })),
+      correct_ticket: (a) => ({ corrections: [{ line: a.line, hash: 'h9', text: a.text, given: a.given, label: a.label }] }),
     });
     await app.train.loadCatalogue();
     await app.data.loadPath('/data/tickets.csv');
@@ -34,7 +36,24 @@ describe('Check step', () => {
 
     await fireEvent.click(within(screen.getByTestId('finding-exact_duplicates')).getByRole('button', { name: /Example rows/ }));
     expect(await screen.findByText('text of line 9')).toBeInTheDocument();
-    expect(calls.find((c) => c.cmd === 'row_texts')!.args).toEqual({ path: '/data/tickets.csv', text: ['body'], lines: [4, 9] });
+    expect(calls.find((c) => c.cmd === 'row_texts')!.args).toMatchObject({
+      path: '/data/tickets.csv',
+      text: ['body'],
+      lines: [4, 9],
+      labelColumn: app.data.labelColumn,
+    });
+    // A row with a class (after the mapping) can be corrected in place; a dropped one cannot.
+    const rows = within(screen.getByTestId('finding-exact_duplicates')).getAllByRole('row');
+    expect(within(rows[0]).queryByTestId('correct-select')).toBeNull();
+    await fireEvent.change(within(rows[1]).getByTestId('correct-select'), { target: { value: 'spam' } });
+    await new Promise((r) => setTimeout(r, 10));
+    expect(calls.find((c) => c.cmd === 'correct_ticket')!.args).toEqual({
+      path: '/data/tickets.csv',
+      line: 9,
+      text: 'text of line 9',
+      given: 'Bug',
+      label: 'spam',
+    });
 
     expect(app.trainer.blocker).toMatch(/blocking/);
     await fireEvent.click(screen.getByTestId('override-blocking'));
