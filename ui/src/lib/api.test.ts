@@ -20,6 +20,7 @@ describe('api wrappers', () => {
     const checks: api.Checks = { model: 'org/m', maxLength: 128, split: { validationFraction: 0.1, seed: 42, maxRows: null } };
     await api.inspectData('/f.csv', ['subject', 'body'], 'category', map, checks);
     await api.rowTexts('/f.csv', ['body'], [2, 5]);
+    await api.rowTexts('/f.csv', ['body'], [2], 'category', map);
     await api.predict('run-1', ['hello']);
     await api.predict('run-1', ['hello'], 'f32');
     await api.predictorInfo('run-1', 'int8');
@@ -30,7 +31,8 @@ describe('api wrappers', () => {
     await api.checkDevice('cuda');
     expect(calls).toEqual([
       { cmd: 'inspect_data', args: { path: '/f.csv', text: ['subject', 'body'], labelColumn: 'category', labelMap: map, checks } },
-      { cmd: 'row_texts', args: { path: '/f.csv', text: ['body'], lines: [2, 5] } },
+      { cmd: 'row_texts', args: { path: '/f.csv', text: ['body'], lines: [2, 5], labelColumn: null, labelMap: null } },
+      { cmd: 'row_texts', args: { path: '/f.csv', text: ['body'], lines: [2], labelColumn: 'category', labelMap: map } },
       { cmd: 'predict', args: { runId: 'run-1', texts: ['hello'], precision: null } },
       { cmd: 'predict', args: { runId: 'run-1', texts: ['hello'], precision: 'f32' } },
       { cmd: 'predictor_info', args: { runId: 'run-1', precision: 'int8' } },
