@@ -301,6 +301,10 @@ try {
   const basis = await waitText(browser, 'compare-basis', (t) => /shared|validation/.test(t), 5 * 60_000);
   const changed = await waitText(browser, 'compare-summary', (t) => /fixed/.test(t));
   console.log(`e2e: retrained vs parent: ${basis.replace(/\s+/g, ' ')}; ${changed.replace(/\s+/g, ' ')}`);
+  // The two tickets corrected in Review are validation rows: listed whatever the models
+  // predict (fixed, broken, or corrected when both runs predict alike).
+  const listed = await browser.$$('[data-testid="compare-rows"] tbody tr');
+  if (listed.length < 2) throw new Error(`the comparison lists ${listed.length} tickets, expected the 2 corrected ones at least`);
   await (await byTestId(browser, 'compare-summary')).scrollIntoView({ block: 'start' });
   await shot(browser, '24-runs-retrained-compare');
   await noErrorBanner(browser);

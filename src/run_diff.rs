@@ -23,6 +23,9 @@ pub enum Change {
     Broken,
     /// Wrong before and after, with another class.
     Changed,
+    /// The same prediction both times, but a correction changed the ticket's class
+    /// between the runs.
+    Corrected,
 }
 
 /// A ticket whose prediction differs between the two runs.
@@ -70,6 +73,8 @@ pub struct RunDiff {
     pub fixed: usize,
     pub broken: usize,
     pub changed: usize,
+    /// Tickets a correction gave another class, predicted alike by both runs.
+    pub corrected: usize,
     pub accuracy_before: f64,
     pub accuracy_after: f64,
     pub macro_f1_before: f64,
@@ -78,8 +83,8 @@ pub struct RunDiff {
     pub labels: Vec<String>,
     /// `after − before` counts, `[true][predicted]` over `labels`.
     pub confusion_change: Vec<Vec<i64>>,
-    /// Every ticket whose prediction changed: fixed first, then broken, then changed,
-    /// in file order within each.
+    /// Every ticket whose prediction changed (fixed first, then broken, then changed),
+    /// then those whose class was corrected, in file order within each.
     pub rows: Vec<ChangedRow>,
 }
 
@@ -182,6 +187,7 @@ pub fn diff_reviews(
             (false, true) => Change::Fixed,
             (true, false) => Change::Broken,
             (false, false) if a.predicted != b.predicted => Change::Changed,
+            _ if b.truth != a.truth => Change::Corrected,
             _ => continue,
         };
         rows.push(ChangedRow {
@@ -209,6 +215,7 @@ pub fn diff_reviews(
         fixed: count(Change::Fixed),
         broken: count(Change::Broken),
         changed: count(Change::Changed),
+        corrected: count(Change::Corrected),
         accuracy_before: before.metrics.accuracy,
         accuracy_after: after.metrics.accuracy,
         macro_f1_before: before.metrics.macro_f1,
@@ -317,8 +324,14 @@ mod tests {
                 only_after: 0
             }
         );
-        // Judged by the corrected class, line 12 was right both times: no change.
-        assert!(diff.rows.is_empty(), "{:?}", diff.rows);
+        // Judged by the corrected class, line 12 was right both times: listed as
+        // corrected, not as a changed prediction.
+        assert_eq!(
+            (diff.fixed, diff.broken, diff.changed, diff.corrected),
+            (0, 0, 0, 1)
+        );
+        assert_eq!(diff.rows[0].change, Change::Corrected);
+        assert_eq!(diff.rows[0].truth_before.as_deref(), Some("b"));
         // Had the second run predicted "b", that would break it, and say it was "b" before.
         let mut broke = after_rows.clone();
         broke[10] = (12, "a", "b");

@@ -390,7 +390,10 @@ fn corrections_are_kept_per_file_and_the_check_applies_them() {
         json!({ "path": csv, "line": 3, "text": "please add dark mode", "given": "feature_request", "label": "bug" }),
     );
     let fix = &kept["corrections"][0];
-    assert_eq!((fix["line"].as_u64(), fix["label"].as_str()), (Some(3), Some("bug")));
+    assert_eq!(
+        (fix["line"].as_u64(), fix["label"].as_str()),
+        (Some(3), Some("bug"))
+    );
     assert_eq!(app.ok("corrections_for", json!({ "path": csv })), kept);
     // The check reads the file with the kept corrections.
     let inspection = app.ok(

@@ -130,8 +130,8 @@ pub fn print_diff(d: &RunDiff) {
         DiffBasis::File { path } => format!("rows of {}, scored by both models", path.display()),
     };
     println!(
-        "{} → {}: {} {basis}; {} fixed, {} broken, {} changed",
-        d.before, d.after, d.rows_compared, d.fixed, d.broken, d.changed
+        "{} → {}: {} {basis}; {} fixed, {} broken, {} changed, {} corrected",
+        d.before, d.after, d.rows_compared, d.fixed, d.broken, d.changed, d.corrected
     );
     println!(
         "accuracy {:.4} → {:.4} ({:+.2} pt), macro-F1 {:.4} → {:.4}",
@@ -145,6 +145,10 @@ pub fn print_diff(d: &RunDiff) {
         (Change::Fixed, "fixed (wrong → right)"),
         (Change::Broken, "broken (right → wrong)"),
         (Change::Changed, "changed (wrong → another wrong)"),
+        (
+            Change::Corrected,
+            "corrected (class corrected, same prediction)",
+        ),
     ] {
         let rows: Vec<_> = d.rows.iter().filter(|r| r.change == change).collect();
         if rows.is_empty() {

@@ -74,7 +74,7 @@ models: Array<string>, defaultModel: string, };
 /**
  * How a ticket's prediction moved from the first run to the second.
  */
-export type Change = "fixed" | "broken" | "changed";
+export type Change = "fixed" | "broken" | "changed" | "corrected";
 
 /**
  * A ticket whose prediction differs between the two runs.
@@ -629,7 +629,11 @@ export type RunDetail = { record: RunRecord, events: Array<TrainEvent>, };
 /**
  * Two runs compared on the same rows.
  */
-export type RunDiff = { before: string, after: string, basis: DiffBasis, rowsCompared: number, fixed: number, broken: number, changed: number, accuracyBefore: number, accuracyAfter: number, macroF1Before: number, macroF1After: number, 
+export type RunDiff = { before: string, after: string, basis: DiffBasis, rowsCompared: number, fixed: number, broken: number, changed: number, 
+/**
+ * Tickets a correction gave another class, predicted alike by both runs.
+ */
+corrected: number, accuracyBefore: number, accuracyAfter: number, macroF1Before: number, macroF1After: number, 
 /**
  * The classes of both runs: the first run's in its order, then any new ones.
  */
@@ -639,8 +643,8 @@ labels: Array<string>,
  */
 confusionChange: Array<Array<number>>, 
 /**
- * Every ticket whose prediction changed: fixed first, then broken, then changed,
- * in file order within each.
+ * Every ticket whose prediction changed (fixed first, then broken, then changed),
+ * then those whose class was corrected, in file order within each.
  */
 rows: Array<ChangedRow>, };
 

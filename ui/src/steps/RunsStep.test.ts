@@ -88,7 +88,13 @@ describe('Runs page', () => {
         runDiff({
           basis: { kind: 'validationRows', onlyBefore: 1, onlyAfter: 0 },
           rowsCompared: 9,
-          rows: [changedRow('fixed', 3, 'feature', 'bug', 'feature', 'bug')],
+          fixed: 1,
+          broken: 0,
+          corrected: 1,
+          rows: [
+            changedRow('fixed', 3, 'feature', 'bug', 'feature', 'bug'),
+            changedRow('corrected', 5, 'bug', 'bug', 'bug', 'question'),
+          ],
         }),
     });
     app.runs.list = [record, parent];
@@ -106,6 +112,12 @@ describe('Runs page', () => {
     expect(calls.find((c) => c.cmd === 'diff_runs')?.args).toEqual({ before: 'run-1', after: 'run-2', on: null });
     expect(screen.getByTestId('compare-with')).toHaveValue('run-1');
     expect(screen.getByTestId('compare-rows').querySelector('tbody tr')).toHaveTextContent('bug → feature');
+    // A ticket whose class was corrected but whose prediction did not move has its own group.
+    expect(screen.getByTestId('compare-summary')).toHaveTextContent('1corrected');
+    await fireEvent.click(screen.getByTestId('compare-corrected'));
+    const corrected = screen.getByTestId('compare-rows').querySelectorAll('tbody tr');
+    expect(corrected).toHaveLength(1);
+    expect(corrected[0]).toHaveTextContent('question → bug');
 
     await fireEvent.click(screen.getByRole('button', { name: 'run-1' }));
     expect(app.runs.openId).toBe('run-1');

@@ -287,6 +287,7 @@ export function runDiff(over: Partial<RunDiff> = {}): RunDiff {
     fixed: 2,
     broken: 1,
     changed: 0,
+    corrected: 0,
     accuracyBefore: 0.7,
     accuracyAfter: 0.8,
     macroF1Before: 0.6,
