@@ -1,5 +1,6 @@
 //! The one event type that travels engine → CLI / app → UI.
 
+use crate::calibration::Calibration;
 use crate::metrics::Metrics;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -92,6 +93,11 @@ pub enum TrainEvent {
     /// model (CPU runs, before `Finished`); kept in the model's card.
     Int8Checked {
         check: Int8Check,
+    },
+    /// The temperature fitted on the validation split for the best model, with the
+    /// calibration error before and after (before `Finished`); kept in its card.
+    Calibrated {
+        calibration: Calibration,
     },
     Finished {
         summary: RunSummary,

@@ -10,6 +10,7 @@ compile_error!(
 
 pub mod allocator;
 pub mod atomic;
+pub mod calibration;
 pub mod dataset;
 pub mod device;
 pub mod device_check;

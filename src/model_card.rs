@@ -2,6 +2,7 @@
 //! the settings and results of the run that trained it and its int8 check.
 
 use crate::atomic::write_atomic;
+use crate::calibration::Calibration;
 use crate::dataset::TextSpec;
 use crate::error::{EngineError, Result};
 use crate::events::{Int8Check, RunSummary};
@@ -25,6 +26,10 @@ pub struct ModelCard {
     /// How int8 prediction compared with f32 on labelled data, once checked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub int8: Option<Int8Check>,
+    /// The temperature fitted on the validation split (probabilities are
+    /// `softmax(logits / temperature)`; the logits themselves are unchanged), once fitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<Calibration>,
 }
 
 impl ModelCard {
@@ -54,5 +59,22 @@ impl ModelCard {
         })?;
         card.int8 = Some(check.clone());
         card.save(dir)
+    }
+
+    /// Keep `calibration` in the card of the model in `dir` (replacing an earlier one).
+    pub fn record_calibration(dir: &Path, calibration: &Calibration) -> Result<()> {
+        let mut card = Self::load(dir).ok_or_else(|| {
+            EngineError::Config(format!(
+                "{} has no readable dialect.json to record the calibration in",
+                dir.display()
+            ))
+        })?;
+        card.calibration = Some(calibration.clone());
+        card.save(dir)
+    }
+
+    /// The temperature its probabilities use (1 when none was fitted).
+    pub fn temperature(&self) -> f64 {
+        self.calibration.as_ref().map_or(1.0, |c| c.temperature)
     }
 }

@@ -2,13 +2,14 @@
 //! probabilities for texts or a whole file, and evaluate on labelled data.
 
 use crate::atomic::write_atomic_with;
+use crate::calibration::tempered_softmax;
 use crate::dataset::safe_csv::safe_cell;
 use crate::dataset::source::RecordReader;
 use crate::dataset::{column_index, read_labeled, LabelMap, LabeledData, TextSpec};
 use crate::device::DeviceChoice;
 use crate::error::{EngineError, Result};
 use crate::events::Int8Check;
-use crate::inference::{argmax, batched_logits, softmax};
+use crate::inference::{argmax, batched_logits};
 use crate::metrics::Metrics;
 use crate::model::tokenize::{Encoded, TextEncoder};
 use crate::model::SequenceClassifier;
@@ -41,6 +42,8 @@ pub struct Predictor {
     text: Option<TextSpec>,
     precision: PredictionPrecision,
     int8: Option<Int8Check>,
+    /// Probabilities are `softmax(logits / temperature)` (the card's, else 1).
+    temperature: f64,
 }
 
 /// Rows per batch when predicting.
@@ -90,6 +93,7 @@ impl Predictor {
         Ok(Self {
             model,
             encoder,
+            temperature: card.as_ref().map_or(1.0, ModelCard::temperature),
             text: card.and_then(|c| c.text),
             precision,
             int8,
@@ -168,7 +172,10 @@ impl Predictor {
     }
 
     fn prediction(&self, logits: &[f32]) -> Prediction {
-        let probs = softmax(logits);
+        let probs: Vec<f32> = tempered_softmax(logits, self.temperature)
+            .into_iter()
+            .map(|p| p as f32)
+            .collect();
         let best = argmax(&probs);
         Prediction {
             label: self.labels()[best].clone(),

@@ -3,7 +3,9 @@
 //! its L2 penalty on the validation rows. Seconds to a few minutes where fine-tuning
 //! takes many; the saved model predicts like any other (a mean-pooling head).
 
-use super::{cancelled, check_int8, evaluate, open_run, save_best, Prepared, TrainData};
+use super::{
+    calibrate_best, cancelled, check_int8, evaluate, open_run, save_best, Prepared, TrainData,
+};
 use crate::error::Result;
 use crate::events::{EpochRecord, RunSummary, TrainEvent};
 use crate::inference::{argmax, batched_rows};
@@ -115,6 +117,7 @@ pub(super) fn run(
         path: config.output_dir.clone(),
     });
     check_int8(&p, config, &device, Some(&logits), on_event)?;
+    calibrate_best(&p, config, Some(&logits), on_event)?;
     summary.seconds = started.elapsed().as_secs_f64();
     on_event(&TrainEvent::Finished {
         summary: summary.clone(),

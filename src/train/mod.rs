@@ -11,6 +11,7 @@ pub mod suspects;
 pub use data::{DataSpec, LoadedData};
 pub use suspects::{find_suspects, Suspect, SuspectProgress, SuspectReport, SuspectRequest};
 
+use crate::calibration::calibrate;
 use crate::dataset::{Example, LabeledData, TextSpec};
 use crate::device::{device_name, enable_tensor_cores};
 use crate::error::{EngineError, Result};
@@ -475,6 +476,7 @@ fn run_inner(
     }
     if !summary.cancelled && summary.best_epoch.is_some() {
         check_int8(&p, config, &device, best_logits.as_deref(), on_event)?;
+        calibrate_best(&p, config, best_logits.as_deref(), on_event)?;
     }
     if summary.cancelled {
         on_event(&TrainEvent::Cancelled {
@@ -699,6 +701,23 @@ fn check_int8(
     Ok(())
 }
 
+/// Fit the temperature of the saved best model on its validation logits, record it in
+/// its card and report it.
+fn calibrate_best(
+    p: &Prepared,
+    config: &TrainConfig,
+    logits: Option<&[Vec<f32>]>,
+    on_event: &mut dyn FnMut(&TrainEvent),
+) -> Result<()> {
+    let Some(logits) = logits.filter(|l| !l.is_empty()) else {
+        return Ok(());
+    };
+    let calibration = calibrate(logits, &p.validation_labels);
+    ModelCard::record_calibration(&config.output_dir, &calibration)?;
+    on_event(&TrainEvent::Calibrated { calibration });
+    Ok(())
+}
+
 /// Write the best model so far: model, tokenizer and card replace the output folder
 /// as a whole (a crash mid-save leaves the previous best intact).
 fn save_best(p: &Prepared, config: &TrainConfig, summary: &RunSummary) -> Result<()> {
@@ -713,6 +732,7 @@ fn save_best(p: &Prepared, config: &TrainConfig, summary: &RunSummary) -> Result
             config: config.clone(),
             summary: Some(summary.clone()),
             int8: None,
+            calibration: None,
         }
         .save(dir)
     })

@@ -1,5 +1,6 @@
 //! Evaluation metrics and int8 checks.
 
+use dialect::calibration::Calibration;
 use dialect::{Int8Check, Metrics};
 
 /// Accuracy and macro-F1, the per-class table and the confusion matrix.
@@ -53,6 +54,20 @@ pub fn print_metrics(m: &Metrics) {
 }
 
 /// One paragraph on an int8 check for people.
+/// One line on the temperature fitted on the validation split and what it did.
+pub fn describe_calibration(c: &Calibration) -> String {
+    format!(
+        "calibrated on {} validation rows: temperature {:.3}, expected calibration error \
+         {:.1}% → {:.1}%, log-loss {:.4} → {:.4} (probabilities use it; logits unchanged)",
+        c.rows,
+        c.temperature,
+        100.0 * c.ece_before,
+        100.0 * c.ece_after,
+        c.nll_before,
+        c.nll_after
+    )
+}
+
 pub fn describe_int8(c: &Int8Check) -> String {
     let verdict = if c.passed() {
         "passed: the model predicts in int8 on the CPU (--precision f32 to opt out)"

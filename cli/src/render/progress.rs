@@ -1,6 +1,6 @@
 //! Progress bars: training (with its per-epoch table) and model downloads.
 
-use super::metrics::describe_int8;
+use super::metrics::{describe_calibration, describe_int8};
 use dialect::model::resolve::DownloadEvent;
 use dialect::train::suspects::SuspectProgress;
 use dialect::TrainEvent;
@@ -105,6 +105,9 @@ impl Progress {
                 ));
             }
             TrainEvent::Int8Checked { check } => self.println(describe_int8(check)),
+            TrainEvent::Calibrated { calibration } => {
+                self.println(describe_calibration(calibration))
+            }
             TrainEvent::Finished { summary } | TrainEvent::Cancelled { summary, .. } => {
                 if let Some(bar) = self.bar.take() {
                     bar.finish_and_clear();

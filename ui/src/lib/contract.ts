@@ -51,6 +51,27 @@ export type BestMetric = "accuracy" | "macroF1";
 export type Bounds<T> = { min: T, max: T, };
 
 /**
+ * A fitted temperature with what it does on the rows it was fitted on.
+ */
+export type Calibration = { 
+/**
+ * Probabilities are `softmax(logits / temperature)`.
+ */
+temperature: number, 
+/**
+ * Rows it was fitted on (the validation split).
+ */
+rows: number, 
+/**
+ * Mean negative log-likelihood without and with the temperature.
+ */
+nllBefore: number, nllAfter: number, 
+/**
+ * Expected calibration error ([`BINS`] equal-width bins) without and with it.
+ */
+eceBefore: number, eceAfter: number, binsBefore: Array<ReliabilityBin>, binsAfter: Array<ReliabilityBin>, };
+
+/**
  * Everything the settings form needs from the engine.
  */
 export type Catalogue = { 
@@ -594,6 +615,12 @@ samples: Array<[number, Array<string>]>, suggestedText: string | null, suggested
 export type QualityReport = { findings: Array<Finding>, classCounts: Array<[string, number]>, notMeasured: Array<NotMeasured>, };
 
 /**
+ * One confidence bin: the rows whose top probability falls in `[lower, upper)`, their
+ * mean top probability and the share of them predicted right.
+ */
+export type ReliabilityBin = { lower: number, upper: number, count: number, confidence: number, accuracy: number, };
+
+/**
  * Metrics and per-row predictions on a labelled set.
  */
 export type Review = { labels: Array<string>, metrics: Metrics, rows: Array<ReviewedRow>, 
@@ -885,7 +912,7 @@ truncatedRows: number, newlyInitialised: Array<string>,
 /**
  * The compute precision: "f32" or "bf16" (mixed, f32 master weights).
  */
-precision: string, } | { "type": "encoding", done: number, total: number, } | { "type": "step", epoch: number, step: number, totalSteps: number, loss: number, learningRate: number, gradNorm: number, samplesPerSecond: number, } | { "type": "evaluated", epoch: number, step: number, trainLoss: number, evalLoss: number, samplesPerSecond: number, metrics: Metrics, } | { "type": "checkpointSaved", epoch: number, metric: string, value: number, path: string, } | { "type": "int8Checked", check: Int8Check, } | { "type": "finished", summary: RunSummary, } | { "type": "cancelled", step: number, summary: RunSummary, } | { "type": "failed", message: string, };
+precision: string, } | { "type": "encoding", done: number, total: number, } | { "type": "step", epoch: number, step: number, totalSteps: number, loss: number, learningRate: number, gradNorm: number, samplesPerSecond: number, } | { "type": "evaluated", epoch: number, step: number, trainLoss: number, evalLoss: number, samplesPerSecond: number, metrics: Metrics, } | { "type": "checkpointSaved", epoch: number, metric: string, value: number, path: string, } | { "type": "int8Checked", check: Int8Check, } | { "type": "calibrated", calibration: Calibration, } | { "type": "finished", summary: RunSummary, } | { "type": "cancelled", step: number, summary: RunSummary, } | { "type": "failed", message: string, };
 
 /**
  * What happens to raw values the map does not mention.

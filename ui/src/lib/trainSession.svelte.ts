@@ -203,6 +203,9 @@ export class TrainSession {
       case 'int8Checked':
         // Kept in the model's card; the Try step shows it.
         return;
+      case 'calibrated':
+        // Kept in the model's card; its probabilities use the temperature.
+        return;
       case 'finished':
       case 'cancelled':
         if (this.done) return;
