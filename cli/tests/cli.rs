@@ -96,10 +96,15 @@ fn train_eval_predict_on_real_files() {
         assert!(out.join(f).is_file(), "{f} missing from the saved model");
     }
 
-    // CPU training ends by checking int8 against f32 on the validation split, and
-    // keeps the check in the model's card.
-    let checked = &events[events.len() - 2];
-    assert_eq!(checked["type"], "int8Checked");
+    // CPU training ends by checking int8 against f32 on the validation split, then
+    // fitting the temperature there, and keeps both in the model's card.
+    let last: Vec<&str> = events[events.len() - 3..]
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(last, ["int8Checked", "calibrated", "finished"]);
+    let checked = &events[events.len() - 3];
+    assert_eq!(events[events.len() - 2]["calibration"]["rows"], 12);
     assert_eq!(checked["check"]["rows"], 12);
     assert_eq!(checked["check"]["data"], "validation split");
     // Its f32 side is the best epoch's own evaluation.

@@ -625,8 +625,9 @@ fn training_runs_on_its_own_thread_and_is_recorded() {
 
     // A CPU run checks int8 on its validation split before it finishes; the Try box
     // computes in int8 when the check passed, and in either precision on request.
-    let checked = &events[events.len() - 2];
+    let checked = &events[events.len() - 3];
     assert_eq!(checked["type"], "int8Checked");
+    assert_eq!(events[events.len() - 2]["type"], "calibrated");
     let check = &checked["check"];
     assert_eq!(check["rows"], review["metrics"]["count"]);
     let passed =
