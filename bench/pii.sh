@@ -37,6 +37,6 @@ print(f"detections in the {u['tickets']} original tickets (judge by reading them
                                       for k, v in u["kinds"].items()))
 print(f"find: {t['tickets_per_s']:,.0f} tickets/s, {t['mb_per_s']:.1f} MB/s over "
       f"{t['tickets']} tickets ({t['bytes'] / 1e6:.2f} MB), one thread, best of 5; "
-      f"CPU: {m['cpu']} ({m['cores']} cores)")
+      f"CPU: {m['cpu']}")
 print(f"JSON: {sys.argv[1]}")
 PY

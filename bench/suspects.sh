@@ -34,7 +34,7 @@ python3 - "$work/runs.jsonl" <<'PY'
 import json, os, statistics, sys
 runs = [json.loads(line) for line in open(sys.argv[1])]
 first = runs[0]
-print(f"\nMachine: {first['cpu']} ({'AVX-512' if first['avx512f'] else 'AVX2, no AVX-512' if first['avx2'] else 'no AVX2'}), "
+print(f"\nMachine: {first['cpu']}, "
       f"{first['threads']} threads; {first['folds']} folds, {first['flip_fraction']:.0%} of labels flipped.\n")
 print("| set | rows | classes | flips (k) | recall@k per seed | mean | flagged (recall of the list) | held-out accuracy | seconds total | of which encoding |")
 print("|---|---|---|---|---|---|---|---|---|---|")

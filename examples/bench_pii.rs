@@ -260,18 +260,14 @@ fn throughput(all: &[String]) -> Value {
     })
 }
 
+/// The engine's description of this CPU (model name, threads, kernels' ISA path).
 fn machine() -> Value {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split_once(':'))
-                .map(|(_, v)| v.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown".to_string());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    json!({ "cpu": cpu, "cores": cores })
+    let cpu = dialect::device::available_devices()
+        .into_iter()
+        .find(|d| d.choice == dialect::DeviceChoice::Cpu)
+        .and_then(|d| d.name)
+        .unwrap_or_else(|| "unknown".into());
+    json!({ "cpu": cpu })
 }
 
 // ---------------------------------------------------------------- planting

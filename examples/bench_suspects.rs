@@ -95,20 +95,12 @@ fn main() -> Result<(), Failure> {
     let found_top_k = report.suspects.iter().take(k).filter(is_flip).count();
     let found_flagged = report.suspects.iter().filter(is_flip).count();
     let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let cpu = cpuinfo
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("model name")
-                .map(|v| v.trim_start_matches([' ', '\t', ':']))
-        })
-        .unwrap_or("unknown");
-    let has_flag = |flag: &str| {
-        cpuinfo
-            .lines()
-            .find(|l| l.starts_with("flags"))
-            .is_some_and(|l| l.split_whitespace().any(|f| f == flag))
-    };
+    // The engine's own description: model name, threads, and the kernels' ISA path.
+    let cpu = dialect::device::available_devices()
+        .into_iter()
+        .find(|d| d.choice == DeviceChoice::Cpu)
+        .and_then(|d| d.name)
+        .unwrap_or_else(|| "unknown".into());
     let report = json!({
         "data": data,
         "rows": report.rows,
@@ -131,8 +123,6 @@ fn main() -> Result<(), Failure> {
         "seconds": report.seconds,
         "wall_seconds": wall,
         "cpu": cpu,
-        "avx2": has_flag("avx2"),
-        "avx512f": has_flag("avx512f"),
         "threads": rayon::current_num_threads(),
     });
     println!("{report}");

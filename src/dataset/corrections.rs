@@ -10,7 +10,7 @@ use crate::atomic::{write_atomic, write_atomic_with};
 use crate::error::{EngineError, Result};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// How much of a ticket's text a correction keeps, to list it without the file.
@@ -141,16 +141,6 @@ impl Resolved {
                 }
             })
             .collect()
-    }
-
-    /// How many rows the fixes touch.
-    pub fn len(&self) -> usize {
-        self.fixes.len()
-    }
-
-    /// Whether no correction applies.
-    pub fn is_empty(&self) -> bool {
-        self.fixes.is_empty()
     }
 }
 
@@ -365,17 +355,6 @@ pub fn write_corrected(
         left_out,
         report: resolved.report,
     })
-}
-
-/// The sorted set of labels of `examples`.
-pub fn label_set<'a>(examples: impl IntoIterator<Item = &'a Example>) -> Vec<String> {
-    examples
-        .into_iter()
-        .map(|e| e.label.as_str())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .map(str::to_string)
-        .collect()
 }
 
 #[cfg(test)]

@@ -7,7 +7,8 @@
 //! read the file once (cancellably), then inspect it again for each label map, model
 //! or split without reading it again.
 
-use super::corrections::{label_set, CorrectionReport, Corrections, Resolved};
+use super::corrections::{CorrectionReport, Corrections, Resolved};
+use super::label_set;
 use super::labels::{LabelMap, MergeSuggestion};
 use super::profile::{profile_file_with, Profile};
 use super::quality::{assess, leakage, QualityReport, Truncation, MAX_CLASSES};
@@ -196,12 +197,13 @@ impl FileRows {
             return Ok(inspection);
         };
         let mut data = rows.labeled(options.label_map)?;
-        let resolved = options
-            .corrections
+        let corrections = options.corrections.filter(|c| !c.is_empty());
+        let resolved = corrections
             .map(|c| c.resolve(&data.examples))
             .unwrap_or_default();
-        let uncorrected = data.examples.clone();
-        if options.corrections.is_some_and(|c| !c.is_empty()) {
+        // Kept for the split, which training draws before the corrections.
+        let uncorrected = corrections.map(|_| data.examples.clone());
+        if corrections.is_some() {
             data.examples = resolved.apply(std::mem::take(&mut data.examples));
             data.labels = label_set(&data.examples);
             inspection.corrections = Some(resolved.report.clone());
@@ -237,7 +239,8 @@ impl FileRows {
             );
         }
         if validation.is_none() {
-            split_leakage(&uncorrected, &resolved, options.split, &mut report);
+            let drawn_from = uncorrected.as_deref().unwrap_or(&data.examples);
+            split_leakage(drawn_from, &resolved, options.split, &mut report);
         }
         inspection.report = Some(report);
         inspection.pii = Some(survey(

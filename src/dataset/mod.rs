@@ -83,6 +83,17 @@ pub struct LabeledData {
     pub warnings: Warnings,
 }
 
+/// The sorted set of labels of `examples`.
+pub fn label_set<'a>(examples: impl IntoIterator<Item = &'a Example>) -> Vec<String> {
+    examples
+        .into_iter()
+        .map(|e| e.label.as_str())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .map(str::to_string)
+        .collect()
+}
+
 impl LabeledData {
     /// Index of each example's label in `labels`; `None` if a label is not in the list.
     pub fn label_indices(examples: &[Example], labels: &[String]) -> Option<Vec<usize>> {

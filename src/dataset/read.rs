@@ -3,10 +3,9 @@
 use super::labels::LabelMap;
 use super::source::{Format, RecordReader};
 use super::warnings::Warnings;
-use super::{Example, LabeledData, TextSpec};
+use super::{label_set, Example, LabeledData, TextSpec};
 use crate::error::{EngineError, Result};
 use crate::setting::Setting;
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -253,14 +252,7 @@ impl RawRows {
                 ),
             ));
         }
-        data.labels = data
-            .examples
-            .iter()
-            .map(|e| e.label.as_str())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .map(str::to_string)
-            .collect();
+        data.labels = label_set(&data.examples);
         Ok(data)
     }
 }

@@ -2,10 +2,10 @@
 //! hold out a stratified validation split (or read a validation file).
 
 use super::TrainData;
-use crate::dataset::corrections::{label_set, CorrectionReport, Corrections, Resolved};
+use crate::dataset::corrections::{CorrectionReport, Corrections, Resolved};
 use crate::dataset::quality::{assess, check_class_count, QualityReport, Severity};
 use crate::dataset::{
-    holdout, read_labeled, sample, Example, LabelMap, LabeledData, TextSpec, Warnings,
+    holdout, label_set, read_labeled, sample, Example, LabelMap, LabeledData, TextSpec, Warnings,
 };
 use crate::error::{EngineError, Result};
 use crate::settings::SplitPlan;
