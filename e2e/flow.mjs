@@ -140,6 +140,61 @@ async function tryTicket(browser, name, text) {
   return label;
 }
 
+/** Type `text` into an emptied Try box; the confidence of its own prediction (0–1). */
+async function typeTicket(browser, text) {
+  const input = await byTestId(browser, 'try-input');
+  await input.scrollIntoView({ block: 'center' });
+  await input.clearValue();
+  await browser.execute((e) => { e.value = ''; e.dispatchEvent(new Event('input', { bubbles: true })); }, input);
+  await browser.waitUntil(async () => !(await (await browser.$('[data-testid="try-confidence"]')).isExisting()),
+    { timeout: 20_000, timeoutMsg: 'the emptied Try box still shows a prediction' });
+  await setInput(browser, 'try-input', text);
+  const shown = await waitText(browser, 'try-confidence', (t) => /\d/.test(t), 60_000);
+  return Number(shown.replace(/[^\d.]/g, '')) / 100;
+}
+
+/**
+ * Review's calibration card and coverage curve; a threshold kept with the model (the
+ * lowest reaching 95% accuracy, raised above an unsure ticket's confidence if need be)
+ * that sends that ticket to a person in Try, where the words behind the class are
+ * highlighted.
+ */
+async function trustAndRouting(browser) {
+  const unsure = 'Is this the expected behaviour when I change the settings?';
+  const confidence = await typeTicket(browser, unsure);
+  await click(browser, 'nav-review');
+  await byTestId(browser, 'reliability-diagram', 120_000);
+  const ece = await waitText(browser, 'ece', (t) => /%/.test(t));
+  const target = await byTestId(browser, 'accuracy-95');
+  if (await target.isEnabled()) await target.click();
+  let threshold = Number(await (await byTestId(browser, 'threshold-readout')).getAttribute('data-threshold'));
+  if (!(threshold > confidence)) {
+    threshold = Math.min(1, confidence + 0.02);
+    await setInput(browser, 'threshold-input', threshold.toFixed(3));
+  }
+  const readout = await waitText(browser, 'threshold-readout', (t) => /Handles/.test(t));
+  await click(browser, 'keep-threshold');
+  await waitText(browser, 'kept-threshold', (t) => /Kept with the model/.test(t));
+  await (await byTestId(browser, 'calibration-card')).scrollIntoView({ block: 'start' });
+  await shot(browser, '15b-tickets-review-trust');
+  console.log(`e2e: calibration error ${ece.replace(/\s+/g, ' ')}; kept threshold: ${readout.trim()}`);
+
+  await click(browser, 'nav-try');
+  await typeTicket(browser, unsure);
+  await browser.waitUntil(async () => {
+    const badge = await browser.$('[data-testid="route-badge"]');
+    return (await badge.isExisting()) && (await badge.getAttribute('data-route')) === 'person';
+  }, { timeout: 60_000, timeoutMsg: `"${unsure}" (confidence ${confidence}) was not routed to a person under ${threshold}` });
+  await browser.waitUntil(async () => (await browser.$$('[data-testid="explain-word"]')).length > 3,
+    { timeout: 60_000, timeoutMsg: 'the explanation did not show the words' });
+  const words = await browser.$$('[data-testid="explain-word"]');
+  const toward = await waitText(browser, 'explain-toward', (t) => /without/.test(t));
+  await (await byTestId(browser, 'explain-panel')).scrollIntoView({ block: 'center' });
+  await shot(browser, '15c-tickets-try-routed-explained');
+  console.log(`e2e: "${unsure}" → person; ${words.length} words explained; toward: ${toward.split('\n')[1] ?? toward}`);
+  await noErrorBanner(browser);
+}
+
 const browser = await openApp();
 try {
   // ---- Banking77 sample: map 77 intents onto three classes ----
@@ -201,6 +256,7 @@ try {
   await review(browser, '14-tickets');
   await tryTicket(browser, '15-tickets', 'The app crashes with a null pointer exception when I click save');
   await noErrorBanner(browser);
+  await trustAndRouting(browser);
   const ticketBaseline = await baseline(browser, '16-tickets', { maxRows: 1000 });
   console.log(`e2e: Ticket Tagger baseline accuracy ${ticketBaseline}`);
 

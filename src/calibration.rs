@@ -150,7 +150,11 @@ pub fn reliability(
 
 /// Fit the temperature on `logits` and `truth` and measure it.
 pub fn calibrate(logits: &[Vec<f32>], truth: &[usize]) -> Calibration {
-    let temperature = fit_temperature(logits, truth);
+    measure(logits, truth, fit_temperature(logits, truth))
+}
+
+/// What `temperature` does on `logits` and `truth` (fitted there or elsewhere).
+pub fn measure(logits: &[Vec<f32>], truth: &[usize], temperature: f64) -> Calibration {
     let (ece_before, bins_before) = reliability(logits, truth, 1.0);
     let (ece_after, bins_after) = reliability(logits, truth, temperature);
     Calibration {

@@ -6,6 +6,7 @@ use crate::calibration::Calibration;
 use crate::dataset::TextSpec;
 use crate::error::{EngineError, Result};
 use crate::events::{Int8Check, RunSummary};
+use crate::routing::RoutingThreshold;
 use crate::settings::TrainConfig;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -30,6 +31,10 @@ pub struct ModelCard {
     /// `softmax(logits / temperature)`; the logits themselves are unchanged), once fitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calibration: Option<Calibration>,
+    /// Tickets whose top probability is below this threshold go to a person, once an
+    /// analyst chose one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing: Option<RoutingThreshold>,
 }
 
 impl ModelCard {
@@ -51,25 +56,33 @@ impl ModelCard {
 
     /// Keep `check` in the card of the model in `dir` (replacing an earlier one).
     pub fn record_int8(dir: &Path, check: &Int8Check) -> Result<()> {
-        let mut card = Self::load(dir).ok_or_else(|| {
-            EngineError::Config(format!(
-                "{} has no readable dialect.json to record the int8 check in",
-                dir.display()
-            ))
-        })?;
-        card.int8 = Some(check.clone());
-        card.save(dir)
+        Self::update(dir, "the int8 check", |card| card.int8 = Some(check.clone()))
     }
 
     /// Keep `calibration` in the card of the model in `dir` (replacing an earlier one).
     pub fn record_calibration(dir: &Path, calibration: &Calibration) -> Result<()> {
+        Self::update(dir, "the calibration", |card| {
+            card.calibration = Some(calibration.clone())
+        })
+    }
+
+    /// Keep `routing` in the card of the model in `dir` (`None` clears it).
+    pub fn record_routing(dir: &Path, routing: Option<&RoutingThreshold>) -> Result<()> {
+        Self::update(dir, "the routing threshold", |card| {
+            card.routing = routing.cloned()
+        })
+    }
+
+    /// Change the card of the model in `dir` with `change` and write it back; `what`
+    /// names the change in the error when the card cannot be read.
+    fn update(dir: &Path, what: &str, change: impl FnOnce(&mut Self)) -> Result<()> {
         let mut card = Self::load(dir).ok_or_else(|| {
             EngineError::Config(format!(
-                "{} has no readable dialect.json to record the calibration in",
+                "{} has no readable dialect.json to record {what} in",
                 dir.display()
             ))
         })?;
-        card.calibration = Some(calibration.clone());
+        change(&mut card);
         card.save(dir)
     }
 

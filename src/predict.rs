@@ -14,6 +14,7 @@ use crate::metrics::Metrics;
 use crate::model::tokenize::{Encoded, TextEncoder};
 use crate::model::SequenceClassifier;
 use crate::model_card::ModelCard;
+use crate::routing::{check_threshold, Route, RoutingThreshold, Trust};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -33,6 +34,9 @@ pub struct Prediction {
     pub label: String,
     pub confidence: f32,
     pub scores: Vec<ClassScore>,
+    /// Where the ticket goes under the model's routing threshold; `None` when it has
+    /// none.
+    pub route: Option<Route>,
 }
 
 /// A loaded fine-tuned model ready to classify texts.
@@ -44,6 +48,8 @@ pub struct Predictor {
     int8: Option<Int8Check>,
     /// Probabilities are `softmax(logits / temperature)` (the card's, else 1).
     temperature: f64,
+    /// Tickets below this top probability go to a person (the card's, or one set).
+    threshold: Option<f64>,
 }
 
 /// Rows per batch when predicting.
@@ -94,6 +100,10 @@ impl Predictor {
             model,
             encoder,
             temperature: card.as_ref().map_or(1.0, ModelCard::temperature),
+            threshold: card
+                .as_ref()
+                .and_then(|c| c.routing.as_ref())
+                .map(|r| r.threshold),
             text: card.and_then(|c| c.text),
             precision,
             int8,
@@ -108,6 +118,22 @@ impl Predictor {
     /// Whether the model runs on the CPU.
     pub fn on_cpu(&self) -> bool {
         self.model.device().is_cpu()
+    }
+
+    /// The routing threshold predictions are routed with, when there is one.
+    pub fn threshold(&self) -> Option<f64> {
+        self.threshold
+    }
+
+    /// Route with `threshold` instead of the model's own (`None`: do not route).
+    pub fn set_threshold(&mut self, threshold: Option<f64>) -> Result<()> {
+        self.threshold = threshold.map(check_threshold).transpose()?;
+        Ok(())
+    }
+
+    /// The temperature probabilities are computed with.
+    pub fn temperature(&self) -> f64 {
+        self.temperature
     }
 
     /// The model's int8 check, when it has one.
@@ -171,11 +197,10 @@ impl Predictor {
         Ok(logits.iter().map(|row| self.prediction(row)).collect())
     }
 
-    fn prediction(&self, logits: &[f32]) -> Prediction {
-        let probs: Vec<f32> = tempered_softmax(logits, self.temperature)
-            .into_iter()
-            .map(|p| p as f32)
-            .collect();
+    /// The prediction of one row of logits.
+    pub(crate) fn prediction(&self, logits: &[f32]) -> Prediction {
+        let exact = tempered_softmax(logits, self.temperature);
+        let probs: Vec<f32> = exact.iter().map(|&p| p as f32).collect();
         let best = argmax(&probs);
         Prediction {
             label: self.labels()[best].clone(),
@@ -189,12 +214,15 @@ impl Predictor {
                     probability: p,
                 })
                 .collect(),
+            route: self
+                .threshold
+                .map(|t| Route::of(exact[best], t)),
         }
     }
 
     /// Predict every row of `input` (text composed per `text`) and write `output`: the
-    /// input columns plus `predicted_label`, `confidence` and one probability column
-    /// per class, each cell safe to open in a spreadsheet ([`safe_cell`]). Rows are
+    /// input columns plus `predicted_label`, `confidence`, `route` (`auto` or `person`,
+    /// when routing with a threshold) and one probability column per class, each cell safe to open in a spreadsheet ([`safe_cell`]). Rows are
     /// streamed a chunk at a time. Returns the number of rows written.
     pub fn predict_file(&self, input: &Path, text: &TextSpec, output: &Path) -> Result<usize> {
         self.predict_file_with_progress(input, text, output, &mut |_, _| {})
@@ -214,6 +242,9 @@ impl Predictor {
         let mut header: Vec<String> = reader.headers().to_vec();
         header.push("predicted_label".into());
         header.push("confidence".into());
+        if self.threshold.is_some() {
+            header.push("route".into());
+        }
         header.extend(self.labels().iter().map(|l| format!("prob_{l}")));
         progress(0, total);
         let mut done = 0;
@@ -238,6 +269,9 @@ impl Predictor {
                         cells.iter().map(|c| safe_cell(c).into_owned()).collect();
                     record.push(safe_cell(&p.label).into_owned());
                     record.push(format!("{:.6}", p.confidence));
+                    if let Some(route) = p.route {
+                        record.push(route.name().into());
+                    }
                     record.extend(p.scores.iter().map(|s| format!("{:.6}", s.probability)));
                     w.write_record(&record)?;
                 }
@@ -277,36 +311,63 @@ impl Predictor {
         Ok(rows.into_iter().zip(predictions).collect())
     }
 
-    /// Metrics on a labelled file (labels mapped through `map` when given). Rows whose
-    /// label the model does not know are an error that names them.
+    /// Metrics, calibration and coverage on a labelled file (labels mapped through
+    /// `map` when given). Rows whose label the model does not know are an error that
+    /// names them.
     pub fn evaluate_file(
         &self,
         path: &Path,
         text: &TextSpec,
         label_column: &str,
         map: Option<&LabelMap>,
-    ) -> Result<Metrics> {
+    ) -> Result<Evaluation> {
         let data = read_labeled(path, text, label_column, map)?;
         let truth = self.label_indices(path, &data)?;
         let texts: Vec<String> = data.examples.iter().map(|e| e.text.clone()).collect();
-        let predicted: Vec<usize> = self
-            .predict(&texts)?
-            .iter()
-            .map(|p| {
-                self.labels()
-                    .iter()
-                    .position(|l| *l == p.label)
-                    .unwrap_or(0)
-            })
-            .collect();
-        Ok(Metrics::compute(self.labels(), &truth, &predicted))
+        let logits = self.logits(&self.encode(&texts)?)?;
+        Ok(self.evaluation(&logits, &truth))
     }
+
+    /// Metrics and trust of `logits` against `truth` (class indices).
+    pub(crate) fn evaluation(&self, logits: &[Vec<f32>], truth: &[usize]) -> Evaluation {
+        let predicted: Vec<usize> = logits.iter().map(|row| argmax(row)).collect();
+        Evaluation {
+            metrics: Metrics::compute(self.labels(), truth, &predicted),
+            trust: Trust::assess(
+                self.labels(),
+                logits,
+                truth,
+                self.temperature,
+                self.threshold,
+            ),
+        }
+    }
+}
+
+/// A model scored on labelled rows: its metrics, and how far its probabilities can be
+/// trusted there.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Evaluation {
+    #[serde(flatten)]
+    #[ts(flatten)]
+    pub metrics: Metrics,
+    pub trust: Trust,
 }
 
 /// The folder a model given as a folder (or hub id) is read from.
 pub(crate) fn model_dir(dir: &Path) -> Result<std::path::PathBuf> {
     let dir = crate::model::folder::readable(dir);
     crate::model::resolve::resolve_model(&dir.display().to_string())
+}
+
+/// Keep `routing` in the card of the model folder `model` (`None` clears it): the
+/// model predicts with it from then on.
+pub fn keep_threshold(model: &Path, routing: Option<&RoutingThreshold>) -> Result<()> {
+    if let Some(r) = routing {
+        check_threshold(r.threshold)?;
+    }
+    ModelCard::record_routing(&model_dir(model)?, routing)
 }
 
 /// Check that `input` has every column `trained` composes its text from (the columns

@@ -10,6 +10,8 @@ use crate::fingerprint::{file_sha256, label_map_sha256, DataFingerprint, RowId};
 use crate::metrics::Metrics;
 use crate::predict::PredictionPrecision;
 use crate::predict::Predictor;
+use crate::model_card::ModelCard;
+use crate::routing::{check_threshold, RoutingThreshold, Trust};
 use crate::runs::{RunRecord, RunStore};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -36,6 +38,9 @@ pub struct Review {
     pub rows: Vec<ReviewedRow>,
     /// Whether these are provably the rows the run was validated on.
     pub validation: ValidationCheck,
+    /// Calibration (the model's temperature on these rows: for a run's validation
+    /// rows, the rows it was fitted on) and coverage against accuracy.
+    pub trust: Trust,
 }
 
 /// How a review's rows relate to the run's validation set.
@@ -74,24 +79,25 @@ pub fn review(
         })
         .collect::<Result<Vec<usize>>>()?;
     let texts: Vec<String> = examples.iter().map(|e| e.text.clone()).collect();
-    let predictions = predictor.predict(&texts)?;
-    let predicted: Vec<usize> = predictions
-        .iter()
-        .map(|p| index(&p.label).unwrap_or(0))
-        .collect();
+    let logits = predictor.logits(&predictor.encode(&texts)?)?;
+    let evaluation = predictor.evaluation(&logits, &truth);
     let rows = examples
         .iter()
-        .zip(&predictions)
-        .map(|(e, p)| ReviewedRow {
-            line: e.line,
-            text: e.text.clone(),
-            truth: e.label.clone(),
-            predicted: p.label.clone(),
-            confidence: p.confidence,
+        .zip(&logits)
+        .map(|(e, row)| {
+            let p = predictor.prediction(row);
+            ReviewedRow {
+                line: e.line,
+                text: e.text.clone(),
+                truth: e.label.clone(),
+                predicted: p.label,
+                confidence: p.confidence,
+            }
         })
         .collect();
     Ok(Review {
-        metrics: Metrics::compute(&labels, &truth, &predicted),
+        metrics: evaluation.metrics,
+        trust: evaluation.trust,
         labels,
         rows,
         validation,
@@ -127,6 +133,57 @@ pub fn review_run(store: &RunStore, id: &str, device: DeviceChoice) -> Result<Re
         Some(PredictionPrecision::F32),
     )?;
     review(&predictor, &examples, validation)
+}
+
+/// How a routing threshold is chosen.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ThresholdChoice {
+    /// This threshold.
+    At(f64),
+    /// The lowest threshold whose handled tickets are at least this accurate.
+    ForAccuracy(f64),
+}
+
+impl ThresholdChoice {
+    /// The threshold chosen on `trust`'s overall curve, with its operating point there.
+    pub fn on(self, trust: &Trust) -> Result<RoutingThreshold> {
+        let curve = &trust.coverage.overall;
+        let point = match self {
+            ThresholdChoice::At(t) => curve.at(check_threshold(t)?),
+            ThresholdChoice::ForAccuracy(a) => {
+                let a = check_threshold(a)?;
+                curve.for_accuracy(a).ok_or_else(|| {
+                    EngineError::Config(format!(
+                        "no threshold reaches {:.1}% accuracy on these {} rows: even the model's \
+                         most confident tickets are right less often than that. Choose a \
+                         lower accuracy",
+                        100.0 * a,
+                        curve.rows
+                    ))
+                })?
+            }
+        };
+        Ok(RoutingThreshold {
+            threshold: point.threshold,
+            chosen_on: Some(point),
+        })
+    }
+}
+
+/// Keep a routing threshold in run `id`'s model card, chosen on its validation rows
+/// (reviewed here), and return it; `None` clears the threshold.
+pub fn keep_run_threshold(
+    store: &RunStore,
+    id: &str,
+    choice: Option<ThresholdChoice>,
+    device: DeviceChoice,
+) -> Result<Option<RoutingThreshold>> {
+    let routing = match choice {
+        Some(choice) => Some(choice.on(&review_run(store, id, device)?.trust)?),
+        None => None,
+    };
+    ModelCard::record_routing(&store.model_dir(id)?, routing.as_ref())?;
+    Ok(routing)
 }
 
 /// The rows `ids` re-read from `record`'s data, each checked against its recorded

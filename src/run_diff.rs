@@ -252,6 +252,16 @@ mod tests {
                 })
                 .collect(),
             validation: ValidationCheck::Verified { note: None },
+            trust: crate::routing::Trust::assess(
+                &labels,
+                &predicted
+                    .iter()
+                    .map(|&p| (0..3).map(|c| f32::from(u8::from(c == p))).collect())
+                    .collect::<Vec<_>>(),
+                &truth,
+                1.0,
+                None,
+            ),
         }
     }
 

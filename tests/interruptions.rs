@@ -67,7 +67,8 @@ fn cancelling_after_an_epoch_keeps_a_model_that_scores_as_recorded() {
     common::write_examples_csv(&val_csv, &data.validation);
     let scored = predictor
         .evaluate_file(&val_csv, &TextSpec::column("text"), "label", None)
-        .unwrap();
+        .unwrap()
+        .metrics;
     assert_eq!(scored, summary.epochs[best - 1].metrics);
     // The checkpoint of epoch 2 stays for a resume.
     assert!(checkpoint::exists(

@@ -70,7 +70,8 @@ fn minilm_learns_ticket_tagger_well_above_chance() {
     let predictor = Predictor::load(&config.output_dir, DeviceChoice::Cpu).unwrap();
     let metrics = predictor
         .evaluate_file(&test_csv, &TextSpec::column("text"), "label", None)
-        .unwrap();
+        .unwrap()
+        .metrics;
     eprintln!(
         "held-out: {} rows, accuracy {:.4}, macro-F1 {:.4} ({} training rows, {:.0}s)",
         metrics.count,

@@ -133,7 +133,8 @@ fn trained_model_reloads_with_the_metrics_it_reported() {
         common::write_examples_csv(&val_csv, &data.validation);
         let reloaded = predictor
             .evaluate_file(&val_csv, &TextSpec::column("text"), "label", None)
-            .unwrap();
+            .unwrap()
+            .metrics;
         assert_eq!(
             &reloaded, best,
             "{arch}: reloaded model must score exactly as the saved epoch did"

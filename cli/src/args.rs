@@ -212,6 +212,19 @@ pub struct TrainArgs {
     /// Print every event as a JSON line instead of a progress bar.
     #[arg(long)]
     pub json: bool,
+    /// Estimate the run's duration and whether it fits in memory, from a short
+    /// measurement on this machine (kept for this model, device and precision), and
+    /// exit without training.
+    #[arg(long, conflicts_with_all = ["resume", "retrain"])]
+    pub estimate: bool,
+    /// Suggest the largest preset (or a shortened one) whose estimate fits in this
+    /// many minutes, and exit without training.
+    #[arg(long, value_name = "MINUTES", conflicts_with_all = ["resume", "retrain"])]
+    pub fit_in: Option<f64>,
+    /// With --estimate or --fit-in: measure again even when this machine has a
+    /// measurement of the model.
+    #[arg(long)]
+    pub remeasure: bool,
 }
 
 impl TrainArgs {
@@ -349,6 +362,22 @@ pub enum RunsAction {
         #[arg(long, value_name = "FILE")]
         on: Option<PathBuf>,
     },
+    /// Choose the routing threshold of a run's model on its validation rows and keep
+    /// it in the model's card: tickets whose top probability is below it go to a
+    /// person (`predict` adds a `route` column).
+    Threshold {
+        id: String,
+        /// The threshold (a probability, e.g. 0.9).
+        #[arg(conflicts_with_all = ["accuracy", "clear"], required_unless_present_any = ["accuracy", "clear"])]
+        value: Option<f64>,
+        /// Instead, the lowest threshold whose handled tickets are at least this
+        /// accurate (e.g. 0.95).
+        #[arg(long, conflicts_with = "clear")]
+        accuracy: Option<f64>,
+        /// Remove the threshold: every ticket is handled automatically.
+        #[arg(long)]
+        clear: bool,
+    },
 }
 
 #[derive(Args)]
@@ -441,6 +470,18 @@ pub struct EvaluateArgs {
     pub device: Option<String>,
     #[command(flatten)]
     pub precision: PrecisionArgs,
+    /// Report the tickets handled automatically at this routing threshold (top
+    /// probability at least this) [default: the model's saved threshold].
+    #[arg(long, conflicts_with = "for_accuracy")]
+    pub threshold: Option<f64>,
+    /// Find the lowest threshold whose handled tickets are at least this accurate on
+    /// this file (e.g. 0.95).
+    #[arg(long, value_name = "ACCURACY")]
+    pub for_accuracy: Option<f64>,
+    /// Save the threshold (--threshold or --for-accuracy) in the model's card:
+    /// `predict` routes with it from then on.
+    #[arg(long)]
+    pub keep: bool,
     #[arg(long)]
     pub json: bool,
 }
@@ -483,6 +524,10 @@ pub struct PredictArgs {
     /// Where to write the CSV with predictions.
     #[arg(long, requires = "input")]
     pub output: Option<PathBuf>,
+    /// Route tickets whose top probability is below this to a person (a `route`
+    /// column in files) [default: the model's saved threshold, if any].
+    #[arg(long)]
+    pub threshold: Option<f64>,
     #[command(flatten)]
     pub text: TextArgs,
     #[arg(long, help = cli_help(Setting::Device))]
@@ -491,6 +536,17 @@ pub struct PredictArgs {
     pub precision: PrecisionArgs,
     #[arg(long)]
     pub json: bool,
+    /// Show why each text gets its class: the words pushing it toward the class and
+    /// away from it (each word deleted in turn; one forward pass per word, so texts
+    /// given here, not --input files).
+    #[arg(long, conflicts_with = "input")]
+    pub explain: bool,
+    /// Explain this class instead of the predicted one.
+    #[arg(long, value_name = "CLASS", requires = "explain")]
+    pub explain_class: Option<String>,
+    /// Words shown each way with --explain.
+    #[arg(long, value_name = "N", default_value_t = 5, requires = "explain")]
+    pub top: usize,
 }
 
 #[derive(Args)]

@@ -1222,3 +1222,167 @@ fn corrections_retrain_a_run_and_the_diff_shows_what_they_changed() {
         .success()
         .stdout(predicate::str::contains("1 correction(s)"));
 }
+
+#[test]
+fn a_runs_threshold_routes_predictions_and_evaluate_reports_it() {
+    let work = tempfile::tempdir().unwrap();
+    let csv = common::tiny_csv(work.path(), 10);
+    let runs = work.path().join("runs");
+    let id = recorded_run(&csv, &runs, &[]);
+    let review = dialect()
+        .args(["runs", "review", &id, "--json", "--runs-dir"])
+        .arg(&runs)
+        .assert()
+        .success();
+    let review: serde_json::Value = serde_json::from_slice(&review.get_output().stdout).unwrap();
+    let rows = review["rows"].as_array().unwrap();
+    assert_eq!(
+        review["trust"]["coverage"]["overall"]["rows"].as_u64(),
+        Some(rows.len() as u64)
+    );
+    assert!(review["trust"]["calibration"]["eceAfter"].is_number());
+    // Halfway between two neighbouring confidences of the validation rows.
+    let mut confidences: Vec<f64> = rows
+        .iter()
+        .map(|r| r["confidence"].as_f64().unwrap())
+        .collect();
+    confidences.sort_by(f64::total_cmp);
+    confidences.dedup();
+    assert!(confidences.len() > 1, "one confidence for every row");
+    let mid = confidences.len() / 2;
+    let threshold = (confidences[mid - 1] + confidences[mid]) / 2.0;
+    let expected_handled = rows
+        .iter()
+        .filter(|r| r["confidence"].as_f64().unwrap() > threshold)
+        .count();
+
+    let kept = dialect()
+        .args(["runs", "threshold", &id, &threshold.to_string(), "--json"])
+        .arg("--runs-dir")
+        .arg(&runs)
+        .assert()
+        .success();
+    let kept: serde_json::Value = serde_json::from_slice(&kept.get_output().stdout).unwrap();
+    assert_eq!(kept["threshold"].as_f64(), Some(threshold));
+    assert_eq!(
+        kept["chosenOn"]["handled"].as_u64(),
+        Some(expected_handled as u64)
+    );
+
+    // The model routes with it: predict marks tickets, a file gets a route column.
+    let model = runs.join(&id).join("model");
+    let texts: Vec<String> = rows
+        .iter()
+        .map(|r| r["text"].as_str().unwrap().to_string())
+        .collect();
+    let out = dialect()
+        .arg("predict")
+        .arg(&model)
+        .args(&texts)
+        .args(["--json", "--device", "cpu", "--precision", "f32"])
+        .assert()
+        .success();
+    let preds: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let auto = preds
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["route"] == "auto")
+        .count();
+    assert_eq!(auto, expected_handled);
+    assert!(preds.as_array().unwrap().iter().all(|p| p["route"] == "auto" || p["route"] == "person"));
+    dialect()
+        .arg("predict")
+        .arg(&model)
+        .arg(&texts[0])
+        .args(["--device", "cpu", "--threshold", "1"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("→ person"));
+
+    // evaluate reports calibration and coverage, and finds a threshold for an accuracy.
+    let eval = dialect()
+        .arg("evaluate")
+        .arg(&model)
+        .arg(&csv)
+        .args(["--device", "cpu", "--json", "--for-accuracy", "0.05"])
+        .assert()
+        .success();
+    let eval: serde_json::Value = serde_json::from_slice(&eval.get_output().stdout).unwrap();
+    assert!(eval["accuracy"].is_number(), "metrics stay at the top level");
+    assert_eq!(eval["trust"]["threshold"].as_f64(), Some(threshold));
+    assert!(eval["chosen"]["chosenOn"]["accuracy"].as_f64().unwrap() >= 0.05);
+    dialect()
+        .arg("evaluate")
+        .arg(&model)
+        .arg(&csv)
+        .args(["--device", "cpu"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("expected calibration error"))
+        .stdout(predicate::str::contains(format!(
+            "routing threshold {threshold:.3}"
+        )));
+    // Cleared, nothing is routed; a threshold outside (0, 1] is a user error.
+    dialect()
+        .args(["runs", "threshold", &id, "--clear", "--runs-dir"])
+        .arg(&runs)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("no routing threshold"));
+    dialect()
+        .args(["runs", "threshold", &id, "1.5", "--runs-dir"])
+        .arg(&runs)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("between 0 and 1"));
+}
+
+#[test]
+fn predict_explain_shows_the_words_behind_the_class() {
+    let model = common::tiny_model("bert");
+    let model = model.to_str().unwrap();
+    let text = "the app crashing when i click login";
+    let assert = dialect()
+        .args(["predict", model, text, "--explain", "--json", "--device", "cpu"])
+        .assert()
+        .success();
+    let out: serde_json::Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
+    let explanation = &out[0]["explanation"];
+    // The prediction is there as without --explain, the explanation beside it.
+    let labels = explanation["labels"].as_array().unwrap();
+    let predicted = explanation["predicted"].as_u64().unwrap() as usize;
+    assert_eq!(out[0]["label"], labels[predicted]);
+    let pieces: String = explanation["pieces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(pieces, text);
+    let words = explanation["words"].as_array().unwrap();
+    assert_eq!(words.len(), 7);
+    assert_eq!(words[2]["text"], "crashing");
+    assert_eq!(words[2]["scores"].as_array().unwrap().len(), labels.len());
+
+    // In words: the prediction line, then the words each way for the class asked about.
+    let other = labels[(predicted + 1) % labels.len()].as_str().unwrap();
+    dialect()
+        .args(["predict", model, text, "--explain", "--device", "cpu"])
+        .args(["--explain-class", other, "--top", "2"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!("toward {other} (")))
+        .stdout(predicate::str::contains(format!("away from {other}: ")));
+    dialect()
+        .args(["predict", model, text, "--explain", "--explain-class", "nope"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("no class 'nope'"));
+    // Files are classified without explanations: one forward pass per word is for texts.
+    dialect()
+        .args(["predict", model, "--explain", "--input", "a.csv", "--output", "b.csv"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--explain"));
+}

@@ -29,6 +29,8 @@ pub struct AppState {
     pub data: DataState,
     /// The cancel flag of the suspect-label search in progress.
     pub suspects: Mutex<Option<Arc<AtomicBool>>>,
+    /// The cancel flag of the training estimate in progress.
+    pub estimate: Mutex<Option<Arc<AtomicBool>>>,
     /// Files the person opened through the app (dialog, drop, sample): the only data
     /// files commands will read for the webview.
     granted: Mutex<BTreeSet<PathBuf>>,
@@ -47,6 +49,7 @@ impl AppState {
             predictor: Mutex::new(None),
             data: Default::default(),
             suspects: Mutex::new(None),
+            estimate: Mutex::new(None),
             granted: Mutex::new(BTreeSet::new()),
             model_folders: Mutex::new(BTreeSet::new()),
         }

@@ -660,6 +660,128 @@ fn training_runs_on_its_own_thread_and_is_recorded() {
     app.err("get_run", json!({ "runId": id }), "config");
 }
 
+#[test]
+fn a_kept_threshold_routes_the_next_prediction_and_the_review_reads_it() {
+    let app = app();
+    let id = app.trained_run();
+    let text = json!(["please add dark mode"]);
+    let route = |app: &TestApp| {
+        app.ok("predict", json!({ "runId": id, "texts": text }))[0]["route"].clone()
+    };
+
+    // No threshold yet: nothing is routed. The Try box's model is now loaded.
+    let review = app.ok("review_run", json!({ "runId": id }));
+    let trust = &review["trust"];
+    assert_eq!(trust["threshold"], Value::Null);
+    assert_eq!(trust["operating"], Value::Null);
+    let points = trust["coverage"]["overall"]["points"].as_array().unwrap();
+    assert_eq!(
+        points.last().unwrap()["handled"],
+        review["metrics"]["count"]
+    );
+    assert!(trust["calibration"]["temperature"].as_f64().unwrap() > 0.0);
+    assert_eq!(
+        app.ok("predictor_info", json!({ "runId": id }))["threshold"],
+        Value::Null
+    );
+    assert_eq!(route(&app), Value::Null);
+
+    // Kept with the operating point it was chosen at: the loaded model routes with it
+    // at once, and the review reports it.
+    let chosen = points[0].clone();
+    let routing = json!({ "threshold": chosen["threshold"], "chosenOn": chosen });
+    app.ok(
+        "set_run_threshold",
+        json!({ "runId": id, "routing": routing }),
+    );
+    let info = app.ok("predictor_info", json!({ "runId": id }));
+    assert_eq!(info["threshold"], chosen["threshold"]);
+    let trust = app.ok("review_run", json!({ "runId": id }))["trust"].clone();
+    assert_eq!(trust["threshold"], chosen["threshold"]);
+    assert_eq!(trust["operating"]["handled"], chosen["handled"]);
+
+    for (threshold, expected) in [(1.0, "person"), (1e-6, "auto")] {
+        let routing = json!({ "threshold": threshold, "chosenOn": null });
+        app.ok(
+            "set_run_threshold",
+            json!({ "runId": id, "routing": routing }),
+        );
+        assert_eq!(route(&app), expected, "threshold {threshold}");
+    }
+
+    // Cleared: no routing again. A threshold that is no probability is refused.
+    app.ok("set_run_threshold", json!({ "runId": id, "routing": null }));
+    assert_eq!(route(&app), Value::Null);
+    let bad = json!({ "threshold": 1.5, "chosenOn": null });
+    let message = app.err(
+        "set_run_threshold",
+        json!({ "runId": id, "routing": bad }),
+        "config",
+    );
+    assert!(message.contains("between 0 and 1"), "{message}");
+    app.err(
+        "set_run_threshold",
+        json!({ "runId": "../etc", "routing": null }),
+        "config",
+    );
+}
+
+#[test]
+fn an_explanation_covers_the_text_and_agrees_with_the_prediction() {
+    let app = app();
+    let id = app.trained_run();
+    let text = "The app crashes  when I export,\nplease fix it!";
+    for precision in [Value::Null, json!("f32"), json!("int8")] {
+        let args = json!({ "runId": id, "text": text, "precision": precision });
+        let e = app.ok("explain", args);
+        let p = app.ok(
+            "predict",
+            json!({ "runId": id, "texts": [text], "precision": precision }),
+        )[0]
+        .clone();
+
+        let pieces = e["pieces"].as_array().unwrap();
+        let joined: String = pieces.iter().map(|p| p["text"].as_str().unwrap()).collect();
+        assert_eq!(joined, text, "{precision}");
+        let words = e["words"].as_array().unwrap();
+        assert!(words.len() >= 9, "{precision}: {words:?}");
+        let labels: Vec<&str> = e["labels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l.as_str().unwrap())
+            .collect();
+        for w in words {
+            assert_eq!(w["scores"].as_array().unwrap().len(), labels.len());
+            assert_eq!(
+                w["probabilitiesWithout"].as_array().unwrap().len(),
+                labels.len()
+            );
+        }
+        assert_eq!(e["truncated"], false);
+
+        let predicted = e["predicted"].as_u64().unwrap() as usize;
+        assert_eq!(labels[predicted], p["label"], "{precision}");
+        let probabilities = e["probabilities"].as_array().unwrap();
+        for score in p["scores"].as_array().unwrap() {
+            let c = labels.iter().position(|l| *l == score["label"]).unwrap();
+            let (got, want) = (
+                probabilities[c].as_f64().unwrap(),
+                score["probability"].as_f64().unwrap(),
+            );
+            assert!(
+                (got - want).abs() < 1e-5,
+                "{precision} {c}: {got} vs {want}"
+            );
+        }
+    }
+    app.err(
+        "explain",
+        json!({ "runId": "../etc", "text": "hello" }),
+        "config",
+    );
+}
+
 #[cfg(feature = "e2e-dialogs")]
 #[test]
 fn a_run_predicts_files_and_exports_through_the_dialogs() {
@@ -762,6 +884,75 @@ fn predicting_a_file_uses_the_columns_the_run_was_trained_on() {
     let confidence: f64 = first[4].parse().unwrap();
     let expected_confidence = expected[0]["confidence"].as_f64().unwrap();
     assert!((confidence - expected_confidence).abs() < 1e-4);
+}
+
+#[test]
+fn an_estimate_measures_once_per_model_then_reuses_and_suggests_what_fits() {
+    let app = app();
+    let csv = app.csv(8);
+    let mut request = app.train_request(&csv);
+    request.as_object_mut().unwrap().remove("onEvent");
+    request["request"].as_object_mut().unwrap().remove("force");
+    let first = app.ok("estimate_training", request.clone());
+    let e = &first["estimate"];
+    assert!(e["seconds"].as_f64().unwrap() > 0.0, "{e}");
+    let (train, validation) = (
+        e["trainRows"].as_u64().unwrap(),
+        e["validationRows"].as_u64().unwrap(),
+    );
+    assert_eq!(train + validation, 24);
+    let batch = e["batchSize"].as_u64().unwrap();
+    assert_eq!(batch, 8);
+    assert_eq!(e["epochs"], 2);
+    assert_eq!(e["steps"].as_u64().unwrap(), 2 * train.div_ceil(batch));
+    assert_eq!(e["measurement"]["reused"], false);
+    assert!(first["fit"].is_null());
+    // The measurement is kept beside the run store and reused for the same model.
+    assert!(app.dir.path().join("estimates.json").is_file());
+    let second = app.ok("estimate_training", request.clone());
+    assert_eq!(second["estimate"]["measurement"]["reused"], true);
+    assert_eq!(second["estimate"]["steps"], e["steps"]);
+
+    // The kept corrections count as training applies them: a dropped ticket is one row fewer.
+    app.ok(
+        "correct_ticket",
+        json!({ "path": csv, "line": 3, "text": "please add dark mode", "given": "feature_request", "label": null }),
+    );
+    let corrected = app.ok("estimate_training", request.clone());
+    let c = &corrected["estimate"];
+    let rows = c["trainRows"].as_u64().unwrap() + c["validationRows"].as_u64().unwrap();
+    assert_eq!(rows, 23);
+
+    // What fits in a time: a suggestion with settings to start.
+    request["request"]["fitMinutes"] = json!(30.0);
+    let fit = &app.ok("estimate_training", request.clone())["fit"];
+    assert_eq!(fit["minutes"], 30.0);
+    assert!(fit["fits"].is_boolean(), "{fit}");
+    assert!(
+        fit["preset"].as_str().is_some_and(|p| !p.is_empty()),
+        "{fit}"
+    );
+    assert!(fit["estimate"]["seconds"].as_f64().unwrap() > 0.0);
+    assert_eq!(
+        fit["config"]["model"],
+        request["request"]["config"]["model"]
+    );
+    assert!(fit["split"].is_object());
+
+    // Refused like training: a file not opened, a folder not chosen, a bad time.
+    let mut other = request.clone();
+    other["request"]["data"]["path"] = json!(app.dir.path().join("elsewhere.csv"));
+    app.err("estimate_training", other, "forbidden");
+    let mut other = request.clone();
+    other["request"]["config"]["model"] = json!(app.dir.path().join("not-chosen"));
+    app.err("estimate_training", other, "forbidden");
+    let mut other = request.clone();
+    other["request"]["config"]["model"] = json!("dialect-test/not-downloaded");
+    let message = app.err("estimate_training", other, "modelNotFound");
+    assert!(message.contains("download it first"), "{message}");
+    request["request"]["fitMinutes"] = json!(-1.0);
+    app.err("estimate_training", request, "config");
+    app.ok("cancel_estimate", json!({}));
 }
 
 #[test]

@@ -9,11 +9,14 @@ use dialect::dataset::inspect::Inspection;
 use dialect::dataset::LabelMap;
 use dialect::device::DeviceInfo;
 use dialect::device_check::DeviceCheck;
+use dialect::explain::{Explanation, TextPiece, WordScore};
 use dialect::model::resolve::{DownloadEvent, ModelStatus};
 use dialect::review::Review;
+use dialect::routing::RoutingThreshold;
 use dialect::run_diff::RunDiff;
 use dialect::runs::{RunRecord, RunRequest};
 use dialect::settings::Catalogue;
+use dialect::train::estimate::{EstimateReport, EstimateRequest};
 use dialect::train::suspects::{SuspectProgress, SuspectReport};
 use dialect::{DeviceChoice, Prediction, PredictionPrecision, TrainEvent};
 use dialect_app::commands::app::AppInfo;
@@ -107,6 +110,8 @@ fn contract() -> String {
     c.visit::<DeviceInfo>();
     c.visit::<DeviceChoice>();
     c.visit::<DeviceCheck>();
+    c.visit::<EstimateRequest>();
+    c.visit::<EstimateReport>();
     c.visit::<RunRequest>();
     c.visit::<TrainEvent>();
     c.visit::<Attached>();
@@ -114,7 +119,11 @@ fn contract() -> String {
     c.visit::<Review>();
     c.visit::<PredictionPrecision>();
     c.visit::<PredictorInfo>();
+    c.visit::<RoutingThreshold>();
     c.visit::<Prediction>();
+    c.visit::<Explanation>();
+    c.visit::<TextPiece>();
+    c.visit::<WordScore>();
     c.visit::<FileProgress>();
     c.visit::<FileResult>();
     // Runs.

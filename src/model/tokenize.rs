@@ -104,6 +104,14 @@ impl TextEncoder {
             .collect())
     }
 
+    /// One text tokenised as [`Self::encode`] does, with the tokenizer's word ids and
+    /// byte offsets of each token (for explaining a prediction word by word).
+    pub(crate) fn encode_words(&self, text: &str) -> Result<tokenizers::Encoding> {
+        self.tokenizer
+            .encode(text, true)
+            .map_err(|e| EngineError::Tokenizer(e.to_string()))
+    }
+
     /// [`Self::encode`] in chunks, checking `cancel` before each: `None` once it is
     /// set, so tokenising a large file stops promptly.
     pub fn encode_cancellable(

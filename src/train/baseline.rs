@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 /// L2 penalties tried for the linear head (on standardised features).
-const PENALTIES: [f64; 4] = [1e-4, 1e-3, 1e-2, 1e-1];
+pub(super) const PENALTIES: [f64; 4] = [1e-4, 1e-3, 1e-2, 1e-1];
 /// Full-batch optimisation steps per penalty.
 pub(super) const FIT_STEPS: usize = 300;
 const FIT_LR: f64 = 0.05;

@@ -5,6 +5,7 @@ mod baseline;
 mod batching;
 pub mod checkpoint;
 mod data;
+pub mod estimate;
 pub mod optim;
 pub mod suspects;
 
@@ -733,6 +734,7 @@ fn save_best(p: &Prepared, config: &TrainConfig, summary: &RunSummary) -> Result
             summary: Some(summary.clone()),
             int8: None,
             calibration: None,
+            routing: None,
         }
         .save(dir)
     })

@@ -1,26 +1,65 @@
-//! `dialect evaluate` (alias `eval`): score a fine-tuned model on a labelled file.
+//! `dialect evaluate` (alias `eval`): score a fine-tuned model on a labelled file,
+//! with its calibration and coverage there; optionally choose and keep a routing
+//! threshold.
 
 use crate::args::EvaluateArgs;
-use crate::render::metrics::print_metrics;
+use crate::render::metrics::{describe_point, print_metrics, print_trust};
+use dialect::predict::keep_threshold;
+use dialect::review::ThresholdChoice;
 use dialect::EngineError;
 use std::process::ExitCode;
 
-/// Evaluate the model on the file and print its metrics.
+/// Evaluate the model on the file and print its metrics, calibration and coverage.
 pub fn run(args: EvaluateArgs) -> Result<ExitCode, EngineError> {
     let on = &args.scored;
-    let predictor = args.precision.load(&on.model, &args.device)?;
+    let mut predictor = args.precision.load(&on.model, &args.device)?;
+    if args.threshold.is_some() {
+        predictor.set_threshold(args.threshold)?;
+    }
     eprintln!("Computing in {}", predictor.precision().name());
     let map = on.label.map()?;
-    let metrics = predictor.evaluate_file(
+    let evaluation = predictor.evaluate_file(
         &on.data,
         &on.text.spec_for(&predictor, &on.data)?,
         &on.label.column(),
         map.as_ref(),
     )?;
+    let choice = match (args.threshold, args.for_accuracy) {
+        (_, Some(accuracy)) => Some(ThresholdChoice::ForAccuracy(accuracy)),
+        (Some(t), None) => Some(ThresholdChoice::At(t)),
+        (None, None) => None,
+    };
+    let chosen = choice.map(|c| c.on(&evaluation.trust)).transpose()?;
+    if args.keep {
+        let Some(routing) = &chosen else {
+            return Err(EngineError::Config(
+                "--keep saves a threshold: give --threshold or --for-accuracy".into(),
+            ));
+        };
+        keep_threshold(&on.model, Some(routing))?;
+        eprintln!(
+            "kept routing threshold {:.3} in the model's card",
+            routing.threshold
+        );
+    }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&metrics)?);
+        let mut value = serde_json::to_value(&evaluation)?;
+        if let (Some(chosen), Some(object)) = (&chosen, value.as_object_mut()) {
+            object.insert("chosen".into(), serde_json::to_value(chosen)?);
+        }
+        println!("{}", serde_json::to_string_pretty(&value)?);
     } else {
-        print_metrics(&metrics);
+        print_metrics(&evaluation.metrics);
+        print_trust(&evaluation.trust);
+        if let Some(point) = chosen.as_ref().and_then(|c| c.chosen_on.as_ref()) {
+            if args.for_accuracy.is_some() {
+                println!(
+                    "threshold {:.3} {}",
+                    point.threshold,
+                    describe_point(point)
+                );
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

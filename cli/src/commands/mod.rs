@@ -3,6 +3,7 @@
 
 pub mod corrections;
 pub mod devices;
+pub mod estimate;
 pub mod evaluate;
 pub mod inspect;
 pub mod models;

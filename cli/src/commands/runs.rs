@@ -2,7 +2,8 @@
 
 use crate::args::{RunsAction, RunsArgs};
 use crate::render::runs::{print_diff, print_review, print_run, print_runs};
-use dialect::review::review_run;
+use crate::render::metrics::describe_point;
+use dialect::review::{keep_run_threshold, review_run, ThresholdChoice};
 use dialect::run_diff::{diff_runs, diff_runs_on};
 use dialect::runs::RunStore;
 use dialect::{DeviceChoice, EngineError};
@@ -45,6 +46,34 @@ pub fn run(args: RunsArgs) -> Result<ExitCode, EngineError> {
                 println!("{}", serde_json::to_string_pretty(&diff)?);
             } else {
                 print_diff(&diff);
+            }
+        }
+        RunsAction::Threshold {
+            id,
+            value,
+            accuracy,
+            clear: _,
+        } => {
+            let choice = match (value, accuracy) {
+                (_, Some(a)) => Some(ThresholdChoice::ForAccuracy(a)),
+                (Some(t), None) => Some(ThresholdChoice::At(t)),
+                (None, None) => None,
+            };
+            let kept = keep_run_threshold(&store, &id, choice, DeviceChoice::Auto)?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&kept)?);
+            } else {
+                match kept {
+                    Some(r) => {
+                        let point = r
+                            .chosen_on
+                            .as_ref()
+                            .map(|p| format!(": on its validation rows it {}", describe_point(p)))
+                            .unwrap_or_default();
+                        println!("run {id} routes with threshold {:.3}{point}", r.threshold);
+                    }
+                    None => println!("run {id} has no routing threshold now"),
+                }
             }
         }
         RunsAction::Review { id } => {

@@ -12,8 +12,12 @@ use dialect::{EngineError, TrainEvent};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// Check the data, record a new run and train it; or resume `--resume RUN`.
+/// Check the data, record a new run and train it; or resume `--resume RUN`; or only
+/// estimate it (`--estimate`, `--fit-in`).
 pub fn run(args: TrainArgs) -> Result<ExitCode, EngineError> {
+    if args.estimate || args.fit_in.is_some() {
+        return super::estimate::run(&args);
+    }
     let store = RunStore::resolve(args.runs_dir.clone())?;
     let run = match (&args.resume, &args.retrain, args.data_spec()?) {
         (Some(id), _, _) => store.resume_run(id)?,

@@ -1,6 +1,7 @@
-//! Evaluation metrics and int8 checks.
+//! Evaluation metrics, calibration, coverage and int8 checks.
 
 use dialect::calibration::Calibration;
+use dialect::routing::{OperatingPoint, Trust};
 use dialect::{Int8Check, Metrics};
 
 /// Accuracy and macro-F1, the per-class table and the confusion matrix.
@@ -53,7 +54,6 @@ pub fn print_metrics(m: &Metrics) {
     }
 }
 
-/// One paragraph on an int8 check for people.
 /// One line on the temperature fitted on the validation split and what it did.
 pub fn describe_calibration(c: &Calibration) -> String {
     format!(
@@ -68,6 +68,7 @@ pub fn describe_calibration(c: &Calibration) -> String {
     )
 }
 
+/// One paragraph on an int8 check for people.
 pub fn describe_int8(c: &Int8Check) -> String {
     let verdict = if c.passed() {
         "passed: the model predicts in int8 on the CPU (--precision f32 to opt out)"
@@ -87,5 +88,52 @@ pub fn describe_int8(c: &Int8Check) -> String {
         c.f32_macro_f1,
         c.int8_macro_f1,
         c.max_probability_change,
+    )
+}
+
+/// Accuracies whose operating points the coverage summary lists.
+const COVERAGE_TARGETS: [f64; 4] = [0.9, 0.95, 0.98, 0.99];
+
+/// Calibration on these rows and how many tickets could be handled automatically at a
+/// few accuracies, with the routing threshold's operating point when there is one.
+pub fn print_trust(t: &Trust) {
+    let c = &t.calibration;
+    println!(
+        "\ncalibration on these {} rows: temperature {:.3}, expected calibration error {:.1}% \
+         without it, {:.1}% with it",
+        c.rows,
+        c.temperature,
+        100.0 * c.ece_before,
+        100.0 * c.ece_after
+    );
+    println!("coverage (tickets handled automatically, the rest to a person):");
+    for target in COVERAGE_TARGETS {
+        match t.coverage.overall.for_accuracy(target) {
+            Some(p) => println!(
+                "  at {:>4.1}% accuracy: {} (threshold {:.3})",
+                100.0 * target,
+                describe_point(&p),
+                p.threshold
+            ),
+            None => println!("  at {:>4.1}% accuracy: no threshold reaches it", 100.0 * target),
+        }
+    }
+    if let Some(p) = &t.operating {
+        println!(
+            "routing threshold {:.3}: {}, {:.1}% go to a person",
+            p.threshold,
+            describe_point(p),
+            100.0 * (1.0 - p.coverage)
+        );
+    }
+}
+
+/// "handles 78.0% (780 tickets) at 95.2% accuracy".
+pub fn describe_point(p: &OperatingPoint) -> String {
+    format!(
+        "handles {:.1}% ({} tickets) at {:.1}% accuracy",
+        100.0 * p.coverage,
+        p.handled,
+        100.0 * p.accuracy
     )
 }

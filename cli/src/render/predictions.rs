@@ -1,8 +1,12 @@
 //! Predictions for texts given on the command line (`dialect predict`).
 
+use super::clip;
+use dialect::explain::Explanation;
+use dialect::routing::Route;
 use dialect::Prediction;
 
-/// One line per text: label, confidence, the text and the top three classes.
+/// One line per text: label, confidence, the text, the top three classes, and the
+/// route when a threshold sends it to a person.
 pub fn print_predictions(texts: &[String], predictions: &[Prediction]) {
     for (text, p) in texts.iter().zip(predictions) {
         let mut ranked: Vec<_> = p.scores.iter().collect();
@@ -12,12 +16,55 @@ pub fn print_predictions(texts: &[String], predictions: &[Prediction]) {
             .take(3)
             .map(|s| format!("{} {:.3}", s.label, s.probability))
             .collect();
+        let route = match p.route {
+            Some(Route::Person) => "\t→ person (below the routing threshold)",
+            Some(Route::Auto) | None => "",
+        };
         println!(
-            "{}\t{:.3}\t{}\t[top: {}]",
+            "{}\t{:.3}\t{}\t[top: {}]{route}",
             p.label,
             p.confidence,
             text,
             top.join(", ")
         );
+    }
+}
+
+/// Why a text gets `class`: up to `top` words pushing it toward the class and away from
+/// it, strongest first, each with the class's probability without the word.
+pub fn print_explanation(e: &Explanation, class: usize, top: usize) {
+    let (Some(label), Some(&p)) = (e.labels.get(class), e.probabilities.get(class)) else {
+        return;
+    };
+    let score = |w: usize| e.words[w].scores[class];
+    let ranked = e.ranked(class);
+    let toward: Vec<usize> = ranked.iter().copied().filter(|&w| score(w) > 0.0).collect();
+    let away: Vec<usize> = ranked
+        .iter()
+        .rev()
+        .copied()
+        .filter(|&w| score(w) < 0.0)
+        .collect();
+    let shown = |words: &[usize]| -> String {
+        if words.is_empty() {
+            return "(none)".into();
+        }
+        words
+            .iter()
+            .take(top)
+            .map(|&w| {
+                let without = e.words[w].probabilities_without[class];
+                format!("{} ({p:.3} → {without:.3})", clip(&e.words[w].text, 24))
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    println!(
+        "  toward {label} ({p:.3} with every word): {}",
+        shown(&toward)
+    );
+    println!("  away from {label}: {}", shown(&away));
+    if e.truncated {
+        println!("  (the text is longer than the model reads: the rest was not scored)");
     }
 }

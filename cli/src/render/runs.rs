@@ -2,7 +2,7 @@
 //! (`dialect runs`).
 
 use super::clip;
-use super::metrics::print_metrics;
+use super::metrics::{print_metrics, print_trust};
 use dialect::review::{Review, ValidationCheck};
 use dialect::run_diff::{Change, DiffBasis, RunDiff};
 use dialect::runs::{RunRecord, RunStatus};
@@ -94,6 +94,7 @@ pub fn print_review(review: &Review) {
         }
     }
     print_metrics(&review.metrics);
+    print_trust(&review.trust);
     let wrong: Vec<_> = review
         .rows
         .iter()

@@ -5,8 +5,10 @@ use crate::dialogs;
 use crate::error::{blocking, AppResult};
 use crate::state::AppState;
 use crate::sync::lock;
-use dialect::predict::check_trained_columns;
+use dialect::explain::Explanation;
+use dialect::predict::{check_trained_columns, keep_threshold};
 use dialect::review::{self, Review};
+use dialect::routing::RoutingThreshold;
 use dialect::{DeviceChoice, Int8Check, Prediction, PredictionPrecision, Predictor};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -60,6 +62,8 @@ pub struct PredictorInfo {
     /// Whether that check passed (int8 lost at most half a point of accuracy), so
     /// int8 is the default on the CPU.
     pub int8_passed: bool,
+    /// The routing threshold the model keeps: tickets below it go to a person.
+    pub threshold: Option<f64>,
 }
 
 /// Load run `run_id`'s model in `precision` (`None`: its default) for the Try box,
@@ -76,7 +80,27 @@ pub async fn predictor_info(
         cpu: p.on_cpu(),
         int8: p.int8_check().cloned(),
         int8_passed: p.int8_check().is_some_and(Int8Check::passed),
+        threshold: p.threshold(),
     })
+}
+
+/// Keep `routing` in run `run_id`'s model card (`None` clears it), so its predictions
+/// are routed with it from now on, the Try box's included.
+#[tauri::command]
+pub async fn set_run_threshold(
+    state: State<'_, AppState>,
+    run_id: String,
+    routing: Option<RoutingThreshold>,
+) -> AppResult<()> {
+    let store = state.store.clone();
+    let id = run_id.clone();
+    blocking(move || Ok(keep_threshold(&store.model_dir(&id)?, routing.as_ref())?)).await?;
+    // The loaded model routes with the threshold it was loaded with: load it again.
+    let mut cached = lock(&state.predictor);
+    if cached.as_ref().is_some_and(|(id, _, _)| *id == run_id) {
+        *cached = None;
+    }
+    Ok(())
 }
 
 /// Classify `texts` with run `run_id`'s best model in `precision` (`None`: its
@@ -90,6 +114,19 @@ pub async fn predict(
 ) -> AppResult<Vec<Prediction>> {
     let p = predictor(&state, &run_id, precision).await?;
     blocking(move || Ok(p.predict(&texts)?)).await
+}
+
+/// Why run `run_id`'s model (in `precision`, `None`: its default) gives `text` its
+/// class: every word's effect on every class, measured by deleting it.
+#[tauri::command]
+pub async fn explain(
+    state: State<'_, AppState>,
+    run_id: String,
+    text: String,
+    precision: Option<PredictionPrecision>,
+) -> AppResult<Explanation> {
+    let p = predictor(&state, &run_id, precision).await?;
+    blocking(move || Ok(p.explain(&text)?)).await
 }
 
 /// Rows done so far in a file prediction.

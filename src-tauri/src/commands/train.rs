@@ -1,5 +1,6 @@
-//! Train screen: models (on disk or to download), devices, starting, cancelling and
-//! re-attaching to the training job.
+//! Train screen: models (on disk or to download), devices, the estimate of a run's time
+//! and memory before it starts, starting, cancelling and re-attaching to the training
+//! job.
 
 use crate::dialogs;
 use crate::error::{blocking, AppError, AppResult};
@@ -13,9 +14,13 @@ use dialect::model::resolve::{
     download_model as download, model_status, preset_status, DownloadEvent, ModelStatus,
 };
 use dialect::pii::PiiKind;
-use dialect::runs::{PendingRun, RunRequest};
-use dialect::{DeviceChoice, TrainEvent};
+use dialect::runs::{PendingRun, RunRequest, RunStore};
+use dialect::train::estimate::{estimate, EstimateReport, EstimateRequest, ESTIMATES_FILE};
+use dialect::train::DataSpec;
+use dialect::{DeviceChoice, EngineError, TrainEvent};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use tauri::ipc::Channel;
 use tauri::State;
 
@@ -86,19 +91,80 @@ pub async fn start_training(
 ) -> AppResult<String> {
     ensure_idle(&state)?;
     request.config.model = state.model_source(&request.config.model)?;
-    state.check_granted(&request.data.path)?;
-    if let Some(validation) = &request.data.validation {
-        state.check_granted(validation)?;
-    }
+    check_data(&state, &request.data)?;
     let store = state.store.clone();
     let run = blocking(move || {
-        // The corrections the app keeps for the file are the ones it trains with.
-        let kept = Corrections::kept(&store.corrections_dir(), &request.data.path)?;
-        request.data.corrections = (!kept.is_empty()).then_some(kept);
+        with_kept_corrections(&store, &mut request.data)?;
         Ok(store.new_run(request)?)
     })
     .await?;
     install(&state, run, on_event)
+}
+
+/// How long a run of `request` would take and whether it fits in memory (and, with
+/// `fitMinutes`, the largest preset or shortened one that fits in that time), from a
+/// few training steps measured on this machine: kept beside the run store and reused
+/// for the same model, device and precision unless `remeasure`. The data, model and
+/// corrections are taken as [`start_training`] takes them; a hub model not yet
+/// downloaded is refused (the estimate does not download). `None` when cancelled
+/// ([`cancel_estimate`], a newer estimate, or a run starting).
+#[tauri::command]
+pub async fn estimate_training(
+    state: State<'_, AppState>,
+    mut request: EstimateRequest,
+) -> AppResult<Option<EstimateReport>> {
+    ensure_idle(&state)?;
+    request.config.model = state.model_source(&request.config.model)?;
+    check_data(&state, &request.data)?;
+    let cancel = Arc::new(AtomicBool::new(false));
+    if let Some(previous) = lock(&state.estimate).replace(cancel.clone()) {
+        previous.store(true, Ordering::Relaxed);
+    }
+    let store = state.store.clone();
+    blocking(move || {
+        let model = &request.config.model;
+        if model_status(model)?.cached.is_none() {
+            return Err(EngineError::ModelNotFound {
+                model: model.clone(),
+                message: "not on this machine: download it first (an estimate measures the \
+                          model here, it does not download it)"
+                    .into(),
+            }
+            .into());
+        }
+        with_kept_corrections(&store, &mut request.data)?;
+        let cache = store.root().with_file_name(ESTIMATES_FILE);
+        Ok(estimate(&request, Some(&cache), &cancel)?)
+    })
+    .await
+}
+
+/// Stop the estimate in progress (it returns `None`).
+#[tauri::command]
+pub fn cancel_estimate(state: State<'_, AppState>) {
+    stop_estimate(&state);
+}
+
+fn stop_estimate(state: &AppState) {
+    if let Some(cancel) = lock(&state.estimate).take() {
+        cancel.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Refuse data files the person did not open in the app.
+fn check_data(state: &AppState, data: &DataSpec) -> AppResult<()> {
+    state.check_granted(&data.path)?;
+    if let Some(validation) = &data.validation {
+        state.check_granted(validation)?;
+    }
+    Ok(())
+}
+
+/// The corrections the app keeps for the data file are the ones a run trains with.
+fn with_kept_corrections(store: &RunStore, data: &mut DataSpec) -> AppResult<()> {
+    let kept = Corrections::kept(&store.corrections_dir(), &data.path)?;
+    data.corrections = (!kept.is_empty()).then_some(kept);
+    Ok(())
 }
 
 /// Train run `run_id` again as a new run with its own settings and data and the
@@ -162,6 +228,8 @@ fn install(state: &AppState, run: PendingRun, on_event: Channel<TrainEvent>) -> 
     if slot.as_ref().is_some_and(TrainingJob::is_running) {
         return Err(AppError::busy(BUSY));
     }
+    // An estimate measuring now would compete with the run for the device.
+    stop_estimate(state);
     let job = TrainingJob::start(run, on_event)?;
     let id = job.run_id().to_string();
     *slot = Some(job);

@@ -9,12 +9,16 @@ describe('api wrappers', () => {
       inspect_data: () => ({}),
       row_texts: () => [],
       predict: () => [],
+      explain: () => ({}),
       predictor_info: () => ({}),
+      set_run_threshold: () => null,
       review_run: () => ({}),
       get_run: () => ({}),
       check_model: () => ({ id: 'x', cached: null }),
       save_label_map: () => null,
       check_device: () => [],
+      estimate_training: () => null,
+      cancel_estimate: () => null,
     });
     const map: api.LabelMap = { mapping: { a: 'b', c: null }, unmapped: 'drop' };
     const checks: api.Checks = { model: 'org/m', maxLength: 128, split: { validationFraction: 0.1, seed: 42, maxRows: null } };
@@ -23,24 +27,51 @@ describe('api wrappers', () => {
     await api.rowTexts('/f.csv', ['body'], [2], 'category', map);
     await api.predict('run-1', ['hello']);
     await api.predict('run-1', ['hello'], 'f32');
+    await api.explain('run-1', 'hello');
+    await api.explain('run-1', 'hello', 'int8');
     await api.predictorInfo('run-1', 'int8');
+    const point = { threshold: 0.9, handled: 2, coverage: 0.4, accuracy: 1 };
+    await api.setRunThreshold('run-1', { threshold: 0.9, chosenOn: point });
+    await api.setRunThreshold('run-1', null);
     await api.reviewRun('run-1');
     await api.getRun('run-1');
     await api.checkModel('org/m');
     await api.saveLabelMap(map);
     await api.checkDevice('cuda');
+    const estimate: api.EstimateRequest = {
+      config: { ...catalogue().config, epochs: 1 },
+      data: {
+        path: '/f.csv',
+        text: { columns: ['body'], separator: '\n\n' },
+        labelColumn: 'category',
+        labelMap: null,
+        validation: null,
+        split: { validationFraction: 0.1, seed: 42, maxRows: null },
+        corrections: null,
+      },
+      fitMinutes: 10,
+      remeasure: false,
+    };
+    await api.estimateTraining(estimate);
+    await api.cancelEstimate();
     expect(calls).toEqual([
       { cmd: 'inspect_data', args: { path: '/f.csv', text: ['subject', 'body'], labelColumn: 'category', labelMap: map, checks } },
       { cmd: 'row_texts', args: { path: '/f.csv', text: ['body'], lines: [2, 5], labelColumn: null, labelMap: null } },
       { cmd: 'row_texts', args: { path: '/f.csv', text: ['body'], lines: [2], labelColumn: 'category', labelMap: map } },
       { cmd: 'predict', args: { runId: 'run-1', texts: ['hello'], precision: null } },
       { cmd: 'predict', args: { runId: 'run-1', texts: ['hello'], precision: 'f32' } },
+      { cmd: 'explain', args: { runId: 'run-1', text: 'hello', precision: null } },
+      { cmd: 'explain', args: { runId: 'run-1', text: 'hello', precision: 'int8' } },
       { cmd: 'predictor_info', args: { runId: 'run-1', precision: 'int8' } },
+      { cmd: 'set_run_threshold', args: { runId: 'run-1', routing: { threshold: 0.9, chosenOn: point } } },
+      { cmd: 'set_run_threshold', args: { runId: 'run-1', routing: null } },
       { cmd: 'review_run', args: { runId: 'run-1' } },
       { cmd: 'get_run', args: { runId: 'run-1' } },
       { cmd: 'check_model', args: { model: 'org/m' } },
       { cmd: 'save_label_map', args: { map } },
       { cmd: 'check_device', args: { choice: 'cuda' } },
+      { cmd: 'estimate_training', args: { request: estimate } },
+      { cmd: 'cancel_estimate', args: {} },
     ]);
   });
 

@@ -16,6 +16,9 @@ import type {
   DeviceInfo,
   DownloadEvent,
   ErrorKind,
+  EstimateReport,
+  EstimateRequest,
+  Explanation,
   FileProgress,
   FileResult,
   Inspection,
@@ -27,6 +30,7 @@ import type {
   PredictionPrecision,
   PredictorInfo,
   Review,
+  RoutingThreshold,
   RowText,
   RunDetail,
   RunDiff,
@@ -47,9 +51,12 @@ export type {
   Attached,
   BestMetric,
   Bounds,
+  Breakdown,
+  Calibration,
   Catalogue,
   CheckItem,
   Checks,
+  ClassCoverage,
   ClassMetrics,
   ClassScore,
   ColumnProfile,
@@ -58,6 +65,8 @@ export type {
   Correction,
   CorrectionReport,
   Corrections,
+  Coverage,
+  CoverageCurve,
   DataFingerprint,
   DataSpec,
   DeviceCheck,
@@ -68,20 +77,27 @@ export type {
   EpochRecord,
   ErrorCode,
   ErrorKind,
+  EstimateReport,
+  EstimateRequest,
+  Explanation,
   FileProgress,
   FileResult,
   Finding,
+  FitSuggestion,
   Format,
   Inspection,
   Int8Check,
   LabelMap,
   Limits,
+  MeasurementInfo,
+  MemoryEstimate,
   MergeSuggestion,
   Method,
   Metrics,
   ModelStatus,
   NotMeasured,
   Note,
+  OperatingPoint,
   PiiExample,
   PiiKind,
   PiiKindSurvey,
@@ -94,8 +110,11 @@ export type {
   Preset,
   Profile,
   QualityReport,
+  ReliabilityBin,
   Review,
   ReviewedRow,
+  Route,
+  RoutingThreshold,
   RowText,
   RunDetail,
   RunDiff,
@@ -114,13 +133,17 @@ export type {
   SettingInfo,
   Severity,
   SplitPlan,
+  TextPiece,
   TextSpec,
   TrainConfig,
   TrainEvent,
+  TrainingEstimate,
+  Trust,
   Unmapped,
   ValidationCheck,
   Warning,
   Warnings,
+  WordScore,
 } from './contract';
 
 // ---------------------------------------------------------------- errors
@@ -246,6 +269,12 @@ export const downloadModel = (model: string, onProgress: (e: DownloadEvent) => v
   invoke<string>('download_model', { model, onProgress: channel(onProgress) });
 export const listDevices = () => invoke<DeviceInfo[]>('list_devices');
 export const checkDevice = (choice: DeviceChoice) => invoke<DeviceCheck[]>('check_device', { choice });
+/** How long a run would take and whether it fits in memory, from a few training steps measured on this machine
+ * (kept and reused for the model, device and precision); with `fitMinutes`, also what fits in that time.
+ * null when cancelled (cancelEstimate, a newer estimate, a run starting). */
+export const estimateTraining = (request: EstimateRequest) =>
+  invoke<EstimateReport | null>('estimate_training', { request });
+export const cancelEstimate = () => invoke<void>('cancel_estimate');
 export const startTraining = (request: RunRequest, onEvent: (e: TrainEvent) => void) =>
   invoke<string>('start_training', { request, onEvent: channel(onEvent) });
 /** Continue a cancelled, failed or interrupted run from its last completed epoch. */
@@ -264,8 +293,14 @@ export const reviewRun = (runId: string) => invoke<Review>('review_run', { runId
 /** Load a run's model for prediction; `precision` null: its default (int8 on the CPU when its check passed). */
 export const predictorInfo = (runId: string, precision: PredictionPrecision | null) =>
   invoke<PredictorInfo>('predictor_info', { runId, precision });
+/** Keep a routing threshold with a run's model (null clears it): its predictions, the Try box's included, route with it from now on. */
+export const setRunThreshold = (runId: string, routing: RoutingThreshold | null) =>
+  invoke<void>('set_run_threshold', { runId, routing });
 export const predict = (runId: string, texts: string[], precision: PredictionPrecision | null = null) =>
   invoke<Prediction[]>('predict', { runId, texts, precision });
+/** Why a run's model gives `text` its class: each word's effect on every class, measured by deleting it (one call answers for every class). */
+export const explain = (runId: string, text: string, precision: PredictionPrecision | null = null) =>
+  invoke<Explanation>('explain', { runId, text, precision });
 /** Classify a file the person picks, composing texts from the columns the run was trained on. */
 export const predictFile = (
   runId: string,

@@ -7,6 +7,7 @@ import type { AppInfo } from './api';
 import { notify } from './notify.svelte';
 import { CorrectionsState } from './state/corrections.svelte';
 import { DataState } from './state/data.svelte';
+import { EstimateState } from './state/estimate.svelte';
 import { LabelsState } from './state/labels.svelte';
 import { RunsState } from './state/runs.svelte';
 import { SuspectsState } from './state/suspects.svelte';
@@ -29,6 +30,8 @@ export class AppState {
   info = $state<AppInfo | null>(null);
 
   readonly train = new TrainForm();
+  /** The estimate of the run the training form describes (Train). */
+  readonly estimate = new EstimateState();
   readonly runs = new RunsState();
   /** The corrections of the data file: the data check applies them, so a change checks again. */
   readonly corrections = new CorrectionsState(() => void this.data.reinspect());

@@ -51,6 +51,39 @@ export type BestMetric = "accuracy" | "macroF1";
 export type Bounds<T> = { min: T, max: T, };
 
 /**
+ * Where the seconds go.
+ */
+export type Breakdown = { 
+/**
+ * Reading and checking the data file (measured now).
+ */
+reading: number, 
+/**
+ * Loading the model.
+ */
+loading: number, 
+/**
+ * Tokenising the rows.
+ */
+tokenising: number, 
+/**
+ * Training steps (the baseline: encoding every row and fitting the head).
+ */
+training: number, 
+/**
+ * Scoring the validation rows after each epoch.
+ */
+evaluation: number, 
+/**
+ * Writing the best model and the checkpoints.
+ */
+saving: number, 
+/**
+ * The end-of-run int8 check on the CPU.
+ */
+checks: number, };
+
+/**
  * A fitted temperature with what it does on the rows it was fitted on.
  */
 export type Calibration = { 
@@ -137,6 +170,11 @@ maxLength: number | null,
  * The validation split training will make (leakage across it is checked).
  */
 split: SplitPlan | null, };
+
+/**
+ * One class's curve: the tickets the model put in it.
+ */
+export type ClassCoverage = { label: string, curve: CoverageCurve, };
 
 /**
  * Scores for one class.
@@ -242,6 +280,21 @@ stale: Array<StaleCorrection>, };
 export type Corrections = { corrections: Array<Correction>, };
 
 /**
+ * Coverage curves over a set of tickets: all of them, and per predicted class.
+ */
+export type Coverage = { overall: CoverageCurve, perClass: Array<ClassCoverage>, };
+
+/**
+ * Accuracy against coverage over a set of tickets: one point per distinct top
+ * probability, from the most confident ticket alone to every ticket (threshold 0).
+ */
+export type CoverageCurve = { rows: number, 
+/**
+ * Thresholds descending, so coverage ascends.
+ */
+points: Array<OperatingPoint>, };
+
+/**
  * Content hashes of a run's inputs, as recorded in `run.json`.
  */
 export type DataFingerprint = { 
@@ -342,6 +395,65 @@ export type ErrorCode = "io" | "data" | "blocked" | "dataChanged" | "busy" | "mo
 export type ErrorKind = ErrorCode | AppErrorCode;
 
 /**
+ * An estimate, and what fits in the time asked for.
+ */
+export type EstimateReport = { estimate: TrainingEstimate, 
+/**
+ * Present when the request asked for a time to fit in.
+ */
+fit: FitSuggestion | null, };
+
+/**
+ * What to estimate.
+ */
+export type EstimateRequest = { 
+/**
+ * The run's settings (omitted ones take the recipe's defaults).
+ */
+config: TrainConfig, data: DataSpec, 
+/**
+ * Also suggest the largest preset (or a shortened one) that fits in this many
+ * minutes.
+ */
+fitMinutes: number | null, 
+/**
+ * Measure again even when this machine has a measurement of the model.
+ */
+remeasure: boolean, };
+
+/**
+ * What each word of a ticket did to every class's probability.
+ */
+export type Explanation = { 
+/**
+ * The model's classes, in the order of every per-class list here.
+ */
+labels: Array<string>, 
+/**
+ * Index of the predicted class (the most probable).
+ */
+predicted: number, 
+/**
+ * Each class's probability for the whole text, as [`Predictor::predict`] gives it.
+ */
+probabilities: Array<number>, 
+/**
+ * The text the model read (personal data already replaced by placeholders when the
+ * model scrubs it) cut into words and the text between them: joined in order, the
+ * pieces' texts give it back exactly.
+ */
+pieces: Array<TextPiece>, 
+/**
+ * The scored words, in text order.
+ */
+words: Array<WordScore>, 
+/**
+ * Whether the text is longer than the model reads: the last piece is then `cut`,
+ * and its words have no score.
+ */
+truncated: boolean, };
+
+/**
  * Rows done so far in a file prediction.
  */
 export type FileProgress = { done: number, total: number, };
@@ -375,6 +487,33 @@ fix: string,
  * The setting the fix involves, if any (the CLI names its flag, the app its control).
  */
 setting: Setting | null, };
+
+/**
+ * A run that fits in the time asked for.
+ */
+export type FitSuggestion = { minutes: number, 
+/**
+ * Whether it fits; `false` when nothing does: then this is the quickest run tried.
+ */
+fits: boolean, 
+/**
+ * The preset it is, or shortens (`quick`, `light`, `balanced`, `thorough`).
+ */
+preset: string, 
+/**
+ * The preset's title.
+ */
+title: string, 
+/**
+ * The settings shortened from the preset's (`maxRows`, `maxLength`); empty: the
+ * preset as it is.
+ */
+shortened: Array<Setting>, 
+/**
+ * The settings to start it with (the request's model, device, precision and head
+ * choice, the preset's others).
+ */
+config: TrainConfig, split: SplitPlan, estimate: TrainingEstimate, };
 
 /**
  * The layout of a file.
@@ -444,6 +583,63 @@ export type LabelMap = { mapping: { [key in string]: string | null }, unmapped: 
 export type Limits = { epochs: Bounds<number>, batchSize: Bounds<number>, evalBatchSize: Bounds<number>, warmupSteps: Bounds<number>, maxLength: Bounds<number>, earlyStoppingPatience: Bounds<number>, validationFraction: Bounds<number>, maxRows: Bounds<number>, };
 
 /**
+ * The measurement an estimate comes from.
+ */
+export type MeasurementInfo = { 
+/**
+ * The hardware measured on.
+ */
+device: string, model: string, 
+/**
+ * The compute precision ("f32", "bf16").
+ */
+precision: string, 
+/**
+ * When it was measured, in seconds since the Unix epoch.
+ */
+measuredAt: number, 
+/**
+ * Reused from an earlier estimate (otherwise measured now).
+ */
+reused: boolean, 
+/**
+ * Seconds the measurement took.
+ */
+seconds: number, 
+/**
+ * The run's steps are heavier or lighter than the measured ones by more than half
+ * again (other lengths or batch size): the estimate is less sure (measure again
+ * with these settings to be sure).
+ */
+extrapolated: boolean, 
+/**
+ * The CPUs' load average per core when measuring began (Linux): above 0.5, other
+ * work was competing for the cores and the estimate runs long if it has stopped.
+ */
+loadPerCore: number | null, };
+
+/**
+ * The memory a run needs at its peak against what the device has.
+ */
+export type MemoryEstimate = { 
+/**
+ * Bytes the run adds at its peak: weights, gradients, AdamW's moments and the
+ * heaviest batch's activations (fine-tune); weights, features and the heaviest
+ * batch (baseline); on the CPU, the end-of-run check's copies of the model.
+ * `None` where the measurement could not read memory in use.
+ */
+peakBytes: number | null, 
+/**
+ * Bytes available when estimated: the system's available memory (CPU, Linux),
+ * the GPU's free memory (CUDA); `None` where not reported.
+ */
+availableBytes: number | null, 
+/**
+ * Whether the peak is within 90% of what is available; `None`: unknown.
+ */
+fits: boolean | null, };
+
+/**
  * Raw values that look like spellings of one class.
  */
 export type MergeSuggestion = { 
@@ -501,6 +697,20 @@ reason: string, };
  * Why an inspection has no report, and the setting that would give it one.
  */
 export type Note = { message: string, setting: Setting | null, };
+
+/**
+ * The tickets handled at one threshold: those whose top probability is at least
+ * `threshold`.
+ */
+export type OperatingPoint = { threshold: number, 
+/**
+ * Tickets handled automatically, and their share of all tickets.
+ */
+handled: number, coverage: number, 
+/**
+ * Share of the handled tickets predicted right (1 when none are handled).
+ */
+accuracy: number, };
 
 /**
  * A ticket's text cut to ~200 characters around its first value of a kind.
@@ -569,7 +779,12 @@ export type Precision = "auto" | "f32" | "bf16";
  * The predicted label of one text, its probability, and every class's probability
  * (in label order).
  */
-export type Prediction = { label: string, confidence: number, scores: Array<ClassScore>, };
+export type Prediction = { label: string, confidence: number, scores: Array<ClassScore>, 
+/**
+ * Where the ticket goes under the model's routing threshold; `None` when it has
+ * none.
+ */
+route: Route | null, };
 
 /**
  * How a predictor computes the encoder's linear layers.
@@ -592,7 +807,11 @@ int8: Int8Check | null,
  * Whether that check passed (int8 lost at most half a point of accuracy), so
  * int8 is the default on the CPU.
  */
-int8Passed: boolean, };
+int8Passed: boolean, 
+/**
+ * The routing threshold the model keeps: tickets below it go to a person.
+ */
+threshold: number | null, };
 
 /**
  * A named starting point for the settings.
@@ -627,7 +846,12 @@ export type Review = { labels: Array<string>, metrics: Metrics, rows: Array<Revi
 /**
  * Whether these are provably the rows the run was validated on.
  */
-validation: ValidationCheck, };
+validation: ValidationCheck, 
+/**
+ * Calibration (the model's temperature on these rows: for a run's validation
+ * rows, the rows it was fitted on) and coverage against accuracy.
+ */
+trust: Trust, };
 
 /**
  * One validation row as the model saw it.
@@ -641,6 +865,23 @@ line: number, text: string, truth: string, predicted: string,
  * Probability of the predicted class.
  */
 confidence: number, };
+
+/**
+ * Where a ticket goes: handled automatically (its top probability clears the
+ * threshold) or to a person.
+ */
+export type Route = "auto" | "person";
+
+/**
+ * The threshold a model routes with, kept in its card with what it did on the rows
+ * it was chosen on.
+ */
+export type RoutingThreshold = { threshold: number, 
+/**
+ * The operating point on the rows it was chosen on (the validation split), when
+ * known.
+ */
+chosenOn?: OperatingPoint | null, };
 
 /**
  * One row's composed text, and its class after the label map when asked for (`None`
@@ -854,6 +1095,19 @@ seconds: number, };
 export type SuspectSource = { "kind": "file", path: string, text: Array<string>, labelColumn: string, labelMap: LabelMap | null, model: string, maxLength: number | null, } | { "kind": "run", runId: string, };
 
 /**
+ * A stretch of the explained text: one word, or the text between words.
+ */
+export type TextPiece = { text: string, 
+/**
+ * The word it is (an index into [`Explanation::words`]); `None` between words.
+ */
+word: number | null, 
+/**
+ * Past the model's max length: the model never read it.
+ */
+cut: boolean, };
+
+/**
  * How to compose a ticket's text: one or more columns joined in order by
  * `separator`, empty parts skipped; and which kinds of personal data the model never
  * sees (replaced by placeholders such as `[EMAIL]` in training and prediction alike).
@@ -915,6 +1169,39 @@ truncatedRows: number, newlyInitialised: Array<string>,
 precision: string, } | { "type": "encoding", done: number, total: number, } | { "type": "step", epoch: number, step: number, totalSteps: number, loss: number, learningRate: number, gradNorm: number, samplesPerSecond: number, } | { "type": "evaluated", epoch: number, step: number, trainLoss: number, evalLoss: number, samplesPerSecond: number, metrics: Metrics, } | { "type": "checkpointSaved", epoch: number, metric: string, value: number, path: string, } | { "type": "int8Checked", check: Int8Check, } | { "type": "calibrated", calibration: Calibration, } | { "type": "finished", summary: RunSummary, } | { "type": "cancelled", step: number, summary: RunSummary, } | { "type": "failed", message: string, };
 
 /**
+ * How long a run will take, and the memory it will need.
+ */
+export type TrainingEstimate = { 
+/**
+ * Seconds from Start to the end of the run, every epoch included.
+ */
+seconds: number, breakdown: Breakdown, method: Method, epochs: number, 
+/**
+ * Optimisation steps (the baseline: batches encoded).
+ */
+steps: number, 
+/**
+ * Mean seconds of one training step (the baseline: of one batch encoded).
+ */
+stepSeconds: number, trainRows: number, validationRows: number, batchSize: number, 
+/**
+ * Tokens kept per text (the setting, capped at the model's positions).
+ */
+maxLength: number, 
+/**
+ * Early stopping may end the run before its last epoch (the estimate counts them
+ * all).
+ */
+mayStopEarly: boolean, memory: MemoryEstimate, measurement: MeasurementInfo, };
+
+/**
+ * How far a model's probabilities can be trusted on a labelled set: its calibration
+ * there (with the model's own temperature), its coverage curves, and its threshold's
+ * operating point when it has one.
+ */
+export type Trust = { calibration: Calibration, coverage: Coverage, threshold: number | null, operating: OperatingPoint | null, };
+
+/**
  * What happens to raw values the map does not mention.
  */
 export type Unmapped = "keep" | "drop";
@@ -934,3 +1221,17 @@ export type Warning = { kind: string, message: string, count: number, lines: Arr
  * (serde's newtype form).
  */
 export type Warnings = Array<Warning>;
+
+/**
+ * One word and what deleting it does.
+ */
+export type WordScore = { text: string, 
+/**
+ * Per class: `ln p(class | text) − ln p(class | text without the word)`. Positive:
+ * the word pushed the ticket toward the class; negative: away from it.
+ */
+scores: Array<number>, 
+/**
+ * Per class: the probability with the word deleted.
+ */
+probabilitiesWithout: Array<number>, };

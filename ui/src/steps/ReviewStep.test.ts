@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
 import ReviewStep from './ReviewStep.svelte';
 import { app, resetApp } from '../lib/app.svelte';
-import { correction, mockCommands, review, runRecord, suspectReport } from '../test/fixtures';
+import { correction, mockCommands, review, runRecord, suspectReport, trust } from '../test/fixtures';
 
 describe('Review step', () => {
   beforeEach(() => resetApp());
@@ -38,6 +38,25 @@ describe('Review step', () => {
     expect(items[0]).toHaveTextContent('add export please');
     await fireEvent.click(screen.getByTestId('sort-confidence'));
     expect(within(screen.getByTestId('cell-rows')).getAllByRole('listitem')[0]).toHaveTextContent('button does nothing');
+  });
+
+  it('shows calibration and the coverage curve, and a kept threshold updates the cached review', async () => {
+    const { calls } = mockCommands({ review_run: () => review(), set_run_threshold: () => null });
+    app.runs.list = [runRecord('run-1')];
+    app.runs.currentId = 'run-1';
+    render(ReviewStep);
+    expect(await screen.findByTestId('ece')).toHaveTextContent('8.4% → 2.1%');
+    expect(screen.getByTestId('reliability-diagram')).toBeInTheDocument();
+    expect(screen.getByTestId('coverage-curve')).toBeInTheDocument();
+    expect(screen.getByTestId('threshold-readout')).toHaveTextContent('Handles 44% of tickets automatically at 100.0% accuracy');
+
+    await fireEvent.click(screen.getByTestId('accuracy-90'));
+    await fireEvent.click(screen.getByTestId('keep-threshold'));
+    await waitFor(() => expect(screen.getByTestId('kept-threshold')).toHaveTextContent('Kept with the model: tickets below 0.85'));
+    expect(calls.find((c) => c.cmd === 'set_run_threshold')!.args).toMatchObject({ runId: 'run-1', routing: { threshold: 0.85 } });
+    const cached = app.runs.reviews.get('run-1')!;
+    expect(cached.trust.threshold).toBe(0.85);
+    expect(cached.trust.operating).toEqual(trust(0.85).operating);
   });
 
   it('corrects the tickets of a cell on the run\'s data file, and retrains the run with the corrections', async () => {

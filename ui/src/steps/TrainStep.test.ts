@@ -40,6 +40,9 @@ function commands(extra: Record<string, (a: Record<string, unknown>) => unknown>
     },
     cancel_training: () => null,
     list_runs: () => [runRecord('run-1', { status: 'running', summary: null, best: null })],
+    // The estimate before Start (its own tests: train/EstimatePanel.test.ts).
+    estimate_training: () => null,
+    cancel_estimate: () => null,
     ...extra,
   });
 }

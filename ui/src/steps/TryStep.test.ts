@@ -5,10 +5,11 @@ import { app, resetApp } from '../lib/app.svelte';
 import { notify } from '../lib/notify.svelte';
 import type { Prediction } from '../lib/api';
 import { mockCommands, runRecord } from '../test/fixtures';
+import { explanation } from '../test/explanation';
 
-function prediction(label: string, scores: [string, number][]): Prediction {
+function prediction(label: string, scores: [string, number][], route: Prediction['route'] = null): Prediction {
   const top = scores.find(([l]) => l === label)!;
-  return { label, confidence: top[1], scores: scores.map(([l, p]) => ({ label: l, probability: p })) };
+  return { label, confidence: top[1], scores: scores.map(([l, p]) => ({ label: l, probability: p })), route };
 }
 
 describe('Try step', () => {
@@ -29,6 +30,7 @@ describe('Try step', () => {
     vi.useFakeTimers();
     const { calls } = mockCommands({
       predict: () => [prediction('bug', [['feature', 0.2], ['bug', 0.7], ['question', 0.1]])],
+      explain: () => explanation(),
     });
     app.runs.list = [runRecord('run-1')];
     app.runs.currentId = 'run-1';
@@ -52,10 +54,34 @@ describe('Try step', () => {
     expect(screen.getByTestId('prob-bar-feature')).toHaveTextContent('20.0%');
   });
 
+  it('routes an unsure ticket to a person under the model\'s threshold, and names the route column of a file', async () => {
+    mockCommands({
+      predictor_info: () => ({ precision: 'f32', cpu: true, int8: null, int8Passed: false, threshold: 0.87 }),
+      predict: (a) =>
+        (a.texts as string[])[0] === 'refund'
+          ? [prediction('billing', [['billing', 0.62], ['bug', 0.38]], 'person')]
+          : [prediction('bug', [['billing', 0.05], ['bug', 0.95]], 'auto')],
+      explain: () => explanation(),
+    });
+    app.runs.list = [runRecord('run-1')];
+    app.runs.currentId = 'run-1';
+    render(TryStep);
+    await fireEvent.input(screen.getByTestId('try-input'), { target: { value: 'refund' } });
+    const badge = await screen.findByTestId('route-badge', {}, { timeout: 1000 });
+    expect(badge).toHaveTextContent('Unsure → person');
+    expect(badge).toHaveTextContent('below the routing threshold of 0.87');
+    expect(screen.getByTestId('predict-file-note')).toHaveTextContent(
+      'each row gets the predicted class and its confidence, and its route (auto, or person below the threshold of 0.87).',
+    );
+    await fireEvent.input(screen.getByTestId('try-input'), { target: { value: 'it crashes' } });
+    await waitFor(() => expect(screen.getByTestId('route-badge')).toHaveAttribute('data-route', 'auto'), { timeout: 1000 });
+  });
+
   it('ignores a stale answer that arrives after a newer one', async () => {
     const resolvers: Record<string, (p: Prediction[]) => void> = {};
     mockCommands({
       predict: (a) => new Promise((resolve) => (resolvers[(a.texts as string[])[0]] = resolve)),
+      explain: () => explanation(),
     });
     app.runs.list = [runRecord('run-1')];
     app.runs.currentId = 'run-1';
@@ -71,6 +97,32 @@ describe('Try step', () => {
     resolvers.refund([prediction('bug', [['billing', 0.4], ['bug', 0.6]])]);
     await new Promise((r) => setTimeout(r, 20));
     expect(screen.getByTestId('try-top-label')).toHaveTextContent('billing');
+  });
+
+  it('explains the prediction under it once the text stays, not per keystroke', async () => {
+    const { calls } = mockCommands({
+      predict: () => [prediction('bug', [['bug', 0.8], ['feature', 0.15], ['billing', 0.05]])],
+      explain: () => explanation(),
+    });
+    app.runs.list = [runRecord('run-1')];
+    app.runs.currentId = 'run-1';
+    render(TryStep);
+    expect(screen.queryByTestId('explain-panel')).toBeNull();
+    const input = screen.getByTestId('try-input');
+    await fireEvent.input(input, { target: { value: 'The app crashes' } });
+    await fireEvent.input(input, { target: { value: 'The app crashes  when I export,\nplease fix!' } });
+    const text = await screen.findByTestId('explain-text', {}, { timeout: 2000 });
+    expect(text.textContent).toBe('The app crashes  when I export,\nplease fix!');
+    expect(screen.getByTestId('explain-panel')).toHaveTextContent('Why this class?');
+    expect(screen.getByTestId('explain-class')).toHaveValue('bug');
+    const explains = calls.filter((c) => c.cmd === 'explain');
+    expect(explains).toEqual([
+      { cmd: 'explain', args: { runId: 'run-1', text: 'The app crashes  when I export,\nplease fix!', precision: null } },
+    ]);
+
+    // Clearing the text clears the prediction and its explanation.
+    await fireEvent.input(input, { target: { value: '' } });
+    await waitFor(() => expect(screen.queryByTestId('explain-panel')).toBeNull());
   });
 
   it('predicts a file with progress and says where it went', async () => {
@@ -127,8 +179,9 @@ describe('Try step', () => {
 
   it("shows the precision and the model's int8 check, and switches to f32 on request", async () => {
     const { calls } = mockCommands({
-      predictor_info: (a) => ({ precision: a.precision ?? 'int8', cpu: true, int8: int8Check, int8Passed: true }),
+      predictor_info: (a) => ({ precision: a.precision ?? 'int8', cpu: true, int8: int8Check, int8Passed: true, threshold: null }),
       predict: () => [prediction('bug', [['bug', 0.8], ['feature', 0.2]])],
+      explain: () => explanation(),
     });
     app.runs.list = [runRecord('run-1')];
     app.runs.currentId = 'run-1';
@@ -151,7 +204,7 @@ describe('Try step', () => {
   });
 
   it('says when int8 lost too much, or a model has no check, and offers no int8 choice on a GPU', async () => {
-    mockCommands({ predictor_info: () => ({ precision: 'f32', cpu: false, int8: null, int8Passed: false }) });
+    mockCommands({ predictor_info: () => ({ precision: 'f32', cpu: false, int8: null, int8Passed: false, threshold: null }) });
     app.runs.list = [runRecord('run-1')];
     app.runs.currentId = 'run-1';
     const { unmount } = render(TryStep);
@@ -160,12 +213,12 @@ describe('Try step', () => {
     unmount();
 
     const failed = { ...int8Check, int8Accuracy: 0.68 };
-    mockCommands({ predictor_info: () => ({ precision: 'f32', cpu: true, int8: failed, int8Passed: false }) });
+    mockCommands({ predictor_info: () => ({ precision: 'f32', cpu: true, int8: failed, int8Passed: false, threshold: null }) });
     const second = render(TryStep);
     expect(await screen.findByTestId('try-precision')).toHaveTextContent('accuracy 70.0% → 68.0% (−2.0 pt): more than half a point lost, so f32 is the default.');
     second.unmount();
 
-    mockCommands({ predictor_info: () => ({ precision: 'f32', cpu: true, int8: null, int8Passed: false }) });
+    mockCommands({ predictor_info: () => ({ precision: 'f32', cpu: true, int8: null, int8Passed: false, threshold: null }) });
     render(TryStep);
     expect(await screen.findByTestId('try-precision')).toHaveTextContent('This model has no int8 check yet (dialect quantize makes one), so f32 is the default.');
     expect((screen.getByTestId('try-int8') as HTMLInputElement).checked).toBe(false);

@@ -3,10 +3,12 @@
 import type { Channel } from '@tauri-apps/api/core';
 import { mockIPC } from '@tauri-apps/api/mocks';
 import type {
+  Calibration,
   Catalogue,
   Change,
   ChangedRow,
   Correction,
+  CoverageCurve,
   DeviceCheck,
   DeviceInfo,
   Finding,
@@ -14,6 +16,7 @@ import type {
   Metrics,
   PiiKindSurvey,
   PiiSurvey,
+  ReliabilityBin,
   Review,
   RunDiff,
   RunRecord,
@@ -22,7 +25,9 @@ import type {
   SuspectReport,
   TrainConfig,
   TrainEvent,
+  Trust,
 } from '../lib/api';
+import { pointAt } from '../lib/coverage';
 import { PII_KINDS } from '../lib/pii';
 
 export function inspection(opts: {
@@ -257,7 +262,81 @@ export function review(): Review {
       { line: 5, text: 'dark mode', truth: 'feature', predicted: 'feature', confidence: 0.97 },
     ],
     validation: { kind: 'verified', note: null },
+    trust: trust(),
   };
+}
+
+/** The curve of tickets with top probabilities `confidence`, `correct` saying which were
+ * right: the engine's `CoverageCurve::new` (one point per distinct confidence). */
+export function coverageCurve(confidence: number[], correct: boolean[]): CoverageCurve {
+  const order = confidence.map((_, i) => i).sort((a, b) => confidence[b] - confidence[a]);
+  const points: CoverageCurve['points'] = [];
+  let right = 0;
+  order.forEach((row, i) => {
+    right += correct[row] ? 1 : 0;
+    const next = order[i + 1];
+    if (next === undefined || confidence[next] !== confidence[row]) {
+      const handled = i + 1;
+      points.push({ threshold: confidence[row], handled, coverage: handled / order.length, accuracy: right / handled });
+    }
+  });
+  return { rows: order.length, points };
+}
+
+/** Fifteen equal-width reliability bins of tickets with top probabilities `confidence`. */
+function bins(confidence: number[], correct: boolean[]): ReliabilityBin[] {
+  return Array.from({ length: 15 }, (_, k) => {
+    const [lower, upper] = [k / 15, (k + 1) / 15];
+    const rows = confidence.map((c, i) => i).filter((i) => confidence[i] >= lower && (confidence[i] < upper || k === 14));
+    const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+    return {
+      lower,
+      upper,
+      count: rows.length,
+      confidence: mean(rows.map((i) => confidence[i])),
+      accuracy: mean(rows.map((i) => (correct[i] ? 1 : 0))),
+    };
+  });
+}
+
+/** The review's 18 validation tickets (15 right), by predicted class: the confidences of
+ * the right ones, then of the wrong ones. */
+const TICKETS: Record<string, { right: number[]; wrong: number[] }> = {
+  bug: { right: [0.99, 0.96, 0.93, 0.88, 0.75], wrong: [0.55] },
+  feature: { right: [0.98, 0.95, 0.92, 0.9, 0.8, 0.7], wrong: [0.91, 0.81] },
+  question: { right: [0.97, 0.94, 0.85, 0.6], wrong: [] },
+};
+
+/** Calibration and coverage of the review's tickets: 99% and 95% accuracy at threshold
+ * 0.92 (8 tickets), 90% at 0.85 (12); no threshold kept unless `threshold` is given. */
+export function trust(threshold: number | null = null): Trust {
+  const split = (t: { right: number[]; wrong: number[] }) => ({
+    confidence: [...t.right, ...t.wrong],
+    correct: [...t.right.map(() => true), ...t.wrong.map(() => false)],
+  });
+  const all = Object.values(TICKETS).map(split);
+  const confidence = all.flatMap((t) => t.confidence);
+  const correct = all.flatMap((t) => t.correct);
+  const overall = coverageCurve(confidence, correct);
+  const calibration: Calibration = {
+    temperature: 1.5,
+    rows: confidence.length,
+    nllBefore: 0.62,
+    nllAfter: 0.48,
+    eceBefore: 0.084,
+    eceAfter: 0.021,
+    binsBefore: bins(
+      confidence.map((c) => Math.sqrt(c)),
+      correct,
+    ),
+    binsAfter: bins(confidence, correct),
+  };
+  const perClass = Object.entries(TICKETS).map(([label, t]) => {
+    const { confidence, correct } = split(t);
+    return { label, curve: coverageCurve(confidence, correct) };
+  });
+  const operating = threshold === null ? null : pointAt(overall, threshold);
+  return { calibration, coverage: { overall, perClass }, threshold, operating };
 }
 
 /** A ticket's correction (`label` null: dropped); its hash stands in for the engine's. */

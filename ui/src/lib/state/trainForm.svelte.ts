@@ -101,8 +101,14 @@ export class FormSettings {
   applyPreset(id: string): void {
     const preset = this.presets.find((p) => p.id === id);
     if (!preset) return;
-    this.hyper = hyperOf(preset.config, preset.split);
-    this.preset = id;
+    this.apply(preset.config, preset.split, id);
+  }
+
+  /** Take `config`'s settings and `split` (the device, precision and head stay); `preset`: the
+   * preset they are, if they are one as it is. */
+  apply(config: TrainConfig, split: SplitPlan, preset: string | null): void {
+    this.hyper = hyperOf(config, split);
+    this.preset = preset;
   }
 }
 

@@ -28,8 +28,8 @@ export class Trainer {
     this.links = links;
   }
 
-  /** Why training cannot start yet, or null. */
-  get blocker(): string | null {
+  /** What the data and the form still lack to describe a run, or null. */
+  get missing(): string | null {
     const { data, form } = this.links;
     if (!form.settings) return 'The training settings are loading.';
     if (!data.path) return 'Load a data file first (Data step).';
@@ -37,19 +37,28 @@ export class Trainer {
     if (!data.labelColumn) return 'Pick the label column (Data step).';
     if (!form.model) return 'Choose a model.';
     if (form.settings.precision === 'bf16' && form.bf16Unavailable) return `${form.bf16Unavailable} Choose Auto or f32 precision.`;
+    return null;
+  }
+
+  /** Why training cannot start yet, or null. */
+  get blocker(): string | null {
+    const { data } = this.links;
+    const missing = this.missing;
+    if (missing) return missing;
     if (data.blocking && !data.override)
       return 'The data check found blocking problems: fix them, or tick “Train anyway” on the Check step.';
     if (this.session.active) return 'A training run is in progress.';
     return null;
   }
 
-  async start(): Promise<void> {
+  /** The run the data and the form describe, as Start sends it (the estimate asks about it too);
+   * null until there are settings, a data file and a label column. */
+  get request(): api.RunRequest | null {
     const { data, labels, form } = this.links;
     const settings = form.settings;
-    if (this.blocker || !settings || !data.path || !data.labelColumn) return;
-    this.session.reset('starting', settings.hyper.method);
+    if (!settings || !data.path || !data.labelColumn) return null;
     const map = labels.labelMap;
-    const request: api.RunRequest = {
+    return {
       data: {
         path: data.path,
         text: {
@@ -67,6 +76,12 @@ export class Trainer {
       force: data.blocking && data.override,
       parent: null,
     };
+  }
+
+  async start(): Promise<void> {
+    const request = this.request;
+    if (this.blocker || !request) return;
+    this.session.reset('starting', request.config.method);
     await this.follow((onEvent) => api.startTraining(request, onEvent), 'Training could not start');
   }
 

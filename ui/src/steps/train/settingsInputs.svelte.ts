@@ -2,7 +2,7 @@
 // the text typed into it with its validation, before the value reaches the form. Each field's
 // label, help and bounds come from the engine's catalogue.
 
-import type { Catalogue, Limits, Setting } from '../../lib/api';
+import type { Catalogue, Limits, Setting, SplitPlan, TrainConfig } from '../../lib/api';
 import type { Hyper } from '../../lib/state/settings';
 import type { TrainForm } from '../../lib/state/trainForm.svelte';
 
@@ -108,6 +108,12 @@ export class SettingsInputs {
   applyPreset(id: string): void {
     this.drafts = {};
     this.form.settings?.applyPreset(id);
+  }
+
+  /** Take settings from elsewhere (a suggestion): see FormSettings.apply. */
+  apply(config: TrainConfig, split: SplitPlan, preset: string | null): void {
+    this.drafts = {};
+    this.form.settings?.apply(config, split, preset);
   }
 }
 
