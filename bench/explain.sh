@@ -75,11 +75,16 @@ for r in runs:
               f"**{d['top_k_mean_drop']:.3f}** | {d['random_mean_drop']:.3f} | {d['bottom_k_mean_drop']:.3f} | {d['top_k_beats_random']:.0%} | "
               f"{d['top_k_flips']:.0%} / {d['random_flips']:.0%} |")
 print()
+print("Latency: wall time, and in brackets the process's CPU time over its threads (the wall time idle cores would give; "
+      f"load average at the end of each run: {', '.join(r['load_average'] for r in runs)}).\n")
 print("| set | precision | words per ticket | latency p50 / p95 (ms) | tickets at 128 tokens | their words | their latency p50 / p95 (ms) |")
 print("|---|---|---|---|---|---|---|")
+def ms(block):
+    return (f"{block['latency_ms']['p50']:.0f} / {block['latency_ms']['p95']:.0f} "
+            f"({block['cpu_ms_per_thread']['p50']:.0f} / {block['cpu_ms_per_thread']['p95']:.0f})")
 for r in runs:
     name = os.path.basename(r["data"]).replace("-held.csv", "")
     f = r["full_length"]
-    print(f"| {name} | {r['precision']} | {r['words_mean']:.1f} | {r['latency_ms']['p50']:.0f} / {r['latency_ms']['p95']:.0f} | "
-          f"{f['tickets']} | {f['words_mean']:.1f} | {f['latency_ms']['p50']:.0f} / {f['latency_ms']['p95']:.0f} |")
+    full = f"{f['tickets']} | {f['words_mean']:.1f} | {ms(f)}" if f["tickets"] else "0 | — | —"
+    print(f"| {name} | {r['precision']} | {r['words_mean']:.1f} | {ms(r)} | {full} |")
 PY

@@ -84,7 +84,14 @@ async function train(browser, name, { maxRows, epochs = 1, reload = false }) {
   await setInput(browser, 'hp-max-rows', maxRows);
   await setInput(browser, 'hp-max-length', 64);
   await setInput(browser, 'hp-learning-rate', '1e-4');
+  // The estimate before Start: measured on this machine the first time, then reused.
+  const estimate = await waitText(browser, 'train-estimate', (t) => /About/.test(t), 5 * 60_000);
+  const provenance = await waitText(browser, 'estimate-status', (t) => /Measured|measurement/.test(t), 5 * 60_000);
+  await waitText(browser, 'estimate-memory', (t) => /needs|unknown/.test(t));
+  await (await byTestId(browser, 'estimate-panel')).scrollIntoView({ block: 'center' });
   await shot(browser, `${name}-train-setup`);
+  console.log(`e2e: ${name}: ${estimate.trim()} (${provenance.trim()})`);
+  const started = Date.now();
   await click(browser, 'start-training');
   await waitText(browser, 'train-status', (t) => /running/i.test(t), 60_000);
   // Wait for a few steps so the live charts have something to show.
@@ -99,6 +106,7 @@ async function train(browser, name, { maxRows, epochs = 1, reload = false }) {
     console.log('e2e: re-attached to the running job after a reload');
   }
   const accuracy = await trainFinished(browser);
+  console.log(`e2e: ${name}: Start to finished in ${Math.round((Date.now() - started) / 1000)} s`);
   await shot(browser, `${name}-train-finished`);
   return accuracy;
 }
@@ -189,7 +197,7 @@ async function trustAndRouting(browser) {
     { timeout: 60_000, timeoutMsg: 'the explanation did not show the words' });
   const words = await browser.$$('[data-testid="explain-word"]');
   const toward = await waitText(browser, 'explain-toward', (t) => /without/.test(t));
-  await (await byTestId(browser, 'explain-panel')).scrollIntoView({ block: 'center' });
+  await (await byTestId(browser, 'route-badge')).scrollIntoView({ block: 'start' });
   await shot(browser, '15c-tickets-try-routed-explained');
   console.log(`e2e: "${unsure}" → person; ${words.length} words explained; toward: ${toward.split('\n')[1] ?? toward}`);
   await noErrorBanner(browser);

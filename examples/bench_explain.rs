@@ -74,18 +74,26 @@ fn main() -> Result<(), Failure> {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut latency = Vec::new();
     let mut latency_full = Vec::new();
+    // CPU time of the process over the threads, per explanation: what the wall time
+    // would be on idle cores (this VM is shared; the wall time counts others' load).
+    let threads = rayon::current_num_threads() as f64;
+    let mut cpu = Vec::new();
+    let mut cpu_full = Vec::new();
     let mut words_full = Vec::new();
     let mut word_counts = Vec::new();
     let mut by_k: Vec<Deletions> = KS.iter().map(|_| Deletions::default()).collect();
     let mut correct = 0;
     for (example, &length) in examples.iter().zip(&lengths) {
-        let started = Instant::now();
+        let (started, cpu_started) = (Instant::now(), cpu_seconds());
         let e = predictor.explain(&example.text)?;
         let ms = started.elapsed().as_secs_f64() * 1e3;
+        let cpu_ms = (cpu_seconds() - cpu_started) * 1e3 / threads;
         latency.push(ms);
+        cpu.push(cpu_ms);
         word_counts.push(e.words.len() as f64);
         if length == max_length {
             latency_full.push(ms);
+            cpu_full.push(cpu_ms);
             words_full.push(e.words.len() as f64);
         }
         let c = e.predicted;
@@ -142,7 +150,7 @@ fn main() -> Result<(), Failure> {
         })
         .collect();
     // The engine's own description: model name, threads, and the kernels' ISA path.
-    let cpu = dialect::device::available_devices()
+    let cpu_name = dialect::device::available_devices()
         .into_iter()
         .find(|d| d.choice == DeviceChoice::Cpu)
         .and_then(|d| d.name)
@@ -162,12 +170,15 @@ fn main() -> Result<(), Failure> {
         "deletions": deletions,
         "words_mean": mean(&word_counts),
         "latency_ms": { "p50": percentile(&latency, 0.5), "p95": percentile(&latency, 0.95) },
+        "cpu_ms_per_thread": { "p50": percentile(&cpu, 0.5), "p95": percentile(&cpu, 0.95) },
         "full_length": {
             "tickets": latency_full.len(),
             "words_mean": mean(&words_full),
             "latency_ms": { "p50": percentile(&latency_full, 0.5), "p95": percentile(&latency_full, 0.95) },
+            "cpu_ms_per_thread": { "p50": percentile(&cpu_full, 0.5), "p95": percentile(&cpu_full, 0.95) },
         },
-        "cpu": cpu,
+        "cpu": cpu_name,
+        "load_average": load_average(),
         "threads": rayon::current_num_threads(),
     });
     println!("{report}");
@@ -184,6 +195,29 @@ fn deleted(e: &Explanation, words: &[usize]) -> String {
             _ => p.text.as_str(),
         })
         .collect()
+}
+
+/// User and system CPU time of this process so far (Linux `/proc`, 100 ticks a
+/// second); 0 where it cannot be read.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (in parentheses): utime and stime are the 12th
+    // and 13th.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let ticks: f64 = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|f| f.parse::<f64>().ok())
+        .sum();
+    ticks / 100.0
+}
+
+/// The 1, 5 and 15-minute load averages when the run ends (`/proc/loadavg`).
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
 }
 
 fn mean(values: &[f64]) -> f64 {

@@ -56,7 +56,9 @@ impl ModelCard {
 
     /// Keep `check` in the card of the model in `dir` (replacing an earlier one).
     pub fn record_int8(dir: &Path, check: &Int8Check) -> Result<()> {
-        Self::update(dir, "the int8 check", |card| card.int8 = Some(check.clone()))
+        Self::update(dir, "the int8 check", |card| {
+            card.int8 = Some(check.clone())
+        })
     }
 
     /// Keep `calibration` in the card of the model in `dir` (replacing an earlier one).

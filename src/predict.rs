@@ -214,9 +214,7 @@ impl Predictor {
                     probability: p,
                 })
                 .collect(),
-            route: self
-                .threshold
-                .map(|t| Route::of(exact[best], t)),
+            route: self.threshold.map(|t| Route::of(exact[best], t)),
         }
     }
 

@@ -128,7 +128,12 @@ pub struct Coverage {
 impl Coverage {
     /// Curves of tickets predicted `predicted` (class indices into `labels`) with top
     /// probability `confidence`, against `truth`.
-    pub fn new(labels: &[String], confidence: &[f64], predicted: &[usize], truth: &[usize]) -> Self {
+    pub fn new(
+        labels: &[String],
+        confidence: &[f64],
+        predicted: &[usize],
+        truth: &[usize],
+    ) -> Self {
         let correct: Vec<bool> = predicted.iter().zip(truth).map(|(p, t)| p == t).collect();
         let per_class = labels
             .iter()
@@ -249,12 +254,7 @@ mod tests {
         // Ties (the two 0.8s) make one point: both are handled or neither.
         assert_eq!(
             got,
-            vec![
-                (0.95, 1, 1.0),
-                (0.9, 2, 1.0),
-                (0.8, 4, 0.75),
-                (0.5, 5, 0.6)
-            ]
+            vec![(0.95, 1, 1.0), (0.9, 2, 1.0), (0.8, 4, 0.75), (0.5, 5, 0.6)]
         );
         assert!((c.points[2].coverage - 0.8).abs() < 1e-12);
     }
@@ -277,7 +277,9 @@ mod tests {
         assert_eq!(c.for_accuracy(1.0).map(|p| p.handled), Some(2));
         assert_eq!(c.for_accuracy(0.7).map(|p| p.handled), Some(4));
         assert_eq!(c.for_accuracy(0.6).map(|p| p.threshold), Some(0.5));
-        assert!(CoverageCurve::new(&[0.9], &[false]).for_accuracy(0.5).is_none());
+        assert!(CoverageCurve::new(&[0.9], &[false])
+            .for_accuracy(0.5)
+            .is_none());
     }
 
     #[test]
@@ -309,7 +311,10 @@ mod tests {
         let t1 = Trust::assess(&labels, &logits, &[0, 0], 1.0, Some(0.8));
         assert_eq!(t1.operating.map(|p| p.handled), Some(2));
         let t2 = Trust::assess(&labels, &logits, &[0, 0], 2.0, Some(0.8));
-        assert_eq!(t2.operating.map(|p| (p.handled, p.accuracy)), Some((0, 1.0)));
+        assert_eq!(
+            t2.operating.map(|p| (p.handled, p.accuracy)),
+            Some((0, 1.0))
+        );
         assert_eq!(t2.calibration.temperature, 2.0);
         assert_eq!(t2.coverage.overall.at(0.0).accuracy, 0.5);
     }

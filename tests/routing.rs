@@ -104,7 +104,11 @@ fn a_kept_threshold_routes_the_unsure_tickets_to_a_person() {
     let cleared = Predictor::load(model, DeviceChoice::Cpu).unwrap();
     assert_eq!(cleared.threshold(), None);
     cleared.predict_file(&val_csv, &text, &out).unwrap();
-    let headers = csv::Reader::from_path(&out).unwrap().headers().unwrap().clone();
+    let headers = csv::Reader::from_path(&out)
+        .unwrap()
+        .headers()
+        .unwrap()
+        .clone();
     assert!(!headers.iter().any(|h| h == "route"));
     let bad = RoutingThreshold {
         threshold: 1.5,

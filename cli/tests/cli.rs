@@ -1290,7 +1290,11 @@ fn a_runs_threshold_routes_predictions_and_evaluate_reports_it() {
         .filter(|p| p["route"] == "auto")
         .count();
     assert_eq!(auto, expected_handled);
-    assert!(preds.as_array().unwrap().iter().all(|p| p["route"] == "auto" || p["route"] == "person"));
+    assert!(preds
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|p| p["route"] == "auto" || p["route"] == "person"));
     dialect()
         .arg("predict")
         .arg(&model)
@@ -1309,7 +1313,10 @@ fn a_runs_threshold_routes_predictions_and_evaluate_reports_it() {
         .assert()
         .success();
     let eval: serde_json::Value = serde_json::from_slice(&eval.get_output().stdout).unwrap();
-    assert!(eval["accuracy"].is_number(), "metrics stay at the top level");
+    assert!(
+        eval["accuracy"].is_number(),
+        "metrics stay at the top level"
+    );
     assert_eq!(eval["trust"]["threshold"].as_f64(), Some(threshold));
     assert!(eval["chosen"]["chosenOn"]["accuracy"].as_f64().unwrap() >= 0.05);
     dialect()
@@ -1344,7 +1351,15 @@ fn predict_explain_shows_the_words_behind_the_class() {
     let model = model.to_str().unwrap();
     let text = "the app crashing when i click login";
     let assert = dialect()
-        .args(["predict", model, text, "--explain", "--json", "--device", "cpu"])
+        .args([
+            "predict",
+            model,
+            text,
+            "--explain",
+            "--json",
+            "--device",
+            "cpu",
+        ])
         .assert()
         .success();
     let out: serde_json::Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
@@ -1375,13 +1390,28 @@ fn predict_explain_shows_the_words_behind_the_class() {
         .stdout(predicate::str::contains(format!("toward {other} (")))
         .stdout(predicate::str::contains(format!("away from {other}: ")));
     dialect()
-        .args(["predict", model, text, "--explain", "--explain-class", "nope"])
+        .args([
+            "predict",
+            model,
+            text,
+            "--explain",
+            "--explain-class",
+            "nope",
+        ])
         .assert()
         .code(1)
         .stderr(predicate::str::contains("no class 'nope'"));
     // Files are classified without explanations: one forward pass per word is for texts.
     dialect()
-        .args(["predict", model, "--explain", "--input", "a.csv", "--output", "b.csv"])
+        .args([
+            "predict",
+            model,
+            "--explain",
+            "--input",
+            "a.csv",
+            "--output",
+            "b.csv",
+        ])
         .assert()
         .code(2)
         .stderr(predicate::str::contains("--explain"));

@@ -53,11 +53,7 @@ pub fn run(args: EvaluateArgs) -> Result<ExitCode, EngineError> {
         print_trust(&evaluation.trust);
         if let Some(point) = chosen.as_ref().and_then(|c| c.chosen_on.as_ref()) {
             if args.for_accuracy.is_some() {
-                println!(
-                    "threshold {:.3} {}",
-                    point.threshold,
-                    describe_point(point)
-                );
+                println!("threshold {:.3} {}", point.threshold, describe_point(point));
             }
         }
     }

@@ -1,8 +1,8 @@
 //! `dialect runs`: list, show, delete, export, review or compare recorded runs.
 
 use crate::args::{RunsAction, RunsArgs};
-use crate::render::runs::{print_diff, print_review, print_run, print_runs};
 use crate::render::metrics::describe_point;
+use crate::render::runs::{print_diff, print_review, print_run, print_runs};
 use dialect::review::{keep_run_threshold, review_run, ThresholdChoice};
 use dialect::run_diff::{diff_runs, diff_runs_on};
 use dialect::runs::RunStore;

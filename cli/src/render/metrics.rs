@@ -115,7 +115,10 @@ pub fn print_trust(t: &Trust) {
                 describe_point(&p),
                 p.threshold
             ),
-            None => println!("  at {:>4.1}% accuracy: no threshold reaches it", 100.0 * target),
+            None => println!(
+                "  at {:>4.1}% accuracy: no threshold reaches it",
+                100.0 * target
+            ),
         }
     }
     if let Some(p) = &t.operating {

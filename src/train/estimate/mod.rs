@@ -231,6 +231,8 @@ struct DataProfile {
     split: SplitPlan,
     classes: usize,
     reading_seconds: f64,
+    /// Host memory reading and checking the file took (0 where unknown).
+    reading_bytes: u64,
     tokenising_seconds_per_row: f64,
     /// One full-batch step of the baseline's head fit, per training row.
     head_step_seconds_per_row: f64,
@@ -250,16 +252,7 @@ impl Calibration {
         cancel: &AtomicBool,
     ) -> Result<Option<Self>> {
         config.validate()?;
-        let reading = Instant::now();
-        let mut all_rows = data.clone();
-        all_rows.split.max_rows = None;
-        let loaded = all_rows.load(true)?.data;
-        let reading_seconds = reading.elapsed().as_secs_f64();
-        if loaded.train.is_empty() || loaded.validation.is_empty() {
-            return Err(EngineError::Config(
-                "training and validation sets must both have rows".into(),
-            ));
-        }
+        let (loaded, reading_seconds, reading_bytes) = read_data(data)?;
         let target = Target::open(config)?;
         // Texts as training composes them: personal data the spec scrubs removed.
         let spec = loaded
@@ -304,26 +297,12 @@ impl Calibration {
                     texts: &train_texts,
                     counts: &train_counts,
                 };
-                let scratch = cache
-                    .and_then(Path::parent)
-                    .filter(|p| !p.as_os_str().is_empty())
-                    .map_or_else(std::env::temp_dir, PathBuf::from);
-                std::fs::create_dir_all(&scratch).map_err(|e| EngineError::io(&scratch, e))?;
-                let Some(measured) = measure::measure(
-                    config,
-                    &target,
-                    &loaded.labels,
-                    &rows,
-                    &val_texts,
-                    &scratch,
-                    cancel,
-                )?
+                let labels = &loaded.labels;
+                let Some(measured) =
+                    measure_and_keep(config, &target, labels, &rows, &val_texts, cache, cancel)?
                 else {
                     return Ok(None);
                 };
-                if let Some(path) = cache {
-                    cache::store(path, &measured)?;
-                }
                 measured
             }
         };
@@ -351,9 +330,13 @@ impl Calibration {
                 train_rows: loaded.train.len(),
                 validation_rows: loaded.validation.len(),
                 validation_file: data.validation.is_some(),
-                split: all_rows.split,
+                split: SplitPlan {
+                    max_rows: None,
+                    ..data.split
+                },
                 classes: loaded.labels.len(),
                 reading_seconds,
+                reading_bytes,
                 tokenising_seconds_per_row,
                 head_step_seconds_per_row,
             },
@@ -403,8 +386,14 @@ impl Calibration {
         };
         // Memory beyond the weights: a training batch's activations and gradients, an
         // inference batch's activations, the int8 check's f32 and int8 copies of the
-        // model (on the CPU), each with the tokenised rows (ids and type ids).
-        let tokens_bytes = 8.0 * train.iter().chain(&validation).sum::<usize>() as f64;
+        // model (on the CPU), each with the tokenised rows (ids and type ids) and, on
+        // the CPU, what reading the data took.
+        let data_bytes = 8.0 * train.iter().chain(&validation).sum::<usize>() as f64
+            + if self.cpu {
+                self.data.reading_bytes as f64
+            } else {
+                0.0
+            };
         let activations = |work: f64| m.activation_bytes_per_work.map(|per| per * work);
         let inference = |work: f64| m.inference_bytes_per_work.map(|per| per * work);
         let (_, heaviest_inference) = work.sorted_batches(
@@ -442,7 +431,7 @@ impl Calibration {
                 let peak = activations(heaviest)
                     .zip(inference(heaviest_inference))
                     .map(|(a, i)| {
-                        (4.0 * model_bytes + a).max(3.0 * model_bytes + check + i) + tokens_bytes
+                        (4.0 * model_bytes + a).max(3.0 * model_bytes + check + i) + data_bytes
                     });
                 let steps = per_epoch * epochs;
                 (steps, breakdown.training / steps.max(1) as f64, peak)
@@ -463,7 +452,7 @@ impl Calibration {
                 });
                 let features = 4.0 * (m.hidden * rows.len()) as f64;
                 let peak =
-                    inference(heaviest).map(|i| model_bytes + features + check + i + tokens_bytes);
+                    inference(heaviest).map(|i| model_bytes + features + check + i + data_bytes);
                 let batches = train.len().div_ceil(config.eval_batch_size)
                     + validation.len().div_ceil(config.eval_batch_size);
                 (batches, encoding / batches.max(1) as f64, peak)
@@ -578,6 +567,56 @@ impl DataProfile {
         let held_out = rows.split_off(train);
         (rows, held_out)
     }
+}
+
+/// Read and check `data` as a run does, with all its rows (a row cap is applied per
+/// estimate): the data, the seconds it took and the host memory it took (the
+/// allocator keeps what it freed, so the reading's peak shows; 0 where unknown).
+fn read_data(data: &DataSpec) -> Result<(super::TrainData, f64, u64)> {
+    let start = Instant::now();
+    crate::allocator::release();
+    let held = memory::in_use(&Device::Cpu);
+    let all_rows = DataSpec {
+        split: SplitPlan {
+            max_rows: None,
+            ..data.split
+        },
+        ..data.clone()
+    };
+    let loaded = all_rows.load(true)?.data;
+    let seconds = start.elapsed().as_secs_f64();
+    let bytes = held
+        .zip(memory::in_use(&Device::Cpu))
+        .map_or(0, |(before, after)| after.saturating_sub(before));
+    if loaded.train.is_empty() || loaded.validation.is_empty() {
+        return Err(EngineError::Config(
+            "training and validation sets must both have rows".into(),
+        ));
+    }
+    Ok((loaded, seconds, bytes))
+}
+
+/// Measure on `target` (see [`measure::measure`]), writing the weights once beside
+/// `cache` (or in the temporary folder), and keep the measurement in `cache`.
+fn measure_and_keep(
+    config: &TrainConfig,
+    target: &Target,
+    labels: &[String],
+    rows: &Rows,
+    validation: &[String],
+    cache: Option<&Path>,
+    cancel: &AtomicBool,
+) -> Result<Option<Measured>> {
+    let scratch = cache
+        .and_then(Path::parent)
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(std::env::temp_dir, PathBuf::from);
+    std::fs::create_dir_all(&scratch).map_err(|e| EngineError::io(&scratch, e))?;
+    let measured = measure::measure(config, target, labels, rows, validation, &scratch, cancel)?;
+    if let (Some(path), Some(measured)) = (cache, &measured) {
+        cache::store(path, measured)?;
+    }
+    Ok(measured)
 }
 
 /// `n` values: `values` in order, repeated as often as needed (a sample standing for

@@ -27,6 +27,7 @@ fn calibration_of(available_bytes: Option<u64>, tokens: fn(usize) -> usize) -> C
             split: SplitPlan::default(),
             classes: 3,
             reading_seconds: 0.3,
+            reading_bytes: 20 << 20,
             tokenising_seconds_per_row: 1e-4,
             head_step_seconds_per_row: 1e-7,
         },
