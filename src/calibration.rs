@@ -51,6 +51,20 @@ pub fn tempered_softmax(logits: &[f32], temperature: f64) -> Vec<f64> {
     exps.iter().map(|e| e / sum).collect()
 }
 
+/// The most probable class of `probs` and its probability (the first on ties).
+pub fn top(probs: &[f64]) -> (usize, f64) {
+    probs
+        .iter()
+        .enumerate()
+        .fold((0, f64::NEG_INFINITY), |best, (i, &p)| {
+            if p > best.1 {
+                (i, p)
+            } else {
+                best
+            }
+        })
+}
+
 /// Mean negative log-likelihood of `truth` under `softmax(logits / temperature)`.
 pub fn nll(logits: &[Vec<f32>], truth: &[usize], temperature: f64) -> f64 {
     let total: f64 = logits
@@ -107,21 +121,7 @@ pub fn reliability(
 ) -> (f64, Vec<ReliabilityBin>) {
     let mut sums = vec![(0usize, 0.0f64, 0usize); BINS];
     for (row, &t) in logits.iter().zip(truth) {
-        let probs = tempered_softmax(row, temperature);
-        let (best, confidence) =
-            probs
-                .iter()
-                .enumerate()
-                .fold(
-                    (0, f64::NEG_INFINITY),
-                    |acc, (i, &p)| {
-                        if p > acc.1 {
-                            (i, p)
-                        } else {
-                            acc
-                        }
-                    },
-                );
+        let (best, confidence) = top(&tempered_softmax(row, temperature));
         let bin = ((confidence * BINS as f64) as usize).min(BINS - 1);
         sums[bin].0 += 1;
         sums[bin].1 += confidence;

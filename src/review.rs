@@ -145,6 +145,15 @@ pub enum ThresholdChoice {
 }
 
 impl ThresholdChoice {
+    /// The choice a person made: an accuracy to reach, else a threshold, else none.
+    pub fn given(threshold: Option<f64>, accuracy: Option<f64>) -> Option<Self> {
+        match (threshold, accuracy) {
+            (_, Some(a)) => Some(ThresholdChoice::ForAccuracy(a)),
+            (Some(t), None) => Some(ThresholdChoice::At(t)),
+            (None, None) => None,
+        }
+    }
+
     /// The threshold chosen on `trust`'s overall curve, with its operating point there.
     pub fn on(self, trust: &Trust) -> Result<RoutingThreshold> {
         let curve = &trust.coverage.overall;

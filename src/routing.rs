@@ -3,7 +3,7 @@
 //! the accuracy on them), overall and per predicted class, the operating point at a
 //! threshold, and the threshold a model keeps in its card.
 
-use crate::calibration::{measure, Calibration};
+use crate::calibration::{measure, tempered_softmax, top, Calibration};
 use serde::{Deserialize, Serialize};
 
 /// Where a ticket goes: handled automatically (its top probability clears the
@@ -194,19 +194,7 @@ impl Trust {
     ) -> Self {
         let (predicted, confidence): (Vec<usize>, Vec<f64>) = logits
             .iter()
-            .map(|row| {
-                let probs = crate::calibration::tempered_softmax(row, temperature);
-                probs
-                    .iter()
-                    .enumerate()
-                    .fold((0, f64::NEG_INFINITY), |best, (i, &p)| {
-                        if p > best.1 {
-                            (i, p)
-                        } else {
-                            best
-                        }
-                    })
-            })
+            .map(|row| top(&tempered_softmax(row, temperature)))
             .unzip();
         let coverage = Coverage::new(labels, &confidence, &predicted, truth);
         Self {

@@ -4,21 +4,14 @@
 mod common;
 
 use dialect::model_card::ModelCard;
-use dialect::{DeviceChoice, Predictor, TrainConfig, TrainEvent, Trainer};
+use dialect::{DeviceChoice, Predictor, TrainEvent, Trainer};
 use std::sync::atomic::AtomicBool;
 
 #[test]
 fn training_records_a_temperature_and_prediction_applies_it() {
     let work = tempfile::tempdir().unwrap();
     let data = common::tiny_train_data(work.path(), 10);
-    let config = TrainConfig {
-        model: common::tiny_model("bert").display().to_string(),
-        output_dir: work.path().join("model"),
-        epochs: 1,
-        max_length: 32,
-        device: DeviceChoice::Cpu,
-        ..TrainConfig::default()
-    };
+    let config = common::tiny_config(work.path());
     let mut reported = None;
     Trainer::run(
         &config,

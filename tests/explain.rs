@@ -7,7 +7,7 @@ mod common;
 use dialect::explain::Explanation;
 use dialect::model_card::ModelCard;
 use dialect::pii::PiiKind;
-use dialect::{DeviceChoice, Predictor, TextSpec, TrainConfig, Trainer};
+use dialect::{DeviceChoice, Predictor, TextSpec, Trainer};
 use std::sync::atomic::AtomicBool;
 
 fn tiny_predictor() -> Predictor {
@@ -169,14 +169,7 @@ fn a_scrubbing_model_explains_the_placeholder_as_one_word_at_its_temperature() {
     let mut spec = TextSpec::column("text");
     spec.scrub = vec![PiiKind::Email];
     data.text = Some(spec);
-    let config = TrainConfig {
-        model: common::tiny_model("bert").display().to_string(),
-        output_dir: work.path().join("model"),
-        epochs: 1,
-        max_length: 32,
-        device: DeviceChoice::Cpu,
-        ..TrainConfig::default()
-    };
+    let config = common::tiny_config(work.path());
     Trainer::run(&config, &data, |_| {}, &AtomicBool::new(false)).unwrap();
     // A temperature far from 1, so that leaving it out would show.
     let mut calibration = ModelCard::load(&config.output_dir)

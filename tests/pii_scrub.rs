@@ -4,7 +4,7 @@
 mod common;
 
 use dialect::pii::PiiKind;
-use dialect::{DeviceChoice, Predictor, TextSpec, TrainConfig, Trainer};
+use dialect::{DeviceChoice, Predictor, TextSpec, Trainer};
 use std::sync::atomic::AtomicBool;
 
 #[test]
@@ -14,14 +14,7 @@ fn a_scrubbing_model_never_sees_the_values_and_predicts_on_placeholders() {
     let mut spec = TextSpec::column("text");
     spec.scrub = vec![PiiKind::Email, PiiKind::Phone];
     data.text = Some(spec);
-    let config = TrainConfig {
-        model: common::tiny_model("bert").display().to_string(),
-        output_dir: work.path().join("model"),
-        epochs: 1,
-        max_length: 32,
-        device: DeviceChoice::Cpu,
-        ..TrainConfig::default()
-    };
+    let config = common::tiny_config(work.path());
     Trainer::run(&config, &data, |_| {}, &AtomicBool::new(false)).unwrap();
     let predictor = Predictor::load(&config.output_dir, DeviceChoice::Cpu).unwrap();
     assert_eq!(

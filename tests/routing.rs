@@ -6,21 +6,14 @@ mod common;
 use dialect::predict::keep_threshold;
 use dialect::review::ThresholdChoice;
 use dialect::routing::{Route, RoutingThreshold};
-use dialect::{DeviceChoice, Predictor, TextSpec, TrainConfig, Trainer};
+use dialect::{DeviceChoice, Predictor, TextSpec, Trainer};
 use std::sync::atomic::AtomicBool;
 
 #[test]
 fn a_kept_threshold_routes_the_unsure_tickets_to_a_person() {
     let work = tempfile::tempdir().unwrap();
     let data = common::tiny_train_data(work.path(), 10);
-    let config = TrainConfig {
-        model: common::tiny_model("bert").display().to_string(),
-        output_dir: work.path().join("model"),
-        epochs: 1,
-        max_length: 32,
-        device: DeviceChoice::Cpu,
-        ..TrainConfig::default()
-    };
+    let config = common::tiny_config(work.path());
     Trainer::run(&config, &data, |_| {}, &AtomicBool::new(false)).unwrap();
     let model = &config.output_dir;
     let val_csv = work.path().join("val.csv");

@@ -91,3 +91,15 @@ pub fn tiny_train_data(dir: &Path, per_class: usize) -> dialect::train::TrainDat
         text: Some(dialect::TextSpec::column("text")),
     }
 }
+
+/// One epoch of the tiny BERT on the CPU at max length 32, saving into `dir/model`.
+pub fn tiny_config(dir: &Path) -> dialect::TrainConfig {
+    dialect::TrainConfig {
+        model: tiny_model("bert").display().to_string(),
+        output_dir: dir.join("model"),
+        epochs: 1,
+        max_length: 32,
+        device: dialect::DeviceChoice::Cpu,
+        ..dialect::TrainConfig::default()
+    }
+}

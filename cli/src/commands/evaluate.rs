@@ -24,11 +24,7 @@ pub fn run(args: EvaluateArgs) -> Result<ExitCode, EngineError> {
         &on.label.column(),
         map.as_ref(),
     )?;
-    let choice = match (args.threshold, args.for_accuracy) {
-        (_, Some(accuracy)) => Some(ThresholdChoice::ForAccuracy(accuracy)),
-        (Some(t), None) => Some(ThresholdChoice::At(t)),
-        (None, None) => None,
-    };
+    let choice = ThresholdChoice::given(args.threshold, args.for_accuracy);
     let chosen = choice.map(|c| c.on(&evaluation.trust)).transpose()?;
     if args.keep {
         let Some(routing) = &chosen else {

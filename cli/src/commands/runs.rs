@@ -54,11 +54,7 @@ pub fn run(args: RunsArgs) -> Result<ExitCode, EngineError> {
             accuracy,
             clear: _,
         } => {
-            let choice = match (value, accuracy) {
-                (_, Some(a)) => Some(ThresholdChoice::ForAccuracy(a)),
-                (Some(t), None) => Some(ThresholdChoice::At(t)),
-                (None, None) => None,
-            };
+            let choice = ThresholdChoice::given(value, accuracy);
             let kept = keep_run_threshold(&store, &id, choice, DeviceChoice::Auto)?;
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&kept)?);
