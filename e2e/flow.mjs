@@ -244,7 +244,7 @@ try {
   await (await runs[0].$('button')).click();
   await shot(browser, '09-runs');
   await click(browser, 'export-run');
-  await waitText(browser, 'export-result', (t) => t.includes('dialect-'));
+  await waitText(browser, 'export-result', (t) => t.includes('dialect-'), 60_000);
 
   // ---- Ticket Tagger issues, opened through the file-picker path ----
   await click(browser, 'nav-data');

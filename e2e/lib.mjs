@@ -28,8 +28,11 @@ export async function byTestId(browser, id, timeout = 20_000) {
   return el;
 }
 
-export async function click(browser, id, timeout) {
+/** Click the element once it is displayed and enabled (a button that is still
+ * disabled, e.g. while its screen loads, would swallow the click). */
+export async function click(browser, id, timeout = 20_000) {
   const el = await byTestId(browser, id, timeout);
+  await el.waitForEnabled({ timeout, timeoutMsg: `[data-testid="${id}"] still disabled after ${timeout} ms` });
   await el.scrollIntoView({ block: 'center' });
   await el.click();
   return el;

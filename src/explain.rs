@@ -1,10 +1,11 @@
 //! Why a ticket gets its class: each word's effect on every class's probability,
-//! measured by deleting the word (occlusion). A word is one of the tokenizer's words
-//! (BERT's split punctuation into words of their own; a scrubbed value's placeholder
-//! is one word); deleting it removes all its subword tokens from the one tokenisation
-//! of the text, and every such variant runs through the predictor's own batched
-//! forward pass (int8 when it predicts in int8). The scores are exact for the model:
-//! each is what deleting that word does to its output.
+//! measured by deleting the word (occlusion). A word is what a reader calls one: a run
+//! of text without spaces ("don't", "crash?", a URL), except that CJK ideographs, which
+//! are written without spaces, are words of their own, and a scrubbed value's
+//! placeholder is one word. Deleting a word removes all its subword tokens from the one
+//! tokenisation of the text, and every such variant runs through the predictor's own
+//! batched forward pass (int8 when it predicts in int8). The scores are exact for the
+//! model: each is what deleting that word does to its output.
 
 use crate::error::{EngineError, Result};
 use crate::inference::argmax;
@@ -152,7 +153,9 @@ enum WordKey {
 }
 
 /// The encoding's words in text order (special tokens left out), each span on char
-/// boundaries of `text`, after the previous word's and never overlapping it.
+/// boundaries of `text`, after the previous word's and never overlapping it. Tokens
+/// of one tokenizer word, of one placeholder, or with no space between them (unless a
+/// CJK ideograph is on either side) make one word.
 fn words_of(text: &str, encoding: &Encoding, placeholders: &[(usize, usize)]) -> Vec<Word> {
     let special = encoding.get_special_tokens_mask();
     let word_ids = encoding.get_word_ids();
@@ -174,8 +177,20 @@ fn words_of(text: &str, encoding: &Encoding, placeholders: &[(usize, usize)]) ->
                 .map_or(WordKey::Token(i), WordKey::Word),
         };
         let floor = words.last().map_or(0, |w| w.end);
+        let placeholder = |k: Option<WordKey>| matches!(k, Some(WordKey::Placeholder(_)));
+        let joins = |word: &Word| {
+            last_key == Some(key)
+                || (start <= word.end
+                    && !placeholder(last_key)
+                    && !placeholder(Some(key))
+                    && !text[..word.end].chars().next_back().is_some_and(is_cjk)
+                    && !text[text.floor_char_boundary(start)..]
+                        .chars()
+                        .next()
+                        .is_some_and(is_cjk))
+        };
         match words.last_mut() {
-            Some(word) if last_key == Some(key) => {
+            Some(word) if joins(word) => {
                 word.tokens.push(i);
                 word.end = text.ceil_char_boundary(end).max(word.end);
             }
@@ -191,6 +206,22 @@ fn words_of(text: &str, encoding: &Encoding, placeholders: &[(usize, usize)]) ->
         last_key = Some(key);
     }
     words
+}
+
+/// A CJK ideograph: BERT's tokenizer makes each a word, as it reads text written
+/// without spaces (the ranges of its `_is_chinese_char`).
+fn is_cjk(c: char) -> bool {
+    matches!(
+        c as u32,
+        0x4E00..=0x9FFF
+            | 0x3400..=0x4DBF
+            | 0x20000..=0x2A6DF
+            | 0x2A700..=0x2B73F
+            | 0x2B740..=0x2B81F
+            | 0x2B820..=0x2CEAF
+            | 0xF900..=0xFAFF
+            | 0x2F800..=0x2FA1F
+    )
 }
 
 /// `text` cut at `words` (spans in order, not overlapping): the words and the text

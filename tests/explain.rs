@@ -128,11 +128,31 @@ fn pieces_give_back_any_text_and_point_at_their_words() {
         .explain("Café CRASHES — naïve 日本 user 🚀 login!")
         .unwrap();
     let words = word_texts(&e);
-    for expected in [
-        "Café", "CRASHES", "—", "naïve", "日", "本", "🚀", "login", "!",
-    ] {
-        assert!(words.contains(&expected), "{expected} in {words:?}");
-    }
+    // A word is a run without spaces, but CJK ideographs are words of their own.
+    assert_eq!(
+        words,
+        ["Café", "CRASHES", "—", "naïve", "日", "本", "user", "🚀", "login!"]
+    );
+    let e = predictor
+        .explain("don't crash? see https://x.io/a-b.html,日本ok")
+        .unwrap();
+    assert_eq!(
+        word_texts(&e),
+        ["don't", "crash?", "see", "https://x.io/a-b.html,", "日", "本", "ok"]
+    );
+}
+
+#[test]
+fn a_word_with_its_punctuation_is_deleted_whole() {
+    let predictor = tiny_predictor();
+    let text = "login fails, the app crashes!";
+    let e = predictor.explain(text).unwrap();
+    assert_eq!(word_texts(&e), ["login", "fails,", "the", "app", "crashes!"]);
+    let largest = [(1, "login  the app crashes!"), (4, "login fails, the app ")]
+        .into_iter()
+        .map(|(w, edited)| assert_matches_hand_computed(&predictor, &e, w, text, edited))
+        .fold(0f64, f64::max);
+    assert!(largest > 1e-2, "largest score {largest}");
 }
 
 #[test]
@@ -187,7 +207,7 @@ fn a_scrubbing_model_explains_the_placeholder_as_one_word_at_its_temperature() {
     let words = word_texts(&e);
     assert_eq!(
         words,
-        ["crash", "when", "saving", ",", "write", "to", "[EMAIL]", "please"]
+        ["crash", "when", "saving,", "write", "to", "[EMAIL]", "please"]
     );
     let email = words.iter().position(|w| *w == "[EMAIL]").unwrap();
     let largest = assert_matches_hand_computed(
