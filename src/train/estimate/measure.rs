@@ -25,6 +25,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Rows in the timed inference batches.
 const INFERENCE_ROWS: usize = 16;
+/// The inference batch is timed at least this many times, and for at least this many
+/// seconds in all, but at most the last number of times (the median counts).
+const TIMED_INFERENCE: (usize, f64, usize) = (3, 0.5, 25);
 /// How far beyond the timed batches' work a measurement is trusted: a step's time grows
 /// less than in proportion to its tokens (larger matrix products run more efficiently),
 /// so a cost fitted on short rows overstates long ones (Banking77's ~20 tokens a row
@@ -213,9 +216,19 @@ pub(super) fn measure(
     let items: Vec<&Encoded> = rows.iter().collect();
     let frozen = model.frozen()?;
     let time = |model: &SequenceClassifier, packed: bool, pooled: bool| -> Result<f64> {
-        // A warm-up on two rows, then the batch.
-        let mut seconds = 0.0;
-        for batch in [&items[..items.len().min(2)], &items[..]] {
+        // A warm-up on two rows, then the batch until it has been timed at least
+        // `TIMED_INFERENCE.0` times and for `TIMED_INFERENCE.1` seconds (a batch of short
+        // rows takes milliseconds): the median, so that one pass slowed by another
+        // process does not set the estimate.
+        let warm_up = &items[..items.len().min(2)];
+        let (least, span, most) = TIMED_INFERENCE;
+        let mut seconds: Vec<f64> = Vec::new();
+        let passes = std::iter::once(warm_up).chain(std::iter::repeat(&items[..]));
+        for (pass, batch) in passes.enumerate() {
+            let timed: f64 = seconds.iter().sum();
+            if seconds.len() >= most || (seconds.len() >= least && timed >= span) {
+                break;
+            }
             let start = Instant::now();
             let batch = if packed {
                 encoder.collate_packed(batch, device)?
@@ -228,9 +241,13 @@ pub(super) fn measure(
                 model.forward(&batch, &Mode::Eval)?
             };
             out.to_vec2::<f32>()?;
-            seconds = start.elapsed().as_secs_f64();
+            if pass > 0 {
+                seconds.push(start.elapsed().as_secs_f64());
+            }
         }
-        Ok(seconds / work.batch(&lens(&items), packed).max(1.0))
+        seconds.sort_by(f64::total_cmp);
+        let median = seconds.get(seconds.len() / 2).copied().unwrap_or(0.0);
+        Ok(median / work.batch(&lens(&items), packed).max(1.0))
     };
     let loaded = memory::in_use(device);
     let encode_per_work = time(&frozen, false, true)?;
