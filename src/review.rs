@@ -238,10 +238,11 @@ fn recorded_rows(
         &spec.label_column,
         spec.label_map.as_ref(),
     )?;
-    // Scored with the corrections the run trained with (they name the data file's rows).
-    let examples = match &spec.validation {
-        Some(_) => data.examples,
-        None => spec
+    // Scored with the corrections the run trained with (each file's own).
+    let examples = match (&spec.validation, &spec.validation_corrections) {
+        (Some(_), None) => data.examples,
+        (Some(_), Some(own)) => own.resolve(&data.examples).apply(data.examples),
+        (None, _) => spec
             .resolve_corrections(&data.examples)
             .apply(data.examples),
     };

@@ -25,6 +25,8 @@ pub enum Setting {
     BestMetric,
     EarlyStoppingPatience,
     GroupByLength,
+    ClassWeights,
+    Sampler,
     Device,
     Precision,
     NewHead,
@@ -40,7 +42,7 @@ pub enum Setting {
 
 impl Setting {
     /// Every setting, in the order the CLI's help lists them.
-    pub const ALL: [Setting; 25] = [
+    pub const ALL: [Setting; 27] = [
         Setting::Model,
         Setting::Method,
         Setting::Epochs,
@@ -55,6 +57,8 @@ impl Setting {
         Setting::BestMetric,
         Setting::EarlyStoppingPatience,
         Setting::GroupByLength,
+        Setting::ClassWeights,
+        Setting::Sampler,
         Setting::Device,
         Setting::Precision,
         Setting::NewHead,
@@ -100,6 +104,8 @@ impl Setting {
             Setting::BestMetric => ("Best model by", "--best-metric", "Metric that picks the best epoch: accuracy or macro-f1."),
             Setting::EarlyStoppingPatience => ("Early stopping", "--early-stopping", "Stop after N epochs without improvement; off when not set."),
             Setting::GroupByLength => ("Group by length", "--group-by-length", "Batch rows of similar length together (less padding on GPUs; the CPU's batches have none). Batches then mix classes less, which can cost accuracy."),
+            Setting::ClassWeights => ("Class weights", "--class-weights", "For a few big classes and a long tail: none, inverse (each class weighs as much in the loss as an average one) or effective (Cui et al. 2019; milder on large classes)."),
+            Setting::Sampler => ("Batch sampling", "--sampler", "shuffle (every row once per epoch) or balanced (as many rows, drawn with replacement so classes appear about equally often). Fine-tuning only."),
             Setting::Device => ("Device", "--device", "auto, cpu, cuda or metal."),
             Setting::Precision => ("Precision", "--precision", "auto (bf16 mixed precision on CUDA GPUs that run it natively, f32 elsewhere), f32 or bf16. Weights and optimiser state stay f32."),
             Setting::NewHead => ("Replace the classifier head", "--new-head", "Replace the base model's classification head when it does not fit the classes (e.g. to fine-tune an existing classifier on other classes)."),

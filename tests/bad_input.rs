@@ -52,6 +52,8 @@ fn assert_data_error(
 
 fn text_and_label(path: &Path) -> DataSpec {
     DataSpec {
+        validation_corrections: None,
+        drop_overlap: false,
         corrections: None,
         path: path.to_path_buf(),
         text: TextSpec::column("text"),

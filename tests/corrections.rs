@@ -29,6 +29,8 @@ fn spec(path: &Path, corrections: Option<Corrections>) -> DataSpec {
     map.mapping
         .insert("question".into(), Some("question".into()));
     DataSpec {
+        validation_corrections: None,
+        drop_overlap: false,
         path: path.to_path_buf(),
         text: TextSpec::column("text"),
         label_column: "label".into(),

@@ -138,7 +138,15 @@ fn pieces_give_back_any_text_and_point_at_their_words() {
         .unwrap();
     assert_eq!(
         word_texts(&e),
-        ["don't", "crash?", "see", "https://x.io/a-b.html,", "日", "本", "ok"]
+        [
+            "don't",
+            "crash?",
+            "see",
+            "https://x.io/a-b.html,",
+            "日",
+            "本",
+            "ok"
+        ]
     );
 }
 
@@ -147,7 +155,10 @@ fn a_word_with_its_punctuation_is_deleted_whole() {
     let predictor = tiny_predictor();
     let text = "login fails, the app crashes!";
     let e = predictor.explain(text).unwrap();
-    assert_eq!(word_texts(&e), ["login", "fails,", "the", "app", "crashes!"]);
+    assert_eq!(
+        word_texts(&e),
+        ["login", "fails,", "the", "app", "crashes!"]
+    );
     let largest = [(1, "login  the app crashes!"), (4, "login fails, the app ")]
         .into_iter()
         .map(|(w, edited)| assert_matches_hand_computed(&predictor, &e, w, text, edited))

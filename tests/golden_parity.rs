@@ -1,4 +1,5 @@
-//! Parity with transformers: logits of the tiny DistilBERT and BERT fixtures, and the
+//! Parity with transformers: logits of the tiny DistilBERT, BERT, RoBERTa and XLM-RoBERTa
+//! fixtures, and the
 //! parameters and logits after 3 AdamW steps (dropout off, schedule and clipping on),
 //! against values transformers computed (tools/golden/make_golden.py); and a whole
 //! 112-step, 14-epoch run against transformers' Trainer itself
@@ -300,11 +301,26 @@ fn bert_run_of_112_padding_free_steps_tracks_the_trainer() {
     check_long_horizon("bert", true);
 }
 
+#[test]
+fn roberta_run_of_112_steps_tracks_the_trainer() {
+    check_long_horizon("roberta", false);
+}
+
+#[test]
+fn roberta_run_of_112_padding_free_steps_tracks_the_trainer() {
+    check_long_horizon("roberta", true);
+}
+
+#[test]
+fn xlm_roberta_run_of_112_padding_free_steps_tracks_the_trainer() {
+    check_long_horizon("xlm_roberta", true);
+}
+
 /// A padding-free batch gives the logits of the padded one, first-token-only last
 /// layer included, and the same for a single row.
 #[test]
 fn padding_free_batches_give_the_padded_logits() {
-    for arch in ["distilbert", "bert"] {
+    for arch in ["distilbert", "bert", "roberta", "xlm_roberta"] {
         let g = golden(arch);
         let dir = common::tiny_model(arch);
         let model = SequenceClassifier::load(&dir, None, &Device::Cpu, 0).unwrap();
@@ -349,6 +365,26 @@ fn distilbert_three_adamw_steps_match_transformers() {
 #[test]
 fn bert_three_adamw_steps_match_transformers() {
     check_three_steps("bert");
+}
+
+#[test]
+fn roberta_logits_match_transformers() {
+    check_logits("roberta");
+}
+
+#[test]
+fn xlm_roberta_logits_match_transformers() {
+    check_logits("xlm_roberta");
+}
+
+#[test]
+fn roberta_three_adamw_steps_match_transformers() {
+    check_three_steps("roberta");
+}
+
+#[test]
+fn xlm_roberta_three_adamw_steps_match_transformers() {
+    check_three_steps("xlm_roberta");
 }
 
 /// An old-style checkpoint of the same BERT weights: `pytorch_model.bin`, no `bert.`

@@ -1,5 +1,6 @@
-//! Every trainable tensor of the DistilBERT and BERT classifiers receives a gradient
-//! from one backward pass (candle's fused LayerNorm/softmax would silently give none).
+//! Every trainable tensor of the DistilBERT, BERT and RoBERTa-family classifiers
+//! receives a gradient from one backward pass (candle's fused LayerNorm/softmax would
+//! silently give none).
 
 mod common;
 
@@ -9,7 +10,8 @@ use dialect::model::params::HeadPolicy;
 use dialect::model::tokenize::TextEncoder;
 use dialect::model::SequenceClassifier;
 
-fn check(arch: &str) {
+/// `head`: the weight transformers' head for `arch` initialises for new classes.
+fn check(arch: &str, head: &str) {
     let dir = common::tiny_model(arch);
     let labels = vec![
         "a".to_string(),
@@ -29,7 +31,7 @@ fn check(arch: &str) {
     .unwrap();
     assert_eq!(
         model.newly_initialised(),
-        ["classifier.weight", "classifier.bias"]
+        [format!("{head}.weight"), format!("{head}.bias")]
     );
     let encoder = TextEncoder::load(&dir, 64).unwrap();
     let texts: Vec<String> = [
@@ -77,12 +79,22 @@ fn check(arch: &str) {
 
 #[test]
 fn every_distilbert_tensor_gets_a_gradient() {
-    check("distilbert");
+    check("distilbert", "classifier");
 }
 
 #[test]
 fn every_bert_tensor_gets_a_gradient() {
-    check("bert");
+    check("bert", "classifier");
+}
+
+#[test]
+fn every_roberta_tensor_gets_a_gradient() {
+    check("roberta", "classifier.out_proj");
+}
+
+#[test]
+fn every_xlm_roberta_tensor_gets_a_gradient() {
+    check("xlm_roberta", "classifier.out_proj");
 }
 
 /// candle's backward as patched in `vendor/candle-core` (the first gradient reaching a

@@ -165,6 +165,14 @@ pub struct TrainArgs {
     pub runs_dir: Option<PathBuf>,
     #[arg(long, help = Setting::Validation.help())]
     pub validation: Option<PathBuf>,
+    /// Corrections file for the --validation file (its own: corrections name a file's
+    /// rows), applied after the label map and recorded with the run.
+    #[arg(long, value_name = "FILE", requires = "validation")]
+    pub validation_corrections: Option<PathBuf>,
+    /// Leave out the --validation file's tickets that repeat training tickets (the
+    /// same or nearly the same text) instead of only warning about them.
+    #[arg(long, requires = "validation")]
+    pub drop_overlap: bool,
     #[arg(long, help = cli_help(Setting::ValidationFraction))]
     pub validation_fraction: Option<f64>,
     #[arg(long, help = cli_help(Setting::SplitSeed))]
@@ -201,6 +209,10 @@ pub struct TrainArgs {
     pub early_stopping: Option<usize>,
     #[arg(long, help = Setting::GroupByLength.help())]
     pub group_by_length: bool,
+    #[arg(long, value_name = "none|inverse|effective", help = cli_help(Setting::ClassWeights))]
+    pub class_weights: Option<String>,
+    #[arg(long, value_name = "shuffle|balanced", help = cli_help(Setting::Sampler))]
+    pub sampler: Option<String>,
     #[arg(long, help = cli_help(Setting::Device))]
     pub device: Option<String>,
     #[arg(long, help = Setting::Method.help())]
@@ -242,6 +254,8 @@ impl TrainArgs {
         set(&mut c.max_length, self.max_length);
         set(&mut c.seed, self.seed);
         set(&mut c.best_metric, parsed(&self.best_metric)?);
+        set(&mut c.class_weights, parsed(&self.class_weights)?);
+        set(&mut c.sampler, parsed(&self.sampler)?);
         set(&mut c.device, parsed(&self.device)?);
         set(&mut c.precision, parsed(&self.precision)?);
         if self.early_stopping.is_some() {
@@ -281,6 +295,12 @@ impl TrainArgs {
                 .as_deref()
                 .map(Corrections::load)
                 .transpose()?,
+            validation_corrections: self
+                .validation_corrections
+                .as_deref()
+                .map(Corrections::load)
+                .transpose()?,
+            drop_overlap: self.drop_overlap,
         }))
     }
 }
@@ -421,6 +441,9 @@ pub struct InspectArgs {
     /// Separate validation file (adds the train/validation leakage check).
     #[arg(long)]
     pub validation: Option<PathBuf>,
+    /// Corrections file for the --validation file, applied after the label map.
+    #[arg(long, value_name = "FILE", requires = "validation")]
+    pub validation_corrections: Option<PathBuf>,
     /// Model whose tokenizer measures truncation (folder or hub id); skipped when omitted.
     #[arg(long)]
     pub model: Option<String>,

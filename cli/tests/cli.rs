@@ -946,7 +946,11 @@ fn devices_and_models_are_listed() {
         .success()
         .stdout(
             predicate::str::contains("distilbert-base-uncased")
-                .and(predicate::str::contains("needs a download")),
+                .and(predicate::str::contains("needs a download"))
+                .and(predicate::str::is_match(
+                    r"FacebookAI/xlm-roberta-base +multilingual +needs a download \(≈ 1100 MB\)",
+                )
+                .unwrap()),
         );
 }
 
@@ -1415,4 +1419,206 @@ fn predict_explain_shows_the_words_behind_the_class() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("--explain"));
+}
+
+#[test]
+fn class_weights_and_the_balanced_sampler_are_recorded_shown_and_kept_by_retrain() {
+    let help = dialect().args(["train", "--help"]).assert().success();
+    let help = String::from_utf8(help.get_output().stdout.clone()).unwrap();
+    assert!(
+        help.contains("--class-weights") && help.contains("--sampler"),
+        "{help}"
+    );
+    let work = tempfile::tempdir().unwrap();
+    let csv = common::tiny_csv(work.path(), 10);
+    let runs = work.path().join("runs");
+    let first = recorded_run(
+        &csv,
+        &runs,
+        &["--class-weights", "inverse", "--sampler", "balanced"],
+    );
+    let recorded = |id: &str| -> serde_json::Value {
+        let list = dialect()
+            .args(["runs", "--json", "--runs-dir"])
+            .arg(&runs)
+            .assert()
+            .success();
+        let list: serde_json::Value = serde_json::from_slice(&list.get_output().stdout).unwrap();
+        let run = list.as_array().unwrap().iter().find(|r| r["id"] == id);
+        run.unwrap().clone()
+    };
+    let run = recorded(&first);
+    assert_eq!(run["status"], "finished");
+    assert_eq!(run["config"]["classWeights"], "inverse");
+    assert_eq!(run["config"]["sampler"], "balanced");
+    dialect()
+        .args(["runs", "show", &first, "--runs-dir"])
+        .arg(&runs)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "trained with --class-weights inverse --sampler balanced",
+        ));
+    dialect()
+        .args(["train", "--retrain", &first, "--runs-dir"])
+        .arg(&runs)
+        .assert()
+        .success();
+    let list = dialect()
+        .args(["runs", "--json", "--runs-dir"])
+        .arg(&runs)
+        .assert()
+        .success();
+    let list: serde_json::Value = serde_json::from_slice(&list.get_output().stdout).unwrap();
+    let second = list[0]["id"].as_str().unwrap().to_string();
+    assert_ne!(second, first);
+    let retrained = recorded(&second);
+    assert_eq!(retrained["config"]["classWeights"], "inverse");
+    assert_eq!(retrained["config"]["sampler"], "balanced");
+    // A run with the defaults shows no such line.
+    let plain = recorded_run(&csv, &runs, &["--class-weights", "none"]);
+    dialect()
+        .args(["runs", "show", &plain, "--runs-dir"])
+        .arg(&runs)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("trained with --").not());
+    dialect()
+        .args(["train", csv.to_str().unwrap(), "--sampler", "stratified"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("shuffle or balanced"));
+}
+
+#[test]
+fn inspect_with_a_model_says_whether_it_speaks_the_tickets_language() {
+    let work = tempfile::tempdir().unwrap();
+    let german = [
+        "Die Anwendung stürzt jedes Mal ab, wenn ich die Einstellungen öffnen möchte.",
+        "Ich kann mein Passwort nicht zurücksetzen, die Bestätigungsmail kommt nie an.",
+        "Bitte fügen Sie einen dunklen Modus für die mobile Anwendung hinzu.",
+        "Seit dem letzten Update werden meine Rechnungen nicht mehr heruntergeladen.",
+    ];
+    let english = [
+        "The application crashes every time I try to open the settings page.",
+        "I cannot reset my password, the confirmation email never arrives.",
+        "Please add a dark mode to the mobile application, my eyes hurt at night.",
+        "Since the last update my invoices are no longer downloaded.",
+    ];
+    let inspect = |name: &str, texts: &[&str], json: bool| {
+        let csv = work.path().join(name);
+        let rows: String = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| format!("\"{t}\",{}\n", ["bug", "feature"][i % 2]))
+            .collect();
+        std::fs::write(&csv, format!("text,label\n{rows}{rows}")).unwrap();
+        let mut cmd = dialect();
+        cmd.args(["inspect", csv.to_str().unwrap()])
+            .args(["--model", "sentence-transformers/all-MiniLM-L6-v2"]);
+        if json {
+            cmd.arg("--json");
+        }
+        let out = cmd.assert().success().get_output().stdout.clone();
+        String::from_utf8(out).unwrap()
+    };
+    let report = |name, texts| -> serde_json::Value {
+        serde_json::from_str::<serde_json::Value>(&inspect(name, texts, true)).unwrap()["language"]
+            .clone()
+    };
+    let de = report("de.csv", &german);
+    assert_eq!(de["rowsSampled"], 8);
+    assert_eq!(de["languages"][0]["name"], "German", "{de}");
+    assert_eq!(de["model"]["languages"], "english");
+    assert_eq!(
+        de["advice"]["suggestedModel"], "intfloat/multilingual-e5-small",
+        "{de}"
+    );
+    let en = report("en.csv", &english);
+    assert_eq!(en["languages"][0]["name"], "English", "{en}");
+    assert!(en["advice"].is_null(), "{en}");
+    // The English model cuts German words into more pieces than English ones.
+    let pieces = |r: &serde_json::Value| r["vocabulary"]["piecesPerWord"].as_f64().unwrap();
+    assert!(pieces(&de) > pieces(&en) + 0.2, "{de} {en}");
+
+    let text = inspect("de.csv", &german, false);
+    assert!(text.contains("language and vocabulary"), "{text}");
+    assert!(text.contains("German 100% (8)"), "{text}");
+    assert!(
+        text.contains("advice      100% of the tickets are German; all-MiniLM-L6-v2 was pre-trained on English only"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_validation_file_is_checked_for_repeated_tickets_and_can_leave_them_out() {
+    let work = tempfile::tempdir().unwrap();
+    let csv = common::tiny_csv(work.path(), 5);
+    let val = work.path().join("val.csv");
+    std::fs::write(
+        &val,
+        "text,label\n\
+         \"The app crashes when I click LOGIN!\",bug\n\
+         \"would like an export option please\",feature_request\n\
+         \"who do i call about my plan\",general_inquiry\n\
+         \"the screen flickers on my tablet\",bug\n\
+         \"can someone explain the monthly fee\",general_inquiry\n",
+    )
+    .unwrap();
+    let inspect = dialect()
+        .args(["inspect", csv.to_str().unwrap(), "--validation"])
+        .arg(&val)
+        .assert()
+        .success();
+    let out = String::from_utf8_lossy(&inspect.get_output().stdout).to_string();
+    assert!(
+        out.contains("2 validation texts also occur in training (1 the same"),
+        "{out}"
+    );
+    assert!(
+        out.contains("validation line 2 repeats training line 2 (same text)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("validation line 3 repeats training line 6 (word similarity 0.83)"),
+        "{out}"
+    );
+
+    // Its own corrections drop line 5; --drop-overlap leaves out lines 2 and 3.
+    let corrections = work.path().join("val-corrections.json");
+    dialect()
+        .arg("corrections")
+        .arg(&corrections)
+        .args(["set", "--data"])
+        .arg(&val)
+        .args(["--line", "5", "--drop"])
+        .assert()
+        .success();
+    let runs = work.path().join("runs");
+    let id = recorded_run(
+        &csv,
+        &runs,
+        &[
+            "--validation",
+            val.to_str().unwrap(),
+            "--validation-corrections",
+            corrections.to_str().unwrap(),
+            "--drop-overlap",
+        ],
+    );
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(runs.join(&id).join("run.json")).unwrap())
+            .unwrap();
+    assert_eq!(record["data"]["validation"], val.to_str().unwrap());
+    assert_eq!(record["data"]["dropOverlap"], true);
+    assert_eq!(
+        record["data"]["validationCorrections"]["corrections"][0]["line"],
+        5
+    );
+    let rows: Vec<(usize, String)> = serde_json::from_str(
+        &std::fs::read_to_string(runs.join(&id).join("validation-rows.json")).unwrap(),
+    )
+    .unwrap();
+    let lines: Vec<usize> = rows.iter().map(|(line, _)| *line).collect();
+    assert_eq!(lines, vec![4, 6]);
 }

@@ -98,6 +98,8 @@ fn cli_resumes_a_cancelled_run_to_the_end() {
     let csv = common::tiny_csv(work.path(), 6);
     let store = RunStore::new(work.path().join("runs"));
     let spec = dialect::train::DataSpec {
+        validation_corrections: None,
+        drop_overlap: false,
         corrections: None,
         path: csv,
         text: TextSpec::column("text"),

@@ -9,6 +9,8 @@ use std::path::PathBuf;
 
 /// Stands in for the answer of an open-file dialog (`e2e-dialogs` builds only).
 pub const OPEN_FILE_ENV: &str = "DIALECT_OPEN_FILE";
+/// Stands in for the answer of the validation file dialog (`e2e-dialogs` builds only).
+pub const OPEN_VALIDATION_ENV: &str = "DIALECT_OPEN_VALIDATION";
 /// Stands in for the answer of a save-file dialog (`e2e-dialogs` builds only).
 pub const SAVE_FILE_ENV: &str = "DIALECT_SAVE_FILE";
 /// Stands in for the answer of the export folder dialog (`e2e-dialogs` builds only).
@@ -32,7 +34,22 @@ fn stand_in(_var: &str) -> Option<PathBuf> {
 
 /// Ask for a file to open; `None` when cancelled.
 pub async fn open_file(title: &str, filters: &[(&str, &[&str])]) -> Option<PathBuf> {
-    if let Some(path) = stand_in(OPEN_FILE_ENV) {
+    pick_file(OPEN_FILE_ENV, title, filters).await
+}
+
+/// Ask for a validation file to open (its own stand-in, so a test can answer the data
+/// file's dialog and this one differently); `None` when cancelled.
+pub async fn open_validation_file(title: &str, filters: &[(&str, &[&str])]) -> Option<PathBuf> {
+    pick_file(OPEN_VALIDATION_ENV, title, filters).await
+}
+
+/// Ask for a file to open, `stand_in_var` answering in tests; `None` when cancelled.
+async fn pick_file(
+    stand_in_var: &str,
+    title: &str,
+    filters: &[(&str, &[&str])],
+) -> Option<PathBuf> {
+    if let Some(path) = stand_in(stand_in_var) {
         return Some(path);
     }
     let mut dialog = AsyncFileDialog::new().set_title(title);
@@ -74,7 +91,13 @@ mod tests {
 
     #[test]
     fn stand_ins_answer_only_in_e2e_dialog_builds() {
-        for var in [OPEN_FILE_ENV, SAVE_FILE_ENV, SAVE_DIR_ENV, MODEL_DIR_ENV] {
+        for var in [
+            OPEN_FILE_ENV,
+            OPEN_VALIDATION_ENV,
+            SAVE_FILE_ENV,
+            SAVE_DIR_ENV,
+            MODEL_DIR_ENV,
+        ] {
             std::env::set_var(var, "/tmp/granted-without-a-dialog");
             let answer = stand_in(var);
             std::env::remove_var(var);

@@ -1,10 +1,11 @@
-//! The data screen's memory between commands: the file last read, with its rows and
-//! token counts, so another label map, model or split is checked without reading it
+//! The data screen's memory between commands: the file last read, with its rows, token
+//! counts and language report, so another label map, model or split is checked without reading it
 //! again, and the flag that cancels the inspection in progress.
 
 use crate::error::AppResult;
 use crate::sync::lock;
 use dialect::dataset::inspect::{FileRows, TokenCounts};
+use dialect::dataset::language::{ChosenModel, LanguageReport};
 use dialect::model::tokenize::TextEncoder;
 use dialect::TextSpec;
 use std::path::{Path, PathBuf};
@@ -18,12 +19,17 @@ pub struct DataState {
     cancel: Arc<Mutex<Arc<AtomicBool>>>,
 }
 
-/// A file read with some columns, and its token counts for the last model measured.
+/// A file read with some columns, and its token counts and language report for the
+/// last model measured.
 pub struct ReadFile {
     key: FileKey,
     pub rows: FileRows,
     tokens: Mutex<Option<(PathBuf, Arc<TokenCounts>)>>,
+    language: Mutex<Option<(LanguageKey, LanguageReport)>>,
 }
+
+/// The model (id and folder, if on this machine) a language report was made for.
+type LanguageKey = Option<(String, Option<PathBuf>)>;
 
 impl ReadFile {
     /// Whether this read answers `key`: the same file, unchanged, with the columns asked
@@ -55,6 +61,20 @@ impl ReadFile {
         let tokens = Arc::new(tokens);
         *lock(&self.tokens) = Some((dir.to_path_buf(), tokens.clone()));
         Ok(Some(tokens))
+    }
+
+    /// The rows' languages and `model`'s vocabulary fit, from memory or measured now;
+    /// `None` when there are no rows.
+    pub fn language(&self, model: Option<ChosenModel>) -> AppResult<Option<LanguageReport>> {
+        let key: LanguageKey = model.map(|m| (m.id.to_string(), m.folder.map(Path::to_path_buf)));
+        if let Some((_, report)) = lock(&self.language).as_ref().filter(|(k, _)| *k == key) {
+            return Ok(Some(report.clone()));
+        }
+        let Some(report) = self.rows.language(model)? else {
+            return Ok(None);
+        };
+        *lock(&self.language) = Some((key, report.clone()));
+        Ok(Some(report))
     }
 }
 
@@ -115,6 +135,7 @@ impl DataState {
             key,
             rows,
             tokens: Mutex::new(None),
+            language: Mutex::new(None),
         });
         *lock(&self.file) = Some(file.clone());
         Ok(Some(file))

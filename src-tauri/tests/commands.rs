@@ -1066,6 +1066,8 @@ fn spawn_job(
         ..TrainConfig::default()
     };
     let data = DataSpec {
+        validation_corrections: None,
+        drop_overlap: false,
         corrections: None,
         path: common::tiny_csv(dir, 8),
         text: TextSpec::column("text"),
@@ -1261,4 +1263,119 @@ fn a_cancelled_run_resumes_from_its_last_epoch_and_finishes() {
         json!({ "runId": id, "onEvent": channel() }),
         "config",
     );
+}
+
+#[test]
+fn inspect_data_reports_the_tickets_languages_and_the_models_fit() {
+    let app = app();
+    let csv = app.dir.path().join("de.csv");
+    let rows: String = [
+        "\"Die Anwendung stürzt jedes Mal ab, wenn ich die Einstellungen öffnen möchte.\",bug",
+        "\"Bitte fügen Sie einen dunklen Modus für die mobile Anwendung hinzu.\",feature",
+    ]
+    .repeat(4)
+    .join("\n");
+    std::fs::write(&csv, format!("text,label\n{rows}\n")).unwrap();
+    app.state().grant(&csv);
+    let inspect = |model: &str| {
+        app.ok(
+            "inspect_data",
+            json!({ "path": csv, "text": null, "labelColumn": null, "labelMap": null,
+                    "checks": { "model": model, "maxLength": 128 } }),
+        )["language"]
+            .clone()
+    };
+    let english = inspect("sentence-transformers/all-MiniLM-L6-v2");
+    assert_eq!(english["rowsSampled"], 8);
+    assert_eq!(english["languages"][0]["code"], "deu", "{english}");
+    assert!(english["vocabulary"]["piecesPerWord"].as_f64().unwrap() > 1.0);
+    assert_eq!(
+        english["advice"]["suggestedModel"], "intfloat/multilingual-e5-small",
+        "{english}"
+    );
+    // A multilingual model not on this machine: its languages, and why its vocabulary
+    // was not measured.
+    let multilingual = inspect("intfloat/multilingual-e5-small");
+    assert_eq!(multilingual["model"]["languages"], "multilingual");
+    assert!(multilingual["vocabulary"].is_null());
+    let note = multilingual["vocabularyNote"].as_str().unwrap();
+    assert!(note.contains("not on this machine"), "{note}");
+    assert!(multilingual["advice"].is_null(), "{multilingual}");
+}
+
+#[test]
+fn a_run_trained_with_a_chosen_validation_file_records_it() {
+    let _env = ENV.lock().unwrap_or_else(|p| p.into_inner());
+    let app = app();
+    let csv = app.csv(8);
+    let held_out = app.dir.path().join("held-out.csv");
+    std::fs::write(
+        &held_out,
+        "text,label\n\
+         \"The app crashes when I click LOGIN!\",bug\n\
+         \"my invoice shows the wrong amount\",bug\n\
+         \"please add a calendar view\",feature_request\n\
+         \"who do i call about my plan\",general_inquiry\n",
+    )
+    .unwrap();
+    std::env::set_var("DIALECT_OPEN_VALIDATION", &held_out);
+    let picked = app.ok("pick_validation_file", json!({}));
+    std::env::remove_var("DIALECT_OPEN_VALIDATION");
+    assert_eq!(picked, json!(held_out));
+
+    let mut request = app.train_request(&csv);
+    request["request"]["data"]["validation"] = json!(held_out);
+    let summary = app.ok(
+        "check_validation_file",
+        json!({ "data": request["request"]["data"] }),
+    );
+    assert_eq!(summary["rows"], 4);
+    assert_eq!(summary["classCounts"][0], json!(["bug", 2]));
+    assert_eq!(summary["overlap"]["rows"], 1);
+    assert_eq!(summary["overlap"]["pairs"][0]["validationLine"], 2);
+    assert_eq!(summary["overlap"]["pairs"][0]["exact"], true);
+
+    // The data check reads it instead of the split, and names the repeated ticket.
+    let inspection = app.ok(
+        "inspect_data",
+        json!({ "path": csv, "text": ["text"], "labelColumn": "label", "labelMap": null,
+                "checks": { "model": null, "maxLength": null, "split": null, "validation": held_out } }),
+    );
+    let leak = inspection["report"]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "leakage")
+        .expect("a leakage finding");
+    assert_eq!(leak["lines"], json!([2]));
+    assert_eq!(inspection["report"]["overlap"]["rows"], 1);
+
+    let id = app.run_to_end(request);
+    let detail = app.ok("get_run", json!({ "runId": id }));
+    assert_eq!(detail["record"]["status"], "finished");
+    assert_eq!(detail["record"]["data"]["validation"], json!(held_out));
+    let review = app.ok("review_run", json!({ "runId": id }));
+    assert_eq!(review["metrics"]["count"], 4);
+
+    // A class training does not know is refused, naming the file, row and value.
+    let other = app.dir.path().join("other.csv");
+    std::fs::write(
+        &other,
+        "text,label\nwhere is my refund,bug\nrefund please,Refunds\n",
+    )
+    .unwrap();
+    app.state().grant(&other);
+    let mut data = request_data(&app, &csv);
+    data["validation"] = json!(other);
+    let message = app.err("check_validation_file", json!({ "data": data }), "data");
+    assert!(message.contains("other.csv"), "{message}");
+    assert!(
+        message.contains("line 3") && message.contains("'Refunds'"),
+        "{message}"
+    );
+}
+
+/// The data spec of a request to train on `csv`.
+fn request_data(app: &TestApp, csv: &str) -> Value {
+    app.train_request(csv)["request"]["data"].clone()
 }

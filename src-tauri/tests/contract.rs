@@ -6,11 +6,12 @@
 
 use dialect::dataset::corrections::{CorrectedExport, Corrections};
 use dialect::dataset::inspect::Inspection;
+use dialect::dataset::validation::ValidationSummary;
 use dialect::dataset::LabelMap;
 use dialect::device::DeviceInfo;
 use dialect::device_check::DeviceCheck;
 use dialect::explain::{Explanation, TextPiece, WordScore};
-use dialect::model::resolve::{DownloadEvent, ModelStatus};
+use dialect::model::resolve::{DownloadEvent, Languages, ModelStatus};
 use dialect::review::Review;
 use dialect::routing::RoutingThreshold;
 use dialect::run_diff::RunDiff;
@@ -102,10 +103,12 @@ fn contract() -> String {
     c.visit::<SuspectSource>();
     c.visit::<SuspectProgress>();
     c.visit::<SuspectReport>();
+    c.visit::<ValidationSummary>();
     // Settings.
     c.visit::<Catalogue>();
     // Train.
     c.visit::<ModelStatus>();
+    c.visit::<Languages>();
     c.visit::<DownloadEvent>();
     c.visit::<DeviceInfo>();
     c.visit::<DeviceChoice>();

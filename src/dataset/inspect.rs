@@ -10,11 +10,13 @@
 use super::corrections::{CorrectionReport, Corrections, Resolved};
 use super::label_set;
 use super::labels::{LabelMap, MergeSuggestion};
+use super::language::{language_report, ChosenModel, LanguageReport};
 use super::profile::{profile_file_with, Profile};
 use super::quality::{assess, leakage, QualityReport, Truncation, MAX_CLASSES};
 use super::read::{read_raw, RawRows};
 use super::split::holdout;
-use super::{read_labeled, TextSpec};
+use super::validation::{read_validation, ValidationRead};
+use super::TextSpec;
 use crate::error::{EngineError, Result};
 use crate::model::tokenize::TextEncoder;
 use crate::pii::{survey, PiiSurvey};
@@ -41,6 +43,11 @@ pub struct InspectOptions<'a> {
     pub split: Option<SplitPlan>,
     /// Fixes to single tickets, applied after the label map.
     pub corrections: Option<&'a Corrections>,
+    /// Fixes to single tickets of the validation file (its own), applied after the
+    /// label map.
+    pub validation_corrections: Option<&'a Corrections>,
+    /// The model training will use (the language check measures its vocabulary).
+    pub model: Option<ChosenModel<'a>>,
 }
 
 /// Why an inspection has no report, and the setting that would give it one.
@@ -74,6 +81,11 @@ pub struct Inspection {
     pub corrections: Option<CorrectionReport>,
     /// Personal data in the tickets, per kind, with examples (when rows were read).
     pub pii: Option<PiiSurvey>,
+    /// The tickets' languages and the model's fit to them (when rows were read; set by
+    /// [`inspect`], or from [`FileRows::language`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub language: Option<LanguageReport>,
 }
 
 /// Most raw label values an inspection lists (a label column with more looks like an
@@ -162,6 +174,16 @@ impl FileRows {
         Ok(Some(TokenCounts { by_line }))
     }
 
+    /// The languages of the rows' texts and, with `model`, its vocabulary's fit to them
+    /// (a sample: see [`super::language`]); `None` when there are no rows.
+    pub fn language(&self, model: Option<ChosenModel>) -> Result<Option<LanguageReport>> {
+        let Some(rows) = &self.rows else {
+            return Ok(None);
+        };
+        let texts: Vec<&str> = rows.rows.iter().map(|r| r.text.as_str()).collect();
+        language_report(&texts, model).map(Some)
+    }
+
     /// The inspection with `options` (its text and label column are those read with;
     /// its encoder is not used: pass `tokens` measured with it and its max length).
     pub fn inspect(
@@ -181,6 +203,7 @@ impl FileRows {
             note: None,
             corrections: None,
             pii: None,
+            language: None,
         };
         let (Some(text), Some(label_column), Some(rows)) =
             (&self.text, &self.label_column, &self.rows)
@@ -197,6 +220,8 @@ impl FileRows {
             return Ok(inspection);
         };
         let mut data = rows.labeled(options.label_map)?;
+        // The classes a validation file may use: the data file's, as training reads it.
+        let classes = data.labels.clone();
         let corrections = options.corrections.filter(|c| !c.is_empty());
         let resolved = corrections
             .map(|c| c.resolve(&data.examples))
@@ -215,7 +240,15 @@ impl FileRows {
             }
         }
         let validation = match options.validation {
-            Some(v) => Some(read_labeled(v, text, label_column, options.label_map)?.examples),
+            Some(v) => {
+                let how = ValidationRead {
+                    text,
+                    label_column,
+                    label_map: options.label_map,
+                    corrections: options.validation_corrections,
+                };
+                Some(read_validation(v, &how, &classes)?.examples)
+            }
             None => None,
         };
         let counts: Option<Vec<usize>> = tokens.map(|(t, _)| {
@@ -274,15 +307,12 @@ fn split_leakage(
         return;
     };
     match holdout(examples, &plan) {
-        Ok((train, validation)) => {
-            if let Some(f) = leakage(
-                &corrections.apply(train),
-                &corrections.apply(validation),
-                "remove the repeated tickets (see the duplicate findings) so validation scores unseen tickets",
-            ) {
-                report.add(f);
-            }
-        }
+        Ok((train, validation)) => leakage(
+            report,
+            &corrections.apply(train),
+            &corrections.apply(validation),
+            "remove the repeated tickets (see the duplicate findings) so validation scores unseen tickets",
+        ),
         Err(e) => report.not_measured(
             "leakage",
             format!("the validation split cannot be made yet, so repeats across it were not checked: {e}"),
@@ -306,5 +336,7 @@ pub fn inspect(path: &Path, options: &InspectOptions) -> Result<Inspection> {
             .map(|t| (t, encoder.max_length())),
         None => None,
     };
-    file.inspect(options, tokens.as_ref().map(|(t, m)| (t, *m)))
+    let mut inspection = file.inspect(options, tokens.as_ref().map(|(t, m)| (t, *m)))?;
+    inspection.language = file.language(options.model)?;
+    Ok(inspection)
 }

@@ -5,12 +5,15 @@ pub mod corrections;
 mod delimited;
 pub mod inspect;
 pub mod labels;
+pub mod language;
+pub mod overlap;
 pub mod profile;
 pub mod quality;
 mod read;
 pub mod safe_csv;
 pub mod source;
 mod split;
+pub mod validation;
 pub mod warnings;
 
 pub use labels::LabelMap;

@@ -1,6 +1,7 @@
 //! The data quality report: what is wrong with the data before training, each finding
 //! with a severity, a count, example line numbers and a suggested fix.
 
+use super::overlap::{overlap_pairs, Overlap};
 use super::{Example, LabeledData};
 use crate::setting::Setting;
 use serde::{Deserialize, Serialize};
@@ -53,6 +54,11 @@ pub struct QualityReport {
     pub class_counts: Vec<(String, usize)>,
     #[serde(default)]
     pub not_measured: Vec<NotMeasured>,
+    /// Validation tickets that repeat training tickets, when the leakage check was made
+    /// (the `leakage` finding counts them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub overlap: Option<Overlap>,
 }
 
 /// A check that was not made, so "no finding" says nothing about it.
@@ -215,25 +221,32 @@ pub fn assess(
         .chain(exact_duplicates(&repeats, data.examples.len()))
         .chain(near_duplicates(&repeats))
         .chain(conflicting_labels(&repeats))
-        .chain(validation.and_then(|val| {
-            leakage(
-                &data.examples,
-                val,
-                "remove duplicates across the two files",
-            )
-        }))
         .chain(truncation.and_then(|t| truncation_finding(&data.examples, &t)))
         .collect();
     findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
-    QualityReport {
+    let mut report = QualityReport {
         findings,
         class_counts: classes
             .iter()
             .map(|(k, c)| (k.to_string(), c.count))
             .collect(),
         not_measured: Vec::new(),
+        overlap: None,
+    };
+    if let Some(val) = validation {
+        leakage(
+            &mut report,
+            &data.examples,
+            val,
+            VALIDATION_FILE_LEAKAGE_FIX,
+        );
     }
+    report
 }
+
+/// What to do about validation-file tickets that repeat training tickets.
+const VALIDATION_FILE_LEAKAGE_FIX: &str = "remove them from the validation file (the pairs name \
+     both lines), or leave them out of this run (--drop-overlap; in the app, \"Leave them out\")";
 
 /// The rows counted once for the checks: per class, and texts that look empty or
 /// garbled.
@@ -325,19 +338,43 @@ fn class_sizes(classes: &BTreeMap<&str, ClassRows>, separate_validation: bool) -
     findings
 }
 
-/// `class_imbalance`: the largest class has 3× (info) or 10× (warning) the rows of the
-/// smallest.
+/// The largest class's rows over the smallest's from which imbalance is strong: the
+/// plain loss then mostly learns the big classes. Any class below a tenth of the
+/// average class's share (1 / (10 K)) is strong imbalance too, since the largest
+/// class is at least average.
+pub const STRONG_IMBALANCE: f64 = 10.0;
+
+/// `class_imbalance`: the largest class has 3× (info) or [`STRONG_IMBALANCE`]×
+/// (warning, recommending class weights and macro-F1) the rows of the smallest.
 fn class_imbalance(classes: &BTreeMap<&str, ClassRows>) -> Option<Finding> {
     let (big, max) = classes.iter().max_by_key(|(_, c)| c.count)?;
     let (small, min) = classes.iter().min_by_key(|(_, c)| c.count)?;
     let (max, min) = (max.count, min.count);
     let ratio = max as f64 / min.max(1) as f64;
-    (classes.len() >= 2 && ratio >= 3.0).then(|| {
+    let message = format!(
+        "classes are imbalanced: '{big}' has {max} rows, '{small}' has {min} ({ratio:.1}:1)"
+    );
+    if classes.len() < 2 || ratio < 3.0 {
+        return None;
+    }
+    Some(if ratio >= STRONG_IMBALANCE {
         finding(
             "class_imbalance",
-            if ratio >= 10.0 { Severity::Warning } else { Severity::Info },
+            Severity::Warning,
             classes.len(),
-            format!("classes are imbalanced: '{big}' has {max} rows, '{small}' has {min} ({ratio:.1}:1)"),
+            message,
+            vec![],
+            "train with class weights (effective) so small classes count in the loss, and pick \
+             the best epoch by macro-F1 (--best-metric macro-f1); or collect more examples of \
+             the small classes, or merge them",
+        )
+        .about(Setting::ClassWeights)
+    } else {
+        finding(
+            "class_imbalance",
+            Severity::Info,
+            classes.len(),
+            message,
             vec![],
             "collect more examples of the small classes, merge them, or pick the best model by macro-F1",
         )
@@ -439,27 +476,30 @@ fn non_text(tally: &Tally) -> Option<Finding> {
     })
 }
 
-/// The `leakage` finding: validation rows whose text (up to case, spacing and
-/// punctuation) also occurs among the training rows; `None` when there are none.
-pub fn leakage(train: &[Example], validation: &[Example], fix: &str) -> Option<Finding> {
-    let seen: std::collections::HashSet<String> =
-        train.iter().map(|e| normalise_text(&e.text)).collect();
-    let (mut count, mut lines) = (0, Vec::new());
-    for e in validation {
-        if seen.contains(&normalise_text(&e.text)) {
-            note_into(&mut count, &mut lines, e.line);
-        }
-    }
-    (count > 0).then(|| {
-        finding(
+/// The `leakage` check: validation rows whose text is the same as a training row's (up
+/// to case, spacing and punctuation) or nearly the same (see [`super::overlap`]). Sets
+/// the report's overlap and, when there is any, adds the finding (a warning: training
+/// goes ahead, the validation scores read high) with `fix`.
+pub fn leakage(report: &mut QualityReport, train: &[Example], validation: &[Example], fix: &str) {
+    let pairs = overlap_pairs(train, validation);
+    let overlap = Overlap::of(&pairs);
+    if !overlap.is_empty() {
+        let (count, exact) = (overlap.rows, overlap.exact);
+        report.add(finding(
             "leakage",
             Severity::Warning,
             count,
-            format!("{count} validation texts also occur in training: validation scores will look better than they are"),
-            lines,
+            format!(
+                "{count} validation texts also occur in training ({exact} the same up to case, \
+                 spacing and punctuation, {} nearly the same): validation scores will look \
+                 better than they are",
+                count - exact
+            ),
+            pairs.iter().map(|p| p.validation_line).collect(),
             fix,
-        )
-    })
+        ));
+    }
+    report.overlap = Some(overlap);
 }
 
 fn note_into(count: &mut usize, lines: &mut Vec<usize>, line: usize) {
@@ -660,7 +700,23 @@ mod tests {
             .unwrap();
         assert_eq!(imb.severity, Severity::Info);
         assert!(imb.message.contains("9.0:1"), "{}", imb.message);
+        assert_eq!(imb.setting, Some(Setting::BestMetric));
         assert!(!r.is_blocking());
+        // 10:1 and more: class weights and macro-F1 are recommended.
+        rows.push(("one more big ticket", "big"));
+        rows.push(("yet another big ticket", "big"));
+        rows.push(("a last big ticket", "big"));
+        rows.push(("really the last big ticket", "big"));
+        let r = assess(&data(&rows), None, None);
+        let imb = r
+            .findings
+            .iter()
+            .find(|f| f.code == "class_imbalance")
+            .unwrap();
+        assert!(imb.message.contains("10.0:1"), "{}", imb.message);
+        assert_eq!(imb.severity, Severity::Warning);
+        assert_eq!(imb.setting, Some(Setting::ClassWeights));
+        assert!(imb.fix.contains("class weights") && imb.fix.contains("--best-metric macro-f1"));
     }
 
     #[test]
@@ -686,6 +742,12 @@ mod tests {
         );
         let find = |c: &str| r.findings.iter().find(|f| f.code == c).unwrap();
         assert_eq!(find("leakage").lines, vec![9]);
+        let overlap = r
+            .overlap
+            .as_ref()
+            .expect("the pairs behind the leakage finding");
+        assert_eq!((overlap.rows, overlap.exact), (1, 1));
+        assert_eq!(overlap.pairs[0].training_line, 2);
         assert_eq!(find("truncation").count, 2);
         assert_eq!(find("truncation").severity, Severity::Warning);
         assert!(find("truncation").message.starts_with("50.0%"));

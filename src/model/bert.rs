@@ -1,5 +1,7 @@
-//! BERT encoder (incl. MiniLM-style BERT checkpoints) and transformers'
-//! `BertForSequenceClassification` head, with weight names identical to transformers'.
+//! The BERT family's encoder and transformers' classification heads, with weight names
+//! identical to transformers': BERT (incl. MiniLM-style BERT checkpoints) and RoBERTa /
+//! XLM-RoBERTa, which share BERT's layers and differ only in how they number positions
+//! and in their head.
 
 use super::layers::{residual, Activation, Embedding, LayerNorm, Linear, Mode, RowLayout};
 use super::params::ParamLoader;
@@ -33,6 +35,31 @@ pub struct BertConfig {
     pub initializer_range: f64,
     #[serde(default)]
     pub position_embedding_type: Option<String>,
+    /// The padding token; RoBERTa numbers positions after it (transformers' default 1).
+    #[serde(default)]
+    pub pad_token_id: Option<u32>,
+}
+
+/// The members of the BERT family, which share its encoder layers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// BERT: positions from 0; `BertForSequenceClassification`'s head (pooler dense and
+    /// tanh on [CLS], then `classifier`).
+    Bert,
+    /// RoBERTa and XLM-RoBERTa: the n-th real token of a row at position
+    /// `pad_token_id + n`, padding at `pad_token_id`; `RobertaClassificationHead` on `<s>`
+    /// (`classifier.dense`, tanh, `classifier.out_proj`), no pooler.
+    Roberta,
+}
+
+impl Family {
+    /// The encoder's weight-name prefix in transformers' classifier.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Family::Bert => "bert",
+            Family::Roberta => "roberta",
+        }
+    }
 }
 
 fn default_type_vocab() -> usize {
@@ -62,23 +89,37 @@ struct Layer {
     out_norm: LayerNorm,
 }
 
-/// BERT with pooler and a sequence-classification head.
+/// transformers' classification head of a family member.
+enum Head {
+    /// BERT: pooler dense + tanh on [CLS], dropout, `classifier`.
+    Pooler { pooler: Linear, classifier: Linear },
+    /// RoBERTa: dropout, `classifier.dense` + tanh on `<s>`, dropout, `classifier.out_proj`.
+    Roberta { dense: Linear, out_proj: Linear },
+}
+
+/// A BERT-family encoder with its sequence-classification head.
 pub struct BertClassifier {
     cfg: BertConfig,
     activation: Activation,
+    /// RoBERTa's padding id, after which it numbers positions; `None`: from 0 (BERT).
+    padding_idx: Option<u32>,
     word: Embedding,
     position: Embedding,
     token_type: Embedding,
     emb_norm: LayerNorm,
     layers: Vec<Layer>,
-    pooler: Linear,
-    classifier: Linear,
+    head: Head,
 }
 
 impl BertClassifier {
-    /// Build from config and checkpoint. The pooler and head are loaded when present,
-    /// else initialised as transformers does.
-    pub fn load(cfg: BertConfig, p: &mut ParamLoader, num_labels: usize) -> Result<Self> {
+    /// Build the `family` member from config and checkpoint. The head (and BERT's
+    /// pooler) are loaded when present, else initialised as transformers does.
+    pub fn load(
+        cfg: BertConfig,
+        family: Family,
+        p: &mut ParamLoader,
+        num_labels: usize,
+    ) -> Result<Self> {
         let activation = Activation::parse(&cfg.hidden_act).ok_or_else(|| {
             EngineError::Config(format!("unsupported hidden_act '{}'", cfg.hidden_act))
         })?;
@@ -96,24 +137,42 @@ impl BertClassifier {
                 cfg.num_attention_heads
             )));
         }
+        let padding_idx = match family {
+            Family::Bert => None,
+            Family::Roberta => Some(cfg.pad_token_id.unwrap_or(1)),
+        };
+        if let Some(pad) = padding_idx {
+            if cfg.max_position_embeddings <= pad as usize + 1 {
+                return Err(EngineError::Config(format!(
+                    "max_position_embeddings {} leaves no position after pad_token_id {pad}",
+                    cfg.max_position_embeddings
+                )));
+            }
+        }
         let eps = cfg.layer_norm_eps;
-        let word = Embedding::load(p, "bert.embeddings.word_embeddings", cfg.vocab_size, h)?;
+        let pre = family.prefix();
+        let word = Embedding::load(
+            p,
+            &format!("{pre}.embeddings.word_embeddings"),
+            cfg.vocab_size,
+            h,
+        )?;
         let position = Embedding::load(
             p,
-            "bert.embeddings.position_embeddings",
+            &format!("{pre}.embeddings.position_embeddings"),
             cfg.max_position_embeddings,
             h,
         )?;
         let token_type = Embedding::load(
             p,
-            "bert.embeddings.token_type_embeddings",
+            &format!("{pre}.embeddings.token_type_embeddings"),
             cfg.type_vocab_size,
             h,
         )?;
-        let emb_norm = LayerNorm::load(p, "bert.embeddings.LayerNorm", h, eps)?;
+        let emb_norm = LayerNorm::load(p, &format!("{pre}.embeddings.LayerNorm"), h, eps)?;
         let mut layers = Vec::with_capacity(cfg.num_hidden_layers);
         for i in 0..cfg.num_hidden_layers {
-            let n = format!("bert.encoder.layer.{i}");
+            let n = format!("{pre}.encoder.layer.{i}");
             layers.push(Layer {
                 query: Linear::load(p, &format!("{n}.attention.self.query"), h, h)?,
                 key: Linear::load(p, &format!("{n}.attention.self.key"), h, h)?,
@@ -131,18 +190,26 @@ impl BertClassifier {
             });
         }
         let std = cfg.initializer_range;
-        let pooler = Linear::load_or_init(p, "bert.pooler.dense", h, h, std)?;
-        let classifier = Linear::load_or_init(p, "classifier", h, num_labels, std)?;
+        let head = match family {
+            Family::Bert => Head::Pooler {
+                pooler: Linear::load_or_init(p, "bert.pooler.dense", h, h, std)?,
+                classifier: Linear::load_or_init(p, "classifier", h, num_labels, std)?,
+            },
+            Family::Roberta => Head::Roberta {
+                dense: Linear::load_or_init(p, "classifier.dense", h, h, std)?,
+                out_proj: Linear::load_or_init(p, "classifier.out_proj", h, num_labels, std)?,
+            },
+        };
         Ok(Self {
             cfg,
             activation,
+            padding_idx,
             word,
             position,
             token_type,
             emb_norm,
             layers,
-            pooler,
-            classifier,
+            head,
         })
     }
 
@@ -160,9 +227,11 @@ impl BertClassifier {
         Ok(())
     }
 
-    /// Largest sequence length the position table allows.
+    /// Largest sequence length the position table allows (RoBERTa's first
+    /// `pad_token_id + 1` positions are never a real token's).
     pub fn max_positions(&self) -> usize {
-        self.cfg.max_position_embeddings
+        let reserved = self.padding_idx.map_or(0, |pad| pad as usize + 1);
+        self.cfg.max_position_embeddings.saturating_sub(reserved)
     }
 
     /// Width of the token vectors.
@@ -170,16 +239,24 @@ impl BertClassifier {
         self.cfg.hidden_size
     }
 
-    /// Logits `(batch, labels)` in f32 from transformers' head (pooler on [CLS]).
+    /// Logits `(batch, labels)` in f32 from transformers' head on the first token.
     pub fn forward(&self, batch: &Batch, mode: &Mode, dtype: DType) -> Result<Tensor> {
         let first = self.encode_rows(batch, mode, dtype, true)?;
-        let pooled = self.pooler.forward(&first, dtype)?.tanh()?;
-        let hidden = self.cfg.hidden_dropout_prob;
-        let pooled = mode.dropout(&pooled, self.cfg.classifier_dropout.unwrap_or(hidden))?;
-        Ok(self
-            .classifier
-            .forward(&pooled, dtype)?
-            .to_dtype(DType::F32)?)
+        let p = self
+            .cfg
+            .classifier_dropout
+            .unwrap_or(self.cfg.hidden_dropout_prob);
+        let logits = match &self.head {
+            Head::Pooler { pooler, classifier } => {
+                let pooled = mode.dropout(&pooler.forward(&first, dtype)?.tanh()?, p)?;
+                classifier.forward(&pooled, dtype)?
+            }
+            Head::Roberta { dense, out_proj } => {
+                let x = dense.forward(&mode.dropout(&first, p)?, dtype)?.tanh()?;
+                out_proj.forward(&mode.dropout(&x, p)?, dtype)?
+            }
+        };
+        Ok(logits.to_dtype(DType::F32)?)
     }
 
     /// The encoder's token vectors `(batch, len, hidden)` in f32; matrix products run
@@ -199,7 +276,10 @@ impl BertClassifier {
         first_only: bool,
     ) -> Result<Tensor> {
         let layout = RowLayout::of(batch)?;
-        let positions = layout.positions(batch)?;
+        let positions = match self.padding_idx {
+            None => layout.positions(batch)?,
+            Some(pad) => layout.positions_after_padding(batch, pad)?,
+        };
         let x = self
             .word
             .forward(&batch.input_ids)?

@@ -230,6 +230,43 @@ impl<'a> RowLayout<'a> {
         })
     }
 
+    /// Each token's position as RoBERTa numbers them (transformers'
+    /// `create_position_ids_from_input_ids`): the n-th token of a row that is not
+    /// `padding_idx` is at `padding_idx + n`, a `padding_idx` token at `padding_idx`;
+    /// shaped like the input ids.
+    pub fn positions_after_padding(&self, batch: &Batch, padding_idx: u32) -> Result<Tensor> {
+        let ids: Vec<u32> = batch.input_ids.flatten_all()?.to_vec1()?;
+        let starts: Vec<usize> = match self {
+            Self::Padded { .. } => {
+                let len = batch.input_ids.dim(1)?.max(1);
+                (0..ids.len()).step_by(len).collect()
+            }
+            Self::Packed { offsets, .. } => offsets.to_vec(),
+        };
+        let mut starts = starts.into_iter().peekable();
+        let mut seen = 0;
+        let positions: Vec<u32> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, &id)| {
+                while starts.next_if(|&s| s <= i).is_some() {
+                    seen = 0;
+                }
+                if id == padding_idx {
+                    padding_idx
+                } else {
+                    seen += 1;
+                    padding_idx + seen
+                }
+            })
+            .collect();
+        Ok(Tensor::from_vec(
+            positions,
+            batch.input_ids.dims(),
+            batch.input_ids.device(),
+        )?)
+    }
+
     /// The token vectors a layer computes from `x`: all of them, or with `first_only`
     /// each row's first (the only one the classification head reads).
     pub fn query_rows(&self, x: &Tensor, first_only: bool) -> Result<Tensor> {
@@ -371,4 +408,39 @@ pub fn multi_head_attention(
     let dropout = mode.dropout_draw(attn_dropout);
     let ctx = kernels::attention(&q, &k, &v, bias, scale, dropout)?;
     Ok(ctx.transpose(1, 2)?.contiguous()?.reshape((b, lq, dim))?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Device;
+
+    fn batch(ids: Vec<Vec<u32>>, offsets: Option<Vec<usize>>) -> Batch {
+        let ids = Tensor::new(ids, &Device::Cpu).unwrap();
+        Batch {
+            attention_mask: ids.ones_like().unwrap(),
+            token_type_ids: ids.zeros_like().unwrap(),
+            input_ids: ids,
+            offsets,
+        }
+    }
+
+    fn positions(batch: &Batch) -> Vec<Vec<u32>> {
+        RowLayout::of(batch)
+            .unwrap()
+            .positions_after_padding(batch, 1)
+            .unwrap()
+            .to_vec2()
+            .unwrap()
+    }
+
+    /// RoBERTa's numbering: real tokens from padding_idx + 1, padding at padding_idx,
+    /// restarting in every row of a padded and of a padding-free batch.
+    #[test]
+    fn roberta_positions_count_real_tokens_after_the_padding_id() {
+        let padded = batch(vec![vec![0, 5, 6, 2], vec![0, 7, 2, 1]], None);
+        assert_eq!(positions(&padded), [[2, 3, 4, 5], [2, 3, 4, 1]]);
+        let packed = batch(vec![vec![0, 5, 6, 2, 0, 7, 2]], Some(vec![0, 4, 4, 7]));
+        assert_eq!(positions(&packed), [[2, 3, 4, 5, 2, 3, 4]]);
+    }
 }

@@ -13,7 +13,7 @@ pub mod tokenize;
 
 use crate::atomic::{write_atomic, write_safetensors};
 use crate::error::{EngineError, Result};
-use bert::{BertClassifier, BertConfig};
+use bert::{BertClassifier, BertConfig, Family};
 use candle_core::{DType, Device, Tensor, Var};
 use distilbert::{DistilBertClassifier, DistilBertConfig};
 use layers::{Linear, Mode};
@@ -22,20 +22,43 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::path::Path;
 
-/// Supported encoder families.
+/// Supported encoder architectures, by config.json's `model_type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Arch {
     DistilBert,
     Bert,
+    Roberta,
+    #[serde(rename = "xlm-roberta")]
+    XlmRoberta,
 }
 
 impl Arch {
+    /// Every supported architecture.
+    pub const ALL: [Arch; 4] = [
+        Arch::DistilBert,
+        Arch::Bert,
+        Arch::Roberta,
+        Arch::XlmRoberta,
+    ];
+
+    /// config.json's `model_type`.
+    pub fn model_type(self) -> &'static str {
+        match self {
+            Arch::DistilBert => "distilbert",
+            Arch::Bert => "bert",
+            Arch::Roberta => "roberta",
+            Arch::XlmRoberta => "xlm-roberta",
+        }
+    }
+
     /// transformers' class name for the bare encoder.
     pub fn encoder_name(self) -> &'static str {
         match self {
             Arch::DistilBert => "DistilBertModel",
             Arch::Bert => "BertModel",
+            Arch::Roberta => "RobertaModel",
+            Arch::XlmRoberta => "XLMRobertaModel",
         }
     }
 
@@ -44,6 +67,8 @@ impl Arch {
         match self {
             Arch::DistilBert => "DistilBertForSequenceClassification",
             Arch::Bert => "BertForSequenceClassification",
+            Arch::Roberta => "RobertaForSequenceClassification",
+            Arch::XlmRoberta => "XLMRobertaForSequenceClassification",
         }
     }
 }
@@ -63,6 +88,7 @@ pub struct Batch {
 
 enum Net {
     DistilBert(DistilBertClassifier),
+    /// BERT, RoBERTa and XLM-RoBERTa.
     Bert(BertClassifier),
 }
 
@@ -237,16 +263,20 @@ impl SequenceClassifier {
         trainable: bool,
     ) -> Result<Self> {
         let arch = match config.get("model_type").and_then(Value::as_str) {
-            Some("distilbert") => Arch::DistilBert,
-            Some("bert") => Arch::Bert,
-            Some(other) => {
-                return Err(EngineError::model(
-                    name,
-                    format!(
-                    "model_type '{other}' is not supported: use a DistilBERT or BERT-family model"
-                ),
-                ))
-            }
+            Some(kind) => Arch::ALL
+                .into_iter()
+                .find(|a| a.model_type() == kind)
+                .ok_or_else(|| {
+                    let supported: Vec<&str> = Arch::ALL.iter().map(|a| a.model_type()).collect();
+                    EngineError::model(
+                        name,
+                        format!(
+                            "architecture '{kind}' (config.json model_type) is not supported; \
+                             supported: {}",
+                            supported.join(", ")
+                        ),
+                    )
+                })?,
             None => return Err(EngineError::model(name, "config.json has no model_type")),
         };
         let labels = match labels {
@@ -291,12 +321,16 @@ impl SequenceClassifier {
                     p,
                 )
             }
-            Arch::Bert => {
+            Arch::Bert | Arch::Roberta | Arch::XlmRoberta => {
+                let family = match arch {
+                    Arch::Bert => Family::Bert,
+                    _ => Family::Roberta,
+                };
                 let cfg: BertConfig = serde_json::from_value(config.clone()).map_err(bad)?;
                 let mut p = ParamLoader::new(
                     name,
                     raw,
-                    "bert",
+                    family.prefix(),
                     &["classifier", HEAD_KEY],
                     native_head,
                     device,
@@ -304,7 +338,7 @@ impl SequenceClassifier {
                     trainable,
                 );
                 (
-                    Net::Bert(BertClassifier::load(cfg, &mut p, labels.len())?),
+                    Net::Bert(BertClassifier::load(cfg, family, &mut p, labels.len())?),
                     p,
                 )
             }

@@ -1,5 +1,5 @@
 //! Loading a checkpoint's tensors into trainable variables, with the name conventions
-//! of Hugging Face checkpoints (optional `distilbert.`/`bert.` prefix, old
+//! of Hugging Face checkpoints (optional `distilbert.`/`bert.`/`roberta.` prefix, old
 //! `LayerNorm.gamma/beta` names), and seeded initialisation of new weights.
 
 use crate::error::{EngineError, Result};
@@ -57,7 +57,7 @@ pub struct Loaded {
 
 impl ParamLoader {
     /// Wrap checkpoint tensors. `prefix` is the encoder prefix transformers uses for the
-    /// architecture (`distilbert` or `bert`); keys without it are given it, except
+    /// architecture (`distilbert`, `bert` or `roberta`); keys without it are given it, except
     /// for `head_names` (the classification head lives at the top level). `trainable`
     /// weights become variables (their forward passes record a graph for backprop);
     /// frozen ones stay plain tensors, shared with the checkpoint where possible.

@@ -10,13 +10,65 @@ use std::path::{Path, PathBuf};
 /// The model used when none is named: the Hugging Face recipe's base model.
 pub const DEFAULT_MODEL: &str = "distilbert-base-uncased";
 
-/// Models offered by name in pickers: the recipe's, its larger sibling, and the small
-/// model that setup makes available offline.
-pub const PRESETS: [&str; 3] = [
-    "distilbert-base-uncased",
-    "bert-base-uncased",
-    "sentence-transformers/all-MiniLM-L6-v2",
+/// The languages a model was pre-trained on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+pub enum Languages {
+    English,
+    /// Many languages (e.g. the ~100 of XLM-R's pre-training data).
+    Multilingual,
+}
+
+/// A model offered by name in pickers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ModelPreset {
+    /// Hugging Face hub id.
+    pub id: &'static str,
+    pub languages: Languages,
+    /// Approximate download size in MB (the weights and tokenizer).
+    pub download_mb: u32,
+}
+
+/// Models offered by name in pickers: the recipe's, its larger sibling, the small
+/// model that setup makes available offline, a distilled RoBERTa, a small multilingual
+/// one and XLM-RoBERTa (about 100 languages).
+pub const PRESETS: [ModelPreset; 6] = [
+    ModelPreset {
+        id: "distilbert-base-uncased",
+        languages: Languages::English,
+        download_mb: 270,
+    },
+    ModelPreset {
+        id: "bert-base-uncased",
+        languages: Languages::English,
+        download_mb: 440,
+    },
+    ModelPreset {
+        id: "sentence-transformers/all-MiniLM-L6-v2",
+        languages: Languages::English,
+        download_mb: 90,
+    },
+    ModelPreset {
+        id: "distilbert/distilroberta-base",
+        languages: Languages::English,
+        download_mb: 330,
+    },
+    ModelPreset {
+        id: "intfloat/multilingual-e5-small",
+        languages: Languages::Multilingual,
+        download_mb: 470,
+    },
+    ModelPreset {
+        id: "FacebookAI/xlm-roberta-base",
+        languages: Languages::Multilingual,
+        download_mb: 1100,
+    },
 ];
+
+/// The preset named `id`, if it is one.
+pub fn preset(id: &str) -> Option<&'static ModelPreset> {
+    PRESETS.iter().find(|p| p.id == id)
+}
 
 /// A hub model and where it is in the local cache, if it is.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
@@ -25,6 +77,22 @@ pub struct ModelStatus {
     pub id: String,
     /// The snapshot folder when the model is already on disk; `None` = needs a download.
     pub cached: Option<PathBuf>,
+    /// The languages it was pre-trained on, when it is a preset.
+    pub languages: Option<Languages>,
+    /// Approximate download size in MB, when it is a preset.
+    pub download_mb: Option<u32>,
+}
+
+impl ModelStatus {
+    fn of(id: &str, cached: Option<PathBuf>) -> Self {
+        let preset = preset(id);
+        Self {
+            id: id.to_string(),
+            cached,
+            languages: preset.map(|p| p.languages),
+            download_mb: preset.map(|p| p.download_mb),
+        }
+    }
 }
 
 /// Whether each preset is already in the Hugging Face cache.
@@ -32,10 +100,7 @@ pub fn preset_status() -> Vec<ModelStatus> {
     let cache = hub_cache();
     PRESETS
         .iter()
-        .map(|id| ModelStatus {
-            id: id.to_string(),
-            cached: from_cache(&cache, id),
-        })
+        .map(|p| ModelStatus::of(p.id, from_cache(&cache, p.id)))
         .collect()
 }
 
@@ -47,10 +112,7 @@ pub fn model_status(model: &str) -> Result<ModelStatus> {
         Some(dir) => Some(dir),
         None => from_cache(&hub_cache(), model),
     };
-    Ok(ModelStatus {
-        id: model.into(),
-        cached,
-    })
+    Ok(ModelStatus::of(model, cached))
 }
 
 /// `Some(folder)` when `model` is a complete local folder, `None` when it is a hub id,

@@ -1,5 +1,7 @@
-//! The model's own tokenizer: `tokenizer.json`, or a BERT WordPiece tokenizer built
-//! from `vocab.txt`; truncation at the chosen max length; padding per batch.
+//! The model's own tokenizer: `tokenizer.json` (BERT's WordPiece, RoBERTa's byte-level
+//! BPE, XLM-R's SentencePiece Unigram: special tokens from its post-processor), or a
+//! BERT WordPiece tokenizer built from `vocab.txt`; truncation at the chosen max length
+//! (keeping the closing special token); padding per batch with the tokenizer's pad id.
 
 use super::Batch;
 use crate::atomic::write_atomic;
@@ -69,11 +71,17 @@ impl TextEncoder {
                 ..Default::default()
             }))
             .map_err(|e| EngineError::Tokenizer(e.to_string()))?;
-        tokenizer.with_padding(None);
-        let pad_id = ["[PAD]", "<pad>"]
-            .iter()
-            .find_map(|t| tokenizer.token_to_id(t))
+        // The tokenizer's own padding settings name its pad id; else its pad token.
+        let pad_id = tokenizer
+            .get_padding()
+            .map(|p| p.pad_id)
+            .or_else(|| {
+                ["[PAD]", "<pad>"]
+                    .iter()
+                    .find_map(|t| tokenizer.token_to_id(t))
+            })
             .unwrap_or(0);
+        tokenizer.with_padding(None);
         Ok(Self {
             tokenizer,
             max_length,

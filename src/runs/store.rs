@@ -624,6 +624,8 @@ mod tests {
         let path = dir.join("tickets.csv");
         std::fs::write(&path, "text,label\nrefund,billing\ncrash,bug\n").unwrap();
         let spec = DataSpec {
+            validation_corrections: None,
+            drop_overlap: false,
             corrections: None,
             path,
             text: TextSpec::column("text"),

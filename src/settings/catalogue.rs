@@ -25,6 +25,8 @@ fn default_text(setting: Setting) -> Option<String> {
         Setting::MaxLength => c.max_length.to_string(),
         Setting::Seed => c.seed.to_string(),
         Setting::BestMetric => c.best_metric.flag_name().into(),
+        Setting::ClassWeights => c.class_weights.name().into(),
+        Setting::Sampler => c.sampler.name().into(),
         Setting::Device => c.device.name().into(),
         Setting::Precision => c.precision.name().into(),
         Setting::ValidationFraction => s.validation_fraction.to_string(),
@@ -160,7 +162,7 @@ pub fn catalogue() -> Catalogue {
                 help: setting.help(),
             })
             .collect(),
-        models: PRESETS.to_vec(),
+        models: PRESETS.iter().map(|p| p.id).collect(),
         default_model: DEFAULT_MODEL,
     }
 }

@@ -1,6 +1,7 @@
 //! The training configuration and its choices, with the defaults of the classic
 //! transformers Trainer recipe.
 
+use super::imbalance::{ClassWeights, Sampler};
 use super::limits::LIMITS;
 use crate::device::{device_name, supports_bf16, DeviceChoice};
 use crate::error::{EngineError, Result};
@@ -171,6 +172,13 @@ pub struct TrainConfig {
     /// less, which widened the spread of accuracy over seeds (bench/README.md). Off
     /// by default: rows in random order, as the Trainer feeds them.
     pub group_by_length: bool,
+    /// How each class's rows weigh in the loss (for a few big classes and a long
+    /// tail); off by default, as the recipe.
+    pub class_weights: ClassWeights,
+    /// Which rows each epoch feeds: all once, shuffled (the recipe), or drawn so that
+    /// classes appear about equally often. Fine-tuning only: the baseline fits on all
+    /// rows at once.
+    pub sampler: Sampler,
     pub device: DeviceChoice,
     pub precision: Precision,
     pub method: Method,
@@ -199,6 +207,8 @@ impl Default for TrainConfig {
             best_metric: BestMetric::Accuracy,
             early_stopping_patience: None,
             group_by_length: false,
+            class_weights: ClassWeights::None,
+            sampler: Sampler::Shuffle,
             device: DeviceChoice::Auto,
             precision: Precision::Auto,
             method: Method::FineTune,
@@ -258,6 +268,21 @@ mod tests {
 
     fn error(config: TrainConfig) -> String {
         config.validate().unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_config_recorded_before_the_imbalance_options_loads_without_them() {
+        let older = r#"{"model": "m", "epochs": 2, "bestMetric": "macroF1"}"#;
+        let config: TrainConfig = serde_json::from_str(older).unwrap();
+        assert_eq!(config.class_weights, ClassWeights::None);
+        assert_eq!(config.sampler, Sampler::Shuffle);
+        assert_eq!(config.epochs, 2);
+        let newer = r#"{"classWeights": "effective", "sampler": "balanced"}"#;
+        let config: TrainConfig = serde_json::from_str(newer).unwrap();
+        assert_eq!(
+            (config.class_weights, config.sampler),
+            (ClassWeights::Effective, Sampler::Balanced)
+        );
     }
 
     #[test]

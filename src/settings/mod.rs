@@ -5,6 +5,7 @@
 
 mod catalogue;
 mod config;
+mod imbalance;
 mod limits;
 mod split;
 
@@ -12,5 +13,6 @@ pub use catalogue::{catalogue, cli_help, Catalogue, Preset, SettingInfo};
 pub use config::{
     BestMetric, Method, Precision, TrainConfig, DEFAULT_LABEL_COLUMN, DEFAULT_TEXT_COLUMN,
 };
+pub use imbalance::{ClassWeights, Sampler, EFFECTIVE_BETA};
 pub use limits::{Bounds, Limits, LIMITS};
 pub use split::SplitPlan;

@@ -1,14 +1,18 @@
 //! The instant baseline: each text is encoded once by the frozen encoder (the mean of
 //! its token vectors), and a linear classifier is fitted on those features, choosing
-//! its L2 penalty on the validation rows. Seconds to a few minutes where fine-tuning
-//! takes many; the saved model predicts like any other (a mean-pooling head).
+//! its L2 penalty on the validation rows by the run's best metric. The run's class
+//! weights weigh the fit's loss; its sampler does not apply (the fit takes all rows at
+//! once). Seconds to a few minutes where fine-tuning takes many; the saved model
+//! predicts like any other (a mean-pooling head).
 
+use super::class_weights::{class_weights, cross_entropy, weights_tensor};
 use super::{
     calibrate_best, cancelled, check_int8, evaluate, open_run, save_best, Prepared, TrainData,
 };
 use crate::error::Result;
 use crate::events::{EpochRecord, RunSummary, TrainEvent};
 use crate::inference::{argmax, batched_rows};
+use crate::metrics::Metrics;
 use crate::model::layers::Mode;
 use crate::model::tokenize::{Encoded, TextEncoder};
 use crate::model::SequenceClassifier;
@@ -61,8 +65,7 @@ pub(super) fn run(
     };
     let encode_seconds = encode_start.elapsed().as_secs_f64();
     summary.steps = p.train.len().div_ceil(batch) + p.validation.len().div_ceil(batch);
-    let Some((weight, bias, train_loss)) = fit_head(&train_x, &p.train_labels, &val_x, &p, cancel)?
-    else {
+    let Some((weight, bias, train_loss)) = fit_head(&train_x, &val_x, &p, config, cancel)? else {
         return cancelled(summary, started, on_event);
     };
     let Prepared {
@@ -157,15 +160,16 @@ pub(super) fn encode(
     )?))
 }
 
-/// Fit softmax regression on standardised features with each L2 penalty; keep the
-/// one with the best validation accuracy (the smaller penalty on ties). Returns the
-/// weight and bias for the raw features, and the final training loss; `None` if
-/// `cancel` was set (checked at every optimisation step).
+/// Fit softmax regression of `p.train_labels` on standardised features with each L2
+/// penalty, the loss weighed by `config.class_weights`; keep the one with the best
+/// validation `config.best_metric` (the smaller penalty on ties). Returns the weight
+/// and bias for the raw features, and the final training loss; `None` if `cancel` was
+/// set (checked at every optimisation step).
 fn fit_head(
     train_x: &Tensor,
-    train_y: &[u32],
     val_x: &Tensor,
     p: &Prepared,
+    config: &TrainConfig,
     cancel: &AtomicBool,
 ) -> Result<Option<(Tensor, Tensor, f64)>> {
     let classes = p.model.labels().len();
@@ -174,21 +178,31 @@ fn fit_head(
         standardise(train_x, &mean, &std)?,
         standardise(val_x, &mean, &std)?,
     );
-    let targets = Tensor::new(train_y, &Device::Cpu)?;
-    let mut best: Option<(usize, Tensor, Tensor, f64)> = None;
+    let targets = Tensor::new(p.train_labels.as_slice(), &Device::Cpu)?;
+    let weights = weights_tensor(
+        class_weights(config.class_weights, &p.train_labels, classes),
+        &Device::Cpu,
+    )?;
+    let mut best: Option<(f64, Tensor, Tensor, f64)> = None;
     for penalty in PENALTIES {
-        let Some((w, b, loss)) = fit_softmax(&xs, &targets, classes, penalty, FIT_STEPS, cancel)?
+        let Some((w, b, loss)) = fit_weighted_softmax(
+            &xs,
+            &targets,
+            weights.as_ref(),
+            classes,
+            penalty,
+            FIT_STEPS,
+            cancel,
+        )?
         else {
             return Ok(None);
         };
         let val_logits = vs.matmul(&w.t()?)?.broadcast_add(&b)?.to_vec2::<f32>()?;
-        let correct = val_logits
-            .iter()
-            .zip(&p.validation_labels)
-            .filter(|(row, &truth)| argmax(row) == truth)
-            .count();
-        if best.as_ref().is_none_or(|(c, ..)| correct > *c) {
-            best = Some((correct, w, b, loss));
+        let predicted: Vec<usize> = val_logits.iter().map(|row| argmax(row)).collect();
+        let metrics = Metrics::compute(p.model.labels(), &p.validation_labels, &predicted);
+        let value = config.best_metric.value(&metrics);
+        if best.as_ref().is_none_or(|(v, ..)| value > *v) {
+            best = Some((value, w, b, loss));
         }
     }
     let Some((_, w, b, loss)) = best else {
@@ -224,6 +238,20 @@ pub(super) fn fit_softmax(
     steps: usize,
     cancel: &AtomicBool,
 ) -> Result<Option<(Tensor, Tensor, f64)>> {
+    fit_weighted_softmax(xs, targets, None, classes, penalty, steps, cancel)
+}
+
+/// [`fit_softmax`] with each class's loss weighed by `weights` (see
+/// [`cross_entropy`]).
+fn fit_weighted_softmax(
+    xs: &Tensor,
+    targets: &Tensor,
+    weights: Option<&Tensor>,
+    classes: usize,
+    penalty: f64,
+    steps: usize,
+    cancel: &AtomicBool,
+) -> Result<Option<(Tensor, Tensor, f64)>> {
     let w = Var::zeros((classes, xs.dim(1)?), DType::F32, &Device::Cpu)?;
     let b = Var::zeros(classes, DType::F32, &Device::Cpu)?;
     let vars = [
@@ -239,7 +267,7 @@ pub(super) fn fit_softmax(
         let logits = xs
             .matmul(&w.as_tensor().t()?)?
             .broadcast_add(b.as_tensor())?;
-        let loss = (candle_nn::loss::cross_entropy(&logits, targets)?
+        let loss = (cross_entropy(&logits, targets, weights)?
             + (w.as_tensor().sqr()?.sum_all()? * (penalty / 2.0))?)?;
         let grads = loss.backward()?;
         let norm = opt.grad_norm(&grads)?;

@@ -4,6 +4,9 @@
 use super::TrainData;
 use crate::dataset::corrections::{CorrectionReport, Corrections, Resolved};
 use crate::dataset::quality::{assess, check_class_count, QualityReport, Severity};
+use crate::dataset::validation::{
+    drop_overlap, read_validation, summarise, ValidationRead, ValidationRows, ValidationSummary,
+};
 use crate::dataset::{
     holdout, label_set, read_labeled, sample, Example, LabelMap, LabeledData, TextSpec, Warnings,
 };
@@ -32,6 +35,16 @@ pub struct DataSpec {
     /// validation rows are held out before, so corrections do not move the split).
     #[serde(default)]
     pub corrections: Option<Corrections>,
+    /// Fixes to single tickets of the validation file (its own: corrections name a
+    /// file's rows), applied after the label map.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub validation_corrections: Option<Corrections>,
+    /// Leave out the validation file's tickets that repeat training tickets (the
+    /// `leakage` finding lists them) instead of only warning about them.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[ts(optional, as = "Option<bool>")]
+    pub drop_overlap: bool,
 }
 
 /// Training data ready to use, with the quality report and reader warnings.
@@ -54,21 +67,9 @@ impl DataSpec {
         let data = read_labeled(&self.path, &self.text, &self.label_column, map)?;
         check_class_count(data.labels.len())?;
         let mut warnings = data.warnings.clone();
-        let validation = match &self.validation {
-            Some(path) => {
-                let val = read_labeled(path, &self.text, &self.label_column, map)?;
-                let unknown: Vec<&String> = val
-                    .labels
-                    .iter()
-                    .filter(|l| !data.labels.contains(l))
-                    .collect();
-                if !unknown.is_empty() {
-                    return Err(EngineError::data(
-                        path,
-                        format!("labels {unknown:?} do not occur in the training file: map them (label map) or remove those rows"),
-                    ));
-                }
-                warnings.extend(val.warnings.clone());
+        let validation = match self.read_validation(&data.labels)? {
+            Some((_, val)) => {
+                warnings.extend(val.warnings);
                 Some(val.examples)
             }
             None => None,
@@ -81,6 +82,12 @@ impl DataSpec {
         corrected.examples = resolved.apply(data.examples.clone());
         corrected.labels = label_set(&corrected.examples);
         check_class_count(corrected.labels.len())?;
+        let validation = match (validation, &self.validation) {
+            (Some(val), Some(path)) if self.drop_overlap => {
+                Some(drop_overlap(path, &corrected.examples, val, &mut warnings)?)
+            }
+            (val, _) => val,
+        };
         let report = assess(&corrected, validation.as_deref(), None);
         let blocking: Vec<String> = report
             .findings
@@ -100,7 +107,8 @@ impl DataSpec {
         // The split is the one the data check measures leakage across (`holdout`),
         // drawn before corrections so that correcting a ticket leaves the others'
         // sides as they were.
-        // Corrections name rows of the data file, not of a separate validation file.
+        // The data file's corrections name its rows; a validation file's own ones were
+        // applied as it was read.
         let (train, validation) = match validation {
             Some(v) => (
                 sample(&data.examples, self.split.seed, self.split.max_rows)?
@@ -134,6 +142,42 @@ impl DataSpec {
             warnings,
             corrections: resolved.report,
         })
+    }
+
+    /// The validation file (`None` without one) read with the data file's columns and
+    /// label map and its own corrections, its classes checked against `classes` (the
+    /// data file's); with its path.
+    pub fn read_validation(&self, classes: &[String]) -> Result<Option<(PathBuf, ValidationRows)>> {
+        let Some(path) = &self.validation else {
+            return Ok(None);
+        };
+        let how = ValidationRead {
+            text: &self.text,
+            label_column: &self.label_column,
+            label_map: self.label_map.as_ref(),
+            corrections: self.validation_corrections.as_ref(),
+        };
+        Ok(Some((path.clone(), read_validation(path, &how, classes)?)))
+    }
+
+    /// What the validation file holds (`None` without one): its rows and classes, and
+    /// its overlap with the data file's tickets (label map and corrections applied).
+    /// Errors as [`DataSpec::load`] would refuse the file.
+    pub fn validation_summary(&self) -> Result<Option<ValidationSummary>> {
+        let data = read_labeled(
+            &self.path,
+            &self.text,
+            &self.label_column,
+            self.label_map.as_ref(),
+        )?;
+        let Some((path, rows)) = self.read_validation(&data.labels)? else {
+            return Ok(None);
+        };
+        let train = self
+            .resolve_corrections(&data.examples)
+            .apply(data.examples);
+        let classes = label_set(&train);
+        Ok(Some(summarise(&path, rows, &train, &classes)))
     }
 
     /// The data file's tickets after the label map and the corrections (no split, no
@@ -178,6 +222,8 @@ mod tests {
                 ..SplitPlan::default()
             },
             corrections: None,
+            validation_corrections: None,
+            drop_overlap: false,
         };
         let err = spec.load(false).unwrap_err().to_string();
         assert!(

@@ -4,6 +4,7 @@
 mod baseline;
 mod batching;
 pub mod checkpoint;
+mod class_weights;
 mod data;
 pub mod estimate;
 pub mod optim;
@@ -26,7 +27,7 @@ use crate::model::resolve::resolve_model;
 use crate::model::tokenize::{Encoded, TextEncoder};
 use crate::model::{Batch, SequenceClassifier};
 use crate::model_card::ModelCard;
-use crate::settings::{Method, TrainConfig};
+use crate::settings::{Method, Sampler, TrainConfig};
 use candle_core::{Device, Tensor};
 use optim::{linear_lr, AdamW};
 use rand::{rngs::StdRng, SeedableRng};
@@ -324,6 +325,10 @@ fn run_inner(
     };
     let steps_per_epoch = optim::steps_per_epoch(p.train.len(), config.batch_size);
     let total_steps = steps_per_epoch * config.epochs;
+    let loss_weights = class_weights::weights_tensor(
+        class_weights::class_weights(config.class_weights, &p.train_labels, data.labels.len()),
+        &device,
+    )?;
     let mut optimizer = AdamW::new(p.model.vars(), config.weight_decay)?;
     let mut since_best = 0;
     let mut first_epoch = 1;
@@ -360,12 +365,22 @@ fn run_inner(
         let epoch_start = Instant::now();
         pending.since = epoch_start;
         let (mut loss_sum, mut seen) = (0.0, 0usize);
-        for batch_rows in batching::epoch_batches(
-            &lengths,
-            config.batch_size,
-            config.group_by_length,
-            &mut rng,
-        ) {
+        let batches = match config.sampler {
+            Sampler::Shuffle => batching::epoch_batches(
+                &lengths,
+                config.batch_size,
+                config.group_by_length,
+                &mut rng,
+            ),
+            Sampler::Balanced => batching::balanced_batches(
+                &p.train_labels,
+                &lengths,
+                config.batch_size,
+                config.group_by_length,
+                &mut rng,
+            ),
+        };
+        for batch_rows in batches {
             if cancel.load(Ordering::Relaxed) {
                 pending.report(epoch, total_steps, on_event)?;
                 summary.cancelled = true;
@@ -390,11 +405,12 @@ fn run_inner(
             summary.steps += 1;
             let mode = Mode::Train(&dropout);
             if pending.every_step {
-                let (loss, norm) = train_step(
+                let (loss, norm) = weighted_train_step(
                     &p.model,
                     &mut optimizer,
                     &batch,
                     &targets,
+                    loss_weights.as_ref(),
                     lr,
                     config.max_grad_norm,
                     &mode,
@@ -402,8 +418,14 @@ fn run_inner(
                 )?;
                 pending.push_read(summary.steps, batch_rows.len(), lr, loss, norm);
             } else {
-                let (loss, norm, grads) =
-                    forward_backward(&p.model, &mut optimizer, &batch, &targets, &mode)?;
+                let (loss, norm, grads) = weighted_forward_backward(
+                    &p.model,
+                    &mut optimizer,
+                    &batch,
+                    &targets,
+                    loss_weights.as_ref(),
+                    &mode,
+                )?;
                 optimizer.step(&grads, &norm, config.max_grad_norm, lr)?;
                 pending.push(summary.steps, batch_rows.len(), lr, loss, norm);
             }
@@ -617,9 +639,22 @@ fn forward_backward(
     targets: &Tensor,
     mode: &Mode,
 ) -> Result<(Tensor, Tensor, candle_core::backprop::GradStore)> {
+    weighted_forward_backward(model, optimizer, batch, targets, None, mode)
+}
+
+/// [`forward_backward`] with each class's loss weighed by `weights` (see
+/// [`class_weights::cross_entropy`]).
+fn weighted_forward_backward(
+    model: &SequenceClassifier,
+    optimizer: &mut AdamW,
+    batch: &Batch,
+    targets: &Tensor,
+    weights: Option<&Tensor>,
+    mode: &Mode,
+) -> Result<(Tensor, Tensor, candle_core::backprop::GradStore)> {
     let device = model.device();
     let logits = model.forward(batch, mode).map_err(oom(device))?;
-    let loss = candle_nn::loss::cross_entropy(&logits, targets)?;
+    let loss = class_weights::cross_entropy(&logits, targets, weights)?;
     let grads = loss.backward().map_err(|e| oom(device)(e.into()))?;
     let norm = optimizer.grad_norm(&grads)?;
     Ok((loss, norm, grads))
@@ -640,7 +675,35 @@ pub fn train_step(
     mode: &Mode,
     step: usize,
 ) -> Result<(f32, f32)> {
-    let (loss, norm, grads) = forward_backward(model, optimizer, batch, targets, mode)?;
+    weighted_train_step(
+        model,
+        optimizer,
+        batch,
+        targets,
+        None,
+        lr,
+        max_grad_norm,
+        mode,
+        step,
+    )
+}
+
+/// [`train_step`] with each class's loss weighed by `weights` (see
+/// [`class_weights::cross_entropy`]).
+#[allow(clippy::too_many_arguments)]
+fn weighted_train_step(
+    model: &SequenceClassifier,
+    optimizer: &mut AdamW,
+    batch: &Batch,
+    targets: &Tensor,
+    weights: Option<&Tensor>,
+    lr: f64,
+    max_grad_norm: f64,
+    mode: &Mode,
+    step: usize,
+) -> Result<(f32, f32)> {
+    let (loss, norm, grads) =
+        weighted_forward_backward(model, optimizer, batch, targets, weights, mode)?;
     let host = Tensor::stack(&[loss, norm.clone()], 0)?.to_vec1::<f32>()?;
     if !host[0].is_finite() {
         return Err(EngineError::Diverged {

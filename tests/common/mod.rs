@@ -14,7 +14,8 @@ pub fn repo_root() -> PathBuf {
     }
 }
 
-/// Folder of the tiny golden model of `arch` ("distilbert", "bert" or "bert_legacy").
+/// Folder of the tiny golden model of `arch` ("distilbert", "bert", "bert_legacy",
+/// "roberta" or "xlm_roberta").
 pub fn tiny_model(arch: &str) -> PathBuf {
     repo_root()
         .join("tests/fixtures/golden")

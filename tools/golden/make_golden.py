@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Generate the golden fixtures under tests/fixtures/golden/ (dev-only, run by hand).
 
-    pip install torch transformers && python3 tools/golden/make_golden.py
+    pip install torch transformers && python3 tools/golden/make_golden.py [ARCH ...]
 
-For each architecture (distilbert, bert) this builds a tiny randomly initialised
-*ForSequenceClassification model plus a BertTokenizerFast over a hand-written
-vocabulary, perturbs every LayerNorm parameter and every bias so that wrong
+For each architecture (distilbert, bert, roberta, xlm_roberta; all unless named) this
+builds a tiny randomly initialised *ForSequenceClassification model plus its tokenizer
+(BertTokenizerFast over a hand-written vocabulary; for roberta a byte-level BPE and for
+xlm_roberta a SentencePiece-style Unigram, both trained here with the `tokenizers`
+library on the script's fixed texts), perturbs every LayerNorm parameter and every bias so that wrong
 LayerNorm / bias handling shows up in the comparisons, saves it, records logits
 on a fixed batch, then runs 3 optimisation steps exactly like the Hugging Face
 Trainer does them (AdamW with two weight-decay groups, linear schedule, global
@@ -18,6 +20,7 @@ algorithms, eager attention.
 
 import inspect
 import json
+import math
 import os
 import shutil
 import sys
@@ -33,6 +36,12 @@ from transformers import (
     BertTokenizerFast,
     DistilBertConfig,
     DistilBertForSequenceClassification,
+    RobertaConfig,
+    RobertaForSequenceClassification,
+    RobertaTokenizer,
+    XLMRobertaConfig,
+    XLMRobertaForSequenceClassification,
+    XLMRobertaTokenizer,
     AutoModelForSequenceClassification,
     AutoTokenizer,
     get_linear_schedule_with_warmup,
@@ -110,6 +119,14 @@ NUM_STEPS = 3
 
 PERTURB_STD = 0.1
 
+ARCHS = ["distilbert", "bert", "roberta", "xlm_roberta"]
+# RoBERTa and XLM-R: BERT's layers, positions numbered after the padding id (1), one
+# token type, no pooler, RobertaClassificationHead.
+ROBERTA_FAMILY = {"roberta", "xlm_roberta"}
+ROBERTA_SPECIALS = ["<s>", "<pad>", "</s>", "<unk>"]  # ids 0-3, as in the real checkpoints
+BPE_VOCAB = 400  # 256 bytes + specials + ~140 merges
+UNIGRAM_VOCAB = 160
+
 # Standard deviation of the random init (config.initializer_range). The Hugging Face
 # default 0.02 makes a 2-layer, 32-wide model almost input-independent: attention is
 # uniform, the [CLS] output is dominated by the [CLS]+position-0 embedding, and the
@@ -138,6 +155,74 @@ def make_tokenizer(tmpdir):
     return tok
 
 
+def tokenizer_corpus():
+    """The texts the roberta / xlm_roberta tokenizers are trained on: the fixed texts and
+    every fixture word (the long-horizon rows are made of those words)."""
+    texts = EVAL_TEXTS + [t for batch in TRAIN_BATCHES for t, _ in batch]
+    return texts + [" ".join(WORDS[i : i + 8]) for i in range(0, len(WORDS), 8)]
+
+
+def make_roberta_tokenizer():
+    """A tiny byte-level BPE (RoBERTa's pipeline: ByteLevel pre-tokenizer, <s> $A </s>,
+    <pad> = 1, <mask> last) trained on the fixed texts."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    trainer = trainers.BpeTrainer(
+        vocab_size=BPE_VOCAB,
+        special_tokens=ROBERTA_SPECIALS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    bpe.train_from_iterator(tokenizer_corpus(), trainer)
+    vocab = bpe.get_vocab()
+    vocab["<mask>"] = len(vocab)
+    merges = [tuple(m) if isinstance(m, list) else tuple(m.split(" ")) for m in json.loads(bpe.to_str())["model"]["merges"]]
+    tok = RobertaTokenizer(vocab=vocab, merges=merges, model_max_length=MAX_LENGTH)
+    assert [tok.cls_token_id, tok.pad_token_id, tok.sep_token_id, tok.unk_token_id] == [0, 1, 2, 3]
+    return tok
+
+
+def make_xlm_roberta_tokenizer():
+    """A tiny SentencePiece-style Unigram (XLM-R's pipeline: Metaspace pre-tokenizer,
+    <s> $A </s>, <pad> = 1, <unk> = 3, <mask> last) trained on the fixed texts."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+    uni = Tokenizer(models.Unigram())
+    uni.pre_tokenizer = pre_tokenizers.Sequence(
+        [pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")]
+    )
+    trainer = trainers.UnigramTrainer(
+        vocab_size=UNIGRAM_VOCAB, special_tokens=ROBERTA_SPECIALS, unk_token="<unk>", show_progress=False
+    )
+    uni.train_from_iterator(tokenizer_corpus(), trainer)
+    trained = json.loads(uni.to_str())["model"]["vocab"]
+    assert [p for p, _ in trained[:4]] == ROBERTA_SPECIALS, trained[:4]
+    # The trainer picks the same pieces every run, but its scores (and so the order of
+    # the pieces) vary from run to run by up to ~1e-4. For fixtures that are the same
+    # every run, each piece scores the log of its share of occurrences in the corpus's
+    # words, and the pieces are ordered as SentencePiece orders them (best score first).
+    words = ["▁" + w for text in tokenizer_corpus() for w in text.split()]
+    counts = {p: max(1, sum(w.count(p) for w in words)) for p, _ in trained[4:]}
+    total = sum(counts.values())
+    learned = sorted(
+        ((p, round(math.log(c / total), 6)) for p, c in counts.items()), key=lambda x: (-x[1], x[0])
+    )
+    pieces = [(p, 0.0) for p in ROBERTA_SPECIALS] + learned + [("<mask>", 0.0)]
+    tok = XLMRobertaTokenizer(vocab=pieces, model_max_length=MAX_LENGTH)
+    assert [tok.cls_token_id, tok.pad_token_id, tok.sep_token_id, tok.unk_token_id] == [0, 1, 2, 3]
+    return tok
+
+
+def make_arch_tokenizer(arch, tmpdir):
+    if arch == "roberta":
+        return make_roberta_tokenizer()
+    if arch == "xlm_roberta":
+        return make_xlm_roberta_tokenizer()
+    return make_tokenizer(tmpdir)
+
+
 def write_legacy_tokenizer_files(model_dir):
     """transformers 4.x save_pretrained writes vocab.txt and special_tokens_map.json next to
     tokenizer.json / tokenizer_config.json; 5.x only writes the latter two. Write the 4.x
@@ -163,15 +248,17 @@ def write_legacy_tokenizer_files(model_dir):
             f.write("\n")
 
 
-def make_model(arch):
+def make_model(arch, vocab_size):
+    roberta = arch in ROBERTA_FAMILY
     common = dict(
-        vocab_size=len(VOCAB),
-        max_position_embeddings=MAX_LENGTH,
+        vocab_size=vocab_size,
+        # RoBERTa's positions start after the padding id: 64 tokens need 66 rows.
+        max_position_embeddings=MAX_LENGTH + 2 if roberta else MAX_LENGTH,
         num_labels=3,
         id2label=dict(ID2LABEL),
         label2id=dict(LABEL2ID),
         initializer_range=INIT_RANGE,
-        pad_token_id=0,
+        pad_token_id=1 if roberta else 0,
     )
     if arch == "distilbert":
         cfg = DistilBertConfig(
@@ -195,6 +282,23 @@ def make_model(arch):
             **common,
         )
         cls = BertForSequenceClassification
+    elif roberta:
+        config_class, cls = {
+            "roberta": (RobertaConfig, RobertaForSequenceClassification),
+            "xlm_roberta": (XLMRobertaConfig, XLMRobertaForSequenceClassification),
+        }[arch]
+        cfg = config_class(
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            intermediate_size=64,
+            type_vocab_size=1,
+            hidden_act="gelu",
+            layer_norm_eps=1e-5,
+            bos_token_id=0,
+            eos_token_id=2,
+            **common,
+        )
     else:
         raise ValueError(arch)
     # Eager attention: plain softmax(QK^T/sqrt(d) + mask)V, the reference math.
@@ -272,11 +376,12 @@ def run_arch(arch):
     os.makedirs(model_dir)
 
     with tempfile.TemporaryDirectory() as tmp:
-        tok = make_tokenizer(tmp)
+        tok = make_arch_tokenizer(arch, tmp)
         tok.save_pretrained(model_dir)
-    write_legacy_tokenizer_files(model_dir)
+    if arch not in ROBERTA_FAMILY:
+        write_legacy_tokenizer_files(model_dir)
 
-    model = make_model(arch)
+    model = make_model(arch, len(tok))
     touched = perturb(model)
     model.eval()
     model.save_pretrained(model_dir, safe_serialization=True)
@@ -406,11 +511,12 @@ def check_tokenizer_json(arch, golden):
     from tokenizers import Tokenizer
 
     t = Tokenizer.from_file(os.path.join(OUT_ROOT, arch, "model", "tokenizer.json"))
+    pad = 1 if arch in ROBERTA_FAMILY else 0
 
     def check(texts, enc):
         rows = [e.ids for e in t.encode_batch(texts)]
         width = max(len(r) for r in rows)
-        assert [r + [0] * (width - len(r)) for r in rows] == enc["input_ids"], f"{arch}: tokenizer.json ids differ"
+        assert [r + [pad] * (width - len(r)) for r in rows] == enc["input_ids"], f"{arch}: tokenizer.json ids differ"
         assert [[1] * len(r) + [0] * (width - len(r)) for r in rows] == enc["attention_mask"]
         if "token_type_ids" in enc:
             assert all(all(x == 0 for x in r) for r in enc["token_type_ids"])
@@ -573,8 +679,10 @@ def main():
     torch.use_deterministic_algorithms(True)
     torch.set_num_threads(1)
     os.makedirs(OUT_ROOT, exist_ok=True)
+    archs = sys.argv[1:] or ARCHS
+    assert all(a in ARCHS for a in archs), f"unknown architecture in {archs}; known: {ARCHS}"
     goldens = {}
-    for arch in ["distilbert", "bert"]:
+    for arch in archs:
         goldens[arch] = run_arch(arch)
     for arch, g in goldens.items():
         sanity_check(arch, g)
@@ -593,7 +701,8 @@ def main():
         json.dump(versions, f, indent=1)
         f.write("\n")
     print("versions:", versions)
-    make_bert_legacy(goldens["bert"])
+    if "bert" in goldens:
+        make_bert_legacy(goldens["bert"])
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 """Generate the long-horizon golden runs: tests/fixtures/golden/{arch}/long_horizon.json
 (dev-only, run by hand after make_golden.py; same packages).
 
-    python3 tools/golden/make_long_horizon.py
+    python3 tools/golden/make_long_horizon.py [ARCH ...]   (all of make_golden.ARCHS unless named)
 
 The 3-step fixtures check one update at a time. This one checks a whole run the way
 transformers' Trainer does it: its own optimiser groups, linear schedule with warm-up,
@@ -17,6 +17,7 @@ logits on the evaluation texts after the run. tests/golden_parity.rs replays it.
 import json
 import os
 import random
+import sys
 
 import torch
 from torch.utils.data import SequentialSampler
@@ -36,6 +37,7 @@ NO_DROPOUT = {
     "bert": dict(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0, classifier_dropout=0.0),
     "distilbert": dict(dropout=0.0, attention_dropout=0.0, seq_classif_dropout=0.0),
 }
+NO_DROPOUT["roberta"] = NO_DROPOUT["xlm_roberta"] = NO_DROPOUT["bert"]
 BUG = {"crash", "crashes", "error", "bug", "blank", "slow"}
 FEATURE = {"add", "feature", "request", "would", "like", "option", "export", "new"}
 
@@ -122,5 +124,5 @@ def run(arch):
 if __name__ == "__main__":
     torch.use_deterministic_algorithms(True)
     torch.set_num_threads(1)
-    for arch in ["distilbert", "bert"]:
+    for arch in sys.argv[1:] or mg.ARCHS:
         run(arch)

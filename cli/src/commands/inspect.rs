@@ -5,6 +5,7 @@ use crate::render::data::{print_inspection, print_profile, print_suspects};
 use crate::render::progress::SuspectBar;
 use dialect::dataset::corrections::Corrections;
 use dialect::dataset::inspect::{inspect, InspectOptions};
+use dialect::dataset::language::ChosenModel;
 use dialect::dataset::profile::profile_file;
 use dialect::dataset::LabelMap;
 use dialect::model::resolve::resolve_model;
@@ -33,10 +34,16 @@ pub fn run(args: InspectArgs) -> Result<ExitCode, EngineError> {
         .as_deref()
         .map(Corrections::load)
         .transpose()?;
-    let encoder = match &args.model {
-        Some(m) => {
+    let validation_corrections = args
+        .validation_corrections
+        .as_deref()
+        .map(Corrections::load)
+        .transpose()?;
+    let folder = args.model.as_deref().map(resolve_model).transpose()?;
+    let encoder = match &folder {
+        Some(dir) => {
             let max_length = args.max_length.unwrap_or(TrainConfig::default().max_length);
-            Some(TextEncoder::load(&resolve_model(m)?, max_length)?)
+            Some(TextEncoder::load(dir, max_length)?)
         }
         None => None,
     };
@@ -55,6 +62,11 @@ pub fn run(args: InspectArgs) -> Result<ExitCode, EngineError> {
         // Without a validation file, check leakage across the split `train` makes by default.
         split: Some(SplitPlan::default()),
         corrections: corrections.as_ref(),
+        validation_corrections: validation_corrections.as_ref(),
+        model: args.model.as_deref().map(|id| ChosenModel {
+            id,
+            folder: folder.as_deref(),
+        }),
     };
     let inspection = inspect(&args.data, &options)?;
     if let Some(path) = &args.write_label_map {
@@ -68,6 +80,8 @@ pub fn run(args: InspectArgs) -> Result<ExitCode, EngineError> {
     let suspects = match (&inspection.text, &inspection.label_column) {
         (Some(text), Some(label)) if args.suspects => {
             let spec = DataSpec {
+                validation_corrections: None,
+                drop_overlap: false,
                 path: args.data.clone(),
                 text: text.clone(),
                 label_column: label.clone(),

@@ -2,6 +2,7 @@
 //! and Ctrl-C.
 
 use crate::args::TrainArgs;
+use crate::render::data::overlap_lines;
 use crate::render::progress::Progress;
 use crate::render::{flags, severity_name};
 use dialect::dataset::corrections::Corrections;
@@ -64,6 +65,14 @@ fn show_data_notes(run: &PendingRun) {
             f.fix,
             flags(f.setting.as_slice())
         );
+    }
+    for line in run
+        .report
+        .iter()
+        .flat_map(|r| &r.overlap)
+        .flat_map(overlap_lines)
+    {
+        eprintln!("  {line}");
     }
 }
 

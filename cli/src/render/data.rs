@@ -2,6 +2,8 @@
 
 use super::{clip, flags, severity_name, top_counts};
 use dialect::dataset::inspect::Inspection;
+use dialect::dataset::language::{LanguageReport, VocabularyVerdict};
+use dialect::dataset::overlap::Overlap;
 use dialect::dataset::profile::Profile;
 use dialect::dataset::source::Format;
 use dialect::pii::PiiSurvey;
@@ -102,6 +104,11 @@ pub fn print_inspection(i: &Inspection, measured_truncation: bool) {
         }
         println!("  {:<8}  → {}{}", "", f.fix, flags(f.setting.as_slice()));
     }
+    if let Some(overlap) = &report.overlap {
+        for line in overlap_lines(overlap) {
+            println!("  {:<8}  {line}", "");
+        }
+    }
     if !measured_truncation {
         println!("  (truncation not measured: pass --model to use its tokenizer)");
     }
@@ -115,10 +122,63 @@ pub fn print_inspection(i: &Inspection, measured_truncation: bool) {
     if let Some(pii) = &i.pii {
         print_pii(pii);
     }
+    if let Some(language) = &i.language {
+        print_language(language);
+    }
     if report.findings.iter().any(|f| f.code == "too_many_classes") {
         println!("\nblocking problems: `dialect train` refuses this data (even with --force)");
     } else if report.is_blocking() {
         println!("\nblocking problems: `dialect train` refuses this data unless --force");
+    }
+}
+
+/// The tickets' languages, the model's, its vocabulary's fit and the advice.
+fn print_language(l: &LanguageReport) {
+    println!(
+        "\nlanguage and vocabulary ({} rows sampled, evenly through the file)",
+        l.rows_sampled
+    );
+    let languages: Vec<String> = l
+        .languages
+        .iter()
+        .map(|s| format!("{} {:.0}% ({})", s.name, 100.0 * s.share, s.rows))
+        .collect();
+    let languages = if languages.is_empty() {
+        "none told".to_string()
+    } else {
+        languages.join(", ")
+    };
+    let untold = match l.undetermined {
+        0 => String::new(),
+        n => format!("; {n} rows too short or mixed to tell"),
+    };
+    println!("  languages   {languages}{untold}");
+    if let Some(m) = &l.model {
+        let languages = match m.languages {
+            Some(languages) => format!("{languages:?}").to_lowercase(),
+            None => "languages unknown".into(),
+        };
+        println!("  model       {}: {languages} ({})", m.model, m.basis);
+    }
+    if let Some(v) = &l.vocabulary {
+        let verdict = match v.verdict {
+            VocabularyVerdict::Good => "fits well",
+            VocabularyVerdict::Fair => "fair: many words are cut into pieces",
+            VocabularyVerdict::Poor => "poor: the model reads these texts badly",
+        };
+        println!(
+            "  vocabulary  {:.1}% unknown tokens, {:.2} pieces per word, {:.1}% of words in 3+ pieces: {verdict}",
+            100.0 * v.unknown_share,
+            v.pieces_per_word,
+            100.0 * v.split_share
+        );
+    } else if let Some(note) = &l.vocabulary_note {
+        println!("  vocabulary  not measured: {note}");
+    } else {
+        println!("  vocabulary  not measured: pass --model to check its vocabulary");
+    }
+    if let Some(a) = &l.advice {
+        println!("  advice      {}", a.message);
     }
 }
 
@@ -186,4 +246,33 @@ pub fn print_suspects(r: &SuspectReport, top: usize) {
     if !r.suspects.is_empty() {
         println!("  fix one: dialect corrections FILE.json set --data DATA --line N --to CLASS");
     }
+}
+
+/// Most overlap pairs printed (`--json` has all the report keeps).
+const OVERLAP_PAIRS_PRINTED: usize = 10;
+
+/// The validation tickets that repeat training tickets, one pair a line, then how
+/// many more; nothing when there are none.
+pub fn overlap_lines(overlap: &Overlap) -> Vec<String> {
+    let mut lines: Vec<String> = overlap
+        .pairs
+        .iter()
+        .take(OVERLAP_PAIRS_PRINTED)
+        .map(|p| {
+            let how = if p.exact {
+                "same text".to_string()
+            } else {
+                format!("word similarity {:.2}", p.similarity)
+            };
+            format!(
+                "validation line {} repeats training line {} ({how})",
+                p.validation_line, p.training_line
+            )
+        })
+        .collect();
+    let shown = lines.len();
+    if overlap.rows > shown {
+        lines.push(format!("… and {} more", overlap.rows - shown));
+    }
+    lines
 }

@@ -1,13 +1,21 @@
 //! The preset models (`dialect models`).
 
-use dialect::model::resolve::ModelStatus;
+use dialect::model::resolve::{Languages, ModelStatus};
 
-/// One line per preset: on disk (where) or needing a download.
+/// One line per preset: its languages, then on disk (where) or needing a download (of
+/// about what size).
 pub fn print_models(models: &[ModelStatus]) {
     for m in models {
-        match &m.cached {
-            Some(dir) => println!("{:<42} on disk ({})", m.id, dir.display()),
-            None => println!("{:<42} needs a download", m.id),
-        }
+        let languages = match m.languages {
+            Some(Languages::English) => "English",
+            Some(Languages::Multilingual) => "multilingual",
+            None => "",
+        };
+        let status = match (&m.cached, m.download_mb) {
+            (Some(dir), _) => format!("on disk ({})", dir.display()),
+            (None, Some(mb)) => format!("needs a download (≈ {mb} MB)"),
+            (None, None) => "needs a download".into(),
+        };
+        println!("{:<42} {languages:<12} {status}", m.id);
     }
 }

@@ -6,7 +6,8 @@ use super::metrics::{print_metrics, print_trust};
 use dialect::review::{Review, ValidationCheck};
 use dialect::run_diff::{Change, DiffBasis, RunDiff};
 use dialect::runs::{RunRecord, RunStatus};
-use dialect::EngineError;
+use dialect::setting::Setting;
+use dialect::{EngineError, TrainConfig};
 use std::path::{Path, PathBuf};
 
 /// A table of `runs` (id, status, model, best epoch and value), or that the store at
@@ -45,6 +46,9 @@ pub fn print_run(r: &RunRecord, model_dir: &Result<PathBuf, EngineError>) {
         println!("training in process {pid}");
     }
     println!("model {}, data {}", r.config.model, r.data.path.display());
+    if let Some(options) = imbalance_options(&r.config) {
+        println!("trained with {options}");
+    }
     if let Some(parent) = &r.parent {
         println!("retrains run {parent}");
     }
@@ -78,6 +82,27 @@ pub fn print_run(r: &RunRecord, model_dir: &Result<PathBuf, EngineError>) {
         Ok(dir) => println!("best model: {}", dir.display()),
         Err(e) => println!("{e}"),
     }
+}
+
+/// The run's class weights and sampler as flags, where not the defaults.
+fn imbalance_options(config: &TrainConfig) -> Option<String> {
+    let defaults = TrainConfig::default();
+    let mut options = Vec::new();
+    if config.class_weights != defaults.class_weights {
+        options.push(format!(
+            "{} {}",
+            Setting::ClassWeights.flag(),
+            config.class_weights.name()
+        ));
+    }
+    if config.sampler != defaults.sampler {
+        options.push(format!(
+            "{} {}",
+            Setting::Sampler.flag(),
+            config.sampler.name()
+        ));
+    }
+    (!options.is_empty()).then(|| options.join(" "))
 }
 
 /// Whether the validation rows were verified, the metrics, and every misclassified row.

@@ -193,6 +193,8 @@ pub async fn find_suspects(
                 config.max_length = max_length;
             }
             let spec = DataSpec {
+                validation_corrections: None,
+                drop_overlap: false,
                 path,
                 text: TextSpec::columns(text),
                 label_column,

@@ -7,6 +7,7 @@ use crate::file_cache::FileKey;
 use crate::state::AppState;
 use dialect::dataset::corrections::Corrections;
 use dialect::dataset::inspect::{InspectOptions, Inspection};
+use dialect::dataset::language::ChosenModel;
 use dialect::dataset::{rows_at, LabelMap};
 use dialect::model::resolve::model_status;
 use dialect::settings::SplitPlan;
@@ -17,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use tauri::State;
 
-const DATA_FILTERS: &[(&str, &[&str])] = &[
+pub(crate) const DATA_FILTERS: &[(&str, &[&str])] = &[
     (
         "Tickets (CSV, TSV, JSONL)",
         &["csv", "tsv", "txt", "jsonl", "ndjson"],
@@ -77,17 +78,25 @@ fn text_spec(columns: Option<Vec<String>>) -> Option<TextSpec> {
 #[serde(rename_all = "camelCase")]
 pub struct Checks {
     /// The model training will use (hub id or a folder opened in the app): its
-    /// tokenizer measures truncation, when it is on this machine.
+    /// tokenizer measures truncation and its vocabulary's fit to the tickets'
+    /// languages, when it is on this machine.
     pub model: Option<String>,
     /// Tokens read per ticket (the training setting).
     pub max_length: Option<usize>,
     /// The validation split training will make (leakage across it is checked).
     pub split: Option<SplitPlan>,
+    /// The analyst's own validation file (opened in the app), instead of the split:
+    /// read with the same columns, label map and its kept corrections, its overlap with
+    /// the training tickets checked.
+    #[serde(default)]
+    #[ts(optional)]
+    pub validation: Option<PathBuf>,
 }
 
 /// Profile a file and, with the (given or suggested) columns, check its quality:
-/// truncation for `checks.model`, leakage across `checks.split`. `None` when cancelled
-/// (by [`cancel_inspection`] or a newer inspection).
+/// truncation and the languages' fit for `checks.model`, leakage across
+/// `checks.split`. `None` when cancelled (by [`cancel_inspection`] or a newer
+/// inspection).
 #[tauri::command]
 pub async fn inspect_data(
     state: State<'_, AppState>,
@@ -99,6 +108,9 @@ pub async fn inspect_data(
 ) -> AppResult<Option<Inspection>> {
     state.check_granted(&path)?;
     let checks = checks.unwrap_or_default();
+    if let Some(validation) = &checks.validation {
+        state.check_granted(validation)?;
+    }
     let model = checks
         .model
         .as_ref()
@@ -108,6 +120,10 @@ pub async fn inspect_data(
     let shelf = state.store.corrections_dir();
     blocking(move || {
         let corrections = Corrections::kept(&shelf, &path)?;
+        let validation_corrections = match &checks.validation {
+            Some(v) => Some(Corrections::kept(&shelf, v)?),
+            None => None,
+        };
         let text = text_spec(text);
         let key = FileKey::new(&path, &text, &label_column);
         let Some(file) = data.read(key, &cancel)? else {
@@ -115,9 +131,9 @@ pub async fn inspect_data(
         };
         let max_length = checks.max_length.unwrap_or(DEFAULT_MAX_LENGTH);
         let mut unmeasured = None;
-        let tokens = match model {
-            Some((_, Ok(dir))) => match file.token_counts(&dir, max_length, &cancel)? {
-                Some(tokens) => Some((tokens, effective_max_length(&dir, max_length))),
+        let tokens = match &model {
+            Some((_, Ok(dir))) => match file.token_counts(dir, max_length, &cancel)? {
+                Some(tokens) => Some((tokens, effective_max_length(dir, max_length))),
                 None => return Ok(None),
             },
             Some((model, Err(why))) => {
@@ -132,6 +148,8 @@ pub async fn inspect_data(
             label_map: label_map.as_ref(),
             split: checks.split,
             corrections: Some(&corrections),
+            validation: checks.validation.as_deref(),
+            validation_corrections: validation_corrections.as_ref(),
             ..InspectOptions::default()
         };
         let mut inspection = file
@@ -145,6 +163,15 @@ pub async fn inspect_data(
             {
                 n.reason = reason.clone();
             }
+        }
+        inspection.language = file.language(model.as_ref().map(|(id, dir)| ChosenModel {
+            id,
+            folder: dir.as_deref().ok(),
+        }))?;
+        if let (Some((model, Err(why))), Some(language)) = (&model, inspection.language.as_mut()) {
+            language.vocabulary_note = Some(format!(
+                "the vocabulary check reads the model's tokenizer, and {model} {why}"
+            ));
         }
         Ok(Some(inspection))
     })

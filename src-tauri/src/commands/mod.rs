@@ -8,3 +8,4 @@ pub mod predict;
 pub mod runs;
 pub mod settings;
 pub mod train;
+pub mod validation;

@@ -152,7 +152,7 @@ fn stop_estimate(state: &AppState) {
 }
 
 /// Refuse data files the person did not open in the app.
-fn check_data(state: &AppState, data: &DataSpec) -> AppResult<()> {
+pub(crate) fn check_data(state: &AppState, data: &DataSpec) -> AppResult<()> {
     state.check_granted(&data.path)?;
     if let Some(validation) = &data.validation {
         state.check_granted(validation)?;
@@ -160,10 +160,15 @@ fn check_data(state: &AppState, data: &DataSpec) -> AppResult<()> {
     Ok(())
 }
 
-/// The corrections the app keeps for the data file are the ones a run trains with.
-fn with_kept_corrections(store: &RunStore, data: &mut DataSpec) -> AppResult<()> {
+/// The corrections the app keeps for the data file (and for the validation file, its
+/// own) are the ones a run trains with.
+pub(crate) fn with_kept_corrections(store: &RunStore, data: &mut DataSpec) -> AppResult<()> {
     let kept = Corrections::kept(&store.corrections_dir(), &data.path)?;
     data.corrections = (!kept.is_empty()).then_some(kept);
+    if let Some(validation) = &data.validation {
+        let kept = Corrections::kept(&store.corrections_dir(), validation)?;
+        data.validation_corrections = (!kept.is_empty()).then_some(kept);
+    }
     Ok(())
 }
 
@@ -184,6 +189,10 @@ pub async fn retrain_run(
         let path = store.get(&run_id)?.data.path;
         let kept = Corrections::kept(&store.corrections_dir(), &path)?;
         let mut request = store.retrain_request(&run_id, Some(kept))?;
+        if let Some(validation) = &request.data.validation {
+            let kept = Corrections::kept(&store.corrections_dir(), validation)?;
+            request.data.validation_corrections = (!kept.is_empty()).then_some(kept);
+        }
         if let Some(kinds) = scrub {
             request.data.text.scrub = kinds;
         }

@@ -11,6 +11,7 @@ import type {
   Checks,
   CorrectedExport,
   Corrections,
+  DataSpec,
   DeviceCheck,
   DeviceChoice,
   DeviceInfo,
@@ -42,6 +43,7 @@ import type {
   SuspectReport,
   SuspectSource,
   TrainEvent,
+  ValidationSummary,
 } from './contract';
 
 export type {
@@ -88,16 +90,24 @@ export type {
   Inspection,
   Int8Check,
   LabelMap,
+  LanguageAdvice,
+  LanguageReport,
+  LanguageShare,
+  LanguageSource,
+  Languages,
   Limits,
   MeasurementInfo,
   MemoryEstimate,
   MergeSuggestion,
   Method,
   Metrics,
+  ModelLanguages,
   ModelStatus,
   NotMeasured,
   Note,
   OperatingPoint,
+  Overlap,
+  OverlapPair,
   PiiExample,
   PiiKind,
   PiiKindSurvey,
@@ -141,6 +151,9 @@ export type {
   Trust,
   Unmapped,
   ValidationCheck,
+  ValidationSummary,
+  VocabularyFit,
+  VocabularyVerdict,
   Warning,
   Warnings,
   WordScore,
@@ -220,6 +233,11 @@ export const uiReady = () => invoke<number>('ui_ready');
 // Data
 export const pickDataFile = () => invoke<string | null>('pick_data_file');
 export const sampleData = () => invoke<Sample>('sample_data');
+/** The analyst's own validation file (native dialog); null when cancelled. */
+export const pickValidationFile = () => invoke<string | null>('pick_validation_file');
+/** The validation file of `data` read as training reads it: rows, classes, overlap with training. */
+export const checkValidationFile = (data: DataSpec) =>
+  invoke<ValidationSummary | null>('check_validation_file', { data });
 /** Resolves to null when cancelled (by cancelInspection or a newer inspection). */
 export const inspectData = (
   path: string,
@@ -344,10 +362,3 @@ export const METHOD_TITLES: Record<Method, string> = { fineTune: 'Fine-tune', ba
 export function modelTestId(id: string): string {
   return id.replace(/\//g, '__');
 }
-
-/** Rough download sizes of the preset models. */
-export const MODEL_SIZES: Record<string, string> = {
-  'distilbert-base-uncased': '≈ 270 MB',
-  'bert-base-uncased': '≈ 440 MB',
-  'sentence-transformers/all-MiniLM-L6-v2': '≈ 90 MB',
-};

@@ -13,6 +13,7 @@ import { RunsState } from './state/runs.svelte';
 import { SuspectsState } from './state/suspects.svelte';
 import { TrainForm } from './state/trainForm.svelte';
 import { Trainer } from './state/trainer.svelte';
+import { ValidationState } from './state/validation.svelte';
 
 export type Step = 'data' | 'labels' | 'check' | 'train' | 'review' | 'try' | 'runs';
 
@@ -43,6 +44,8 @@ export class AppState {
   readonly runSuspects = new SuspectsState();
   readonly data: DataState;
   readonly labels: LabelsState;
+  /** Where the run's validation tickets come from: the split, or the analyst's own file (Train). */
+  readonly validation: ValidationState;
   readonly trainer: Trainer;
 
   constructor() {
@@ -51,19 +54,26 @@ export class AppState {
     // brings its corrections.
     this.data = new DataState({
       labelMap: () => this.labels.labelMap,
-      checks: () => this.train.checks,
+      checks: () => (this.validation.path ? { ...this.train.checks, validation: this.validation.path } : this.train.checks),
       sourceChanged: () => {
         this.labels.clear();
+        if (this.validation.path) void this.validation.check();
         if (this.corrections.path !== this.data.path) void this.corrections.open(this.data.path);
       },
       inspected: (ins) => this.labels.sync(ins),
     });
     this.labels = new LabelsState(this.data);
+    // Its file is read as Start would send the data; choosing it checks the data again.
+    this.validation = new ValidationState(
+      () => this.trainer.request?.data ?? null,
+      () => void this.data.reinspectIfMapChanged(),
+    );
     this.trainer = new Trainer({
       data: this.data,
       labels: this.labels,
       form: this.train,
       runs: this.runs,
+      validation: this.validation,
       showTrain: () => {
         this.step = 'train';
       },

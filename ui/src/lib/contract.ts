@@ -159,7 +159,8 @@ detail: string, };
 export type Checks = { 
 /**
  * The model training will use (hub id or a folder opened in the app): its
- * tokenizer measures truncation, when it is on this machine.
+ * tokenizer measures truncation and its vocabulary's fit to the tickets'
+ * languages, when it is on this machine.
  */
 model: string | null, 
 /**
@@ -169,7 +170,13 @@ maxLength: number | null,
 /**
  * The validation split training will make (leakage across it is checked).
  */
-split: SplitPlan | null, };
+split: SplitPlan | null, 
+/**
+ * The analyst's own validation file (opened in the app), instead of the split:
+ * read with the same columns, label map and its kept corrections, its overlap with
+ * the training tickets checked.
+ */
+validation?: string, };
 
 /**
  * One class's curve: the tickets the model put in it.
@@ -195,6 +202,11 @@ export type ClassScore = { label: string, probability: number, };
  * over the tickets labelled with it (`None` for a class no ticket has).
  */
 export type ClassThreshold = { label: string, rows: number, threshold: number | null, };
+
+/**
+ * How each class's rows weigh in the training loss.
+ */
+export type ClassWeights = "none" | "inverse" | "effective";
 
 /**
  * Statistics of one column.
@@ -332,7 +344,17 @@ split: SplitPlan,
  * Fixes to single tickets of the data file, applied after the label map (the
  * validation rows are held out before, so corrections do not move the split).
  */
-corrections: Corrections | null, };
+corrections: Corrections | null, 
+/**
+ * Fixes to single tickets of the validation file (its own: corrections name a
+ * file's rows), applied after the label map.
+ */
+validationCorrections?: Corrections, 
+/**
+ * Leave out the validation file's tickets that repeat training tickets (the
+ * `leakage` finding lists them) instead of only warning about them.
+ */
+dropOverlap?: boolean, };
 
 /**
  * The self-test of one device at one precision.
@@ -551,7 +573,12 @@ corrections: CorrectionReport | null,
 /**
  * Personal data in the tickets, per kind, with examples (when rows were read).
  */
-pii: PiiSurvey | null, };
+pii: PiiSurvey | null, 
+/**
+ * The tickets' languages and the model's fit to them (when rows were read; set by
+ * [`inspect`], or from [`FileRows::language`]).
+ */
+language?: LanguageReport, };
 
 /**
  * What int8 prediction changed against f32 on labelled rows.
@@ -574,6 +601,75 @@ maxProbabilityChange: number, };
  * Raw value → class name, or `null` to drop the row.
  */
 export type LabelMap = { mapping: { [key in string]: string | null }, unmapped: Unmapped, };
+
+/**
+ * What to do when the tickets are in languages the model was not pre-trained on.
+ */
+export type LanguageAdvice = { message: string, 
+/**
+ * A multilingual preset to train instead.
+ */
+suggestedModel: string | null, };
+
+/**
+ * The languages of a sample of the tickets and, for a chosen model, how they fit it.
+ */
+export type LanguageReport = { 
+/**
+ * Rows looked at (every k-th row, at most [`SAMPLE_ROWS`]).
+ */
+rowsSampled: number, 
+/**
+ * Sampled rows whose language could not be told (too short, mixed, no letters).
+ */
+undetermined: number, 
+/**
+ * The most common languages, most rows first.
+ */
+languages: Array<LanguageShare>, 
+/**
+ * Share of the rows whose language was told that are not English.
+ */
+notEnglish: number, 
+/**
+ * The chosen model's languages, when a model is chosen.
+ */
+model: ModelLanguages | null, 
+/**
+ * How the model's vocabulary fits the texts, when it is on this machine.
+ */
+vocabulary: VocabularyFit | null, 
+/**
+ * Why the vocabulary was not measured, when a model is chosen.
+ */
+vocabularyNote: string | null, advice: LanguageAdvice | null, };
+
+/**
+ * One language and the sampled rows written in it.
+ */
+export type LanguageShare = { 
+/**
+ * ISO 639-3 code, e.g. `deu`.
+ */
+code: string, 
+/**
+ * English name, e.g. `German`.
+ */
+name: string, rows: number, 
+/**
+ * Of the sampled rows whose language was told.
+ */
+share: number, };
+
+/**
+ * How the model's languages were decided.
+ */
+export type LanguageSource = "preset" | "inferred" | "unknown";
+
+/**
+ * The languages a model was pre-trained on.
+ */
+export type Languages = "english" | "multilingual";
 
 /**
  * The bounds of every numeric setting, in one place: checked by
@@ -667,13 +763,30 @@ export type Metrics = { accuracy: number, macroF1: number, perClass: Array<Class
 confusion: Array<Array<number>>, count: number, };
 
 /**
+ * The languages the chosen model was pre-trained on, as far as can be told offline.
+ */
+export type ModelLanguages = { model: string, languages: Languages | null, source: LanguageSource, 
+/**
+ * What it was decided from, in words.
+ */
+basis: string, };
+
+/**
  * A hub model and where it is in the local cache, if it is.
  */
 export type ModelStatus = { id: string, 
 /**
  * The snapshot folder when the model is already on disk; `None` = needs a download.
  */
-cached: string | null, };
+cached: string | null, 
+/**
+ * The languages it was pre-trained on, when it is a preset.
+ */
+languages: Languages | null, 
+/**
+ * Approximate download size in MB, when it is a preset.
+ */
+downloadMb: number | null, };
 
 /**
  * A correction whose row moved to another line (found by its text).
@@ -711,6 +824,48 @@ handled: number, coverage: number,
  * Share of the handled tickets predicted right (1 when none are handled).
  */
 accuracy: number, };
+
+/**
+ * Validation tickets that repeat training tickets: how many, and the first pairs.
+ */
+export type Overlap = { 
+/**
+ * Validation tickets with the same or nearly the same text as a training ticket.
+ */
+rows: number, 
+/**
+ * Of those, how many have the same text up to case, spacing and punctuation.
+ */
+exact: number, 
+/**
+ * The similarity from which two texts count as nearly the same.
+ */
+threshold: number, 
+/**
+ * The first [`PAIRS_SHOWN`] pairs, in validation order.
+ */
+pairs: Array<OverlapPair>, };
+
+/**
+ * A validation ticket and the training ticket most like it.
+ */
+export type OverlapPair = { 
+/**
+ * The training ticket's line in the training file.
+ */
+trainingLine: number, 
+/**
+ * The validation ticket's line in its own file (the training file for a split).
+ */
+validationLine: number, 
+/**
+ * Jaccard similarity of the two texts' word sets (1 for the same text).
+ */
+similarity: number, 
+/**
+ * The same text up to case, spacing and punctuation.
+ */
+exact: boolean, };
 
 /**
  * A ticket's text cut to ~200 characters around its first value of a kind.
@@ -831,7 +986,12 @@ samples: Array<[number, Array<string>]>, suggestedText: string | null, suggested
  * All findings, most severe first, plus the class sizes they were based on and the
  * checks that could not be made (and why).
  */
-export type QualityReport = { findings: Array<Finding>, classCounts: Array<[string, number]>, notMeasured: Array<NotMeasured>, };
+export type QualityReport = { findings: Array<Finding>, classCounts: Array<[string, number]>, notMeasured: Array<NotMeasured>, 
+/**
+ * Validation tickets that repeat training tickets, when the leakage check was made
+ * (the `leakage` finding counts them).
+ */
+overlap?: Overlap, };
 
 /**
  * One confidence bin: the rows whose top probability falls in `[lower, upper)`, their
@@ -985,10 +1145,15 @@ export type RunSummary = { outputDir: string, labels: Array<string>, epochs: Arr
 export type Sample = { path: string, name: string, attribution: string, };
 
 /**
+ * Which rows an epoch feeds, in which order.
+ */
+export type Sampler = "shuffle" | "balanced";
+
+/**
  * A setting of a run, as errors and findings name it: the CLI shows its flag, the app
  * its control's label.
  */
-export type Setting = "model" | "method" | "epochs" | "batchSize" | "evalBatchSize" | "learningRate" | "weightDecay" | "warmupSteps" | "maxGradNorm" | "maxLength" | "seed" | "bestMetric" | "earlyStoppingPatience" | "groupByLength" | "device" | "precision" | "newHead" | "validationFraction" | "splitSeed" | "maxRows" | "textColumn" | "labelColumn" | "labelMap" | "validation" | "force";
+export type Setting = "model" | "method" | "epochs" | "batchSize" | "evalBatchSize" | "learningRate" | "weightDecay" | "warmupSteps" | "maxGradNorm" | "maxLength" | "seed" | "bestMetric" | "earlyStoppingPatience" | "groupByLength" | "classWeights" | "sampler" | "device" | "precision" | "newHead" | "validationFraction" | "splitSeed" | "maxRows" | "textColumn" | "labelColumn" | "labelMap" | "validation" | "force";
 
 /**
  * One setting as the UI shows it.
@@ -1141,7 +1306,18 @@ earlyStoppingPatience: number | null,
  * less, which widened the spread of accuracy over seeds (bench/README.md). Off
  * by default: rows in random order, as the Trainer feeds them.
  */
-groupByLength: boolean, device: DeviceChoice, precision: Precision, method: Method, 
+groupByLength: boolean, 
+/**
+ * How each class's rows weigh in the loss (for a few big classes and a long
+ * tail); off by default, as the recipe.
+ */
+classWeights: ClassWeights, 
+/**
+ * Which rows each epoch feeds: all once, shuffled (the recipe), or drawn so that
+ * classes appear about equally often. Fine-tuning only: the baseline fits on all
+ * rows at once.
+ */
+sampler: Sampler, device: DeviceChoice, precision: Precision, method: Method, 
 /**
  * Replace a classification head the base model already has when its shape does
  * not fit the classes (otherwise that is an error).
@@ -1210,6 +1386,58 @@ export type Unmapped = "keep" | "drop";
  * How a review's rows relate to the run's validation set.
  */
 export type ValidationCheck = { "kind": "verified", note: string | null, } | { "kind": "notVerifiable", reason: string, };
+
+/**
+ * What a chosen validation file holds, for the app's picker: its rows and classes
+ * after the label map and its corrections, and its overlap with the training rows.
+ */
+export type ValidationSummary = { path: string, 
+/**
+ * Tickets it will be scored on.
+ */
+rows: number, 
+/**
+ * Per class (after the label map and corrections), its rows; sorted by class.
+ */
+classCounts: Array<[string, number]>, 
+/**
+ * Training classes with no validation row (their scores cannot be measured).
+ */
+missingClasses: Array<string>, 
+/**
+ * Its tickets that repeat training tickets.
+ */
+overlap: Overlap, corrections: CorrectionReport, warnings: Warnings, };
+
+/**
+ * How well the model's tokenizer covers the sampled texts.
+ */
+export type VocabularyFit = { 
+/**
+ * Tokens of the sampled texts (special tokens left out).
+ */
+tokens: number, 
+/**
+ * Share of them that are the unknown token (`[UNK]`, `<unk>`).
+ */
+unknownShare: number, 
+/**
+ * Words (pre-tokenizer words with a letter) of the sampled texts.
+ */
+words: number, 
+/**
+ * Mean tokens per word.
+ */
+piecesPerWord: number, 
+/**
+ * Share of words cut into 3 pieces or more.
+ */
+splitShare: number, verdict: VocabularyVerdict, };
+
+/**
+ * A plain-language verdict on a vocabulary's fit.
+ */
+export type VocabularyVerdict = "good" | "fair" | "poor";
 
 /**
  * One kind of problem, how often it occurred, and where first.

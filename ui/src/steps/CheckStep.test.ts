@@ -62,6 +62,54 @@ describe('Check step', () => {
     expect(screen.getByTestId('check-balance')).toHaveTextContent('45');
   });
 
+  it('applies the strong-imbalance advice to the Train form with one click', async () => {
+    mockCommands({
+      inspect_data: () =>
+        inspection({
+          findings: [
+            { code: 'class_imbalance', severity: 'warning', count: 12, message: "classes are imbalanced: 'card' has 300 rows, 'refund' has 3 (100.0:1)", lines: [], fix: 'train with class weights (effective) and pick the best epoch by macro-F1', setting: 'classWeights' },
+          ],
+          classCounts: [['card', 300], ['refund', 3]],
+        }),
+    });
+    await app.train.loadCatalogue();
+    await app.data.loadPath('/data/tickets.csv');
+    render(CheckStep);
+    await new Promise((r) => setTimeout(r, 10));
+    const finding = screen.getByTestId('finding-class_imbalance');
+    expect(finding).toHaveTextContent('macro-F1 · Class weights');
+    const settings = app.train.settings!;
+    expect(settings.hyper.classWeights).toBe('none');
+    expect(settings.hyper.bestMetric).toBe('accuracy');
+
+    const button = within(finding).getByTestId('apply-imbalance-advice');
+    expect(button).toHaveTextContent('Use class weights and macro-F1 for training');
+    await fireEvent.click(button);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(settings.hyper.classWeights).toBe('effective');
+    expect(settings.hyper.bestMetric).toBe('macroF1');
+    expect(settings.preset).toBeNull();
+    expect(settings.config('m')).toMatchObject({ classWeights: 'effective', bestMetric: 'macroF1' });
+    expect(button).toBeDisabled();
+    expect(button).toHaveTextContent('are set for training');
+  });
+
+  it('offers no class-weights button for mild imbalance', async () => {
+    mockCommands({
+      inspect_data: () =>
+        inspection({
+          findings: [
+            { code: 'class_imbalance', severity: 'info', count: 2, message: 'classes are imbalanced (4.0:1)', lines: [], fix: 'pick the best model by macro-F1', setting: 'bestMetric' },
+          ],
+        }),
+    });
+    await app.data.loadPath('/data/tickets.csv');
+    render(CheckStep);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(screen.getByTestId('finding-class_imbalance')).toBeInTheDocument();
+    expect(screen.queryByTestId('apply-imbalance-advice')).toBeNull();
+  });
+
   it('does not call unmeasured checks clean: it lists them, and sends the model and split to measure with', async () => {
     const clean = inspection({ findings: [] });
     clean.report!.notMeasured = [

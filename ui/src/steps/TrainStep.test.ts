@@ -142,6 +142,36 @@ describe('Train step', () => {
     expect(request!.config.groupByLength).toBe(true);
   });
 
+  it('sends no class weights and a plain shuffle unless the person picks them', async () => {
+    await ready();
+    expect(screen.getByTestId('hp-class-weights')).toHaveValue('none');
+    expect(screen.getByTestId('hp-sampler')).toHaveValue('shuffle');
+    expect(screen.getByTestId('hp-class-weights').closest('label')).toHaveTextContent('Class weights');
+    await fireEvent.click(screen.getByTestId('start-training'));
+    await settle();
+    expect(request!.config.classWeights).toBe('none');
+    expect(request!.config.sampler).toBe('shuffle');
+  });
+
+  it('sends the class weights and the balanced sampler picked', async () => {
+    await ready();
+    await fireEvent.change(screen.getByTestId('hp-class-weights'), { target: { value: 'effective' } });
+    await fireEvent.change(screen.getByTestId('hp-sampler'), { target: { value: 'balanced' } });
+    expect(app.train.settings!.preset).toBeNull();
+    await fireEvent.click(screen.getByTestId('start-training'));
+    await settle();
+    expect(request!.config.classWeights).toBe('effective');
+    expect(request!.config.sampler).toBe('balanced');
+  });
+
+  it('weighs classes in the baseline too, which has no sampler', async () => {
+    await ready();
+    await fireEvent.click(screen.getByTestId('preset-quick'));
+    expect(screen.getByTestId('hp-sampler')).toBeDisabled();
+    expect(screen.getByTestId('hp-sampler').closest('label')).toHaveTextContent('Not used by the baseline.');
+    expect(screen.getByTestId('hp-class-weights')).not.toBeDisabled();
+  });
+
   it('sends the split seed with the data, apart from the training seed', async () => {
     await ready();
     await fireEvent.input(screen.getByTestId('hp-seed'), { target: { value: '7' } });

@@ -28,6 +28,8 @@ export function hyperOf(config: TrainConfig, split: SplitPlan): Hyper {
     bestMetric: config.bestMetric,
     earlyStoppingPatience: config.earlyStoppingPatience,
     groupByLength: config.groupByLength,
+    classWeights: config.classWeights,
+    sampler: config.sampler,
     validationFraction: split.validationFraction,
     maxRows: split.maxRows,
     splitSeed: split.seed,

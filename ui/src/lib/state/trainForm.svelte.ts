@@ -91,10 +91,24 @@ export class FormSettings {
       bestMetric: h.bestMetric,
       earlyStoppingPatience: h.earlyStoppingPatience,
       groupByLength: h.groupByLength,
+      classWeights: h.classWeights,
+      sampler: h.sampler,
       device: this.device,
       precision: this.precision,
       newHead: this.newHead,
     };
+  }
+
+  /** The data check's advice for strongly imbalanced classes: weigh each class's loss by its
+   * effective number of rows and keep the epoch with the best macro-F1. */
+  applyImbalanceAdvice(): void {
+    this.hyper = { ...this.hyper, classWeights: 'effective', bestMetric: 'macroF1' };
+    this.preset = null;
+  }
+
+  /** Whether the settings already follow that advice (any class weights, macro-F1). */
+  get followsImbalanceAdvice(): boolean {
+    return this.hyper.classWeights !== 'none' && this.hyper.bestMetric === 'macroF1';
   }
 
   /** Start from preset `id`'s settings (the device, precision and head stay). */
@@ -148,6 +162,17 @@ export class TrainForm {
 
   get modelStatus(): ModelStatus | null {
     return this.models[this.model] ?? null;
+  }
+
+  /** Train with `id`: the suggested model when it is one, else a hub id. */
+  useModel(id: string): void {
+    if (this.presetModels.includes(id)) {
+      this.modelMode = 'preset';
+      this.presetModel = id;
+    } else {
+      this.modelMode = 'hub';
+      this.hubModel = id;
+    }
   }
 
   /** Why bf16 cannot be chosen on the selected device (for auto: on any available one), or null. */
@@ -238,7 +263,8 @@ export class TrainForm {
         else if (e.type === 'progress') this.download = { ...d, file: e.file, done: e.done, total: e.total };
         else this.download = { ...d, finished: true };
       });
-      this.models = { ...this.models, [model]: { id: model, cached: folder } };
+      const known = this.models[model] ?? { languages: null, downloadMb: null };
+      this.models = { ...this.models, [model]: { ...known, id: model, cached: folder } };
       notify.toast(`${model} is ready`);
     } catch (e) {
       notify.error(e, `Could not download ${model}`);

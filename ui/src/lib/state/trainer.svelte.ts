@@ -9,6 +9,7 @@ import type { DataState } from './data.svelte';
 import type { LabelsState } from './labels.svelte';
 import type { RunsState } from './runs.svelte';
 import type { TrainForm } from './trainForm.svelte';
+import type { ValidationState } from './validation.svelte';
 
 /** The screens a training job reads from and reports to (wired by AppState). */
 export interface TrainerLinks {
@@ -16,6 +17,8 @@ export interface TrainerLinks {
   labels: LabelsState;
   form: TrainForm;
   runs: RunsState;
+  /** The split, or the analyst's own validation file. */
+  validation: ValidationState;
   /** Bring the Train screen up. */
   showTrain(): void;
 }
@@ -48,13 +51,17 @@ export class Trainer {
     if (data.blocking && !data.override)
       return 'The data check found blocking problems: fix them, or tick “Train anyway” on the Check step.';
     if (this.session.active) return 'A training run is in progress.';
+    const { validation } = this.links;
+    if (validation.path && validation.checking) return 'Reading the validation file…';
+    if (validation.path && validation.error)
+      return 'The validation file cannot be used as it is (see Validation): fix it, choose another, or go back to a share of the training file.';
     return null;
   }
 
   /** The run the data and the form describe, as Start sends it (the estimate asks about it too);
    * null until there are settings, a data file and a label column. */
   get request(): api.RunRequest | null {
-    const { data, labels, form } = this.links;
+    const { data, labels, form, validation } = this.links;
     const settings = form.settings;
     if (!settings || !data.path || !data.labelColumn) return null;
     const map = labels.labelMap;
@@ -68,9 +75,10 @@ export class Trainer {
         },
         labelColumn: data.labelColumn,
         labelMap: map ? $state.snapshot(map) : null,
-        validation: null,
+        validation: validation.path,
         split: settings.split,
         corrections: null,
+        ...(validation.path ? { dropOverlap: validation.dropOverlap } : {}),
       },
       config: settings.config(form.model),
       force: data.blocking && data.override,

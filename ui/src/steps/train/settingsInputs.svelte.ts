@@ -6,7 +6,7 @@ import type { Catalogue, Limits, Setting, SplitPlan, TrainConfig } from '../../l
 import type { Hyper } from '../../lib/state/settings';
 import type { TrainForm } from '../../lib/state/trainForm.svelte';
 
-type NumField = Exclude<keyof Hyper, 'bestMetric' | 'method' | 'groupByLength'> & Setting;
+type NumField = Exclude<keyof Hyper, 'bestMetric' | 'method' | 'groupByLength' | 'classWeights' | 'sampler'> & Setting;
 
 /** How a field is typed and shown; what it means comes from the catalogue. */
 interface Presentation {
