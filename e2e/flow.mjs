@@ -41,6 +41,8 @@ async function trainSetup(browser, preset) {
   await click(browser, 'nav-train');
   await click(browser, MODEL);
   const device = await byTestId(browser, 'device-select');
+  // Out from under the sticky Start bar, which would take the click.
+  await device.scrollIntoView({ block: 'center' });
   await device.selectByAttribute('value', 'cpu');
   await click(browser, preset);
 }

@@ -1303,6 +1303,7 @@ fn inspect_data_reports_the_tickets_languages_and_the_models_fit() {
     assert!(multilingual["advice"].is_null(), "{multilingual}");
 }
 
+#[cfg(feature = "e2e-dialogs")]
 #[test]
 fn a_run_trained_with_a_chosen_validation_file_records_it() {
     let _env = ENV.lock().unwrap_or_else(|p| p.into_inner());
@@ -1376,6 +1377,7 @@ fn a_run_trained_with_a_chosen_validation_file_records_it() {
 }
 
 /// The data spec of a request to train on `csv`.
+#[cfg(feature = "e2e-dialogs")]
 fn request_data(app: &TestApp, csv: &str) -> Value {
     app.train_request(csv)["request"]["data"].clone()
 }

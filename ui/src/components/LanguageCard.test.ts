@@ -71,12 +71,20 @@ describe('language and vocabulary card', () => {
   it('has no advice for English tickets', () => {
     render(LanguageCard, {
       report: report({
-        languages: [{ code: 'eng', name: 'English', rows: 1880, share: 1 }],
+        languages: [
+          { code: 'eng', name: 'English', rows: 1870, share: 0.995 },
+          { code: 'cat', name: 'Catalan', rows: 6, share: 0.003 },
+          { code: 'afr', name: 'Afrikaans', rows: 4, share: 0.002 },
+        ],
         notEnglish: 0,
         vocabulary: { tokens: 40_000, unknownShare: 0, words: 35_000, piecesPerWord: 1.1, splitShare: 0.01, verdict: 'good' },
         advice: null,
       }),
     });
+    // Languages of under 1% (short tickets misread, mostly) get a line, not bars.
+    expect(screen.getByTestId('language-eng')).toBeInTheDocument();
+    expect(screen.queryByTestId('language-cat')).toBeNull();
+    expect(screen.getByTestId('language-scarce')).toHaveTextContent('Catalan (6), Afrikaans (4): under 1% each');
     expect(screen.getByTestId('language-vocabulary')).toHaveTextContent('good');
     expect(screen.getByTestId('language-card')).toHaveTextContent('Fits well');
     expect(screen.queryByTestId('language-advice')).toBeNull();
