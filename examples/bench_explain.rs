@@ -19,6 +19,10 @@ use serde_json::json;
 use std::path::Path;
 use std::time::Instant;
 
+#[path = "common/process.rs"]
+mod process;
+use process::cpu_seconds;
+
 /// The allocator the CLI and the app use.
 #[global_allocator]
 static GLOBAL: dialect::allocator::Allocator = dialect::allocator::Allocator {};
@@ -195,22 +199,6 @@ fn deleted(e: &Explanation, words: &[usize]) -> String {
             _ => p.text.as_str(),
         })
         .collect()
-}
-
-/// User and system CPU time of this process so far (Linux `/proc`, 100 ticks a
-/// second); 0 where it cannot be read.
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the command name (in parentheses): utime and stime are the 12th
-    // and 13th.
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let ticks: f64 = rest
-        .split_whitespace()
-        .skip(11)
-        .take(2)
-        .filter_map(|f| f.parse::<f64>().ok())
-        .sum();
-    ticks / 100.0
 }
 
 /// The 1, 5 and 15-minute load averages when the run ends (`/proc/loadavg`).

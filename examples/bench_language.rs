@@ -11,6 +11,10 @@ use serde_json::{json, Value};
 use std::path::Path;
 use std::time::Instant;
 
+#[path = "common/process.rs"]
+mod process;
+use process::cpu_seconds;
+
 /// The allocator the CLI and the app use.
 #[global_allocator]
 static GLOBAL: dialect::allocator::Allocator = dialect::allocator::Allocator {};
@@ -102,20 +106,4 @@ fn timed<T>(mut f: impl FnMut() -> dialect::Result<T>) -> Result<(f64, f64, T), 
     }
     let cpu = (cpu_seconds() - cpu_started) / RUNS as f64;
     Ok((best, cpu, last.ok_or("no run")?))
-}
-
-/// User and system CPU time of this process so far (Linux `/proc`, 100 ticks a
-/// second); 0 where it cannot be read.
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the command name (in parentheses): utime and stime are the 12th
-    // and 13th.
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let ticks: f64 = rest
-        .split_whitespace()
-        .skip(11)
-        .take(2)
-        .filter_map(|f| f.parse::<f64>().ok())
-        .sum();
-    ticks / 100.0
 }

@@ -698,6 +698,16 @@ fn runs_are_recorded_listed_shown_and_deleted() {
     assert!(!runs.join(&id).exists());
 }
 
+/// `dialect runs --json` of the store `runs`: its runs, newest first.
+fn listed_runs(runs: &std::path::Path) -> serde_json::Value {
+    let out = dialect()
+        .args(["runs", "--json", "--runs-dir"])
+        .arg(runs)
+        .assert()
+        .success();
+    serde_json::from_slice(&out.get_output().stdout).unwrap()
+}
+
 /// Train a one-epoch run of the tiny task into `runs`, with `options` added; its id.
 fn recorded_run(csv: &std::path::Path, runs: &std::path::Path, options: &[&str]) -> String {
     dialect()
@@ -708,12 +718,7 @@ fn recorded_run(csv: &std::path::Path, runs: &std::path::Path, options: &[&str])
         .args(options)
         .assert()
         .success();
-    let list = dialect()
-        .args(["runs", "--json", "--runs-dir"])
-        .arg(runs)
-        .assert()
-        .success();
-    let list: serde_json::Value = serde_json::from_slice(&list.get_output().stdout).unwrap();
+    let list = listed_runs(runs);
     list[0]["id"].as_str().unwrap().to_string()
 }
 
@@ -1126,12 +1131,7 @@ fn corrections_retrain_a_run_and_the_diff_shows_what_they_changed() {
         .arg(&runs)
         .assert()
         .success();
-    let list = dialect()
-        .args(["runs", "--json", "--runs-dir"])
-        .arg(&runs)
-        .assert()
-        .success();
-    let list: serde_json::Value = serde_json::from_slice(&list.get_output().stdout).unwrap();
+    let list = listed_runs(&runs);
     let second = list[0]["id"].as_str().unwrap().to_string();
     assert_ne!(second, first);
     assert_eq!(list[0]["parent"], first.as_str());
@@ -1438,12 +1438,7 @@ fn class_weights_and_the_balanced_sampler_are_recorded_shown_and_kept_by_retrain
         &["--class-weights", "inverse", "--sampler", "balanced"],
     );
     let recorded = |id: &str| -> serde_json::Value {
-        let list = dialect()
-            .args(["runs", "--json", "--runs-dir"])
-            .arg(&runs)
-            .assert()
-            .success();
-        let list: serde_json::Value = serde_json::from_slice(&list.get_output().stdout).unwrap();
+        let list = listed_runs(&runs);
         let run = list.as_array().unwrap().iter().find(|r| r["id"] == id);
         run.unwrap().clone()
     };
@@ -1464,12 +1459,7 @@ fn class_weights_and_the_balanced_sampler_are_recorded_shown_and_kept_by_retrain
         .arg(&runs)
         .assert()
         .success();
-    let list = dialect()
-        .args(["runs", "--json", "--runs-dir"])
-        .arg(&runs)
-        .assert()
-        .success();
-    let list: serde_json::Value = serde_json::from_slice(&list.get_output().stdout).unwrap();
+    let list = listed_runs(&runs);
     let second = list[0]["id"].as_str().unwrap().to_string();
     assert_ne!(second, first);
     let retrained = recorded(&second);
