@@ -121,6 +121,7 @@ fn row(text: String, i: usize) -> Example {
         text,
         label: String::new(),
         line: i + 2,
+        labels: None,
     }
 }
 

@@ -81,6 +81,8 @@ pub enum TrainEvent {
         train_loss: f64,
         eval_loss: f64,
         samples_per_second: f64,
+        /// For a multi-label run: sets drawn at 0.5, `accuracy` the subset accuracy,
+        /// `eval_loss` the binary cross-entropy.
         metrics: Metrics,
     },
     CheckpointSaved {
@@ -98,6 +100,12 @@ pub enum TrainEvent {
     /// calibration error before and after (before `Finished`); kept in its card.
     Calibrated {
         calibration: Calibration,
+    },
+    /// A multi-label run's per-label thresholds, tuned on the validation split for the
+    /// best model (each label's best F1), with the validation metrics they give
+    /// (before `Finished`; the thresholds are in `metrics.labelSets`); kept in its card.
+    ThresholdsTuned {
+        metrics: Metrics,
     },
     Finished {
         summary: RunSummary,

@@ -76,8 +76,10 @@ impl Predictor {
     /// [`WordScore::scores`]), from one forward pass per word plus one for the whole
     /// text, batched. The text is scrubbed as [`Predictor::predict`] scrubs it, and
     /// words past the model's max length are not scored. A text without words gives
-    /// an explanation without words.
+    /// an explanation without words. Refused for a multi-label model (the scores
+    /// are softmax probabilities of one class).
     pub fn explain(&self, text: &str) -> Result<Explanation> {
+        self.refuse_multi_label("an explanation (which words push a ticket to its one class)")?;
         let (clean, placeholders) = match self.text_spec().filter(|t| !t.scrub.is_empty()) {
             Some(spec) => {
                 let clean = spec.clean(text);

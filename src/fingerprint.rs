@@ -94,6 +94,7 @@ mod tests {
             text: text.into(),
             label: label.into(),
             line,
+            labels: None,
         }
     }
 

@@ -23,6 +23,7 @@ pub(crate) mod kernels;
 pub mod metrics;
 pub mod model;
 pub mod model_card;
+pub mod multi_label;
 pub mod pii;
 pub mod predict;
 pub mod quantize;

@@ -1,6 +1,7 @@
 //! Classification metrics: accuracy, macro-F1, per-class precision/recall/F1/support,
-//! confusion matrix.
+//! confusion matrix; for label sets, the same fields plus [`LabelSetScores`].
 
+use crate::multi_label::LabelSetScores;
 use serde::{Deserialize, Serialize};
 
 /// Scores for one class.
@@ -15,7 +16,9 @@ pub struct ClassMetrics {
     pub support: usize,
 }
 
-/// Metrics over a labelled set.
+/// Metrics over a labelled set. For label sets (multi-label), `accuracy` is the
+/// subset accuracy (the whole set right), `per_class` scores each label on its own,
+/// `confusion` is empty and `label_sets` holds the rest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Metrics {
@@ -25,6 +28,10 @@ pub struct Metrics {
     /// `confusion[true][predicted]` counts, in label order.
     pub confusion: Vec<Vec<usize>>,
     pub count: usize,
+    /// Micro-F1 and each label's 2x2 confusion, for label sets only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub label_sets: Option<LabelSetScores>,
 }
 
 impl Metrics {
@@ -72,6 +79,45 @@ impl Metrics {
             per_class,
             confusion,
             count,
+            label_sets: None,
+        }
+    }
+
+    /// Compute from true and predicted label sets (`[row][label]`, same shapes) over
+    /// `labels`, drawn with `thresholds`: macro-F1 is the mean of the labels' F1.
+    pub fn of_label_sets(
+        labels: &[String],
+        truth: &[Vec<bool>],
+        predicted: &[Vec<bool>],
+        thresholds: &[f32],
+    ) -> Self {
+        let scores = LabelSetScores::compute(labels, truth, predicted, thresholds);
+        let per_class: Vec<ClassMetrics> = scores
+            .per_label
+            .iter()
+            .map(|c| {
+                let (precision, recall, f1) = c.scores();
+                ClassMetrics {
+                    label: c.label.clone(),
+                    precision,
+                    recall,
+                    f1,
+                    support: c.support(),
+                }
+            })
+            .collect();
+        let macro_f1 = if per_class.is_empty() {
+            0.0
+        } else {
+            per_class.iter().map(|c| c.f1).sum::<f64>() / per_class.len() as f64
+        };
+        Self {
+            accuracy: scores.subset_accuracy,
+            macro_f1,
+            per_class,
+            confusion: Vec::new(),
+            count: truth.len().min(predicted.len()),
+            label_sets: Some(scores),
         }
     }
 }
@@ -101,6 +147,32 @@ mod tests {
         assert!((c.precision - 0.5).abs() < 1e-12 && (c.recall - 1.0).abs() < 1e-12);
         let expected_macro = (0.8 + 0.5 + 2.0 / 3.0) / 3.0;
         assert!((m.macro_f1 - expected_macro).abs() < 1e-12);
+    }
+
+    #[test]
+    fn label_sets_score_subset_accuracy_and_the_mean_of_label_f1() {
+        let labels: Vec<String> = ["billing", "bug"].iter().map(|s| s.to_string()).collect();
+        // billing: tp 2, fp 1 → F1 0.8; bug: tp 1, fn 1 → F1 2/3 (see multi_label).
+        let truth = vec![
+            vec![true, false],
+            vec![true, true],
+            vec![false, true],
+            vec![false, false],
+        ];
+        let predicted = vec![
+            vec![true, false],
+            vec![true, false],
+            vec![true, true],
+            vec![false, false],
+        ];
+        let m = Metrics::of_label_sets(&labels, &truth, &predicted, &[0.5, 0.5]);
+        assert!((m.accuracy - 0.5).abs() < 1e-12);
+        assert!((m.macro_f1 - (0.8 + 2.0 / 3.0) / 2.0).abs() < 1e-12);
+        assert_eq!((m.per_class[0].support, m.per_class[1].support), (2, 2));
+        assert!((m.per_class[0].precision - 2.0 / 3.0).abs() < 1e-12);
+        assert_eq!(m.count, 4);
+        assert!(m.confusion.is_empty());
+        assert!((m.label_sets.unwrap().micro_f1 - 0.75).abs() < 1e-12);
     }
 
     #[test]

@@ -6,6 +6,7 @@ use crate::calibration::Calibration;
 use crate::dataset::TextSpec;
 use crate::error::{EngineError, Result};
 use crate::events::{Int8Check, RunSummary};
+use crate::metrics::Metrics;
 use crate::routing::RoutingThreshold;
 use crate::settings::TrainConfig;
 use serde::{Deserialize, Serialize};
@@ -35,6 +36,22 @@ pub struct ModelCard {
     /// analyst chose one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub routing: Option<RoutingThreshold>,
+    /// For a multi-label model: each label's threshold and the validation metrics
+    /// with them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multi_label: Option<MultiLabelCard>,
+}
+
+/// A multi-label model's thresholds: a label applies when its probability (sigmoid of
+/// its logit) is at least its threshold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MultiLabelCard {
+    /// One per label, in label order (tuned on validation, else 0.5).
+    pub thresholds: Vec<f32>,
+    /// The validation metrics with these thresholds, once tuned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<Metrics>,
 }
 
 impl ModelCard {
@@ -72,6 +89,13 @@ impl ModelCard {
     pub fn record_routing(dir: &Path, routing: Option<&RoutingThreshold>) -> Result<()> {
         Self::update(dir, "the routing threshold", |card| {
             card.routing = routing.cloned()
+        })
+    }
+
+    /// Keep `card` (tuned thresholds) in the card of the model in `dir`.
+    pub fn record_multi_label(dir: &Path, card: &MultiLabelCard) -> Result<()> {
+        Self::update(dir, "the label thresholds", |c| {
+            c.multi_label = Some(card.clone())
         })
     }
 

@@ -1,11 +1,13 @@
 //! Using a fine-tuned model: load a model folder, predict labels with per-class
-//! probabilities for texts or a whole file, and evaluate on labelled data.
+//! probabilities for texts or a whole file, and evaluate on labelled data. A
+//! multi-label model gives each label its own probability (sigmoid) and predicts the
+//! set of labels at or over their thresholds; calibration and routing do not apply.
 
 use crate::atomic::write_atomic_with;
 use crate::calibration::tempered_softmax;
 use crate::dataset::safe_csv::safe_cell;
 use crate::dataset::source::RecordReader;
-use crate::dataset::{column_index, read_labeled, LabelMap, LabeledData, TextSpec};
+use crate::dataset::{column_index, read_labeled_as, LabelForm, LabelMap, LabeledData, TextSpec};
 use crate::device::DeviceChoice;
 use crate::error::{EngineError, Result};
 use crate::events::Int8Check;
@@ -14,6 +16,7 @@ use crate::metrics::Metrics;
 use crate::model::tokenize::{Encoded, TextEncoder};
 use crate::model::SequenceClassifier;
 use crate::model_card::ModelCard;
+use crate::multi_label::{over_thresholds, sigmoid, DEFAULT_THRESHOLD};
 use crate::routing::{check_threshold, Route, RoutingThreshold, Trust};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -24,16 +27,26 @@ use std::path::Path;
 pub struct ClassScore {
     pub label: String,
     pub probability: f32,
+    /// The label's threshold, for a multi-label model (it applies at or over it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub threshold: Option<f32>,
 }
 
 /// The predicted label of one text, its probability, and every class's probability
-/// (in label order).
+/// (in label order). For a multi-label model: `labels` is the predicted set, `label`
+/// the set joined by `"; "`, `confidence` the highest label probability, and each
+/// score a label's own probability with its threshold.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Prediction {
     pub label: String,
     pub confidence: f32,
     pub scores: Vec<ClassScore>,
+    /// The labels at or over their thresholds, for a multi-label model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub labels: Option<Vec<String>>,
     /// Where the ticket goes under the model's routing threshold; `None` when it has
     /// none.
     pub route: Option<Route>,
@@ -50,6 +63,8 @@ pub struct Predictor {
     temperature: f64,
     /// Tickets below this top probability go to a person (the card's, or one set).
     threshold: Option<f64>,
+    /// Each label's threshold, for a multi-label model (the card's, else 0.5).
+    label_thresholds: Option<Vec<f32>>,
 }
 
 /// Rows per batch when predicting.
@@ -96,14 +111,27 @@ impl Predictor {
         if precision == PredictionPrecision::Int8 {
             model.quantize()?;
         }
+        let label_thresholds = model.is_multi_label().then(|| {
+            card.as_ref()
+                .and_then(|c| c.multi_label.as_ref())
+                .map(|m| m.thresholds.clone())
+                .filter(|t| t.len() == model.labels().len())
+                .unwrap_or_else(|| vec![DEFAULT_THRESHOLD; model.labels().len()])
+        });
+        let single_label = label_thresholds.is_none();
         Ok(Self {
             model,
             encoder,
-            temperature: card.as_ref().map_or(1.0, ModelCard::temperature),
+            temperature: card
+                .as_ref()
+                .filter(|_| single_label)
+                .map_or(1.0, ModelCard::temperature),
             threshold: card
                 .as_ref()
+                .filter(|_| single_label)
                 .and_then(|c| c.routing.as_ref())
                 .map(|r| r.threshold),
+            label_thresholds,
             text: card.and_then(|c| c.text),
             precision,
             int8,
@@ -126,8 +154,34 @@ impl Predictor {
     }
 
     /// Route with `threshold` instead of the model's own (`None`: do not route).
+    /// Refused for a multi-label model.
     pub fn set_threshold(&mut self, threshold: Option<f64>) -> Result<()> {
+        if threshold.is_some() {
+            self.refuse_multi_label("a routing threshold (the top probability of one class)")?;
+        }
         self.threshold = threshold.map(check_threshold).transpose()?;
+        Ok(())
+    }
+
+    /// Each label's threshold, for a multi-label model.
+    pub fn label_thresholds(&self) -> Option<&[f32]> {
+        self.label_thresholds.as_deref()
+    }
+
+    /// Whether the model predicts label sets.
+    pub fn is_multi_label(&self) -> bool {
+        self.label_thresholds.is_some()
+    }
+
+    /// An error saying that `what` needs one class per ticket, for a multi-label
+    /// model; `Ok` otherwise.
+    pub fn refuse_multi_label(&self, what: &str) -> Result<()> {
+        if self.is_multi_label() {
+            return Err(EngineError::Config(format!(
+                "this model predicts label sets (multi-label), and {what} applies to \
+                 single-label models only"
+            )));
+        }
         Ok(())
     }
 
@@ -199,6 +253,9 @@ impl Predictor {
 
     /// The prediction of one row of logits.
     pub(crate) fn prediction(&self, logits: &[f32]) -> Prediction {
+        if let Some(thresholds) = &self.label_thresholds {
+            return self.label_set(logits, thresholds);
+        }
         let exact = tempered_softmax(logits, self.temperature);
         let probs: Vec<f32> = exact.iter().map(|&p| p as f32).collect();
         let best = argmax(&probs);
@@ -212,16 +269,50 @@ impl Predictor {
                 .map(|(l, &p)| ClassScore {
                     label: l.clone(),
                     probability: p,
+                    threshold: None,
                 })
                 .collect(),
             route: self.threshold.map(|t| Route::of(exact[best], t)),
+            labels: None,
+        }
+    }
+
+    /// The multi-label prediction of one row of logits: each label's sigmoid
+    /// probability, and the set at or over `thresholds`.
+    fn label_set(&self, logits: &[f32], thresholds: &[f32]) -> Prediction {
+        let probs: Vec<f32> = logits.iter().map(|&x| sigmoid(x)).collect();
+        let on = over_thresholds(&probs, thresholds);
+        let labels: Vec<String> = self
+            .labels()
+            .iter()
+            .zip(&on)
+            .filter(|(_, &on)| on)
+            .map(|(l, _)| l.clone())
+            .collect();
+        Prediction {
+            label: labels.join("; "),
+            confidence: probs.iter().copied().fold(0.0, f32::max),
+            scores: self
+                .labels()
+                .iter()
+                .zip(probs.iter().zip(thresholds))
+                .map(|(l, (&p, &t))| ClassScore {
+                    label: l.clone(),
+                    probability: p,
+                    threshold: Some(t),
+                })
+                .collect(),
+            route: None,
+            labels: Some(labels),
         }
     }
 
     /// Predict every row of `input` (text composed per `text`) and write `output`: the
     /// input columns plus `predicted_label`, `confidence`, `route` (`auto` or `person`,
-    /// when routing with a threshold) and one probability column per class, each cell safe to open in a spreadsheet ([`safe_cell`]). Rows are
-    /// streamed a chunk at a time. Returns the number of rows written.
+    /// when routing with a threshold) and one probability column per class, each cell
+    /// safe to open in a spreadsheet ([`safe_cell`]); for a multi-label model
+    /// `predicted_labels` (the set joined by `;`) and one probability column per
+    /// label. Rows are streamed a chunk at a time. Returns the number of rows written.
     pub fn predict_file(&self, input: &Path, text: &TextSpec, output: &Path) -> Result<usize> {
         self.predict_file_with_progress(input, text, output, &mut |_, _| {})
     }
@@ -238,8 +329,12 @@ impl Predictor {
         let mut reader = RecordReader::open(input)?;
         let positions = text.positions(input, reader.headers())?;
         let mut header: Vec<String> = reader.headers().to_vec();
-        header.push("predicted_label".into());
-        header.push("confidence".into());
+        if self.is_multi_label() {
+            header.push("predicted_labels".into());
+        } else {
+            header.push("predicted_label".into());
+            header.push("confidence".into());
+        }
         if self.threshold.is_some() {
             header.push("route".into());
         }
@@ -265,8 +360,13 @@ impl Predictor {
                 for (cells, p) in &chunk {
                     let mut record: Vec<String> =
                         cells.iter().map(|c| safe_cell(c).into_owned()).collect();
-                    record.push(safe_cell(&p.label).into_owned());
-                    record.push(format!("{:.6}", p.confidence));
+                    match &p.labels {
+                        Some(set) => record.push(safe_cell(&set.join(";")).into_owned()),
+                        None => {
+                            record.push(safe_cell(&p.label).into_owned());
+                            record.push(format!("{:.6}", p.confidence));
+                        }
+                    }
                     if let Some(route) = p.route {
                         record.push(route.name().into());
                     }
@@ -319,25 +419,92 @@ impl Predictor {
         label_column: &str,
         map: Option<&LabelMap>,
     ) -> Result<Evaluation> {
-        let data = read_labeled(path, text, label_column, map)?;
-        let truth = self.label_indices(path, &data)?;
-        let texts: Vec<String> = data.examples.iter().map(|e| e.text.clone()).collect();
-        let logits = self.logits(&self.encode(&texts)?)?;
-        Ok(self.evaluation(&logits, &truth))
+        self.evaluate_file_as(path, text, label_column, &LabelForm::Single, map)
     }
 
-    /// Metrics and trust of `logits` against `truth` (class indices).
-    pub(crate) fn evaluation(&self, logits: &[Vec<f32>], truth: &[usize]) -> Evaluation {
-        let predicted: Vec<usize> = logits.iter().map(|row| argmax(row)).collect();
-        Evaluation {
-            metrics: Metrics::compute(self.labels(), truth, &predicted),
-            trust: Trust::assess(
-                self.labels(),
-                logits,
-                truth,
-                self.temperature,
-                self.threshold,
-            ),
+    /// [`Self::evaluate_file`] with labels read in `form`; for a multi-label model,
+    /// label-set metrics with its thresholds (`form` must hold sets then).
+    pub fn evaluate_file_as(
+        &self,
+        path: &Path,
+        text: &TextSpec,
+        label_column: &str,
+        form: &LabelForm,
+        map: Option<&LabelMap>,
+    ) -> Result<Evaluation> {
+        if self.is_multi_label() != form.is_multi_label() {
+            return Err(EngineError::data_about(
+                path,
+                if self.is_multi_label() {
+                    "this model predicts label sets: say how the file holds them (a label \
+                     separator, or 0/1 label columns)"
+                } else {
+                    "this model predicts one class per ticket: read the file's labels as one \
+                     per row (no label separator or label columns)"
+                },
+                &[crate::setting::Setting::LabelColumn],
+            ));
+        }
+        let data = read_labeled_as(path, text, label_column, form, map)?;
+        let texts: Vec<String> = data.examples.iter().map(|e| e.text.clone()).collect();
+        let logits = self.logits(&self.encode(&texts)?)?;
+        Ok(self.evaluation(&logits, &self.truth(path, &data)?))
+    }
+
+    /// The model's truth for labelled `data` (from `path`): class indices, or label
+    /// flags for a multi-label model; an error naming labels it does not know.
+    pub(crate) fn truth(&self, path: &Path, data: &LabeledData) -> Result<Truth> {
+        if !self.is_multi_label() {
+            return Ok(Truth::Classes(self.label_indices(path, data)?));
+        }
+        let labels = self.labels();
+        LabeledData::label_flags(&data.examples, labels)
+            .map(Truth::Sets)
+            .ok_or_else(|| {
+                let unknown: Vec<&String> =
+                    data.labels.iter().filter(|l| !labels.contains(l)).collect();
+                EngineError::data(
+                    path,
+                    format!(
+                        "labels {unknown:?} are not labels of this model (it knows {labels:?})"
+                    ),
+                )
+            })
+    }
+
+    /// Metrics and trust of `logits` against `truth` (no trust for label sets).
+    pub(crate) fn evaluation(&self, logits: &[Vec<f32>], truth: &Truth) -> Evaluation {
+        match truth {
+            Truth::Sets(sets) => {
+                let thresholds = self
+                    .label_thresholds
+                    .clone()
+                    .unwrap_or_else(|| vec![DEFAULT_THRESHOLD; self.labels().len()]);
+                let predicted: Vec<Vec<bool>> = logits
+                    .iter()
+                    .map(|row| {
+                        let probs: Vec<f32> = row.iter().map(|&x| sigmoid(x)).collect();
+                        over_thresholds(&probs, &thresholds)
+                    })
+                    .collect();
+                Evaluation {
+                    metrics: Metrics::of_label_sets(self.labels(), sets, &predicted, &thresholds),
+                    trust: None,
+                }
+            }
+            Truth::Classes(truth) => {
+                let predicted: Vec<usize> = logits.iter().map(|row| argmax(row)).collect();
+                Evaluation {
+                    metrics: Metrics::compute(self.labels(), truth, &predicted),
+                    trust: Some(Trust::assess(
+                        self.labels(),
+                        logits,
+                        truth,
+                        self.temperature,
+                        self.threshold,
+                    )),
+                }
+            }
         }
     }
 }
@@ -350,7 +517,18 @@ pub struct Evaluation {
     #[serde(flatten)]
     #[ts(flatten)]
     pub metrics: Metrics,
-    pub trust: Trust,
+    /// `None` for a multi-label model (calibration and coverage score one class per
+    /// ticket).
+    pub trust: Option<Trust>,
+}
+
+/// What labelled rows truly are, as a model scores them.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Truth {
+    /// Class indices (single-label).
+    Classes(Vec<usize>),
+    /// One flag per label (multi-label).
+    Sets(Vec<Vec<bool>>),
 }
 
 /// The folder a model given as a folder (or hub id) is read from.

@@ -85,7 +85,7 @@ fn logits(
 
 /// Check int8 against f32 for the model in `dir` on a labelled file (labels mapped
 /// through `map` when given; text composed per `text`), and record the result in the
-/// model's card.
+/// model's card. Refused for a multi-label model (it predicts in f32).
 pub fn check_file(
     dir: &Path,
     path: &Path,
@@ -95,6 +95,7 @@ pub fn check_file(
 ) -> Result<Int8Check> {
     let dir = &model_dir(dir)?;
     let predictor = Predictor::load_with(dir, DeviceChoice::Cpu, Some(PredictionPrecision::F32))?;
+    predictor.refuse_multi_label("the int8 check (the accuracy of one class per ticket)")?;
     let data = read_labeled(path, text, label_column, map)?;
     let truth = predictor.label_indices(path, &data)?;
     let texts: Vec<String> = data.examples.iter().map(|e| e.text.clone()).collect();

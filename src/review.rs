@@ -3,14 +3,14 @@
 //! are checked against the fingerprint the run recorded: a review never passes rows
 //! the model may have trained on off as its validation set.
 
-use crate::dataset::{read_labeled, Example};
+use crate::dataset::{read_labeled_as, Example};
 use crate::device::DeviceChoice;
 use crate::error::{EngineError, Result};
 use crate::fingerprint::{file_sha256, label_map_sha256, DataFingerprint, RowId};
 use crate::metrics::Metrics;
 use crate::model_card::ModelCard;
 use crate::predict::PredictionPrecision;
-use crate::predict::Predictor;
+use crate::predict::{Predictor, Truth};
 use crate::routing::{check_threshold, RoutingThreshold, Trust};
 use crate::runs::{RunRecord, RunStore};
 use serde::{Deserialize, Serialize};
@@ -23,9 +23,11 @@ pub struct ReviewedRow {
     /// Line in the data file where the row starts.
     pub line: usize,
     pub text: String,
+    /// The true class (for label sets: the set joined by `"; "`).
     pub truth: String,
+    /// The predicted class (for label sets: the set joined by `"; "`).
     pub predicted: String,
-    /// Probability of the predicted class.
+    /// Probability of the predicted class (for label sets: the highest label's).
     pub confidence: f32,
 }
 
@@ -39,8 +41,9 @@ pub struct Review {
     /// Whether these are provably the rows the run was validated on.
     pub validation: ValidationCheck,
     /// Calibration (the model's temperature on these rows: for a run's validation
-    /// rows, the rows it was fitted on) and coverage against accuracy.
-    pub trust: Trust,
+    /// rows, the rows it was fitted on) and coverage against accuracy; `None` for a
+    /// multi-label model.
+    pub trust: Option<Trust>,
 }
 
 /// How a review's rows relate to the run's validation set.
@@ -64,20 +67,32 @@ pub fn review(
     validation: ValidationCheck,
 ) -> Result<Review> {
     let labels = predictor.labels().to_vec();
-    let index = |label: &str| labels.iter().position(|l| l == label);
-    let truth = examples
-        .iter()
-        .map(|e| {
-            index(&e.label).ok_or_else(|| {
-                EngineError::Config(format!(
-                    "line {}: label '{}' is not a class of this model ({})",
-                    e.line,
-                    e.label,
-                    labels.join(", ")
-                ))
-            })
+    let index = |e: &Example, label: &str| {
+        labels.iter().position(|l| l == label).ok_or_else(|| {
+            EngineError::Config(format!(
+                "line {}: label '{label}' is not a class of this model ({})",
+                e.line,
+                labels.join(", ")
+            ))
         })
-        .collect::<Result<Vec<usize>>>()?;
+    };
+    let truth = if predictor.is_multi_label() {
+        let flags = |e: &Example| {
+            let mut on = vec![false; labels.len()];
+            for class in e.classes() {
+                on[index(e, class)?] = true;
+            }
+            Ok(on)
+        };
+        Truth::Sets(examples.iter().map(flags).collect::<Result<_>>()?)
+    } else {
+        Truth::Classes(
+            examples
+                .iter()
+                .map(|e| index(e, &e.label))
+                .collect::<Result<_>>()?,
+        )
+    };
     let texts: Vec<String> = examples.iter().map(|e| e.text.clone()).collect();
     let logits = predictor.logits(&predictor.encode(&texts)?)?;
     let evaluation = predictor.evaluation(&logits, &truth);
@@ -188,7 +203,15 @@ pub fn keep_run_threshold(
     device: DeviceChoice,
 ) -> Result<Option<RoutingThreshold>> {
     let routing = match choice {
-        Some(choice) => Some(choice.on(&review_run(store, id, device)?.trust)?),
+        Some(choice) => {
+            let trust = review_run(store, id, device)?.trust.ok_or_else(|| {
+                EngineError::Config(format!(
+                    "run {id} predicts label sets (multi-label): a routing threshold (the top \
+                     probability of one class) does not apply; each label has its own threshold"
+                ))
+            })?;
+            Some(choice.on(&trust)?)
+        }
         None => None,
     };
     ModelCard::record_routing(&store.model_dir(id)?, routing.as_ref())?;
@@ -232,10 +255,11 @@ fn recorded_rows(
         }
     }
     let source = spec.validation.as_ref().unwrap_or(&spec.path);
-    let data = read_labeled(
+    let data = read_labeled_as(
         source,
         &spec.text,
         &spec.label_column,
+        &spec.label_form,
         spec.label_map.as_ref(),
     )?;
     // Scored with the corrections the run trained with (each file's own).

@@ -97,11 +97,26 @@ pub fn diff_runs(
     after: &str,
     device: DeviceChoice,
 ) -> Result<RunDiff> {
+    refuse_multi_label(store, &[before, after])?;
     let (a, b) = (
         review_run(store, before, device)?,
         review_run(store, after, device)?,
     );
     diff_reviews(before, &a, after, &b)
+}
+
+/// A diff compares one class per ticket: an error naming the first of `runs` trained on
+/// label sets.
+fn refuse_multi_label(store: &RunStore, runs: &[&str]) -> Result<()> {
+    for id in runs {
+        if store.get(id)?.data.label_form.is_multi_label() {
+            return Err(EngineError::Config(format!(
+                "run {id} was trained on label sets (multi-label); a diff compares one class \
+                 per ticket: compare the runs' metrics with `runs show` instead"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Compare runs `before` and `after` on every labelled row of `file` (read with the
@@ -114,6 +129,7 @@ pub fn diff_runs_on(
     file: &Path,
     device: DeviceChoice,
 ) -> Result<RunDiff> {
+    refuse_multi_label(store, &[before, after])?;
     let spec = store.get(before)?.data;
     let data = read_labeled(
         file,
@@ -252,7 +268,7 @@ mod tests {
                 })
                 .collect(),
             validation: ValidationCheck::Verified { note: None },
-            trust: crate::routing::Trust::assess(
+            trust: Some(crate::routing::Trust::assess(
                 &labels,
                 &predicted
                     .iter()
@@ -261,7 +277,7 @@ mod tests {
                 &truth,
                 1.0,
                 None,
-            ),
+            )),
         }
     }
 

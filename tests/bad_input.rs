@@ -58,6 +58,7 @@ fn text_and_label(path: &Path) -> DataSpec {
         path: path.to_path_buf(),
         text: TextSpec::column("text"),
         label_column: "label".into(),
+        label_form: dialect::dataset::LabelForm::Single,
         label_map: None,
         validation: None,
         split: SplitPlan {

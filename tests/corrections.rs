@@ -34,6 +34,7 @@ fn spec(path: &Path, corrections: Option<Corrections>) -> DataSpec {
         path: path.to_path_buf(),
         text: TextSpec::column("text"),
         label_column: "label".into(),
+        label_form: dialect::dataset::LabelForm::Single,
         label_map: Some(map),
         validation: None,
         split: SplitPlan::default(),

@@ -1,5 +1,5 @@
-//! Parity with transformers: logits of the tiny DistilBERT, BERT, RoBERTa and XLM-RoBERTa
-//! fixtures, and the
+//! Parity with transformers: logits of the tiny DistilBERT, BERT, RoBERTa, XLM-RoBERTa
+//! and DeBERTa-v3-shaped and ModernBERT fixtures, and the
 //! parameters and logits after 3 AdamW steps (dropout off, schedule and clipping on),
 //! against values transformers computed (tools/golden/make_golden.py); and a whole
 //! 112-step, 14-epoch run against transformers' Trainer itself
@@ -385,6 +385,38 @@ fn roberta_three_adamw_steps_match_transformers() {
 #[test]
 fn xlm_roberta_three_adamw_steps_match_transformers() {
     check_three_steps("xlm_roberta");
+}
+
+#[test]
+fn deberta_v2_logits_match_transformers() {
+    check_logits("deberta_v2");
+}
+
+#[test]
+fn deberta_v2_three_adamw_steps_match_transformers() {
+    check_three_steps("deberta_v2");
+}
+
+/// Padded batches: DeBERTa does not take padding-free ones.
+#[test]
+fn deberta_v2_run_of_112_steps_tracks_the_trainer() {
+    check_long_horizon("deberta_v2", false);
+}
+
+#[test]
+fn modernbert_logits_match_transformers() {
+    check_logits("modernbert");
+}
+
+#[test]
+fn modernbert_three_adamw_steps_match_transformers() {
+    check_three_steps("modernbert");
+}
+
+/// Padded batches: ModernBERT does not take padding-free ones.
+#[test]
+fn modernbert_run_of_112_steps_tracks_the_trainer() {
+    check_long_horizon("modernbert", false);
 }
 
 /// An old-style checkpoint of the same BERT weights: `pytorch_model.bin`, no `bert.`

@@ -1,6 +1,6 @@
-//! Every trainable tensor of the DistilBERT, BERT and RoBERTa-family classifiers
-//! receives a gradient from one backward pass (candle's fused LayerNorm/softmax would
-//! silently give none).
+//! Every trainable tensor of the DistilBERT, BERT, RoBERTa-family, ModernBERT and DeBERTa
+//! classifiers receives a gradient from one backward pass (candle's fused
+//! LayerNorm/softmax would silently give none).
 
 mod common;
 
@@ -95,6 +95,18 @@ fn every_roberta_tensor_gets_a_gradient() {
 #[test]
 fn every_xlm_roberta_tensor_gets_a_gradient() {
     check("xlm_roberta", "classifier.out_proj");
+}
+
+/// DeBERTa's key bias meets the position queries (position-to-content scores), which
+/// differ from key to key: unlike BERT's, it gets a real gradient.
+#[test]
+fn every_deberta_v2_tensor_gets_a_gradient() {
+    check("deberta_v2", "classifier");
+}
+
+#[test]
+fn every_modernbert_tensor_gets_a_gradient() {
+    check("modernbert", "classifier");
 }
 
 /// candle's backward as patched in `vendor/candle-core` (the first gradient reaching a

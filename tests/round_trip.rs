@@ -74,7 +74,14 @@ fn save_then_load_gives_identical_logits() {
 
 #[test]
 fn trained_model_reloads_with_the_metrics_it_reported() {
-    for arch in ["distilbert", "bert", "roberta", "xlm_roberta"] {
+    for arch in [
+        "distilbert",
+        "bert",
+        "roberta",
+        "xlm_roberta",
+        "modernbert",
+        "deberta_v2",
+    ] {
         let work = tempfile::tempdir().unwrap();
         let data = common::tiny_train_data(work.path(), 20);
         let config = TrainConfig {
@@ -218,7 +225,14 @@ fn early_stopping_ends_the_run_when_the_metric_stops_improving() {
 fn baseline_fits_a_mean_pooling_head_that_reloads_and_predicts() {
     let work = tempfile::tempdir().unwrap();
     let data = common::tiny_train_data(work.path(), 30);
-    for arch in ["bert", "distilbert", "roberta", "xlm_roberta"] {
+    for arch in [
+        "bert",
+        "distilbert",
+        "roberta",
+        "xlm_roberta",
+        "modernbert",
+        "deberta_v2",
+    ] {
         let out = work.path().join(format!("baseline-{arch}"));
         let config = TrainConfig {
             model: common::tiny_model(arch).display().to_string(),

@@ -2,7 +2,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use dialect::dataset::corrections::Corrections;
-use dialect::dataset::LabelMap;
+use dialect::dataset::{LabelForm, LabelMap};
 use dialect::pii::PiiKind;
 use dialect::predict::check_trained_columns;
 use dialect::setting::Setting;
@@ -47,6 +47,9 @@ pub enum Command {
     Evaluate(EvaluateArgs),
     /// Predict labels for texts, or for every row of a CSV.
     Predict(PredictArgs),
+    /// Serve models over local HTTP: POST /v1/classify, GET /v1/models, GET /healthz
+    /// (until Ctrl-C or SIGTERM).
+    Serve(ServeArgs),
     /// Fix single tickets' labels without editing the data file: list, set, undo,
     /// check against the file, or export a corrected CSV.
     Corrections(CorrectionsArgs),
@@ -125,6 +128,47 @@ impl LabelArgs {
     }
 }
 
+/// How the data file holds its labels: one per row unless a multi-label form is given.
+#[derive(Args, Default)]
+pub struct LabelFormArgs {
+    /// Multi-label: the label column holds several labels split by this separator
+    /// (';', ',' or '|'), or `auto` to sniff it from the values.
+    #[arg(long, value_name = "SEP", conflicts_with = "label_columns")]
+    pub label_separator: Option<String>,
+    /// Multi-label: one 0/1 column per label (1/0, true/false, yes/no, x/empty), named
+    /// by the label (comma-separated; the label column is not read).
+    #[arg(long, value_name = "A,B,C", value_delimiter = ',')]
+    pub label_columns: Vec<String>,
+}
+
+impl LabelFormArgs {
+    /// The label form given (single-label without these flags).
+    pub fn form(&self) -> Result<LabelForm, EngineError> {
+        if !self.label_columns.is_empty() {
+            return Ok(LabelForm::Columns {
+                columns: self.label_columns.clone(),
+            });
+        }
+        let form = match self.label_separator.as_deref() {
+            None => LabelForm::Single,
+            Some("auto") => LabelForm::Separated { separator: None },
+            Some(sep) => {
+                let mut chars = sep.chars();
+                match (chars.next(), chars.next()) {
+                    (Some(c), None) => LabelForm::Separated { separator: Some(c) },
+                    _ => {
+                        return Err(EngineError::Config(format!(
+                        "--label-separator '{sep}': give one character (';', ',' or '|') or auto"
+                    )))
+                    }
+                }
+            }
+        };
+        form.validate()?;
+        Ok(form)
+    }
+}
+
 #[derive(Args)]
 pub struct TrainArgs {
     /// Training data (CSV, TSV; delimiter is detected).
@@ -147,6 +191,8 @@ pub struct TrainArgs {
     pub text: TextArgs,
     #[command(flatten)]
     pub label: LabelArgs,
+    #[command(flatten)]
+    pub label_form: LabelFormArgs,
     /// Corrections file (see `dialect corrections`): fixes to single tickets, applied
     /// after the label map and recorded with the run.
     #[arg(long)]
@@ -287,6 +333,7 @@ impl TrainArgs {
             path,
             text,
             label_column: self.label.column(),
+            label_form: self.label_form.form()?,
             label_map: self.label.map()?,
             validation: self.validation.clone(),
             split,
@@ -432,6 +479,8 @@ pub struct InspectArgs {
     /// Label column; the suggested one when omitted.
     #[arg(long)]
     pub label_column: Option<String>,
+    #[command(flatten)]
+    pub label_form: LabelFormArgs,
     /// JSON label map to apply before the checks.
     #[arg(long)]
     pub label_map: Option<PathBuf>,
@@ -489,6 +538,8 @@ pub struct ModelOnData {
 pub struct EvaluateArgs {
     #[command(flatten)]
     pub scored: ModelOnData,
+    #[command(flatten)]
+    pub label_form: LabelFormArgs,
     #[arg(long, help = cli_help(Setting::Device))]
     pub device: Option<String>,
     #[command(flatten)]
@@ -570,6 +621,38 @@ pub struct PredictArgs {
     /// Words shown each way with --explain.
     #[arg(long, value_name = "N", default_value_t = 5, requires = "explain")]
     pub top: usize,
+}
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Model folders or run ids; requests name a model by its run id or folder name,
+    /// and the first answers requests that name none.
+    #[arg(required = true, value_name = "MODEL_DIR_OR_RUN")]
+    pub models: Vec<String>,
+    /// Address to listen on; any but loopback needs a token.
+    #[arg(long, value_name = "ADDR", default_value_t = dialect_serve::DEFAULT_BIND)]
+    pub bind: std::net::SocketAddr,
+    /// File holding the bearer token requests must carry [default: $DIALECT_SERVE_TOKEN,
+    /// else none, which only loopback allows].
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Texts one request may classify.
+    #[arg(long, value_name = "N", default_value_t = dialect_serve::Limits::default().max_batch)]
+    pub max_batch: usize,
+    /// Predictions computed at the same time.
+    #[arg(long, value_name = "N", default_value_t = dialect_serve::Limits::default().max_concurrent)]
+    pub max_concurrent: usize,
+    /// Requests waiting for a prediction; past them, 503 with Retry-After.
+    #[arg(long, value_name = "N", default_value_t = dialect_serve::Limits::default().max_queue)]
+    pub max_queue: usize,
+    /// Run store folder (default: the store the app uses too, $DIALECT_HOME/runs or
+    /// the user data folder).
+    #[arg(long)]
+    pub runs_dir: Option<PathBuf>,
+    #[arg(long, help = cli_help(Setting::Device))]
+    pub device: Option<String>,
+    #[command(flatten)]
+    pub precision: PrecisionArgs,
 }
 
 #[derive(Args)]

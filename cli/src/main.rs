@@ -36,6 +36,7 @@ fn main() -> ExitCode {
         Command::Models(args) => commands::models::run(args),
         Command::Evaluate(args) => commands::evaluate::run(args),
         Command::Predict(args) => commands::predict::run(args),
+        Command::Serve(args) => commands::serve::run(args),
         Command::Quantize(args) => commands::quantize::run(args),
         Command::Corrections(args) => commands::corrections::run(args),
     };

@@ -104,6 +104,7 @@ fn cli_resumes_a_cancelled_run_to_the_end() {
         path: csv,
         text: TextSpec::column("text"),
         label_column: "label".into(),
+        label_form: dialect::dataset::LabelForm::Single,
         label_map: None,
         validation: None,
         split: SplitPlan {

@@ -1072,6 +1072,7 @@ fn spawn_job(
         path: common::tiny_csv(dir, 8),
         text: TextSpec::column("text"),
         label_column: "label".into(),
+        label_form: dialect::dataset::LabelForm::Single,
         label_map: None,
         validation: None,
         split: SplitPlan {

@@ -366,6 +366,7 @@ mod tests {
             text: text.into(),
             label: label.into(),
             line,
+            labels: None,
         }
     }
 

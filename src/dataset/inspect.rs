@@ -8,12 +8,13 @@
 //! or split without reading it again.
 
 use super::corrections::{CorrectionReport, Corrections, Resolved};
+use super::label_form::LabelForm;
 use super::label_set;
 use super::labels::{LabelMap, MergeSuggestion};
 use super::language::{language_report, ChosenModel, LanguageReport};
 use super::profile::{profile_file_with, Profile};
 use super::quality::{assess, leakage, QualityReport, Truncation, MAX_CLASSES};
-use super::read::{read_raw, RawRows};
+use super::read::{read_raw_as, RawRows};
 use super::split::holdout;
 use super::validation::{read_validation, ValidationRead};
 use super::TextSpec;
@@ -33,6 +34,8 @@ pub struct InspectOptions<'a> {
     pub text: Option<TextSpec>,
     /// Label column; the profile's suggestion when `None`.
     pub label_column: Option<String>,
+    /// How the file holds its labels (single by default).
+    pub label_form: LabelForm,
     pub label_map: Option<&'a LabelMap>,
     /// A separate validation file (enables the leakage check across the two files).
     pub validation: Option<&'a Path>,
@@ -86,6 +89,10 @@ pub struct Inspection {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub language: Option<LanguageReport>,
+    /// The separator multi-label cells were split by (given or sniffed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub label_separator: Option<char>,
 }
 
 /// Most raw label values an inspection lists (a label column with more looks like an
@@ -118,6 +125,7 @@ pub struct FileRows {
     pub profile: Profile,
     pub text: Option<TextSpec>,
     pub label_column: Option<String>,
+    pub label_form: LabelForm,
     pub rows: Option<RawRows>,
 }
 
@@ -130,22 +138,43 @@ impl FileRows {
         label_column: Option<String>,
         cancel: Option<&AtomicBool>,
     ) -> Result<Option<Self>> {
+        Self::read_as(path, text, label_column, LabelForm::Single, cancel)
+    }
+
+    /// [`Self::read`] with labels held in `form` (0/1 columns need no label column).
+    pub fn read_as(
+        path: &Path,
+        text: Option<TextSpec>,
+        label_column: Option<String>,
+        label_form: LabelForm,
+        cancel: Option<&AtomicBool>,
+    ) -> Result<Option<Self>> {
         let Some(profile) = profile_file_with(path, cancel)? else {
             return Ok(None);
         };
         let text = text.or_else(|| profile.suggested_text.as_deref().map(TextSpec::column));
-        let label_column = label_column.or_else(|| profile.suggested_label.clone());
-        let rows = match (&text, &label_column) {
-            (Some(text), Some(label)) => match read_raw(path, text, label, cancel)? {
-                Some(rows) => Some(rows),
-                None => return Ok(None),
-            },
+        let label_column = match label_form {
+            LabelForm::Columns { .. } => label_column,
+            _ => label_column.or_else(|| profile.suggested_label.clone()),
+        };
+        let label = match (&label_form, &label_column) {
+            (LabelForm::Columns { .. }, _) => Some(""),
+            (_, label) => label.as_deref(),
+        };
+        let rows = match (&text, label) {
+            (Some(text), Some(label)) => {
+                match read_raw_as(path, text, label, &label_form, cancel)? {
+                    Some(rows) => Some(rows),
+                    None => return Ok(None),
+                }
+            }
             _ => None,
         };
         Ok(Some(Self {
             profile,
             text,
             label_column,
+            label_form,
             rows,
         }))
     }
@@ -204,10 +233,9 @@ impl FileRows {
             corrections: None,
             pii: None,
             language: None,
+            label_separator: self.rows.as_ref().and_then(|r| r.label_separator),
         };
-        let (Some(text), Some(label_column), Some(rows)) =
-            (&self.text, &self.label_column, &self.rows)
-        else {
+        let (Some(text), Some(rows)) = (&self.text, &self.rows) else {
             let (what, setting) = if self.text.is_none() {
                 ("free-text", Setting::TextColumn)
             } else {
@@ -243,7 +271,8 @@ impl FileRows {
             Some(v) => {
                 let how = ValidationRead {
                     text,
-                    label_column,
+                    label_column: self.label_column.as_deref().unwrap_or_default(),
+                    label_form: &self.label_form,
                     label_map: options.label_map,
                     corrections: options.validation_corrections,
                 };
@@ -323,10 +352,11 @@ fn split_leakage(
 /// Profile `path` and, when text and label columns are known or can be suggested,
 /// read it with them and assess its quality.
 pub fn inspect(path: &Path, options: &InspectOptions) -> Result<Inspection> {
-    let file = FileRows::read(
+    let file = FileRows::read_as(
         path,
         options.text.clone(),
         options.label_column.clone(),
+        options.label_form.clone(),
         None,
     )?
     .ok_or_else(|| EngineError::data(path, "the inspection was cancelled"))?;

@@ -4,6 +4,7 @@
 pub mod corrections;
 mod delimited;
 pub mod inspect;
+pub mod label_form;
 pub mod labels;
 pub mod language;
 pub mod overlap;
@@ -16,8 +17,12 @@ mod split;
 pub mod validation;
 pub mod warnings;
 
+pub use label_form::LabelForm;
 pub use labels::LabelMap;
-pub use read::{column_index, read_labeled, read_raw, read_table, rows_at, RawRow, RawRows, Table};
+pub use read::{
+    column_index, read_labeled, read_labeled_as, read_raw, read_raw_as, read_table, rows_at,
+    RawRow, RawRows, Table,
+};
 pub use split::{holdout, sample, stratified_split};
 pub use warnings::{Warning, Warnings};
 
@@ -60,11 +65,40 @@ impl TextSpec {
 }
 
 /// One labelled ticket and the file line it starts on (1-based, header = line 1).
+/// A multi-label ticket has its set of classes in `labels` (sorted, maybe empty:
+/// "no label applies"), and `label` holds them joined by `"; "` for display.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Example {
     pub text: String,
     pub label: String,
     pub line: usize,
+    /// The classes of a multi-label ticket; `None` for a single-label one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<Vec<String>>,
+}
+
+impl Example {
+    /// A multi-label ticket with the classes `labels` (sorted, duplicates dropped).
+    pub fn with_labels(text: String, mut labels: Vec<String>, line: usize) -> Self {
+        labels.sort();
+        labels.dedup();
+        Self {
+            text,
+            label: labels.join("; "),
+            line,
+            labels: Some(labels),
+        }
+    }
+
+    /// Its classes: the set of a multi-label ticket, else its one label.
+    pub fn classes(&self) -> impl Iterator<Item = &str> {
+        let single = self.labels.is_none().then_some(self.label.as_str());
+        self.labels
+            .iter()
+            .flatten()
+            .map(String::as_str)
+            .chain(single)
+    }
 }
 
 /// Labelled tickets from one file: the examples, the sorted set of (mapped) labels,
@@ -86,11 +120,11 @@ pub struct LabeledData {
     pub warnings: Warnings,
 }
 
-/// The sorted set of labels of `examples`.
+/// The sorted set of labels of `examples` (of every set, for multi-label tickets).
 pub fn label_set<'a>(examples: impl IntoIterator<Item = &'a Example>) -> Vec<String> {
     examples
         .into_iter()
-        .map(|e| e.label.as_str())
+        .flat_map(Example::classes)
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .map(str::to_string)
@@ -108,6 +142,21 @@ impl LabeledData {
         examples
             .iter()
             .map(|e| index.get(e.label.as_str()).copied())
+            .collect()
+    }
+
+    /// Each example's classes as one flag per entry of `labels` (multi-hot); `None`
+    /// if a class is not in the list.
+    pub fn label_flags(examples: &[Example], labels: &[String]) -> Option<Vec<Vec<bool>>> {
+        examples
+            .iter()
+            .map(|e| {
+                let mut flags = vec![false; labels.len()];
+                for class in e.classes() {
+                    flags[labels.iter().position(|l| l == class)?] = true;
+                }
+                Some(flags)
+            })
             .collect()
     }
 }

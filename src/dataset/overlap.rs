@@ -235,6 +235,7 @@ mod tests {
                 text: t.to_string(),
                 label: "a".into(),
                 line: first_line + i,
+                labels: None,
             })
             .collect()
     }
@@ -297,6 +298,7 @@ mod tests {
                 text: text(i, 6 + i % 7),
                 label: "a".into(),
                 line: i + 2,
+                labels: None,
             })
             .collect();
         let val: Vec<Example> = (0..120)
@@ -304,6 +306,7 @@ mod tests {
                 text: text(i * 3 + 1, 6 + i % 5),
                 label: "a".into(),
                 line: i + 2,
+                labels: None,
             })
             .collect();
         let set = |t: &str| -> std::collections::BTreeSet<String> {

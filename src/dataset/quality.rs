@@ -205,7 +205,9 @@ pub fn assess(
     let per_class = if too_many.is_some() {
         Vec::new()
     } else {
-        let mut sizes = class_sizes(classes, validation.is_some());
+        // A multi-label split keeps a class's single row in training: no block.
+        let multi_label = data.examples.iter().any(|e| e.labels.is_some());
+        let mut sizes = class_sizes(classes, validation.is_some() || multi_label);
         sizes.extend(class_imbalance(classes));
         sizes
     };
@@ -260,10 +262,13 @@ impl<'a> Tally<'a> {
         let mut classes: BTreeMap<&str, ClassRows> = BTreeMap::new();
         let mut texts = TextChecks::default();
         for e in &data.examples {
-            let class = classes.entry(e.label.as_str()).or_default();
-            class.count += 1;
-            if class.lines.len() < EXAMPLES {
-                class.lines.push(e.line);
+            // A multi-label ticket counts once for each of its classes.
+            for label in e.classes() {
+                let class = classes.entry(label).or_default();
+                class.count += 1;
+                if class.lines.len() < EXAMPLES {
+                    class.lines.push(e.line);
+                }
             }
             let letters = e.text.chars().filter(|c| c.is_alphanumeric()).take(5);
             if letters.count() < 5 {
@@ -639,6 +644,7 @@ mod tests {
                 text: t.to_string(),
                 label: l.to_string(),
                 line: i + 2,
+                labels: None,
             })
             .collect();
         let mut labels: Vec<String> = examples.iter().map(|e| e.label.clone()).collect();
@@ -731,6 +737,7 @@ mod tests {
             text: "First ticket text.".into(),
             label: "a".into(),
             line: 9,
+            labels: None,
         }];
         let r = assess(
             &d,

@@ -1,5 +1,6 @@
 //! Reading labelled tickets (streamed) and whole tables (for batch prediction).
 
+use super::label_form::{flag, sniff_separator, split_cell, LabelForm};
 use super::labels::LabelMap;
 use super::source::{Format, RecordReader};
 use super::warnings::Warnings;
@@ -136,6 +137,9 @@ pub struct RawRow {
     pub line: usize,
     pub text: String,
     pub label: String,
+    /// A multi-label row's raw values (split, or the names of its flagged columns);
+    /// `None` for a single-label row.
+    pub values: Option<Vec<String>>,
 }
 
 /// A file's rows before any label map: read once, labelled with any map.
@@ -146,6 +150,9 @@ pub struct RawRows {
     pub rows: Vec<RawRow>,
     pub skipped_empty_label: usize,
     pub warnings: Warnings,
+    /// The separator the label cells were split by (given or sniffed), for the
+    /// separated multi-label form.
+    pub label_separator: Option<char>,
 }
 
 /// Read every row's composed text (per `text`) and raw label (from `label_column`),
@@ -164,6 +171,7 @@ pub fn read_raw(
         rows: Vec::new(),
         skipped_empty_label: 0,
         warnings: Warnings::default(),
+        label_separator: None,
     };
     let mut any_row = false;
     let mut read = 0;
@@ -182,9 +190,86 @@ pub fn read_raw(
             line: record.line,
             text: text.compose(&record.cells, &positions),
             label: label.to_string(),
+            values: None,
         });
     }
     if !any_row {
+        return Err(EngineError::data(path, "has a header but no data rows"));
+    }
+    raw.warnings = reader.take_warnings();
+    Ok(Some(raw))
+}
+
+/// [`read_raw`] for labels held in `form`: the label column's cells split (by the
+/// given separator, else the one sniffed from them), or the 0/1 `columns` read (a
+/// cell that is not 0/1 is an error naming it); `label_column` is not read then.
+pub fn read_raw_as(
+    path: &Path,
+    text: &TextSpec,
+    label_column: &str,
+    form: &LabelForm,
+    cancel: Option<&AtomicBool>,
+) -> Result<Option<RawRows>> {
+    form.validate()?;
+    match form {
+        LabelForm::Single => read_raw(path, text, label_column, cancel),
+        LabelForm::Separated { separator } => {
+            let Some(mut raw) = read_raw(path, text, label_column, cancel)? else {
+                return Ok(None);
+            };
+            let separator = separator
+                .or_else(|| sniff_separator(raw.rows.iter().map(|r| r.label.as_str())))
+                .unwrap_or(';');
+            for row in &mut raw.rows {
+                row.values = Some(split_cell(&row.label, separator));
+            }
+            raw.label_separator = Some(separator);
+            Ok(Some(raw))
+        }
+        LabelForm::Columns { columns } => read_flag_columns(path, text, columns, cancel),
+    }
+}
+
+/// Every row's composed text and the names of its flagged `columns` (0/1 cells).
+fn read_flag_columns(
+    path: &Path,
+    text: &TextSpec,
+    columns: &[String],
+    cancel: Option<&AtomicBool>,
+) -> Result<Option<RawRows>> {
+    let mut reader = RecordReader::open(path)?;
+    let positions = text.positions(path, reader.headers())?;
+    let flags: Vec<(usize, String)> = columns
+        .iter()
+        .map(|c| Ok((column_index(path, reader.headers(), c)?, c.clone())))
+        .collect::<Result<_>>()?;
+    let mut raw = RawRows {
+        path: path.to_path_buf(),
+        rows: Vec::new(),
+        skipped_empty_label: 0,
+        warnings: Warnings::default(),
+        label_separator: None,
+    };
+    let mut read = 0;
+    while let Some(record) = reader.next_record()? {
+        read += 1;
+        if cancelled(cancel, read) {
+            return Ok(None);
+        }
+        let mut values = Vec::new();
+        for (i, name) in &flags {
+            if flag(path, record.line, name, &record.cells[*i])? {
+                values.push(name.clone());
+            }
+        }
+        raw.rows.push(RawRow {
+            line: record.line,
+            text: text.compose(&record.cells, &positions),
+            label: values.join("; "),
+            values: Some(values),
+        });
+    }
+    if raw.rows.is_empty() {
         return Err(EngineError::data(path, "has a header but no data rows"));
     }
     raw.warnings = reader.take_warnings();
@@ -214,19 +299,23 @@ impl RawRows {
             ..LabeledData::default()
         };
         for row in rows {
-            *data.raw_label_counts.entry(row.label.clone()).or_insert(0) += 1;
-            let label = match map {
-                None => Some(row.label),
-                Some(m) => match m.target(&row.label) {
-                    Some(target) => target.map(str::to_string),
-                    None => {
-                        *data.unmapped.entry(row.label.clone()).or_insert(0) += 1;
-                        m.keeps_unmapped().then_some(row.label)
+            if let Some(values) = &row.values {
+                if row.text.is_empty() {
+                    data.skipped_empty_text += 1;
+                    if data.empty_text_lines.len() < EXAMPLE_LINES {
+                        data.empty_text_lines.push(row.line);
                     }
-                },
-            };
-            let Some(label) = label else {
-                data.dropped_by_map += 1;
+                    continue;
+                }
+                let classes = values
+                    .iter()
+                    .filter_map(|v| map_value(&mut data, map, v))
+                    .collect();
+                data.examples
+                    .push(Example::with_labels(row.text, classes, row.line));
+                continue;
+            }
+            let Some(label) = map_value(&mut data, map, &row.label) else {
                 continue;
             };
             if row.text.is_empty() {
@@ -240,6 +329,7 @@ impl RawRows {
                 text: row.text,
                 label,
                 line: row.line,
+                labels: None,
             });
         }
         if data.examples.is_empty() {
@@ -254,6 +344,42 @@ impl RawRows {
         }
         data.labels = label_set(&data.examples);
         Ok(data)
+    }
+}
+
+/// The class of raw label `value` through `map` (when given), counted in `data`'s
+/// raw, unmapped and dropped tallies; `None` when the map drops it.
+fn map_value(data: &mut LabeledData, map: Option<&LabelMap>, value: &str) -> Option<String> {
+    *data.raw_label_counts.entry(value.to_string()).or_insert(0) += 1;
+    let class = match map {
+        None => Some(value.to_string()),
+        Some(m) => match m.target(value) {
+            Some(target) => target.map(str::to_string),
+            None => {
+                *data.unmapped.entry(value.to_string()).or_insert(0) += 1;
+                m.keeps_unmapped().then(|| value.to_string())
+            }
+        },
+    };
+    if class.is_none() {
+        data.dropped_by_map += 1;
+    }
+    class
+}
+
+/// [`read_labeled`] for labels held in `form` (see [`read_raw_as`]); a multi-label
+/// row's values each go through `map` (dropped ones leave its set; `dropped_by_map`
+/// counts values then).
+pub fn read_labeled_as(
+    path: &Path,
+    text: &TextSpec,
+    label_column: &str,
+    form: &LabelForm,
+    map: Option<&LabelMap>,
+) -> Result<LabeledData> {
+    match read_raw_as(path, text, label_column, form, None)? {
+        Some(raw) => raw.into_labeled(map),
+        None => Err(EngineError::data(path, "reading was cancelled")),
     }
 }
 

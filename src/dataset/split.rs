@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 /// Split `examples` so that each class contributes about `fraction` of its rows to
 /// validation (at least one, and at least one stays in training). A class with fewer
 /// than two rows cannot be on both sides: that is an error naming it and what to do.
+/// Multi-label tickets are stratified by their rarest class (see [`strata`]); a
+/// stratum of one row stays in training.
 pub fn stratified_split(
     examples: &[Example],
     fraction: f64,
@@ -19,13 +21,14 @@ pub fn stratified_split(
             "validation fraction must be between 0 and 1 (exclusive), got {fraction}"
         )));
     }
+    let multi_label = examples.iter().any(|e| e.labels.is_some());
     let mut by_class: BTreeMap<&str, Vec<&Example>> = BTreeMap::new();
-    for e in examples {
-        by_class.entry(e.label.as_str()).or_default().push(e);
+    for (e, stratum) in examples.iter().zip(strata(examples)) {
+        by_class.entry(stratum).or_default().push(e);
     }
     let too_small: Vec<&str> = by_class
         .iter()
-        .filter(|(_, rows)| rows.len() < 2)
+        .filter(|(_, rows)| rows.len() < 2 && !multi_label)
         .map(|(label, _)| *label)
         .collect();
     if !too_small.is_empty() {
@@ -44,6 +47,10 @@ pub fn stratified_split(
     let mut rng = StdRng::seed_from_u64(seed);
     let (mut train, mut validation) = (Vec::new(), Vec::new());
     for rows in by_class.values() {
+        if rows.len() < 2 {
+            train.extend(rows.iter().map(|e| (*e).clone()));
+            continue;
+        }
         let mut rows = rows.clone();
         rows.shuffle(&mut rng);
         let n_val = ((rows.len() as f64 * fraction).round() as usize).clamp(1, rows.len() - 1);
@@ -53,6 +60,26 @@ pub fn stratified_split(
     train.shuffle(&mut rng);
     validation.sort_by_key(|e| e.line);
     Ok((train, validation))
+}
+
+/// Each example's stratum: its label; for a multi-label ticket its rarest class (the
+/// fewest tickets of `examples`, ties by name), or `""` for an empty set.
+fn strata(examples: &[Example]) -> Vec<&str> {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for class in examples.iter().flat_map(Example::classes) {
+        *counts.entry(class).or_default() += 1;
+    }
+    examples
+        .iter()
+        .map(|e| match &e.labels {
+            None => e.label.as_str(),
+            Some(set) => set
+                .iter()
+                .map(String::as_str)
+                .min_by_key(|c| (counts.get(c).copied().unwrap_or(0), *c))
+                .unwrap_or(""),
+        })
+        .collect()
 }
 
 /// Offsets the seed of the row sample so it is not the validation split's draw.
@@ -113,6 +140,7 @@ mod tests {
                     text: format!("{label} {i}"),
                     label: label.to_string(),
                     line: out.len() + 2,
+                    labels: None,
                 });
             }
         }
@@ -134,6 +162,36 @@ mod tests {
     }
 
     #[test]
+    fn label_sets_are_stratified_by_their_rarest_class() {
+        let set = |labels: &[&str], line| {
+            Example::with_labels(
+                format!("ticket {line}"),
+                labels.iter().map(|l| l.to_string()).collect(),
+                line,
+            )
+        };
+        // 'refund' is rare (4 rows, always with 'billing'); 'billing' is common.
+        let mut data: Vec<Example> = (0..16).map(|i| set(&["billing"], i + 2)).collect();
+        data.extend((0..4).map(|i| set(&["billing", "refund"], i + 20)));
+        data.extend((0..8).map(|i| set(&[], i + 30)));
+        data.push(set(&["lonely"], 40));
+        assert_eq!(strata(&data)[17], "refund");
+        let (train, val) = stratified_split(&data, 0.25, 7).unwrap();
+        let has = |v: &[Example], l: &str| {
+            v.iter()
+                .filter(|e| e.labels.as_ref().unwrap().iter().any(|c| c == l))
+                .count()
+        };
+        // Each stratum gives a quarter: refund 1 of 4, billing-only 4 of 16, empty 2
+        // of 8; the single 'lonely' row stays in training.
+        assert_eq!((has(&val, "refund"), has(&train, "refund")), (1, 3));
+        assert_eq!(has(&val, "billing"), 5);
+        assert_eq!(val.iter().filter(|e| e.label.is_empty()).count(), 2);
+        assert_eq!(has(&train, "lonely"), 1);
+        assert_eq!(stratified_split(&data, 0.25, 7).unwrap(), (train, val));
+    }
+
+    #[test]
     fn singleton_class_is_reported_with_advice() {
         let data = examples(&[("a", 10), ("lonely", 1)]);
         let msg = stratified_split(&data, 0.1, 1).unwrap_err().to_string();
@@ -147,6 +205,7 @@ mod tests {
                 text: format!("ticket {i}"),
                 label: i.to_string(),
                 line: i + 2,
+                labels: None,
             })
             .collect();
         let err = stratified_split(&rows, 0.1, 1).unwrap_err().to_string();

@@ -5,7 +5,7 @@
 
 use super::corrections::{CorrectionReport, Corrections};
 use super::overlap::{overlap_pairs, Overlap};
-use super::{read_labeled, Example, LabelMap, TextSpec, Warnings};
+use super::{read_labeled_as, Example, LabelForm, LabelMap, TextSpec, Warnings};
 use crate::error::{EngineError, Result};
 use crate::setting::Setting;
 use serde::{Deserialize, Serialize};
@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 pub struct ValidationRead<'a> {
     pub text: &'a TextSpec,
     pub label_column: &'a str,
+    pub label_form: &'a LabelForm,
     pub label_map: Option<&'a LabelMap>,
     pub corrections: Option<&'a Corrections>,
 }
@@ -56,7 +57,13 @@ pub fn read_validation(
     how: &ValidationRead,
     classes: &[String],
 ) -> Result<ValidationRows> {
-    let data = read_labeled(path, how.text, how.label_column, how.label_map)?;
+    let data = read_labeled_as(
+        path,
+        how.text,
+        how.label_column,
+        how.label_form,
+        how.label_map,
+    )?;
     let resolved = how
         .corrections
         .filter(|c| !c.is_empty())
@@ -79,19 +86,22 @@ pub fn read_validation(
     }
     let known: HashSet<&str> = classes.iter().map(String::as_str).collect();
     let mut unknown: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut first: Option<&Example> = None;
-    for e in examples
+    let mut first: Option<(&Example, &str)> = None;
+    for (e, class) in examples
         .iter()
-        .filter(|e| !known.contains(e.label.as_str()))
+        .flat_map(|e| e.classes().map(move |c| (e, c)))
+        .filter(|(_, c)| !known.contains(c))
     {
-        *unknown.entry(e.label.as_str()).or_default() += 1;
+        *unknown.entry(class).or_default() += 1;
         if first.is_none() {
-            first = Some(e);
+            first = Some((e, class));
         }
     }
-    if let Some(e) = first {
-        let unmapped = how.label_map.is_some() && data.unmapped.contains_key(&e.label);
-        return Err(unknown_label(path, e, &unknown, classes, unmapped));
+    if let Some((e, class)) = first {
+        let unmapped = how.label_map.is_some() && data.unmapped.contains_key(class);
+        return Err(unknown_label(
+            path, e.line, class, &unknown, classes, unmapped,
+        ));
     }
     Ok(ValidationRows {
         examples,
@@ -103,7 +113,8 @@ pub fn read_validation(
 /// The error for validation rows whose class training does not know, naming the first.
 fn unknown_label(
     path: &Path,
-    first: &Example,
+    line: usize,
+    label: &str,
     unknown: &BTreeMap<&str, usize>,
     classes: &[String],
     unmapped: bool,
@@ -134,10 +145,10 @@ fn unknown_label(
             "validation row on line {}: its label '{}' is not a training class ({why}){others}. \
              The training classes are {}{more}. Map '{}' onto one of them in the label map (or \
              to null to leave such rows out), or correct or remove that row.",
-            first.line,
-            first.label,
+            line,
+            label,
             known.join(", "),
-            first.label
+            label
         ),
         &[Setting::LabelMap],
     )
@@ -232,6 +243,7 @@ mod tests {
         let how = ValidationRead {
             text: &text,
             label_column: "label",
+            label_form: &LabelForm::Single,
             label_map: None,
             corrections: None,
         };
@@ -274,11 +286,13 @@ mod tests {
             text: "hello there friend".into(),
             label: "bug".into(),
             line: 4,
+            labels: None,
         };
         corrections.set(Correction::of(&hello, None));
         let how = ValidationRead {
             text: &text,
             label_column: "label",
+            label_form: &LabelForm::Single,
             label_map: Some(&map),
             corrections: Some(&corrections),
         };
@@ -295,6 +309,7 @@ mod tests {
             text: "The app crashes!".into(),
             label: "bug".into(),
             line: 7,
+            labels: None,
         }];
         let summary = summarise(f.path(), rows.clone(), &train, &classes());
         assert_eq!(summary.rows, 2);

@@ -85,10 +85,11 @@ pub(crate) fn linear(x: &Tensor, w: &Tensor, b: &Tensor, dtype: DType) -> Result
 /// Scaled dot-product attention of padded rows, heads split out: `q` is
 /// `(batch, heads, queries, dh)`, `k` and `v` `(batch, heads, keys, dh)` in the compute
 /// dtype, `bias` f32 `(batch, 1, 1, keys)` (0 for tokens, a large negative for
-/// padding); `dropout` is the attention dropout's probability and seed, `None` in
-/// evaluation. Returns `(batch, heads, queries, dh)`. CPU (f32): the batched products
-/// and the masked softmax kernel; CUDA: cuBLAS products around the masked softmax
-/// kernel; elsewhere candle's ops.
+/// padding) or `(batch, 1, queries, keys)` (a mask per query, e.g. a sliding window);
+/// `dropout` is the attention dropout's probability and seed, `None` in evaluation.
+/// Returns `(batch, heads, queries, dh)`. CPU (f32): the batched products and the
+/// masked softmax kernel; CUDA: cuBLAS products around the masked softmax kernel;
+/// a mask per query, and other devices: candle's ops (softmax in f32).
 pub(crate) fn attention(
     q: &Tensor,
     k: &Tensor,
@@ -97,6 +98,9 @@ pub(crate) fn attention(
     scale: f64,
     dropout: Option<(f64, u64)>,
 ) -> Result<Tensor> {
+    if bias.dim(2)? != 1 {
+        return composed_attention(q, k, v, bias, scale, dropout);
+    }
     let (b, heads, lq, dh) = q.dims4()?;
     let l = k.dim(2)?;
     #[cfg(feature = "cuda")]
@@ -117,8 +121,22 @@ pub(crate) fn attention(
         let probs = maybe_dropout(probs, dropout)?;
         return cpu::batched_matmul(&flat(&probs, lq)?, &flat(v, l)?)?.reshape((b, heads, lq, dh));
     }
-    let scores = (q * scale)?.matmul(&k.t()?.contiguous()?)?;
-    let probs = candle_nn::ops::softmax(&scores.broadcast_add(bias)?, D::Minus1)?;
+    composed_attention(q, k, v, bias, scale, dropout)
+}
+
+/// [`attention`] from candle's ops: the products in `q`'s dtype, the scaled scores,
+/// bias and softmax in f32.
+fn composed_attention(
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    bias: &Tensor,
+    scale: f64,
+    dropout: Option<(f64, u64)>,
+) -> Result<Tensor> {
+    let scores = (q.matmul(&k.t()?.contiguous()?)?.to_dtype(DType::F32)? * scale)?;
+    let scores = scores.broadcast_add(bias)?;
+    let probs = candle_nn::ops::softmax(&scores, D::Minus1)?.to_dtype(q.dtype())?;
     maybe_dropout(probs, dropout)?.matmul(v)
 }
 
@@ -135,4 +153,22 @@ pub(crate) fn ragged_attention(
     dropout: Option<(f64, u64)>,
 ) -> Result<Tensor> {
     cpu::ragged_attention(q, k, v, q_offsets, kv_offsets, heads, dropout)
+}
+
+/// `softmax(scores · scale + bias)` over the keys, for attention scores a model
+/// composes itself (DeBERTa's disentangled terms): `scores` `(batch, heads, queries,
+/// keys)` in the compute dtype, `bias` f32 `(batch, 1, 1, keys)`. The masked softmax
+/// kernel on the CPU (f32) and CUDA; candle's ops in f32 elsewhere. The result has
+/// the scores' dtype.
+pub(crate) fn masked_softmax(scores: &Tensor, bias: &Tensor, scale: f64) -> Result<Tensor> {
+    let (b, _, _, l) = scores.dims4()?;
+    #[cfg(feature = "cuda")]
+    if scores.device().is_cuda() {
+        return cuda::masked_softmax(scores, &bias.reshape((b, l))?, scale);
+    }
+    if scores.device().is_cpu() && scores.dtype() == DType::F32 {
+        return cpu::masked_softmax(scores, &bias.reshape((b, l))?, scale);
+    }
+    let shifted = (scores.to_dtype(DType::F32)? * scale)?.broadcast_add(bias)?;
+    candle_nn::ops::softmax(&shifted, D::Minus1)?.to_dtype(scores.dtype())
 }

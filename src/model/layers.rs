@@ -154,6 +154,11 @@ pub struct LayerNorm {
 }
 
 impl LayerNorm {
+    /// A layer from its weight and bias `(dim,)`.
+    pub fn new(weight: Tensor, bias: Tensor, eps: f64) -> Self {
+        Self { weight, bias, eps }
+    }
+
     /// Load `<name>.weight` / `<name>.bias`.
     pub fn load(p: &mut ParamLoader, name: &str, dim: usize, eps: f64) -> Result<Self> {
         Ok(Self {
@@ -394,20 +399,51 @@ pub fn multi_head_attention(
     attn_dropout: f64,
     mode: &Mode,
 ) -> Result<Tensor> {
-    let (b, lq, dim) = q.dims3()?;
-    let l = k.dim(1)?;
-    let dh = dim / heads;
+    let (q, k, v) = (
+        split_heads(q, heads)?,
+        split_heads(k, heads)?,
+        split_heads(v, heads)?,
+    );
+    attention_over_heads(&q, &k, &v, bias, attn_dropout, mode)
+}
+
+/// `(batch, len, heads·dh)` → `(batch, heads, len, dh)`, contiguous.
+pub fn split_heads(x: &Tensor, heads: usize) -> Result<Tensor> {
+    let (b, len, dim) = x.dims3()?;
+    Ok(x.reshape((b, len, heads, dim / heads))?
+        .transpose(1, 2)?
+        .contiguous()?)
+}
+
+/// Scaled dot-product attention of heads already split (e.g. rotated by a rotary
+/// embedding): q `(batch, heads, queries, dh)`, k and v `(batch, heads, keys, dh)` in
+/// the compute dtype; `bias` f32 `(batch, 1, 1, keys)`, or `(batch, 1, queries, keys)`
+/// for a mask per query (a sliding window). Returns `(batch, queries, heads·dh)`.
+pub fn attention_over_heads(
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    bias: &Tensor,
+    attn_dropout: f64,
+    mode: &Mode,
+) -> Result<Tensor> {
+    let (b, heads, lq, dh) = q.dims4()?;
     let scale = 1.0 / (dh as f64).sqrt();
-    // (batch, len, heads·dh) → (batch, heads, len, dh)
-    let split = |t: &Tensor, len: usize| -> Result<Tensor> {
-        Ok(t.reshape((b, len, heads, dh))?
-            .transpose(1, 2)?
-            .contiguous()?)
-    };
-    let (q, k, v) = (split(q, lq)?, split(k, l)?, split(v, l)?);
     let dropout = mode.dropout_draw(attn_dropout);
-    let ctx = kernels::attention(&q, &k, &v, bias, scale, dropout)?;
-    Ok(ctx.transpose(1, 2)?.contiguous()?.reshape((b, lq, dim))?)
+    let ctx = kernels::attention(q, k, v, bias, scale, dropout)?;
+    Ok(ctx
+        .transpose(1, 2)?
+        .contiguous()?
+        .reshape((b, lq, heads * dh))?)
+}
+
+/// The mean of each row's token vectors `(batch, len, hidden)` over the tokens whose
+/// `mask` `(batch, len)` is 1 (padding excluded): `(batch, hidden)`, f32.
+pub fn masked_mean(tokens: &Tensor, mask: &Tensor) -> Result<Tensor> {
+    let keep = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
+    let sum = tokens.to_dtype(DType::F32)?.broadcast_mul(&keep)?.sum(1)?;
+    let count = keep.sum(1)?.clamp(1e-9, f64::MAX)?;
+    Ok(sum.broadcast_div(&count)?)
 }
 
 #[cfg(test)]

@@ -2,12 +2,15 @@
 //! weights, run it, and save it in Hugging Face layout.
 
 pub mod bert;
+pub mod deberta;
 pub mod int8;
 pub use crate::kernels::SimdPath;
 pub mod distilbert;
 pub mod folder;
 pub mod layers;
+pub mod modernbert;
 pub mod params;
+pub mod relative_position;
 pub mod resolve;
 pub mod tokenize;
 
@@ -15,8 +18,10 @@ use crate::atomic::{write_atomic, write_safetensors};
 use crate::error::{EngineError, Result};
 use bert::{BertClassifier, BertConfig, Family};
 use candle_core::{DType, Device, Tensor, Var};
+use deberta::{DebertaClassifier, DebertaConfig};
 use distilbert::{DistilBertClassifier, DistilBertConfig};
-use layers::{Linear, Mode};
+use layers::{masked_mean, Linear, Mode};
+use modernbert::{ModernBertClassifier, ModernBertConfig};
 use params::{read_checkpoint, HeadPolicy, ParamLoader};
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -31,15 +36,20 @@ pub enum Arch {
     Roberta,
     #[serde(rename = "xlm-roberta")]
     XlmRoberta,
+    ModernBert,
+    #[serde(rename = "deberta-v2")]
+    DebertaV2,
 }
 
 impl Arch {
     /// Every supported architecture.
-    pub const ALL: [Arch; 4] = [
+    pub const ALL: [Arch; 6] = [
         Arch::DistilBert,
         Arch::Bert,
         Arch::Roberta,
         Arch::XlmRoberta,
+        Arch::ModernBert,
+        Arch::DebertaV2,
     ];
 
     /// config.json's `model_type`.
@@ -49,6 +59,8 @@ impl Arch {
             Arch::Bert => "bert",
             Arch::Roberta => "roberta",
             Arch::XlmRoberta => "xlm-roberta",
+            Arch::ModernBert => "modernbert",
+            Arch::DebertaV2 => "deberta-v2",
         }
     }
 
@@ -59,6 +71,8 @@ impl Arch {
             Arch::Bert => "BertModel",
             Arch::Roberta => "RobertaModel",
             Arch::XlmRoberta => "XLMRobertaModel",
+            Arch::ModernBert => "ModernBertModel",
+            Arch::DebertaV2 => "DebertaV2Model",
         }
     }
 
@@ -69,6 +83,8 @@ impl Arch {
             Arch::Bert => "BertForSequenceClassification",
             Arch::Roberta => "RobertaForSequenceClassification",
             Arch::XlmRoberta => "XLMRobertaForSequenceClassification",
+            Arch::ModernBert => "ModernBertForSequenceClassification",
+            Arch::DebertaV2 => "DebertaV2ForSequenceClassification",
         }
     }
 }
@@ -90,6 +106,9 @@ enum Net {
     DistilBert(DistilBertClassifier),
     /// BERT, RoBERTa and XLM-RoBERTa.
     Bert(BertClassifier),
+    ModernBert(ModernBertClassifier),
+    /// DeBERTa-v2 and -v3.
+    Deberta(DebertaClassifier),
 }
 
 /// How logits are read from the encoder's token vectors.
@@ -108,10 +127,19 @@ const MEAN_POOLING: &str = "mean_pooling";
 
 /// Whether `name` belongs to transformers' native classification head.
 fn is_native_head(name: &str) -> bool {
-    ["pre_classifier.", "classifier.", "bert.pooler."]
-        .iter()
-        .any(|p| name.starts_with(p))
+    [
+        "pre_classifier.",
+        "classifier.",
+        "bert.pooler.",
+        "head.",
+        "pooler.",
+    ]
+    .iter()
+    .any(|p| name.starts_with(p))
 }
+
+/// transformers' `problem_type` of a multi-label classifier.
+const MULTI_LABEL: &str = "multi_label_classification";
 
 /// A transformer encoder with a classification head, its trainable variables and
 /// its labels.
@@ -230,6 +258,8 @@ impl SequenceClassifier {
         match &mut self.net {
             Net::DistilBert(m) => m.quantize(),
             Net::Bert(m) => m.quantize(),
+            Net::ModernBert(m) => m.quantize(),
+            Net::Deberta(m) => m.quantize(),
         }
     }
 
@@ -342,11 +372,43 @@ impl SequenceClassifier {
                     p,
                 )
             }
+            Arch::ModernBert => {
+                let cfg: ModernBertConfig = serde_json::from_value(config.clone()).map_err(bad)?;
+                let mut p = ParamLoader::new(
+                    name,
+                    raw,
+                    "model",
+                    &["head", "classifier", "decoder", HEAD_KEY],
+                    native_head,
+                    device,
+                    seed,
+                    trainable,
+                );
+                let net = ModernBertClassifier::load(cfg, &mut p, labels.len())?;
+                (Net::ModernBert(net), p)
+            }
+            Arch::DebertaV2 => {
+                let cfg: DebertaConfig = serde_json::from_value(config.clone()).map_err(bad)?;
+                let mut p = ParamLoader::new(
+                    name,
+                    raw,
+                    "deberta",
+                    &["pooler", "classifier", HEAD_KEY],
+                    native_head,
+                    device,
+                    seed,
+                    trainable,
+                );
+                let net = DebertaClassifier::load(cfg, &mut p, labels.len())?;
+                (Net::Deberta(net), p)
+            }
         };
         let head = if mean_pooling {
             let hidden = match &net {
                 Net::DistilBert(m) => m.hidden_size(),
                 Net::Bert(m) => m.hidden_size(),
+                Net::ModernBert(m) => m.hidden_size(),
+                Net::Deberta(m) => m.hidden_size(),
             };
             Head::MeanPooling(Linear::load(&mut loader, HEAD_KEY, hidden, labels.len())?)
         } else {
@@ -377,9 +439,13 @@ impl SequenceClassifier {
 
     /// Whether [`Self::forward`] takes padding-free batches
     /// ([`TextEncoder::collate_packed`](tokenize::TextEncoder::collate_packed)): on the
-    /// CPU, with transformers' head (mean pooling reads padded rows).
+    /// CPU, with transformers' head (mean pooling reads padded rows), for every
+    /// architecture but ModernBERT (its local attention windows need padded rows) and
+    /// DeBERTa (its relative positions are per padded row).
     pub fn takes_packed(&self) -> bool {
-        self.device.is_cpu() && matches!(self.head, Head::Native)
+        self.device.is_cpu()
+            && matches!(self.head, Head::Native)
+            && !matches!(self.net, Net::ModernBert(_) | Net::Deberta(_))
     }
 
     /// Logits `(batch, labels)`, f32.
@@ -388,6 +454,8 @@ impl SequenceClassifier {
             Head::Native => match &self.net {
                 Net::DistilBert(m) => m.forward(batch, mode, self.compute),
                 Net::Bert(m) => m.forward(batch, mode, self.compute),
+                Net::ModernBert(m) => m.forward(batch, mode, self.compute),
+                Net::Deberta(m) => m.forward(batch, mode, self.compute),
             },
             Head::MeanPooling(linear) => {
                 let pooled = self.mean_pooled(batch, mode)?;
@@ -407,11 +475,10 @@ impl SequenceClassifier {
         let tokens = match &self.net {
             Net::DistilBert(m) => m.encode(batch, mode, self.compute)?,
             Net::Bert(m) => m.encode(batch, mode, self.compute)?,
+            Net::ModernBert(m) => m.encode(batch, mode, self.compute)?,
+            Net::Deberta(m) => m.encode(batch, mode, self.compute)?,
         };
-        let keep = batch.attention_mask.to_dtype(DType::F32)?.unsqueeze(2)?;
-        let sum = tokens.broadcast_mul(&keep)?.sum(1)?;
-        let count = keep.sum(1)?.clamp(1e-9, f64::MAX)?;
-        Ok(sum.broadcast_div(&count)?)
+        masked_mean(&tokens, &batch.attention_mask)
     }
 
     /// Replace the native head by a mean-pooling linear head with these weights
@@ -484,11 +551,31 @@ impl SequenceClassifier {
         match &self.net {
             Net::DistilBert(m) => m.max_positions(),
             Net::Bert(m) => m.max_positions(),
+            Net::ModernBert(m) => m.max_positions(),
+            Net::Deberta(m) => m.max_positions(),
         }
     }
 
     /// Write `config.json` (with `architectures`, `id2label`, `label2id`,
     /// `problem_type`) and `model.safetensors` into `dir`, each atomically.
+    /// Whether the model scores each label on its own (sigmoid per label): config.json's
+    /// `problem_type` is `multi_label_classification`, as transformers names it.
+    pub fn is_multi_label(&self) -> bool {
+        self.config.get("problem_type").and_then(Value::as_str) == Some(MULTI_LABEL)
+    }
+
+    /// Make the model multi-label (or single-label): what `save` records.
+    pub fn set_multi_label(&mut self, multi_label: bool) {
+        if let Value::Object(map) = &mut self.config {
+            let kind = if multi_label {
+                MULTI_LABEL
+            } else {
+                "single_label_classification"
+            };
+            map.insert("problem_type".into(), json!(kind));
+        }
+    }
+
     pub fn save(&self, dir: &Path) -> Result<()> {
         std::fs::create_dir_all(dir).map_err(|e| EngineError::io(dir, e))?;
         let mut config = self.config.clone();
@@ -513,7 +600,9 @@ impl SequenceClassifier {
             map.insert("architectures".into(), json!([architecture]));
             map.insert("id2label".into(), Value::Object(id2label));
             map.insert("label2id".into(), Value::Object(label2id));
-            map.insert("problem_type".into(), json!("single_label_classification"));
+            if !self.is_multi_label() {
+                map.insert("problem_type".into(), json!("single_label_classification"));
+            }
             map.insert("torch_dtype".into(), json!("float32"));
             map.remove("num_labels");
             map.remove("_num_labels");

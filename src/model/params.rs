@@ -15,6 +15,11 @@ pub enum Init {
     Normal(f64),
     /// All zeros (biases).
     Zeros,
+    /// All ones (LayerNorm weights).
+    Ones,
+    /// N(0, std) cut at ±`cutoff`·std (redrawn beyond), as transformers' `trunc_normal_`
+    /// initialises ModernBERT: `TruncatedNormal(std, cutoff)`.
+    TruncatedNormal(f64, f64),
 }
 
 /// What loading may do with classification-head weights (those loaded through
@@ -154,8 +159,17 @@ impl ParamLoader {
         let count: usize = shape.iter().product();
         let values: Vec<f32> = match init {
             Init::Zeros => vec![0.0; count],
+            Init::Ones => vec![1.0; count],
             Init::Normal(std) => (0..count)
                 .map(|_| normal(&mut self.rng) * std as f32)
+                .collect(),
+            Init::TruncatedNormal(std, cutoff) => (0..count)
+                .map(|_| loop {
+                    let z = normal(&mut self.rng);
+                    if f64::from(z.abs()) <= cutoff {
+                        break z * std as f32;
+                    }
+                })
                 .collect(),
         };
         let tensor = Tensor::from_vec(values, shape, &self.device)?;

@@ -31,8 +31,10 @@ pub struct ModelPreset {
 
 /// Models offered by name in pickers: the recipe's, its larger sibling, the small
 /// model that setup makes available offline, a distilled RoBERTa, a small multilingual
-/// one and XLM-RoBERTa (about 100 languages).
-pub const PRESETS: [ModelPreset; 6] = [
+/// one, XLM-RoBERTa (about 100 languages), ModernBERT (English, rows up to 8192
+/// tokens) and DeBERTa-v3-small (English; its hub repo ships only a SentencePiece
+/// `spm.model`, see [`resolve_model`]'s error for the one-time conversion).
+pub const PRESETS: [ModelPreset; 8] = [
     ModelPreset {
         id: "distilbert-base-uncased",
         languages: Languages::English,
@@ -62,6 +64,16 @@ pub const PRESETS: [ModelPreset; 6] = [
         id: "FacebookAI/xlm-roberta-base",
         languages: Languages::Multilingual,
         download_mb: 1100,
+    },
+    ModelPreset {
+        id: "answerdotai/ModernBERT-base",
+        languages: Languages::English,
+        download_mb: 600,
+    },
+    ModelPreset {
+        id: "microsoft/deberta-v3-small",
+        languages: Languages::English,
+        download_mb: 290,
     },
 ];
 
@@ -135,6 +147,26 @@ const CONFIG: &str = "config.json";
 const WEIGHTS: [&str; 2] = ["model.safetensors", "pytorch_model.bin"];
 const TOKENIZERS: [&str; 2] = ["tokenizer.json", "vocab.txt"];
 const OPTIONAL: [&str; 2] = ["tokenizer_config.json", "special_tokens_map.json"];
+/// SentencePiece models that some checkpoints ship instead of tokenizer.json
+/// (DeBERTa-v2/v3: `spm.model`); the tokenizers library cannot read them.
+const SENTENCEPIECE: [&str; 2] = ["spm.model", "sentencepiece.bpe.model"];
+
+/// Why `model` (a hub id or folder) has no usable tokenizer; `sentencepiece`: the
+/// SentencePiece file it has instead, if any, with the one-time conversion to
+/// tokenizer.json.
+fn no_tokenizer(model: &str, sentencepiece: Option<&str>) -> String {
+    match sentencepiece {
+        None => "no tokenizer.json or vocab.txt".into(),
+        Some(file) => format!(
+            "no tokenizer.json, only the SentencePiece model {file}, which Dialect cannot \
+             read. Convert it once with transformers (pip install transformers \
+             sentencepiece protobuf): `from transformers import AutoModel, AutoTokenizer; \
+             AutoTokenizer.from_pretrained(\"{model}\").save_pretrained(\"DIR\"); \
+             AutoModel.from_pretrained(\"{model}\").save_pretrained(\"DIR\")`, then use the \
+             folder DIR as the model"
+        ),
+    }
+}
 
 /// Resolve `model` (folder path or hub id) to a folder holding config, weights and
 /// tokenizer.
@@ -185,7 +217,15 @@ fn check_folder(model: &str, dir: &Path) -> Result<PathBuf> {
         return Err(missing("model.safetensors or pytorch_model.bin"));
     }
     if !TOKENIZERS.iter().any(|t| dir.join(t).is_file()) {
-        return Err(missing("tokenizer.json or vocab.txt"));
+        let sentencepiece = SENTENCEPIECE.into_iter().find(|f| dir.join(f).is_file());
+        return Err(EngineError::ModelNotFound {
+            model: model.into(),
+            message: format!(
+                "the folder {} has {}",
+                dir.display(),
+                no_tokenizer(model, sentencepiece)
+            ),
+        });
     }
     Ok(dir.to_path_buf())
 }
@@ -297,8 +337,12 @@ fn download(id: &str, cache: &Cache, on_event: &mut dyn FnMut(DownloadEvent)) ->
     let weights = first(&WEIGHTS).ok_or_else(|| {
         not_found("the hub repo has no model.safetensors or pytorch_model.bin".into())
     })?;
-    let tokenizer = first(&TOKENIZERS)
-        .ok_or_else(|| not_found("the hub repo has no tokenizer.json or vocab.txt".into()))?;
+    let tokenizer = first(&TOKENIZERS).ok_or_else(|| {
+        not_found(format!(
+            "the hub repo has {}",
+            no_tokenizer(id, first(&SENTENCEPIECE))
+        ))
+    })?;
     let mut files = vec![CONFIG, tokenizer, weights];
     files.extend(OPTIONAL.iter().filter(|n| listed.contains(n)));
     let cached = cache.model(id.to_string());
@@ -338,6 +382,26 @@ fn download(id: &str, cache: &Cache, on_event: &mut dyn FnMut(DownloadEvent)) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A DeBERTa-v3 folder as the hub has it (spm.model, no tokenizer.json) is refused
+    /// with the conversion that makes it usable, not a tokenizer crash.
+    #[test]
+    fn a_sentencepiece_only_folder_names_the_conversion() {
+        let dir = tempfile::tempdir().unwrap();
+        for file in ["config.json", "pytorch_model.bin", "spm.model"] {
+            std::fs::write(dir.path().join(file), b"{}").unwrap();
+        }
+        let model = dir.path().display().to_string();
+        let err = resolve_model(&model).unwrap_err().to_string();
+        assert!(
+            err.contains("has no tokenizer.json, only the SentencePiece model spm.model")
+                && err.contains(&format!("AutoTokenizer.from_pretrained(\"{model}\")")),
+            "{err}"
+        );
+        std::fs::remove_file(dir.path().join("spm.model")).unwrap();
+        let err = resolve_model(&model).unwrap_err().to_string();
+        assert!(err.contains("has no tokenizer.json or vocab.txt"), "{err}");
+    }
 
     #[test]
     fn hub_ids_and_paths_are_told_apart() {

@@ -630,6 +630,7 @@ mod tests {
             path,
             text: TextSpec::column("text"),
             label_column: "label".into(),
+            label_form: crate::dataset::LabelForm::Single,
             label_map: None,
             validation: None,
             split: crate::settings::SplitPlan::default(),
@@ -638,6 +639,7 @@ mod tests {
             text: "crash".into(),
             label: "bug".into(),
             line: 3,
+            labels: None,
         }];
         (spec, rows)
     }

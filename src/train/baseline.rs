@@ -84,6 +84,7 @@ pub(super) fn run(
         train_labels: Vec::new(),
         validation,
         validation_labels,
+        label_flags: None,
         truncated_rows,
         text,
     };

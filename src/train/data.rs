@@ -8,7 +8,8 @@ use crate::dataset::validation::{
     drop_overlap, read_validation, summarise, ValidationRead, ValidationRows, ValidationSummary,
 };
 use crate::dataset::{
-    holdout, label_set, read_labeled, sample, Example, LabelMap, LabeledData, TextSpec, Warnings,
+    holdout, label_set, read_labeled_as, sample, Example, LabelForm, LabelMap, LabeledData,
+    TextSpec, Warnings,
 };
 use crate::error::{EngineError, Result};
 use crate::settings::SplitPlan;
@@ -22,6 +23,11 @@ pub struct DataSpec {
     pub path: PathBuf,
     pub text: TextSpec,
     pub label_column: String,
+    /// How the file holds its labels: one per row (the default), or label sets (the
+    /// label column split by a separator, or 0/1 columns).
+    #[serde(default, skip_serializing_if = "LabelForm::is_single")]
+    #[ts(optional, as = "Option<LabelForm>")]
+    pub label_form: LabelForm,
     #[serde(default)]
     pub label_map: Option<LabelMap>,
     /// A separate validation file; otherwise a stratified split is held out.
@@ -63,8 +69,8 @@ impl DataSpec {
     /// classes than a model is trained on is an error even with `force`.
     pub fn load(&self, force: bool) -> Result<LoadedData> {
         self.split.validate()?;
-        let map = self.label_map.as_ref();
-        let data = read_labeled(&self.path, &self.text, &self.label_column, map)?;
+        self.refuse_multi_label_corrections()?;
+        let data = self.read_file()?;
         check_class_count(data.labels.len())?;
         let mut warnings = data.warnings.clone();
         let validation = match self.read_validation(&data.labels)? {
@@ -122,8 +128,10 @@ impl DataSpec {
         };
         let train = resolved.apply(train);
         let labels = label_set(train.iter().chain(&validation));
+        // A multi-label class seen only in validation keeps the default threshold.
         if let Some(only) = label_set(&validation)
             .into_iter()
+            .filter(|_| !self.label_form.is_multi_label())
             .find(|l| !train.iter().any(|e| &e.label == l))
         {
             return Err(EngineError::data(
@@ -154,6 +162,7 @@ impl DataSpec {
         let how = ValidationRead {
             text: &self.text,
             label_column: &self.label_column,
+            label_form: &self.label_form,
             label_map: self.label_map.as_ref(),
             corrections: self.validation_corrections.as_ref(),
         };
@@ -164,12 +173,7 @@ impl DataSpec {
     /// its overlap with the data file's tickets (label map and corrections applied).
     /// Errors as [`DataSpec::load`] would refuse the file.
     pub fn validation_summary(&self) -> Result<Option<ValidationSummary>> {
-        let data = read_labeled(
-            &self.path,
-            &self.text,
-            &self.label_column,
-            self.label_map.as_ref(),
-        )?;
+        let data = self.read_file()?;
         let Some((path, rows)) = self.read_validation(&data.labels)? else {
             return Ok(None);
         };
@@ -183,16 +187,36 @@ impl DataSpec {
     /// The data file's tickets after the label map and the corrections (no split, no
     /// checks), with what the corrections did.
     pub fn read_corrected(&self) -> Result<(LabeledData, CorrectionReport)> {
-        let mut data = read_labeled(
-            &self.path,
-            &self.text,
-            &self.label_column,
-            self.label_map.as_ref(),
-        )?;
+        let mut data = self.read_file()?;
         let resolved = self.resolve_corrections(&data.examples);
         data.examples = resolved.apply(std::mem::take(&mut data.examples));
         data.labels = label_set(&data.examples);
         Ok((data, resolved.report))
+    }
+
+    /// The data file's tickets read with the label form and the label map.
+    pub fn read_file(&self) -> Result<LabeledData> {
+        read_labeled_as(
+            &self.path,
+            &self.text,
+            &self.label_column,
+            &self.label_form,
+            self.label_map.as_ref(),
+        )
+    }
+
+    /// Corrections name one class per ticket: refused for label sets.
+    fn refuse_multi_label_corrections(&self) -> Result<()> {
+        let any = |c: &Option<Corrections>| c.as_ref().is_some_and(|c| !c.is_empty());
+        if self.label_form.is_multi_label()
+            && (any(&self.corrections) || any(&self.validation_corrections))
+        {
+            return Err(EngineError::data(
+                &self.path,
+                "corrections give a ticket one class, and this data has label sets                  (multi-label): fix the labels in the file instead, or leave out the corrections",
+            ));
+        }
+        Ok(())
     }
 
     /// The corrections matched to `examples` (the data file's rows after the label
@@ -215,6 +239,7 @@ mod tests {
             path: PathBuf::from("unread.csv"),
             text: TextSpec::column("text"),
             label_column: "label".into(),
+            label_form: LabelForm::Single,
             label_map: None,
             validation: None,
             split: SplitPlan {

@@ -7,6 +7,7 @@ pub mod checkpoint;
 mod class_weights;
 mod data;
 pub mod estimate;
+mod multi_label;
 pub mod optim;
 pub mod suspects;
 
@@ -26,7 +27,8 @@ use crate::model::params::HeadPolicy;
 use crate::model::resolve::resolve_model;
 use crate::model::tokenize::{Encoded, TextEncoder};
 use crate::model::{Batch, SequenceClassifier};
-use crate::model_card::ModelCard;
+use crate::model_card::{ModelCard, MultiLabelCard};
+use crate::multi_label::{over_thresholds, sigmoid, tune_thresholds, DEFAULT_THRESHOLD};
 use crate::settings::{Method, Sampler, TrainConfig};
 use candle_core::{Device, Tensor};
 use optim::{linear_lr, AdamW};
@@ -45,6 +47,14 @@ pub struct TrainData {
     pub text: Option<TextSpec>,
 }
 
+impl TrainData {
+    /// Whether the rows hold label sets (multi-label: a sigmoid and binary
+    /// cross-entropy per label).
+    pub fn multi_label(&self) -> bool {
+        self.train.iter().any(|e| e.labels.is_some())
+    }
+}
+
 /// Runs fine-tuning jobs.
 pub struct Trainer;
 
@@ -55,8 +65,17 @@ struct Prepared {
     train_labels: Vec<u32>,
     validation: Vec<Encoded>,
     validation_labels: Vec<usize>,
+    /// Each row's classes as 0/1 per label, for a multi-label run (then the class
+    /// indices above are empty).
+    label_flags: Option<LabelFlags>,
     truncated_rows: usize,
     text: Option<TextSpec>,
+}
+
+/// A multi-label run's targets: one flag per label for every row.
+struct LabelFlags {
+    train: Vec<Vec<bool>>,
+    validation: Vec<Vec<bool>>,
 }
 
 impl Trainer {
@@ -158,21 +177,37 @@ fn prepare(
             "training and validation sets must both have rows".into(),
         ));
     }
-    let train_labels = LabeledData::label_indices(&data.train, &data.labels).ok_or_else(|| {
-        EngineError::Config("a training row has a label outside the class list".into())
-    })?;
-    let validation_labels =
-        LabeledData::label_indices(&data.validation, &data.labels).ok_or_else(|| {
-            EngineError::Config(
-                "a validation row has a label the training classes do not include".into(),
-            )
-        })?;
+    let outside = |which: &str| {
+        EngineError::Config(format!(
+            "a {which} row has a label the training classes do not include"
+        ))
+    };
+    let (train_labels, validation_labels, label_flags) = if data.multi_label() {
+        multi_label::refuse_single_label_settings(config)?;
+        let flags = |rows: &[Example], which| {
+            LabeledData::label_flags(rows, &data.labels).ok_or_else(|| outside(which))
+        };
+        let flags = LabelFlags {
+            train: flags(&data.train, "training")?,
+            validation: flags(&data.validation, "validation")?,
+        };
+        (Vec::new(), Vec::new(), Some(flags))
+    } else {
+        let indices = |rows: &[Example], which| {
+            LabeledData::label_indices(rows, &data.labels).ok_or_else(|| outside(which))
+        };
+        (
+            indices(&data.train, "training")?,
+            indices(&data.validation, "validation")?,
+            None,
+        )
+    };
     let head = match (weights, config.new_head) {
         (Some(_), _) => HeadPolicy::Require,
         (None, true) => HeadPolicy::InitIfMismatched,
         (None, false) => HeadPolicy::InitIfAbsent,
     };
-    let (model, encoder) = load_model(
+    let (mut model, encoder) = load_model(
         &config.model,
         weights,
         &data.labels,
@@ -181,6 +216,7 @@ fn prepare(
         config.seed,
         config.max_length,
     )?;
+    model.set_multi_label(label_flags.is_some());
     // Personal data the text spec scrubs never reaches the model.
     let scrubbing = data
         .text
@@ -203,6 +239,7 @@ fn prepare(
         validation,
         train_labels: train_labels.into_iter().map(|i| i as u32).collect(),
         validation_labels,
+        label_flags,
         model,
         encoder,
         text: data.text.clone(),
@@ -329,6 +366,10 @@ fn run_inner(
         class_weights::class_weights(config.class_weights, &p.train_labels, data.labels.len()),
         &device,
     )?;
+    let objective = match &p.label_flags {
+        Some(_) => Objective::MultiLabel,
+        None => Objective::SingleLabel(loss_weights.as_ref()),
+    };
     let mut optimizer = AdamW::new(p.model.vars(), config.weight_decay)?;
     let mut since_best = 0;
     let mut first_epoch = 1;
@@ -393,15 +434,25 @@ fn run_inner(
                 total_steps,
             );
             let items: Vec<&Encoded> = batch_rows.iter().map(|&i| &p.train[i]).collect();
-            let labels: Vec<u32> = batch_rows.iter().map(|&i| p.train_labels[i]).collect();
-            // The CPU takes padding-free batches: no work goes to padding, whatever the
-            // order; other devices pad each batch to its longest row.
-            let batch = if device.is_cpu() {
+
+            // The CPU takes padding-free batches (all but ModernBERT): no work goes to
+            // padding, whatever the order; other devices pad each batch to its longest row.
+            let batch = if p.model.takes_packed() {
                 p.encoder.collate_packed(&items, &device)?
             } else {
                 p.encoder.collate(&items, &device)?
             };
-            let targets = Tensor::from_vec(labels, batch_rows.len(), &device)?;
+            let targets = match &p.label_flags {
+                Some(flags) => {
+                    let rows: Vec<&Vec<bool>> =
+                        batch_rows.iter().map(|&i| &flags.train[i]).collect();
+                    multi_label::targets_tensor(&rows, data.labels.len(), &device)?
+                }
+                None => {
+                    let labels: Vec<u32> = batch_rows.iter().map(|&i| p.train_labels[i]).collect();
+                    Tensor::from_vec(labels, batch_rows.len(), &device)?
+                }
+            };
             summary.steps += 1;
             let mode = Mode::Train(&dropout);
             if pending.every_step {
@@ -410,7 +461,7 @@ fn run_inner(
                     &mut optimizer,
                     &batch,
                     &targets,
-                    loss_weights.as_ref(),
+                    objective,
                     lr,
                     config.max_grad_norm,
                     &mode,
@@ -423,7 +474,7 @@ fn run_inner(
                     &mut optimizer,
                     &batch,
                     &targets,
-                    loss_weights.as_ref(),
+                    objective,
                     &mode,
                 )?;
                 optimizer.step(&grads, &norm, config.max_grad_norm, lr)?;
@@ -498,8 +549,12 @@ fn run_inner(
         checkpoint::remove(dir)?;
     }
     if !summary.cancelled && summary.best_epoch.is_some() {
-        check_int8(&p, config, &device, best_logits.as_deref(), on_event)?;
-        calibrate_best(&p, config, best_logits.as_deref(), on_event)?;
+        if p.label_flags.is_some() {
+            tune_best_thresholds(&p, config, best_logits.as_deref(), on_event)?;
+        } else {
+            check_int8(&p, config, &device, best_logits.as_deref(), on_event)?;
+            calibrate_best(&p, config, best_logits.as_deref(), on_event)?;
+        }
     }
     if summary.cancelled {
         on_event(&TrainEvent::Cancelled {
@@ -630,6 +685,27 @@ fn precision_name(dtype: candle_core::DType) -> &'static str {
     }
 }
 
+/// The loss a run trains with.
+#[derive(Clone, Copy)]
+enum Objective<'a> {
+    /// Mean cross-entropy over the classes, each class's term weighed by the weights
+    /// when given (see [`class_weights::cross_entropy`]).
+    SingleLabel(Option<&'a Tensor>),
+    /// Mean binary cross-entropy per label (see [`multi_label::bce_with_logits`]).
+    MultiLabel,
+}
+
+impl Objective<'_> {
+    fn loss(self, logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
+        match self {
+            Objective::SingleLabel(weights) => {
+                class_weights::cross_entropy(logits, targets, weights)
+            }
+            Objective::MultiLabel => multi_label::bce_with_logits(logits, targets),
+        }
+    }
+}
+
 /// Forward, mean cross-entropy and backward: the loss, the global gradient norm (both
 /// still on the device) and the gradients.
 fn forward_backward(
@@ -639,22 +715,29 @@ fn forward_backward(
     targets: &Tensor,
     mode: &Mode,
 ) -> Result<(Tensor, Tensor, candle_core::backprop::GradStore)> {
-    weighted_forward_backward(model, optimizer, batch, targets, None, mode)
+    weighted_forward_backward(
+        model,
+        optimizer,
+        batch,
+        targets,
+        Objective::SingleLabel(None),
+        mode,
+    )
 }
 
-/// [`forward_backward`] with each class's loss weighed by `weights` (see
-/// [`class_weights::cross_entropy`]).
+/// [`forward_backward`] with `objective`'s loss (class weights, or binary
+/// cross-entropy for label sets).
 fn weighted_forward_backward(
     model: &SequenceClassifier,
     optimizer: &mut AdamW,
     batch: &Batch,
     targets: &Tensor,
-    weights: Option<&Tensor>,
+    objective: Objective,
     mode: &Mode,
 ) -> Result<(Tensor, Tensor, candle_core::backprop::GradStore)> {
     let device = model.device();
     let logits = model.forward(batch, mode).map_err(oom(device))?;
-    let loss = class_weights::cross_entropy(&logits, targets, weights)?;
+    let loss = objective.loss(&logits, targets)?;
     let grads = loss.backward().map_err(|e| oom(device)(e.into()))?;
     let norm = optimizer.grad_norm(&grads)?;
     Ok((loss, norm, grads))
@@ -680,7 +763,7 @@ pub fn train_step(
         optimizer,
         batch,
         targets,
-        None,
+        Objective::SingleLabel(None),
         lr,
         max_grad_norm,
         mode,
@@ -688,22 +771,21 @@ pub fn train_step(
     )
 }
 
-/// [`train_step`] with each class's loss weighed by `weights` (see
-/// [`class_weights::cross_entropy`]).
+/// [`train_step`] with `objective`'s loss.
 #[allow(clippy::too_many_arguments)]
 fn weighted_train_step(
     model: &SequenceClassifier,
     optimizer: &mut AdamW,
     batch: &Batch,
     targets: &Tensor,
-    weights: Option<&Tensor>,
+    objective: Objective,
     lr: f64,
     max_grad_norm: f64,
     mode: &Mode,
     step: usize,
 ) -> Result<(f32, f32)> {
     let (loss, norm, grads) =
-        weighted_forward_backward(model, optimizer, batch, targets, weights, mode)?;
+        weighted_forward_backward(model, optimizer, batch, targets, objective, mode)?;
     let host = Tensor::stack(&[loss, norm.clone()], 0)?.to_vec1::<f32>()?;
     if !host[0].is_finite() {
         return Err(EngineError::Diverged {
@@ -727,6 +809,12 @@ fn evaluate(p: &Prepared, batch_size: usize, cancel: &AtomicBool) -> Result<Opti
     else {
         return Ok(None);
     };
+    if let Some(flags) = &p.label_flags {
+        let loss = crate::multi_label::bce_with_logits(&logits, &flags.validation);
+        let thresholds = vec![DEFAULT_THRESHOLD; p.model.labels().len()];
+        let metrics = label_set_metrics(p, &logits, &thresholds);
+        return Ok(Some((loss, metrics, logits)));
+    }
     let mut loss = 0.0;
     let mut predicted = Vec::with_capacity(logits.len());
     for (row, &truth) in logits.iter().zip(&p.validation_labels) {
@@ -737,6 +825,55 @@ fn evaluate(p: &Prepared, batch_size: usize, cancel: &AtomicBool) -> Result<Opti
     }
     let metrics = Metrics::compute(p.model.labels(), &p.validation_labels, &predicted);
     Ok(Some((loss / logits.len().max(1) as f64, metrics, logits)))
+}
+
+/// The multi-label metrics of validation `logits` with label sets drawn at
+/// `thresholds`.
+fn label_set_metrics(p: &Prepared, logits: &[Vec<f32>], thresholds: &[f32]) -> Metrics {
+    let truth = p
+        .label_flags
+        .as_ref()
+        .map_or(&[][..], |f| &f.validation[..]);
+    let predicted: Vec<Vec<bool>> = probabilities(logits)
+        .iter()
+        .map(|row| over_thresholds(row, thresholds))
+        .collect();
+    Metrics::of_label_sets(p.model.labels(), truth, &predicted, thresholds)
+}
+
+/// Each label's sigmoid probability, per row.
+fn probabilities(logits: &[Vec<f32>]) -> Vec<Vec<f32>> {
+    logits
+        .iter()
+        .map(|row| row.iter().map(|&x| sigmoid(x)).collect())
+        .collect()
+}
+
+/// Tune each label's threshold on the saved best model's validation logits (its best
+/// F1; 0.5 for a label without validation positives), record them in its card with
+/// the metrics they give, and report those. Without the logits (a resumed run whose
+/// best epoch came before), the card keeps 0.5 for every label.
+fn tune_best_thresholds(
+    p: &Prepared,
+    config: &TrainConfig,
+    logits: Option<&[Vec<f32>]>,
+    on_event: &mut dyn FnMut(&TrainEvent),
+) -> Result<()> {
+    let (Some(logits), Some(flags)) = (logits.filter(|l| !l.is_empty()), &p.label_flags) else {
+        return Ok(());
+    };
+    let labels = p.model.labels().len();
+    let thresholds = tune_thresholds(&probabilities(logits), &flags.validation, labels);
+    let metrics = label_set_metrics(p, logits, &thresholds);
+    ModelCard::record_multi_label(
+        &config.output_dir,
+        &MultiLabelCard {
+            thresholds,
+            metrics: Some(metrics.clone()),
+        },
+    )?;
+    on_event(&TrainEvent::ThresholdsTuned { metrics });
+    Ok(())
 }
 
 /// On the CPU, compare the saved best model's int8 predictions with its f32 ones on
@@ -798,6 +935,10 @@ fn save_best(p: &Prepared, config: &TrainConfig, summary: &RunSummary) -> Result
             int8: None,
             calibration: None,
             routing: None,
+            multi_label: p.label_flags.as_ref().map(|_| MultiLabelCard {
+                thresholds: vec![DEFAULT_THRESHOLD; summary.labels.len()],
+                metrics: None,
+            }),
         }
         .save(dir)
     })

@@ -170,6 +170,13 @@ pub fn find_suspects(
 ) -> Result<Option<SuspectReport>> {
     let started = Instant::now();
     request.validate()?;
+    if examples.iter().any(|e| e.labels.is_some()) {
+        return Err(EngineError::Config(
+            "finding suspect labels looks for tickets with one wrong class, and this data has \
+             label sets (multi-label)"
+                .into(),
+        ));
+    }
     if labels.len() < 2 {
         return Err(EngineError::Config(format!(
             "finding suspect labels needs at least 2 classes, the data has {}",

@@ -15,7 +15,7 @@ pub fn repo_root() -> PathBuf {
 }
 
 /// Folder of the tiny golden model of `arch` ("distilbert", "bert", "bert_legacy",
-/// "roberta" or "xlm_roberta").
+/// "roberta", "xlm_roberta", "deberta_v2" or "modernbert").
 pub fn tiny_model(arch: &str) -> PathBuf {
     repo_root()
         .join("tests/fixtures/golden")
@@ -103,4 +103,35 @@ pub fn tiny_config(dir: &Path) -> dialect::TrainConfig {
         device: dialect::DeviceChoice::Cpu,
         ..dialect::TrainConfig::default()
     }
+}
+
+/// Write a small multi-label ticket CSV with `per_kind` rows of each kind: a `labels`
+/// column (sets joined by `;`) and the same sets as 0/1 columns `bug`, `feature`,
+/// `question` (`x`/empty for `question`). Kinds: bug, feature, question, and a bug
+/// that also asks a question.
+pub fn write_multi_label_csv(path: &Path, per_kind: usize) {
+    let bug = [
+        "the app crashes when i click login",
+        "sync crashes every time",
+        "blank screen on open",
+    ];
+    let feature = [
+        "please add dark mode",
+        "would like an export option",
+        "please add a data export",
+    ];
+    let question = [
+        "how do i reset my password",
+        "where can i change my email",
+        "how do i get support",
+    ];
+    let mut out = String::from("text,labels,bug,feature,question\n");
+    for i in 0..per_kind {
+        let (b, f, q) = (bug[i % 3], feature[i % 3], question[i % 3]);
+        out += &format!("\"{b}\",bug,1,0,\n");
+        out += &format!("\"{f}\",feature,0,1,\n");
+        out += &format!("\"{q}\",question,0,0,x\n");
+        out += &format!("\"{b}, {q}\",bug;question,1,0,x\n");
+    }
+    std::fs::write(path, out).unwrap();
 }

@@ -3,11 +3,11 @@
 
     pip install torch transformers && python3 tools/golden/make_golden.py [ARCH ...]
 
-For each architecture (distilbert, bert, roberta, xlm_roberta; all unless named) this
-builds a tiny randomly initialised *ForSequenceClassification model plus its tokenizer
-(BertTokenizerFast over a hand-written vocabulary; for roberta a byte-level BPE and for
-xlm_roberta a SentencePiece-style Unigram, both trained here with the `tokenizers`
-library on the script's fixed texts), perturbs every LayerNorm parameter and every bias so that wrong
+For each architecture (distilbert, bert, roberta, xlm_roberta, deberta_v2; all unless
+named) this builds a tiny randomly initialised *ForSequenceClassification model plus its
+tokenizer (BertTokenizerFast over a hand-written vocabulary; for roberta a byte-level BPE
+and for xlm_roberta and deberta_v2 a SentencePiece-style Unigram, trained here with the
+`tokenizers` library on the script's fixed texts), perturbs every LayerNorm parameter and every bias so that wrong
 LayerNorm / bias handling shows up in the comparisons, saves it, records logits
 on a fixed batch, then runs 3 optimisation steps exactly like the Hugging Face
 Trainer does them (AdamW with two weight-decay groups, linear schedule, global
@@ -42,6 +42,12 @@ from transformers import (
     XLMRobertaConfig,
     XLMRobertaForSequenceClassification,
     XLMRobertaTokenizer,
+    DebertaV2Config,
+    DebertaV2ForSequenceClassification,
+    DebertaV2Tokenizer,
+    ModernBertConfig,
+    ModernBertForSequenceClassification,
+    PreTrainedTokenizerFast,
     AutoModelForSequenceClassification,
     AutoTokenizer,
     get_linear_schedule_with_warmup,
@@ -119,13 +125,24 @@ NUM_STEPS = 3
 
 PERTURB_STD = 0.1
 
-ARCHS = ["distilbert", "bert", "roberta", "xlm_roberta"]
+ARCHS = ["distilbert", "bert", "roberta", "xlm_roberta", "deberta_v2", "modernbert"]
 # RoBERTa and XLM-R: BERT's layers, positions numbered after the padding id (1), one
 # token type, no pooler, RobertaClassificationHead.
 ROBERTA_FAMILY = {"roberta", "xlm_roberta"}
 ROBERTA_SPECIALS = ["<s>", "<pad>", "</s>", "<unk>"]  # ids 0-3, as in the real checkpoints
 BPE_VOCAB = 400  # 256 bytes + specials + ~140 merges
 UNIGRAM_VOCAB = 160
+# DeBERTa-v3's special tokens: [PAD] 0, [CLS] 1, [SEP] 2, [UNK] 3, [MASK] last.
+DEBERTA_SPECIALS = ["[PAD]", "[CLS]", "[SEP]", "[UNK]"]
+# Tiny relative-position buckets (deberta-v3 uses 256 over 512 positions) so that the
+# fixture texts reach the log-bucketed distances (|i - j| > 4).
+DEBERTA_POSITION_BUCKETS = 8
+# ModernBERT's special tokens follow its BPE vocabulary, in answerdotai/ModernBERT-base's
+# order (50280-50284 there); [CLS] $A [SEP].
+MODERNBERT_SPECIALS = ["[UNK]", "[CLS]", "[SEP]", "[PAD]", "[MASK]"]
+# Its base checkpoint pools the mean of the token vectors (transformers' default: "cls",
+# whose logits golden.json also records).
+MODERNBERT_POOLING = "mean"
 
 # Standard deviation of the random init (config.initializer_range). The Hugging Face
 # default 0.02 makes a 2-layer, 32-wide model almost input-independent: attention is
@@ -184,9 +201,9 @@ def make_roberta_tokenizer():
     return tok
 
 
-def make_xlm_roberta_tokenizer():
-    """A tiny SentencePiece-style Unigram (XLM-R's pipeline: Metaspace pre-tokenizer,
-    <s> $A </s>, <pad> = 1, <unk> = 3, <mask> last) trained on the fixed texts."""
+def unigram_pieces(specials, unk):
+    """A tiny SentencePiece-style Unigram vocabulary trained on the fixed texts: `specials`
+    first (in that order), then the learned pieces with reproducible scores."""
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 
     uni = Tokenizer(models.Unigram())
@@ -194,32 +211,84 @@ def make_xlm_roberta_tokenizer():
         [pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")]
     )
     trainer = trainers.UnigramTrainer(
-        vocab_size=UNIGRAM_VOCAB, special_tokens=ROBERTA_SPECIALS, unk_token="<unk>", show_progress=False
+        vocab_size=UNIGRAM_VOCAB, special_tokens=specials, unk_token=unk, show_progress=False
     )
     uni.train_from_iterator(tokenizer_corpus(), trainer)
     trained = json.loads(uni.to_str())["model"]["vocab"]
-    assert [p for p, _ in trained[:4]] == ROBERTA_SPECIALS, trained[:4]
+    assert [p for p, _ in trained[: len(specials)]] == specials, trained[: len(specials)]
     # The trainer picks the same pieces every run, but its scores (and so the order of
     # the pieces) vary from run to run by up to ~1e-4. For fixtures that are the same
     # every run, each piece scores the log of its share of occurrences in the corpus's
     # words, and the pieces are ordered as SentencePiece orders them (best score first).
     words = ["▁" + w for text in tokenizer_corpus() for w in text.split()]
-    counts = {p: max(1, sum(w.count(p) for w in words)) for p, _ in trained[4:]}
+    counts = {p: max(1, sum(w.count(p) for w in words)) for p, _ in trained[len(specials) :]}
     total = sum(counts.values())
     learned = sorted(
         ((p, round(math.log(c / total), 6)) for p, c in counts.items()), key=lambda x: (-x[1], x[0])
     )
-    pieces = [(p, 0.0) for p in ROBERTA_SPECIALS] + learned + [("<mask>", 0.0)]
+    return [(p, 0.0) for p in specials] + learned
+
+
+def make_xlm_roberta_tokenizer():
+    """A tiny SentencePiece-style Unigram (XLM-R's pipeline: Metaspace pre-tokenizer,
+    <s> $A </s>, <pad> = 1, <unk> = 3, <mask> last) trained on the fixed texts."""
+    pieces = unigram_pieces(ROBERTA_SPECIALS, "<unk>") + [("<mask>", 0.0)]
     tok = XLMRobertaTokenizer(vocab=pieces, model_max_length=MAX_LENGTH)
     assert [tok.cls_token_id, tok.pad_token_id, tok.sep_token_id, tok.unk_token_id] == [0, 1, 2, 3]
     return tok
 
 
+def make_deberta_tokenizer():
+    """A tiny SentencePiece-style Unigram in DeBERTa-v3's pipeline (cased, Metaspace,
+    [CLS] $A [SEP]; [PAD] = 0, [CLS] = 1, [SEP] = 2, [UNK] = 3, [MASK] last) trained on
+    the fixed texts."""
+    pieces = unigram_pieces(DEBERTA_SPECIALS, "[UNK]") + [("[MASK]", 0.0)]
+    tok = DebertaV2Tokenizer(vocab=pieces, model_max_length=MAX_LENGTH)
+    assert [tok.pad_token_id, tok.cls_token_id, tok.sep_token_id, tok.unk_token_id] == [0, 1, 2, 3]
+    assert tok.mask_token_id == len(pieces) - 1
+    return tok
+
+
+def make_modernbert_tokenizer():
+    """A tiny byte-level BPE in ModernBERT's pipeline (NFC, ByteLevel without a prefix
+    space, [CLS] $A [SEP], the special tokens after the vocabulary) trained on the fixed
+    texts."""
+    from tokenizers import AddedToken, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+
+    bpe = Tokenizer(models.BPE())
+    bpe.normalizer = normalizers.NFC()
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=BPE_VOCAB, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False
+    )
+    bpe.train_from_iterator(tokenizer_corpus(), trainer)
+    first = bpe.get_vocab_size()
+    bpe.add_special_tokens([AddedToken(t, special=True, normalized=False, lstrip=t == "[MASK]") for t in MODERNBERT_SPECIALS])
+    ids = {t: bpe.token_to_id(t) for t in MODERNBERT_SPECIALS}
+    assert list(ids.values()) == list(range(first, first + len(MODERNBERT_SPECIALS))), ids
+    bpe.post_processor = processors.TemplateProcessing(
+        single="[CLS]:0 $A:0 [SEP]:0",
+        pair="[CLS]:0 $A:0 [SEP]:0 $B:0 [SEP]:0",
+        special_tokens=[("[CLS]", ids["[CLS]"]), ("[SEP]", ids["[SEP]"])],
+    )
+    tok = PreTrainedTokenizerFast(
+        tokenizer_object=bpe, unk_token="[UNK]", cls_token="[CLS]", sep_token="[SEP]", pad_token="[PAD]",
+        mask_token="[MASK]", model_max_length=MAX_LENGTH, model_input_names=["input_ids", "attention_mask"],
+    )
+    assert tok.pad_token_id == ids["[PAD]"] and len(tok) == first + len(MODERNBERT_SPECIALS)
+    return tok
+
+
 def make_arch_tokenizer(arch, tmpdir):
+    if arch == "modernbert":
+        return make_modernbert_tokenizer()
     if arch == "roberta":
         return make_roberta_tokenizer()
     if arch == "xlm_roberta":
         return make_xlm_roberta_tokenizer()
+    if arch == "deberta_v2":
+        return make_deberta_tokenizer()
     return make_tokenizer(tmpdir)
 
 
@@ -299,6 +368,59 @@ def make_model(arch, vocab_size):
             eos_token_id=2,
             **common,
         )
+    elif arch == "deberta_v2":
+        # Shaped like deberta-v3: relative attention with log buckets, both
+        # disentangled terms through the shared key/query projections, a normalised
+        # relative-position table, no absolute positions, no token types.
+        cfg = DebertaV2Config(
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            intermediate_size=64,
+            type_vocab_size=0,
+            hidden_act="gelu",
+            layer_norm_eps=1e-7,
+            relative_attention=True,
+            position_buckets=DEBERTA_POSITION_BUCKETS,
+            max_relative_positions=-1,
+            pos_att_type=["p2c", "c2p"],
+            share_att_key=True,
+            position_biased_input=False,
+            norm_rel_ebd="layer_norm",
+            pooler_hidden_size=32,
+            pooler_hidden_act="gelu",
+            pooler_dropout=0.0,
+            **common,
+        )
+        cls = DebertaV2ForSequenceClassification
+    elif arch == "modernbert":
+        # 3 layers, every third global: layer 0 global, 1 and 2 local with a window of
+        # 4 (2 tokens each side), which the fixture texts exceed. No biases but the
+        # classifier's; pre-norm; GeGLU; rotary positions.
+        first_special = vocab_size - len(MODERNBERT_SPECIALS)
+        special = {t: first_special + i for i, t in enumerate(MODERNBERT_SPECIALS)}
+        cfg = ModernBertConfig(
+            hidden_size=32,
+            num_hidden_layers=3,
+            num_attention_heads=4,
+            intermediate_size=48,
+            hidden_activation="gelu",
+            global_attn_every_n_layers=3,
+            local_attention=4,
+            global_rope_theta=160000.0,
+            local_rope_theta=10000.0,
+            classifier_pooling=MODERNBERT_POOLING,
+            **{
+                **common,
+                "pad_token_id": special["[PAD]"],
+                "cls_token_id": special["[CLS]"],
+                "sep_token_id": special["[SEP]"],
+                "bos_token_id": special["[CLS]"],
+                "eos_token_id": special["[SEP]"],
+            },
+        )
+        assert cfg.layer_types == ["full_attention", "sliding_attention", "sliding_attention"], cfg.layer_types
+        cls = ModernBertForSequenceClassification
     else:
         raise ValueError(arch)
     # Eager attention: plain softmax(QK^T/sqrt(d) + mask)V, the reference math.
@@ -378,7 +500,7 @@ def run_arch(arch):
     with tempfile.TemporaryDirectory() as tmp:
         tok = make_arch_tokenizer(arch, tmp)
         tok.save_pretrained(model_dir)
-    if arch not in ROBERTA_FAMILY:
+    if arch not in ROBERTA_FAMILY | {"deberta_v2", "modernbert"}:
         write_legacy_tokenizer_files(model_dir)
 
     model = make_model(arch, len(tok))
@@ -389,6 +511,12 @@ def run_arch(arch):
     # ---- logits on the eval batch --------------------------------------
     encoded = encode(tok, EVAL_TEXTS, arch)
     logits = logits_of(model, encoded)
+    extra = {}
+    if arch == "modernbert":
+        # The same weights pooling the first token's vector instead.
+        model.config.classifier_pooling = "cls"
+        extra["logits_cls_pooling"] = to_lists(logits_of(model, encoded))
+        model.config.classifier_pooling = MODERNBERT_POOLING
 
     # ---- Trainer-style optimisation ------------------------------------
     decay, decay_src = decay_parameter_names(model)
@@ -426,7 +554,7 @@ def run_arch(arch):
         assert all(g["lr"] == lr_now for g in opt.param_groups)
         out = model(**batch, labels=labels)
         out.loss.backward()
-        noise_g = max(dict(model.named_parameters())[n].grad.abs().max().item() for n in noise_names)
+        noise_g = max((dict(model.named_parameters())[n].grad.abs().max().item() for n in noise_names), default=0.0)
         norm = torch.nn.utils.clip_grad_norm_(model.parameters(), MAX_GRAD_NORM)
         opt.step()
         sched.step()
@@ -452,6 +580,7 @@ def run_arch(arch):
         "encoded": {k: to_lists(v) for k, v in encoded.items()},
         "tokens": [tok.convert_ids_to_tokens(row) for row in to_lists(encoded["input_ids"])],
         "logits": to_lists(logits),
+        **extra,
         "perturbed_parameters": sorted(touched),
         "decay_parameters": sorted(decay),
         "no_decay_parameters": sorted(no_decay),
@@ -511,7 +640,7 @@ def check_tokenizer_json(arch, golden):
     from tokenizers import Tokenizer
 
     t = Tokenizer.from_file(os.path.join(OUT_ROOT, arch, "model", "tokenizer.json"))
-    pad = 1 if arch in ROBERTA_FAMILY else 0
+    pad = t.token_to_id("[PAD]") if arch == "modernbert" else 1 if arch in ROBERTA_FAMILY else 0
 
     def check(texts, enc):
         rows = [e.ids for e in t.encode_batch(texts)]
@@ -568,7 +697,8 @@ def replay_check(arch, golden):
     noise = set(golden["gradient_noise_parameters"])
     worst = max((params[n].detach() - ref[n]).abs().max().item() for n in params if n not in noise)
     assert worst < 1e-6, f"{arch}: hand-written AdamW replay differs by {worst}"
-    worst_noise = max((params[n].detach() - ref[n]).abs().max().item() for n in noise)
+    # DeBERTa has none: its key bias also meets the position queries (p2c), which vary by key.
+    worst_noise = max(((params[n].detach() - ref[n]).abs().max().item() for n in noise), default=0.0)
     print(
         f"  replay ok: hand-written clip+AdamW matches after_3_steps (max|diff|={worst:.3g}; "
         f"attention key biases, whose gradient is pure rounding noise: {worst_noise:.3g})"

@@ -38,6 +38,9 @@ NO_DROPOUT = {
     "distilbert": dict(dropout=0.0, attention_dropout=0.0, seq_classif_dropout=0.0),
 }
 NO_DROPOUT["roberta"] = NO_DROPOUT["xlm_roberta"] = NO_DROPOUT["bert"]
+# (Its classifier's dropout, cls_dropout, is absent from the config: hidden_dropout_prob.)
+NO_DROPOUT["deberta_v2"] = dict(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0, pooler_dropout=0.0)
+NO_DROPOUT["modernbert"] = dict(embedding_dropout=0.0, attention_dropout=0.0, mlp_dropout=0.0, classifier_dropout=0.0)
 BUG = {"crash", "crashes", "error", "bug", "blank", "slow"}
 FEATURE = {"add", "feature", "request", "would", "like", "option", "export", "new"}
 

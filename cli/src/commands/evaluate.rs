@@ -13,19 +13,26 @@ use std::process::ExitCode;
 pub fn run(args: EvaluateArgs) -> Result<ExitCode, EngineError> {
     let on = &args.scored;
     let mut predictor = args.precision.load(&on.model, &args.device)?;
+    let choice = ThresholdChoice::given(args.threshold, args.for_accuracy);
+    if choice.is_some() {
+        predictor.refuse_multi_label("a routing threshold (--threshold, --for-accuracy)")?;
+    }
     if args.threshold.is_some() {
         predictor.set_threshold(args.threshold)?;
     }
     eprintln!("Computing in {}", predictor.precision().name());
     let map = on.label.map()?;
-    let evaluation = predictor.evaluate_file(
+    let evaluation = predictor.evaluate_file_as(
         &on.data,
         &on.text.spec_for(&predictor, &on.data)?,
         &on.label.column(),
+        &args.label_form.form()?,
         map.as_ref(),
     )?;
-    let choice = ThresholdChoice::given(args.threshold, args.for_accuracy);
-    let chosen = choice.map(|c| c.on(&evaluation.trust)).transpose()?;
+    let chosen = choice
+        .zip(evaluation.trust.as_ref())
+        .map(|(c, trust)| c.on(trust))
+        .transpose()?;
     if args.keep {
         let Some(routing) = &chosen else {
             return Err(EngineError::Config(
@@ -46,7 +53,9 @@ pub fn run(args: EvaluateArgs) -> Result<ExitCode, EngineError> {
         println!("{}", serde_json::to_string_pretty(&value)?);
     } else {
         print_metrics(&evaluation.metrics);
-        print_trust(&evaluation.trust);
+        if let Some(trust) = &evaluation.trust {
+            print_trust(trust);
+        }
         if let Some(point) = chosen.as_ref().and_then(|c| c.chosen_on.as_ref()) {
             if args.for_accuracy.is_some() {
                 println!("threshold {:.3} {}", point.threshold, describe_point(point));

@@ -47,6 +47,14 @@ pub fn run(args: InspectArgs) -> Result<ExitCode, EngineError> {
         }
         None => None,
     };
+    let label_form = args.label_form.form()?;
+    if args.suspects && label_form.is_multi_label() {
+        return Err(EngineError::Config(
+            "--suspects looks for tickets with one wrong class and does not apply to label sets \
+             (--label-separator, --label-columns): leave one of them out"
+                .into(),
+        ));
+    }
     let options = InspectOptions {
         text: (!args.text_columns.is_empty()).then(|| {
             let mut spec = TextSpec::columns(args.text_columns.clone());
@@ -56,6 +64,7 @@ pub fn run(args: InspectArgs) -> Result<ExitCode, EngineError> {
             spec
         }),
         label_column: args.label_column.clone(),
+        label_form,
         label_map: map.as_ref(),
         validation: args.validation.as_deref(),
         encoder: encoder.as_ref(),
@@ -85,6 +94,7 @@ pub fn run(args: InspectArgs) -> Result<ExitCode, EngineError> {
                 path: args.data.clone(),
                 text: text.clone(),
                 label_column: label.clone(),
+                label_form: dialect::dataset::LabelForm::Single,
                 label_map: map.clone(),
                 validation: None,
                 split: SplitPlan::default(),

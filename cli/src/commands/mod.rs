@@ -10,4 +10,5 @@ pub mod models;
 pub mod predict;
 pub mod quantize;
 pub mod runs;
+pub mod serve;
 pub mod train;

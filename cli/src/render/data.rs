@@ -69,11 +69,19 @@ pub fn print_inspection(i: &Inspection, measured_truncation: bool) {
         println!("\n{}{}", note.message, flags(note.setting.as_slice()));
         return;
     }
-    if let (Some(text), Some(label)) = (&i.text, &i.label_column) {
-        println!(
+    match (&i.text, &i.label_column) {
+        (Some(text), Some(label)) => println!(
             "\nusing text {:?}, label '{label}': {} usable rows",
             text.columns, i.rows_used
-        );
+        ),
+        (Some(text), None) => println!(
+            "\nusing text {:?}, 0/1 label columns: {} usable rows",
+            text.columns, i.rows_used
+        ),
+        _ => {}
+    }
+    if let Some(separator) = i.label_separator {
+        println!("multi-label: label cells split by '{separator}' (per-label counts below)");
     }
     println!(
         "label values ({}): {}",

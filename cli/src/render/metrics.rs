@@ -1,11 +1,16 @@
 //! Evaluation metrics, calibration, coverage and int8 checks.
 
 use dialect::calibration::Calibration;
+use dialect::multi_label::LabelSetScores;
 use dialect::routing::{OperatingPoint, Trust};
 use dialect::{Int8Check, Metrics};
 
-/// Accuracy and macro-F1, the per-class table and the confusion matrix.
+/// Accuracy and macro-F1, the per-class table and the confusion matrix (for label
+/// sets: [`print_label_sets`]).
 pub fn print_metrics(m: &Metrics) {
+    if let Some(sets) = &m.label_sets {
+        return print_label_sets(m, sets);
+    }
     println!(
         "rows {}   accuracy {:.4}   macro-F1 {:.4}\n",
         m.count, m.accuracy, m.macro_f1
@@ -52,6 +57,47 @@ pub fn print_metrics(m: &Metrics) {
         }
         println!();
     }
+}
+
+/// Label-set metrics: subset accuracy, micro- and macro-F1, then per label its
+/// threshold, precision, recall, F1 and 2x2 confusion.
+pub fn print_label_sets(m: &Metrics, sets: &LabelSetScores) {
+    println!("{}\n", describe_label_sets(m));
+    let width = m
+        .per_class
+        .iter()
+        .map(|c| c.label.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    println!(
+        "{:<width$}  {:>9}  {:>9}  {:>6}  {:>6}  {:>7}  {:>5}  {:>5}  {:>5}  {:>5}",
+        "label", "threshold", "precision", "recall", "f1", "support", "tp", "fp", "fn", "tn"
+    );
+    for (i, (c, n)) in m.per_class.iter().zip(&sets.per_label).enumerate() {
+        let threshold = sets.thresholds.get(i).copied().unwrap_or(f32::NAN);
+        println!(
+            "{:<width$}  {threshold:>9.3}  {:>9.4}  {:>6.4}  {:>6.4}  {:>7}  {:>5}  {:>5}  {:>5}  {:>5}",
+            c.label,
+            c.precision,
+            c.recall,
+            c.f1,
+            c.support,
+            n.true_positives,
+            n.false_positives,
+            n.false_negatives,
+            n.true_negatives
+        );
+    }
+}
+
+/// "rows 40   subset accuracy 0.6500   micro-F1 0.8000   macro-F1 0.7700".
+pub fn describe_label_sets(m: &Metrics) -> String {
+    let micro = m.label_sets.as_ref().map_or(0.0, |s| s.micro_f1);
+    format!(
+        "rows {}   subset accuracy {:.4}   micro-F1 {micro:.4}   macro-F1 {:.4}",
+        m.count, m.accuracy, m.macro_f1
+    )
 }
 
 /// One line on the temperature fitted on the validation split and what it did.

@@ -6,9 +6,14 @@ use dialect::routing::Route;
 use dialect::Prediction;
 
 /// One line per text: label, confidence, the text, the top three classes, and the
-/// route when a threshold sends it to a person.
+/// route when a threshold sends it to a person; for a multi-label model the label set
+/// (`-` when none applies), the text and every label's probability over its threshold.
 pub fn print_predictions(texts: &[String], predictions: &[Prediction]) {
     for (text, p) in texts.iter().zip(predictions) {
+        if let Some(set) = &p.labels {
+            print_label_set(text, set, p);
+            continue;
+        }
         let mut ranked: Vec<_> = p.scores.iter().collect();
         ranked.sort_by(|a, b| b.probability.total_cmp(&a.probability));
         let top: Vec<String> = ranked
@@ -28,6 +33,27 @@ pub fn print_predictions(texts: &[String], predictions: &[Prediction]) {
             top.join(", ")
         );
     }
+}
+
+/// `billing; bug\ttext\t[billing 0.912/0.40, bug 0.655/0.50, question 0.031/0.50]`.
+fn print_label_set(text: &str, set: &[String], p: &Prediction) {
+    let scores: Vec<String> = p
+        .scores
+        .iter()
+        .map(|s| match s.threshold {
+            Some(t) => format!("{} {:.3}/{t:.2}", s.label, s.probability),
+            None => format!("{} {:.3}", s.label, s.probability),
+        })
+        .collect();
+    let shown = if set.is_empty() {
+        "-".to_string()
+    } else {
+        set.join("; ")
+    };
+    println!(
+        "{shown}\t{text}\t[probability/threshold: {}]",
+        scores.join(", ")
+    );
 }
 
 /// Why a text gets `class`: up to `top` words pushing it toward the class and away from

@@ -1,6 +1,6 @@
 //! Progress bars: training (with its per-epoch table) and model downloads.
 
-use super::metrics::{describe_calibration, describe_int8};
+use super::metrics::{describe_calibration, describe_int8, describe_label_sets};
 use dialect::model::resolve::DownloadEvent;
 use dialect::train::suspects::SuspectProgress;
 use dialect::TrainEvent;
@@ -108,6 +108,10 @@ impl Progress {
             TrainEvent::Calibrated { calibration } => {
                 self.println(describe_calibration(calibration))
             }
+            TrainEvent::ThresholdsTuned { metrics } => self.println(format!(
+                "thresholds tuned per label on the validation split: {}",
+                describe_label_sets(metrics)
+            )),
             TrainEvent::Finished { summary } | TrainEvent::Cancelled { summary, .. } => {
                 if let Some(bar) = self.bar.take() {
                     bar.finish_and_clear();

@@ -3,6 +3,8 @@
 
 use super::clip;
 use super::metrics::{print_metrics, print_trust};
+use dialect::dataset::LabelForm;
+use dialect::model_card::ModelCard;
 use dialect::review::{Review, ValidationCheck};
 use dialect::run_diff::{Change, DiffBasis, RunDiff};
 use dialect::runs::{RunRecord, RunStatus};
@@ -70,16 +72,42 @@ pub fn print_run(r: &RunRecord, model_dir: &Result<PathBuf, EngineError>) {
     if let Some(e) = &r.error {
         println!("error: {e}");
     }
+    match &r.data.label_form {
+        LabelForm::Single => {}
+        LabelForm::Separated { separator } => println!(
+            "multi-label: label sets in '{}' split by {}",
+            r.data.label_column,
+            separator.map_or("a sniffed separator".into(), |c| format!("'{c}'"))
+        ),
+        LabelForm::Columns { columns } => {
+            println!("multi-label: 0/1 label columns {}", columns.join(", "))
+        }
+    }
     if let Some(s) = &r.summary {
         for e in &s.epochs {
+            let m = &e.metrics;
+            let scores = match &m.label_sets {
+                Some(sets) => format!(
+                    "subset accuracy {:.4}, micro-F1 {:.4}, macro-F1 {:.4} (at 0.5)",
+                    m.accuracy, sets.micro_f1, m.macro_f1
+                ),
+                None => format!("accuracy {:.4}, macro-F1 {:.4}", m.accuracy, m.macro_f1),
+            };
             println!(
-                "  epoch {}: train loss {:.4}, val loss {:.4}, accuracy {:.4}, macro-F1 {:.4}",
-                e.epoch, e.train_loss, e.eval_loss, e.metrics.accuracy, e.metrics.macro_f1
+                "  epoch {}: train loss {:.4}, val loss {:.4}, {scores}",
+                e.epoch, e.train_loss, e.eval_loss
             );
         }
     }
     match model_dir {
-        Ok(dir) => println!("best model: {}", dir.display()),
+        Ok(dir) => {
+            println!("best model: {}", dir.display());
+            let tuned = ModelCard::load(dir).and_then(|c| c.multi_label?.metrics);
+            if let Some(metrics) = tuned {
+                println!("\nvalidation with each label's tuned threshold:");
+                print_metrics(&metrics);
+            }
+        }
         Err(e) => println!("{e}"),
     }
 }
@@ -119,7 +147,9 @@ pub fn print_review(review: &Review) {
         }
     }
     print_metrics(&review.metrics);
-    print_trust(&review.trust);
+    if let Some(trust) = &review.trust {
+        print_trust(trust);
+    }
     let wrong: Vec<_> = review
         .rows
         .iter()

@@ -49,6 +49,7 @@ pub async fn correct_ticket(
             text,
             label: given,
             line,
+            labels: None,
         };
         kept.set(Correction::of(&ticket, label));
         kept.keep(&shelf, &path)?;
@@ -198,6 +199,7 @@ pub async fn find_suspects(
                 path,
                 text: TextSpec::columns(text),
                 label_column,
+                label_form: dialect::dataset::LabelForm::Single,
                 label_map,
                 validation: None,
                 split: SplitPlan::default(),

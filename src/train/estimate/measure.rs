@@ -205,7 +205,7 @@ pub(super) fn measure(
     let load_seconds = load_start.elapsed().as_secs_f64();
     let (hidden, intermediate) = shape(&crate::model::resolve::resolve_model(&config.model)?)?;
     let work = WorkModel::new(hidden, intermediate);
-    let packed = device.is_cpu();
+    let packed = model.takes_packed();
     let lens = |items: &[&Encoded]| items.iter().map(|e| e.ids.len()).collect::<Vec<_>>();
 
     // Inference first, while the heap holds only the weights: what its batch adds to

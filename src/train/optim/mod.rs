@@ -19,12 +19,14 @@ pub const BETAS: (f64, f64) = (0.9, 0.999);
 pub const EPS: f64 = 1e-8;
 
 /// Whether transformers' Trainer applies weight decay to the parameter `name`:
-/// everything except biases and LayerNorm weights.
+/// everything except biases and LayerNorm weights (`LayerNorm.`, `*_norm.`, and a
+/// `norm.` part, as ModernBERT names its norms).
 pub fn decays(name: &str) -> bool {
     !(name.ends_with(".bias")
         || name.contains("LayerNorm.")
-        || name.contains("layer_norm.")
-        || name.contains("_layer_norm."))
+        || name.contains("_norm.")
+        || name.contains(".norm.")
+        || name.starts_with("norm."))
 }
 
 /// Optimiser steps in one epoch over `rows` rows: the last batch may be short, as the
@@ -371,6 +373,13 @@ mod tests {
         assert!(!decays(
             "distilbert.transformer.layer.0.output_layer_norm.weight"
         ));
+        assert!(decays("model.layers.1.attn.Wqkv.weight"));
+        assert!(decays("head.dense.weight"));
+        assert!(!decays("model.embeddings.norm.weight"));
+        assert!(!decays("model.layers.1.attn_norm.weight"));
+        assert!(!decays("model.layers.1.mlp_norm.weight"));
+        assert!(!decays("model.final_norm.weight"));
+        assert!(!decays("head.norm.weight"));
     }
 
     #[test]

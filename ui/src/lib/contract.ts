@@ -195,7 +195,11 @@ support: number, };
 /**
  * One class and its probability.
  */
-export type ClassScore = { label: string, probability: number, };
+export type ClassScore = { label: string, probability: number, 
+/**
+ * The label's threshold, for a multi-label model (it applies at or over it).
+ */
+threshold?: number, };
 
 /**
  * One class's confidence threshold: the mean held-out probability of the class
@@ -330,7 +334,12 @@ validationRows: number, };
 /**
  * Where training rows come from and how to read them.
  */
-export type DataSpec = { path: string, text: TextSpec, labelColumn: string, labelMap: LabelMap | null, 
+export type DataSpec = { path: string, text: TextSpec, labelColumn: string, 
+/**
+ * How the file holds its labels: one per row (the default), or label sets (the
+ * label column split by a separator, or 0/1 columns).
+ */
+labelForm?: LabelForm, labelMap: LabelMap | null, 
 /**
  * A separate validation file; otherwise a stratified split is held out.
  */
@@ -578,7 +587,11 @@ pii: PiiSurvey | null,
  * The tickets' languages and the model's fit to them (when rows were read; set by
  * [`inspect`], or from [`FileRows::language`]).
  */
-language?: LanguageReport, };
+language?: LanguageReport, 
+/**
+ * The separator multi-label cells were split by (given or sniffed).
+ */
+labelSeparator?: string, };
 
 /**
  * What int8 prediction changed against f32 on labelled rows.
@@ -598,9 +611,31 @@ agreement: number, f32Accuracy: number, int8Accuracy: number, f32MacroF1: number
 maxProbabilityChange: number, };
 
 /**
+ * One label's counts on a labelled set: its 2x2 confusion.
+ */
+export type LabelConfusion = { label: string, truePositives: number, falsePositives: number, falseNegatives: number, trueNegatives: number, };
+
+/**
+ * How a file holds its labels.
+ *
+ * Multi-label rows: an empty label cell (separated form) is an unlabelled row and is
+ * skipped, as in the single form; a row whose 0/1 columns are all 0, or whose values
+ * the label map drops all, is kept with an empty set ("no label applies": every
+ * label's output learns 0).
+ */
+export type LabelForm = { "kind": "single" } | { "kind": "separated", separator: string | null, } | { "kind": "columns", columns: Array<string>, };
+
+/**
  * Raw value → class name, or `null` to drop the row.
  */
 export type LabelMap = { mapping: { [key in string]: string | null }, unmapped: Unmapped, };
+
+/**
+ * What only label sets have: micro-F1 (counts pooled over labels), subset accuracy
+ * (rows whose whole set is right), each label's 2x2 confusion and the thresholds
+ * the sets were drawn with (label order).
+ */
+export type LabelSetScores = { microF1: number, subsetAccuracy: number, perLabel: Array<LabelConfusion>, thresholds: Array<number>, };
 
 /**
  * What to do when the tickets are in languages the model was not pre-trained on.
@@ -754,13 +789,19 @@ members: Array<[string, number]>, };
 export type Method = "fineTune" | "baseline";
 
 /**
- * Metrics over a labelled set.
+ * Metrics over a labelled set. For label sets (multi-label), `accuracy` is the
+ * subset accuracy (the whole set right), `per_class` scores each label on its own,
+ * `confusion` is empty and `label_sets` holds the rest.
  */
 export type Metrics = { accuracy: number, macroF1: number, perClass: Array<ClassMetrics>, 
 /**
  * `confusion[true][predicted]` counts, in label order.
  */
-confusion: Array<Array<number>>, count: number, };
+confusion: Array<Array<number>>, count: number, 
+/**
+ * Micro-F1 and each label's 2x2 confusion, for label sets only.
+ */
+labelSets?: LabelSetScores, };
 
 /**
  * The languages the chosen model was pre-trained on, as far as can be told offline.
@@ -932,9 +973,15 @@ export type Precision = "auto" | "f32" | "bf16";
 
 /**
  * The predicted label of one text, its probability, and every class's probability
- * (in label order).
+ * (in label order). For a multi-label model: `labels` is the predicted set, `label`
+ * the set joined by `"; "`, `confidence` the highest label probability, and each
+ * score a label's own probability with its threshold.
  */
 export type Prediction = { label: string, confidence: number, scores: Array<ClassScore>, 
+/**
+ * The labels at or over their thresholds, for a multi-label model.
+ */
+labels?: Array<string>, 
 /**
  * Where the ticket goes under the model's routing threshold; `None` when it has
  * none.
@@ -1009,9 +1056,10 @@ export type Review = { labels: Array<string>, metrics: Metrics, rows: Array<Revi
 validation: ValidationCheck, 
 /**
  * Calibration (the model's temperature on these rows: for a run's validation
- * rows, the rows it was fitted on) and coverage against accuracy.
+ * rows, the rows it was fitted on) and coverage against accuracy; `None` for a
+ * multi-label model.
  */
-trust: Trust, };
+trust: Trust | null, };
 
 /**
  * One validation row as the model saw it.
@@ -1020,9 +1068,17 @@ export type ReviewedRow = {
 /**
  * Line in the data file where the row starts.
  */
-line: number, text: string, truth: string, predicted: string, 
+line: number, text: string, 
 /**
- * Probability of the predicted class.
+ * The true class (for label sets: the set joined by `"; "`).
+ */
+truth: string, 
+/**
+ * The predicted class (for label sets: the set joined by `"; "`).
+ */
+predicted: string, 
+/**
+ * Probability of the predicted class (for label sets: the highest label's).
  */
 confidence: number, };
 
@@ -1342,7 +1398,12 @@ truncatedRows: number, newlyInitialised: Array<string>,
 /**
  * The compute precision: "f32" or "bf16" (mixed, f32 master weights).
  */
-precision: string, } | { "type": "encoding", done: number, total: number, } | { "type": "step", epoch: number, step: number, totalSteps: number, loss: number, learningRate: number, gradNorm: number, samplesPerSecond: number, } | { "type": "evaluated", epoch: number, step: number, trainLoss: number, evalLoss: number, samplesPerSecond: number, metrics: Metrics, } | { "type": "checkpointSaved", epoch: number, metric: string, value: number, path: string, } | { "type": "int8Checked", check: Int8Check, } | { "type": "calibrated", calibration: Calibration, } | { "type": "finished", summary: RunSummary, } | { "type": "cancelled", step: number, summary: RunSummary, } | { "type": "failed", message: string, };
+precision: string, } | { "type": "encoding", done: number, total: number, } | { "type": "step", epoch: number, step: number, totalSteps: number, loss: number, learningRate: number, gradNorm: number, samplesPerSecond: number, } | { "type": "evaluated", epoch: number, step: number, trainLoss: number, evalLoss: number, samplesPerSecond: number, 
+/**
+ * For a multi-label run: sets drawn at 0.5, `accuracy` the subset accuracy,
+ * `eval_loss` the binary cross-entropy.
+ */
+metrics: Metrics, } | { "type": "checkpointSaved", epoch: number, metric: string, value: number, path: string, } | { "type": "int8Checked", check: Int8Check, } | { "type": "calibrated", calibration: Calibration, } | { "type": "thresholdsTuned", metrics: Metrics, } | { "type": "finished", summary: RunSummary, } | { "type": "cancelled", step: number, summary: RunSummary, } | { "type": "failed", message: string, };
 
 /**
  * How long a run will take, and the memory it will need.

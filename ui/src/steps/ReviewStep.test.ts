@@ -55,8 +55,8 @@ describe('Review step', () => {
     await waitFor(() => expect(screen.getByTestId('kept-threshold')).toHaveTextContent('Kept with the model: tickets below 0.85'));
     expect(calls.find((c) => c.cmd === 'set_run_threshold')!.args).toMatchObject({ runId: 'run-1', routing: { threshold: 0.85 } });
     const cached = app.runs.reviews.get('run-1')!;
-    expect(cached.trust.threshold).toBe(0.85);
-    expect(cached.trust.operating).toEqual(trust(0.85).operating);
+    expect(cached.trust?.threshold).toBe(0.85);
+    expect(cached.trust?.operating).toEqual(trust(0.85).operating);
   });
 
   it('corrects the tickets of a cell on the run\'s data file, and retrains the run with the corrections', async () => {

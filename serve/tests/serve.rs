@@ -1,0 +1,347 @@
+//! The service over HTTP on a loopback port: answers, limits, authentication and
+//! graceful shutdown, with the engine's tiny golden model.
+
+mod common;
+
+use common::{classify, classify_with, get, start, GatedModel, TOKEN};
+use dialect_serve::{Limits, Models, ServeConfig, ServeError, ServedModel, Server, Token};
+use serde_json::json;
+
+fn limits() -> Limits {
+    Limits::default()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn classifies_one_text_and_many_with_the_default_or_a_named_model() {
+    let server = start(
+        vec![common::tiny_model("first"), common::tiny_model("second")],
+        limits(),
+        false,
+    )
+    .await;
+    let direct =
+        dialect::Predictor::load(&common::tiny_model_dir(), dialect::DeviceChoice::Cpu).unwrap();
+
+    let one = classify(
+        server.addr,
+        &json!({ "text": "the app crashes when i click login" }),
+    )
+    .await;
+    assert_eq!(one.status, 200, "{}", one.body);
+    let body = one.json();
+    assert_eq!(
+        body["model"], "first",
+        "no model named: the first one answers"
+    );
+    let predictions = body["predictions"].as_array().unwrap();
+    assert_eq!(predictions.len(), 1);
+    let expected = direct
+        .predict(&["the app crashes when i click login".to_string()])
+        .unwrap();
+    assert_eq!(predictions[0]["label"], expected[0].label.as_str());
+    let scores = predictions[0]["scores"].as_array().unwrap();
+    assert_eq!(scores.len(), 3);
+    for (served, own) in scores.iter().zip(&expected[0].scores) {
+        assert_eq!(served["label"], own.label.as_str());
+        let probability = served["probability"].as_f64().unwrap();
+        assert!((probability - f64::from(own.probability)).abs() < 1e-6);
+    }
+
+    let texts = [
+        "please add dark mode",
+        "how do i reset my password",
+        "sync crashes",
+    ];
+    let many = classify(server.addr, &json!({ "model": "second", "texts": texts })).await;
+    assert_eq!(many.status, 200, "{}", many.body);
+    let body = many.json();
+    assert_eq!(body["model"], "second");
+    let labels: Vec<&str> = body["predictions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["label"].as_str().unwrap())
+        .collect();
+    let texts: Vec<String> = texts.iter().map(|t| t.to_string()).collect();
+    let expected: Vec<String> = direct
+        .predict(&texts)
+        .unwrap()
+        .into_iter()
+        .map(|p| p.label)
+        .collect();
+    assert_eq!(labels, expected, "one prediction per text, in order");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lists_its_models_and_answers_health_checks() {
+    let server = start(
+        vec![common::tiny_model("first"), common::tiny_model("second")],
+        limits(),
+        false,
+    )
+    .await;
+    let models = get(server.addr, "/v1/models").await;
+    assert_eq!(models.status, 200, "{}", models.body);
+    let models = models.json()["models"].as_array().unwrap().clone();
+    let names: Vec<&str> = models.iter().map(|m| m["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["first", "second"]);
+    assert_eq!(models[0]["default"], true);
+    assert_eq!(models[1]["default"], false);
+    assert_eq!(
+        models[0]["labels"],
+        json!(["bug", "feature_request", "general_inquiry"])
+    );
+    assert_eq!(models[0]["precision"], "f32");
+
+    let health = get(server.addr, "/healthz").await;
+    assert_eq!(
+        (health.status, health.json()),
+        (200, json!({ "status": "ok" }))
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_bad_request_gets_its_status_and_a_json_error_kind() {
+    let small = Limits {
+        max_batch: 2,
+        max_body_bytes: 2048,
+        ..limits()
+    };
+    let server = start(vec![common::tiny_model("tiny")], small, false).await;
+    let addr = server.addr;
+
+    let broken = classify_with(addr, &[], b"{\"texts\": [\"a\",").await;
+    assert_eq!(
+        (broken.status, broken.error_kind().as_str()),
+        (400, "badRequest")
+    );
+    assert!(broken.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("not a classify request"));
+
+    let cases = [
+        (json!({ "texts": [] }), 400, "badRequest", "empty"),
+        (
+            json!({ "texts": ["fine", " "] }),
+            400,
+            "badRequest",
+            "text 1",
+        ),
+        (json!({}), 400, "badRequest", "\"text\""),
+        (
+            json!({ "text": "a", "texts": ["b"] }),
+            400,
+            "badRequest",
+            "not both",
+        ),
+        (json!({ "txt": "typo" }), 400, "badRequest", "unknown field"),
+        (
+            json!({ "texts": ["a", "b", "c"] }),
+            413,
+            "tooLarge",
+            "at most 2",
+        ),
+        (
+            json!({ "model": "nope", "text": "a" }),
+            404,
+            "unknownModel",
+            "this service has tiny",
+        ),
+    ];
+    for (body, status, kind, says) in cases {
+        let answer = classify(addr, &body).await;
+        assert_eq!(
+            (answer.status, answer.error_kind().as_str()),
+            (status, kind),
+            "{body}"
+        );
+        let message = answer.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(message.contains(says), "{body}: {message}");
+    }
+
+    let long_text = "word ".repeat(1000);
+    let too_big = classify(addr, &json!({ "text": long_text })).await;
+    assert_eq!(
+        (too_big.status, too_big.error_kind().as_str()),
+        (413, "tooLarge")
+    );
+
+    let nowhere = get(addr, "/v2/classify").await;
+    assert_eq!(
+        (nowhere.status, nowhere.error_kind().as_str()),
+        (404, "notFound")
+    );
+    let wrong_method = get(addr, "/v1/classify").await;
+    assert_eq!(wrong_method.status, 405);
+    assert_eq!(wrong_method.error_kind(), "methodNotAllowed");
+
+    // Without a Content-Type header (curl -d sends a form type) the body is still JSON.
+    let plain = common::send(addr, "POST", "/v1/classify", &[], br#"{"text":"hello"}"#).await;
+    assert_eq!(plain.status, 200, "{}", plain.body);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_a_token_every_request_but_health_checks_must_carry_it() {
+    let server = start(vec![common::tiny_model("tiny")], limits(), true).await;
+    let addr = server.addr;
+    let body = json!({ "text": "blank screen on open" }).to_string();
+
+    let missing = classify_with(addr, &[], body.as_bytes()).await;
+    assert_eq!(
+        (missing.status, missing.error_kind().as_str()),
+        (401, "unauthorized")
+    );
+    assert_eq!(missing.header("www-authenticate"), Some("Bearer"));
+    let wrong = classify_with(
+        addr,
+        &[("Authorization", "Bearer not-the-token-at-all")],
+        body.as_bytes(),
+    )
+    .await;
+    assert_eq!(
+        (wrong.status, wrong.error_kind().as_str()),
+        (401, "unauthorized")
+    );
+    let basic = classify_with(addr, &[("Authorization", TOKEN)], body.as_bytes()).await;
+    assert_eq!(
+        basic.status, 401,
+        "the token alone is not a bearer credential"
+    );
+
+    let bearer = format!("Bearer {TOKEN}");
+    let right = classify_with(addr, &[("Authorization", &bearer)], body.as_bytes()).await;
+    assert_eq!(right.status, 200, "{}", right.body);
+    assert_eq!(get(addr, "/v1/models").await.status, 401);
+    assert_eq!(get(addr, "/healthz").await.status, 200);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn refuses_to_start_off_loopback_without_a_token() {
+    let models = || Models::new(vec![common::tiny_model("tiny")]).unwrap();
+    let exposed = ServeConfig {
+        bind: "0.0.0.0:0".parse().unwrap(),
+        token: None,
+        limits: limits(),
+    };
+    let refused = Server::bind(&exposed, models())
+        .await
+        .err()
+        .expect("refused");
+    assert!(
+        matches!(refused, ServeError::Unprotected { .. }),
+        "{refused}"
+    );
+    let message = refused.to_string();
+    assert!(
+        message.contains("refusing to listen on 0.0.0.0:0 without a token"),
+        "{message}"
+    );
+    assert!(message.contains("--token-file"), "{message}");
+
+    // The same rule with a token lets it start (checked without binding a public address).
+    let protected = ServeConfig {
+        token: Some(Token::new(TOKEN).unwrap()),
+        ..exposed
+    };
+    assert!(protected.check().is_ok());
+
+    let bad_limits = ServeConfig {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        token: None,
+        limits: Limits {
+            max_concurrent: 0,
+            ..limits()
+        },
+    };
+    let refused = Server::bind(&bad_limits, models())
+        .await
+        .err()
+        .expect("refused");
+    assert!(
+        refused.to_string().starts_with("--max-concurrent"),
+        "{refused}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_models_of_one_name_or_none_are_refused() {
+    let twice = Models::new(vec![common::tiny_model("same"), common::tiny_model("same")]);
+    assert!(matches!(twice.err(), Some(ServeError::DuplicateName(name)) if name == "same"));
+    assert!(matches!(
+        Models::new(Vec::<ServedModel>::new()).err(),
+        Some(ServeError::NoModels)
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn when_every_slot_and_queue_place_is_taken_it_answers_503_with_retry_after() {
+    let (model, gate) = GatedModel::new();
+    let busy = Limits {
+        max_concurrent: 1,
+        max_queue: 0,
+        ..limits()
+    };
+    let server = start(vec![ServedModel::new("gated", model)], busy, false).await;
+    let addr = server.addr;
+    let held = tokio::spawn(async move { classify(addr, &json!({ "text": "first" })).await });
+    gate.wait_started().await;
+
+    let refused = classify(addr, &json!({ "text": "second" })).await;
+    assert_eq!(
+        (refused.status, refused.error_kind().as_str()),
+        (503, "overloaded")
+    );
+    assert_eq!(refused.header("retry-after"), Some("1"));
+    assert_eq!(
+        get(addr, "/healthz").await.status,
+        200,
+        "health checks are not queued"
+    );
+
+    gate.release.send(()).unwrap();
+    assert_eq!(held.await.unwrap().status, 200);
+    gate.release.send(()).unwrap();
+    let after = classify(addr, &json!({ "text": "third" })).await;
+    assert_eq!(after.status, 200, "the slot is free again: {}", after.body);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn shutdown_answers_the_requests_in_flight_then_stops_listening() {
+    let (model, gate) = GatedModel::new();
+    let server = start(vec![ServedModel::new("gated", model)], limits(), false).await;
+    let addr = server.addr;
+    let in_flight = tokio::spawn(async move {
+        classify(
+            addr,
+            &json!({ "texts": ["please add dark mode", "sync crashes"] }),
+        )
+        .await
+    });
+    gate.wait_started().await;
+
+    let stopping = server.begin_stop();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(
+        !stopping.is_finished(),
+        "it waits for the request in flight"
+    );
+    gate.release.send(()).unwrap();
+
+    let answered = in_flight.await.unwrap();
+    assert_eq!(answered.status, 200, "{}", answered.body);
+    assert_eq!(answered.json()["predictions"].as_array().unwrap().len(), 2);
+    stopping.await.unwrap().unwrap();
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "no longer listening"
+    );
+}

@@ -1,0 +1,254 @@
+//! What sets DeBERTa-v2/v3 apart, on its tiny golden fixture (shaped like deberta-v3):
+//! its tokenizer's special tokens and pad id, padded batches only, padding that leaves
+//! a row's numbers alone, transformers' class names on save (native and mean-pooling
+//! heads), a base checkpoint's new head, int8 prediction, and clear errors for what is
+//! not supported.
+
+mod common;
+
+use candle_core::{DType, Device, Tensor};
+use dialect::model::layers::Mode;
+use dialect::model::tokenize::TextEncoder;
+use dialect::model::{Arch, Batch, SequenceClassifier};
+use serde_json::Value;
+use std::path::Path;
+
+const ARCH: &str = "deberta_v2";
+
+fn texts() -> Vec<String> {
+    [
+        "the app crashes when i click login and the page is blank again",
+        "hi",
+        "how do i reset my password",
+    ]
+    .iter()
+    .map(|t| t.to_string())
+    .collect()
+}
+
+fn padded(encoder: &TextEncoder, texts: &[String]) -> Batch {
+    let encoded = encoder.encode(texts).unwrap();
+    encoder
+        .collate(&encoded.iter().collect::<Vec<_>>(), &Device::Cpu)
+        .unwrap()
+}
+
+fn logits(model: &SequenceClassifier, batch: &Batch) -> Vec<Vec<f32>> {
+    model
+        .forward(batch, &Mode::Eval)
+        .unwrap()
+        .to_vec2()
+        .unwrap()
+}
+
+fn max_difference(a: &[Vec<f32>], b: &[Vec<f32>]) -> f32 {
+    a.iter()
+        .flatten()
+        .zip(b.iter().flatten())
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+fn config(dir: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap()
+}
+
+/// A copy of the fixture folder with `edit` applied to its config.json.
+fn with_config(edit: impl FnOnce(&mut Value)) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(common::tiny_model(ARCH)).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+    }
+    let mut cfg = config(dir.path());
+    edit(&mut cfg);
+    std::fs::write(dir.path().join("config.json"), cfg.to_string()).unwrap();
+    dir
+}
+
+/// DeBERTa-v3's ids: [CLS] (1) opens every row and [SEP] (2) closes it, also when
+/// truncation cuts the text; rows are padded with [PAD] (0).
+#[test]
+fn tokenizer_keeps_deberta_special_tokens_and_pads_with_pad() {
+    let encoder = TextEncoder::load(&common::tiny_model(ARCH), 8).unwrap();
+    let encoded = encoder.encode(&texts()).unwrap();
+    let long = &encoded[0];
+    assert!(long.truncated);
+    assert_eq!(long.ids.len(), 8);
+    assert_eq!((long.ids[0], long.ids[7]), (1, 2), "{:?}", long.ids);
+    let short = &encoded[1];
+    assert!(short.ids.len() < 8, "{:?}", short.ids);
+    assert_eq!((short.ids[0], short.ids.last()), (1, Some(&2)));
+    let batch = encoder.collate(&[long, short], &Device::Cpu).unwrap();
+    let rows: Vec<Vec<u32>> = batch.input_ids.to_vec2().unwrap();
+    let padding = &rows[1][short.ids.len()..];
+    assert!(
+        !padding.is_empty() && padding.iter().all(|&id| id == 0),
+        "{rows:?}"
+    );
+}
+
+/// A row's logits and token vectors are the same alone and padded next to a longer
+/// row: the padding is masked in the content and in both relative-position terms.
+#[test]
+fn padding_leaves_each_row_unchanged() {
+    let dir = common::tiny_model(ARCH);
+    let model = SequenceClassifier::load(&dir, None, &Device::Cpu, 0).unwrap();
+    let encoder = TextEncoder::load(&dir, 64).unwrap();
+    let all = texts();
+    let batch = padded(&encoder, &all);
+    let together = logits(&model, &batch);
+    let pooled: Vec<Vec<f32>> = model
+        .mean_pooled(&batch, &Mode::Eval)
+        .unwrap()
+        .to_vec2()
+        .unwrap();
+    for (i, text) in all.iter().enumerate() {
+        let alone = padded(&encoder, std::slice::from_ref(text));
+        let diff = max_difference(&logits(&model, &alone), &together[i..=i]);
+        assert!(diff < 1e-5, "row {i}: logits moved by {diff} with padding");
+        let pooled_alone: Vec<Vec<f32>> = model
+            .mean_pooled(&alone, &Mode::Eval)
+            .unwrap()
+            .to_vec2()
+            .unwrap();
+        let diff = max_difference(&pooled_alone, &pooled[i..=i]);
+        assert!(diff < 1e-5, "row {i}: token vectors moved by {diff}");
+    }
+}
+
+/// Relative positions are per padded row: DeBERTa asks for padded batches, and a
+/// padding-free one is a clear error rather than wrong numbers.
+#[test]
+fn padding_free_batches_are_refused() {
+    let dir = common::tiny_model(ARCH);
+    let model = SequenceClassifier::load(&dir, None, &Device::Cpu, 0).unwrap();
+    assert!(!model.takes_packed());
+    let encoder = TextEncoder::load(&dir, 64).unwrap();
+    let encoded = encoder.encode(&texts()).unwrap();
+    let packed = encoder
+        .collate_packed(&encoded.iter().collect::<Vec<_>>(), &Device::Cpu)
+        .unwrap();
+    let err = model.forward(&packed, &Mode::Eval).unwrap_err().to_string();
+    assert!(err.contains("padded batches"), "{err}");
+}
+
+/// Saved with transformers' class names (the classifier, or the bare encoder under a
+/// mean-pooling head) and `model_type` "deberta-v2"; reloaded, the logits are the same.
+#[test]
+fn saved_models_name_their_transformers_classes_and_reload_identically() {
+    let dir = common::tiny_model(ARCH);
+    let model = SequenceClassifier::load(&dir, None, &Device::Cpu, 0).unwrap();
+    assert_eq!(model.arch(), Arch::DebertaV2);
+    assert_eq!(model.max_positions(), 64);
+    let encoder = TextEncoder::load(&dir, 32).unwrap();
+    let batch = padded(&encoder, &texts());
+    let before = logits(&model, &batch);
+    let out = tempfile::tempdir().unwrap();
+    model.save(out.path()).unwrap();
+    encoder.save(out.path()).unwrap();
+    let saved = config(out.path());
+    assert_eq!(
+        saved["architectures"][0],
+        "DebertaV2ForSequenceClassification"
+    );
+    assert_eq!(saved["model_type"], "deberta-v2");
+    assert_eq!(saved["pos_att_type"], config(&dir)["pos_att_type"]);
+    let reloaded = SequenceClassifier::load(out.path(), None, &Device::Cpu, 9).unwrap();
+    assert!(reloaded.newly_initialised().is_empty());
+    assert_eq!(logits(&reloaded, &batch), before);
+
+    // The baseline's head: the mean of the token vectors through one linear layer.
+    let weight = Tensor::ones((3, 32), DType::F32, &Device::Cpu).unwrap();
+    let bias = Tensor::zeros(3, DType::F32, &Device::Cpu).unwrap();
+    let pooled = model.into_mean_pooling(&weight, &bias).unwrap();
+    let pooled_logits = logits(&pooled, &batch);
+    let pooled_dir = tempfile::tempdir().unwrap();
+    pooled.save(pooled_dir.path()).unwrap();
+    assert_eq!(
+        config(pooled_dir.path())["architectures"][0],
+        "DebertaV2Model"
+    );
+    let names =
+        candle_core::safetensors::load(pooled_dir.path().join("model.safetensors"), &Device::Cpu)
+            .unwrap();
+    assert!(
+        !names
+            .keys()
+            .any(|n| n.starts_with("pooler.") || n.starts_with("classifier.")),
+        "the unused native head is not saved: {:?}",
+        names.keys().collect::<Vec<_>>()
+    );
+    let reloaded = SequenceClassifier::load(pooled_dir.path(), None, &Device::Cpu, 9).unwrap();
+    assert!(reloaded.is_mean_pooling());
+    assert_eq!(logits(&reloaded, &batch), pooled_logits);
+}
+
+/// A base checkpoint (encoder only, as deberta-v3 ships) gets transformers' pooler and
+/// classifier, initialised and named as new.
+#[test]
+fn a_base_checkpoint_gets_a_new_pooler_and_classifier() {
+    let dir = with_config(|_| {});
+    let weights = dir.path().join("model.safetensors");
+    let tensors = candle_core::safetensors::load(&weights, &Device::Cpu).unwrap();
+    let encoder_only: Vec<(String, Tensor)> = tensors
+        .into_iter()
+        .filter(|(n, _)| n.starts_with("deberta."))
+        .collect();
+    candle_core::safetensors::save(
+        &encoder_only
+            .into_iter()
+            .collect::<std::collections::HashMap<_, _>>(),
+        &weights,
+    )
+    .unwrap();
+    let labels = vec!["a".to_string(), "b".to_string()];
+    let model = SequenceClassifier::load(dir.path(), Some(labels), &Device::Cpu, 3).unwrap();
+    let mut new = model.newly_initialised().to_vec();
+    new.sort();
+    assert_eq!(
+        new,
+        [
+            "classifier.bias",
+            "classifier.weight",
+            "pooler.dense.bias",
+            "pooler.dense.weight"
+        ]
+    );
+    let batch = padded(&TextEncoder::load(dir.path(), 32).unwrap(), &texts());
+    assert_eq!(logits(&model, &batch)[0].len(), 2);
+}
+
+/// int8 prediction quantizes the encoder's projections (the relative-position table
+/// goes through them too): its logits move, but only a little.
+#[test]
+fn int8_prediction_stays_close_to_f32() {
+    let dir = common::tiny_model(ARCH);
+    let batch = padded(&TextEncoder::load(&dir, 32).unwrap(), &texts());
+    let f32s = logits(
+        &SequenceClassifier::load_frozen(&dir, &Device::Cpu).unwrap(),
+        &batch,
+    );
+    let mut model = SequenceClassifier::load_frozen(&dir, &Device::Cpu).unwrap();
+    model.quantize().unwrap();
+    let diff = max_difference(&logits(&model, &batch), &f32s);
+    assert!(diff > 0.0 && diff < 0.05, "int8 moved logits by {diff}");
+}
+
+/// Configurations outside what the engine implements are refused by name.
+#[test]
+fn unsupported_configurations_are_clear_errors() {
+    let cases: [(&str, Value, &str); 3] = [
+        ("conv_kernel_size", 3.into(), "conv_kernel_size 3"),
+        ("pos_att_type", "p2c|p2p".into(), "pos_att_type 'p2p'"),
+        ("embedding_size", 16.into(), "embedding_size 16"),
+    ];
+    for (field, value, message) in cases {
+        let dir = with_config(|cfg| cfg[field] = value);
+        let err = SequenceClassifier::load(dir.path(), None, &Device::Cpu, 0)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains(message), "{field}: {err}");
+    }
+}
