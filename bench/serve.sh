@@ -3,7 +3,8 @@
 # (the speed does not depend on how well it learnt), served by the release CLI, and
 # bench/serve_load.py (threads + http.client, one keep-alive connection a client, one
 # Ticket Tagger text a request, bounded in time and count) at 1, 8 and 64 clients:
-# requests/s answered, p50/p99 latency, and the server's RSS. Then overload: 64
+# requests/s answered, p50/p99 latency, and the server's RSS; 8 and 64 again with
+# --max-batch 1, so that no requests are batched together. Then overload: 64
 # clients against --max-concurrent 1 --max-queue 4, retrying 503s at once; the server
 # must keep answering (healthz), its memory must stay flat, and SIGTERM must stop it.
 # MODEL=FOLDER serves that model instead of fine-tuning one.
@@ -77,6 +78,16 @@ start --max-queue 64
 python3 bench/serve_load.py "$addr" "$work/texts.txt" 1 3 >/dev/null   # warm-up
 echo "served ($(grep -o 'f32\|int8' "$work/serve.log" | head -1)); RSS warm: $(rss)"
 for clients in 1 8 64; do
+  python3 bench/serve_load.py "$addr" "$work/texts.txt" "$clients" "$SECONDS_PER_RUN"
+  echo "  RSS: $(rss)  load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+done
+stop
+
+# The same without batching requests together: --max-batch 1 (one text a request here).
+echo "unbatched: --max-batch 1"
+start --max-queue 64 --max-batch 1
+python3 bench/serve_load.py "$addr" "$work/texts.txt" 1 3 >/dev/null   # warm-up
+for clients in 8 64; do
   python3 bench/serve_load.py "$addr" "$work/texts.txt" "$clients" "$SECONDS_PER_RUN"
   echo "  RSS: $(rss)  load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 done

@@ -60,6 +60,11 @@ pub enum TrainEvent {
         /// The compute precision: "f32" or "bf16" (mixed, f32 master weights).
         #[serde(default)]
         precision: String,
+        /// Whether the run trains on label sets (multi-label): then each evaluation's
+        /// `accuracy` is the subset accuracy.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        #[ts(optional, as = "Option<bool>")]
+        multi_label: bool,
     },
     /// The baseline method encoding texts with the frozen encoder (`done` of `total`).
     Encoding {

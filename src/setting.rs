@@ -101,7 +101,7 @@ impl Setting {
             Setting::MaxGradNorm => ("Max gradient norm", "--max-grad-norm", "Gradients are clipped to this norm."),
             Setting::MaxLength => ("Max length", "--max-length", "Tokens read per ticket; longer texts are cut."),
             Setting::Seed => ("Seed", "--seed", "Seed of the initialisation, data order and dropout: same seed, same data, same result."),
-            Setting::BestMetric => ("Best model by", "--best-metric", "Metric that picks the best epoch: accuracy or macro-f1."),
+            Setting::BestMetric => ("Best model by", "--best-metric", "Metric that picks the best epoch: accuracy, macro-f1 or micro-f1 (for label sets, accuracy is subset accuracy)."),
             Setting::EarlyStoppingPatience => ("Early stopping", "--early-stopping", "Stop after N epochs without improvement; off when not set."),
             Setting::GroupByLength => ("Group by length", "--group-by-length", "Batch rows of similar length together (less padding on GPUs; the CPU's batches have none). Batches then mix classes less, which can cost accuracy."),
             Setting::ClassWeights => ("Class weights", "--class-weights", "For a few big classes and a long tail: none, inverse (each class weighs as much in the loss as an average one) or effective (Cui et al. 2019; milder on large classes)."),

@@ -129,6 +129,13 @@ fn trains_tunes_thresholds_and_predicts_label_sets() {
             _ => None,
         })
         .collect();
+    assert!(matches!(
+        events.first(),
+        Some(TrainEvent::Started {
+            multi_label: true,
+            ..
+        })
+    ));
     assert_eq!(evaluated.len(), 3);
     assert!(evaluated
         .iter()

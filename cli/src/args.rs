@@ -129,7 +129,7 @@ impl LabelArgs {
 }
 
 /// How the data file holds its labels: one per row unless a multi-label form is given.
-#[derive(Args, Default)]
+#[derive(Args)]
 pub struct LabelFormArgs {
     /// Multi-label: the label column holds several labels split by this separator
     /// (';', ',' or '|'), or `auto` to sniff it from the values.

@@ -84,7 +84,10 @@ fn trains_on_label_sets_and_predicts_them() {
         ])
         .assert()
         .success()
-        .stderr(predicate::str::contains("thresholds tuned per label"));
+        .stderr(
+            predicate::str::contains("thresholds tuned per label")
+                .and(predicate::str::contains("val loss  subset acc")),
+        );
     let list: serde_json::Value = serde_json::from_slice(
         &dialect()
             .args(["runs", "--json", "--runs-dir", runs.to_str().unwrap()])
@@ -108,6 +111,30 @@ fn trains_on_label_sets_and_predicts_them() {
                 ))
                 .and(predicate::str::contains("threshold")),
         );
+
+    // The run's review re-reads its validation rows as label sets; the features that
+    // score one class per ticket say so.
+    let runs_dir = ["--runs-dir", runs.to_str().unwrap()];
+    dialect()
+        .args(["runs", "review", &id])
+        .args(runs_dir)
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("validation rows verified")
+                .and(predicate::str::contains("subset accuracy")),
+        );
+    for refused in [
+        vec!["runs", "diff", &id, &id],
+        vec!["runs", "threshold", &id, "0.9"],
+    ] {
+        dialect()
+            .args(&refused)
+            .args(runs_dir)
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains("multi-label"));
+    }
 
     // One ticket: the set and every label's probability with its threshold.
     let assert = dialect()

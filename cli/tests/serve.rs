@@ -45,6 +45,20 @@ fn an_unknown_model_is_a_user_error_saying_where_runs_were_looked_for() {
     );
 }
 
+#[test]
+fn two_models_of_one_name_are_refused_before_either_loads() {
+    let output = dialect()
+        .arg("serve")
+        .arg(common::tiny_model("bert"))
+        .arg(common::tiny_model("distilbert"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("two models are named 'model'"), "{stderr}");
+    assert!(!stderr.contains("classes"), "nothing was loaded: {stderr}");
+}
+
 #[cfg(unix)]
 #[test]
 fn serves_on_loopback_and_stops_on_sigterm() {

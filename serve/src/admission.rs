@@ -1,9 +1,11 @@
-//! Back-pressure: at most `max_concurrent` predictions run, each on a blocking thread,
-//! and at most `max_queue` more requests wait for one; any request past that is
-//! answered 503 with `Retry-After` at once, so neither threads nor memory grow with load.
+//! Back-pressure: at most `max_concurrent` prediction batches run, each on a blocking
+//! thread, and at most `max_concurrent + max_queue` requests are admitted (running or
+//! waiting); any request past that is answered 503 with `Retry-After` at once, so
+//! neither threads nor memory grow with load.
 
 use crate::config::Limits;
 use crate::error::ApiError;
+use serde::Serialize;
 use std::sync::Arc;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -14,6 +16,16 @@ pub struct Admission {
     admitted: Arc<Semaphore>,
     /// Places for predictions running.
     running: Arc<Semaphore>,
+    limits: Limits,
+}
+
+/// How busy the service is, as `GET /healthz` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Load {
+    /// Requests admitted and not yet answered (running or waiting).
+    pub admitted: usize,
+    /// Prediction batches computing.
+    pub running: usize,
 }
 
 /// A request's place in the queue; it holds the place until its work is done.
@@ -28,6 +40,16 @@ impl Admission {
         Self {
             admitted: Arc::new(Semaphore::new(limits.max_concurrent + limits.max_queue)),
             running: Arc::new(Semaphore::new(limits.max_concurrent)),
+            limits: *limits,
+        }
+    }
+
+    /// Requests admitted and batches running now.
+    pub fn load(&self) -> Load {
+        let places = self.limits.max_concurrent + self.limits.max_queue;
+        Load {
+            admitted: places - self.admitted.available_permits(),
+            running: self.limits.max_concurrent - self.running.available_permits(),
         }
     }
 
@@ -46,31 +68,15 @@ impl Admission {
 }
 
 impl Admitted {
-    /// Wait for a prediction slot, then run `work` on a blocking thread. The place and
-    /// the slot are held until `work` returns, even if the client has gone.
-    pub async fn run<T: Send + 'static>(
-        self,
-        work: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, ApiError> {
-        let slot = Arc::clone(&self.running)
-            .acquire_owned()
-            .await
-            .map_err(|_| ApiError::internal("the prediction slots were closed"))?;
-        let place = self.place;
-        tokio::task::spawn_blocking(move || {
-            let result = work();
-            drop((slot, place));
-            result
-        })
-        .await
-        .map_err(|e| ApiError::internal(format!("the prediction failed: {e}")))
+    /// The request's place, and the slots its prediction waits for.
+    pub(crate) fn into_parts(self) -> (OwnedSemaphorePermit, Arc<Semaphore>) {
+        (self.place, self.running)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::mpsc;
 
     fn limits(max_concurrent: usize, max_queue: usize) -> Limits {
         Limits {
@@ -80,41 +86,56 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn past_the_running_and_waiting_places_requests_are_refused_until_one_ends() {
+    #[test]
+    fn past_the_running_and_waiting_places_requests_are_refused_until_one_ends() {
         let gate = Admission::new(&limits(1, 1));
-        let (release, wait) = mpsc::channel::<()>();
-        let (started, on_start) = mpsc::channel::<()>();
         let first = gate.admit().unwrap();
-        let running = tokio::spawn(first.run(move || {
-            started.send(()).unwrap();
-            wait.recv().unwrap();
-            1
-        }));
-        tokio::task::spawn_blocking(move || on_start.recv().unwrap())
-            .await
-            .unwrap();
-        let waiting = gate.admit().expect("one queue place");
+        let second = gate.admit().expect("one queue place");
         let refused = gate.admit().err().expect("no place left");
         assert_eq!(
             refused.status(),
             axum::http::StatusCode::SERVICE_UNAVAILABLE
         );
         assert_eq!(refused.kind(), "overloaded");
-
-        let queued = tokio::spawn(waiting.run(|| 2));
-        release.send(()).unwrap();
-        assert_eq!(running.await.unwrap().unwrap(), 1);
-        assert_eq!(queued.await.unwrap().unwrap(), 2);
-        assert!(gate.admit().is_ok(), "places come back when work ends");
+        assert_eq!(
+            gate.load(),
+            Load {
+                admitted: 2,
+                running: 0
+            }
+        );
+        drop(first);
+        let third = gate.admit().expect("places come back when a request ends");
+        drop((second, third));
+        assert_eq!(
+            gate.load(),
+            Load {
+                admitted: 0,
+                running: 0
+            }
+        );
     }
 
-    #[tokio::test]
-    async fn a_queue_of_zero_refuses_while_every_slot_runs() {
+    #[test]
+    fn a_queue_of_zero_refuses_while_every_slot_is_taken() {
         let gate = Admission::new(&limits(1, 0));
         let held = gate.admit().unwrap();
         assert!(gate.admit().is_err());
         drop(held);
         assert!(gate.admit().is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_running_slot_counts_as_running() {
+        let gate = Admission::new(&limits(2, 1));
+        let (_place, running) = gate.admit().unwrap().into_parts();
+        let _slot = running.acquire_owned().await.unwrap();
+        assert_eq!(
+            gate.load(),
+            Load {
+                admitted: 1,
+                running: 1
+            }
+        );
     }
 }

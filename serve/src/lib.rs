@@ -4,16 +4,19 @@
 //! - `POST /v1/classify` `{ "model"?, "text" | "texts" }` → `{ model, predictions }`,
 //!   each prediction the engine's (label, confidence, per-class probabilities, route).
 //! - `GET /v1/models` → `{ models: [{ name, labels, threshold, precision, default }] }`.
-//! - `GET /healthz` → `{ "status": "ok" }` (no token needed).
+//! - `GET /healthz` → `{ "status": "ok", "admitted", "running" }` (no token needed).
 //!
 //! Errors are `{ "error": { "kind", "message" } }`. Predictions run on blocking
-//! threads behind [`admission`]'s bounded queue; bodies and batches have limits
+//! threads behind [`admission`]'s bounded queue, requests waiting together for one
+//! model in one batch ([`batching`]); bodies and batches have limits
 //! ([`Limits`]); off loopback a bearer token is required ([`auth`]).
 //!
 //! [`Predictor`]: dialect::Predictor
 
 pub mod admission;
 pub mod auth;
+pub mod batching;
+pub mod classifier;
 pub mod config;
 pub mod error;
 pub mod models;
@@ -21,9 +24,10 @@ pub mod routes;
 pub mod shutdown;
 
 pub use auth::{Token, TOKEN_ENV};
+pub use classifier::Classifier;
 pub use config::{Limits, ServeConfig, DEFAULT_BIND};
 pub use error::{ApiError, ServeError};
-pub use models::{locate, Classifier, Models, ServedModel};
+pub use models::{locate, Models, ServedModel};
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -1,50 +1,20 @@
 //! The models a service answers for: each under a name (its run id or folder name),
 //! the first one answering requests that name none.
 
+use crate::batching::Batcher;
+use crate::classifier::Classifier;
 use crate::error::{ApiError, ServeError};
 use dialect::runs::{validate_id, RunStore};
-use dialect::{EngineError, Prediction, Predictor};
+use dialect::EngineError;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// What the service needs of a model: its classes, its routing threshold, and
-/// predictions for a batch of texts (blocking: the service calls it off the async
-/// threads). [`Predictor`] is the one real model.
-pub trait Classifier: Send + Sync + 'static {
-    /// Class names in output order.
-    fn labels(&self) -> &[String];
-    /// The top probability below which a ticket is routed to a person, if any.
-    fn threshold(&self) -> Option<f64>;
-    /// The precision predictions are computed in (`f32`, `int8`).
-    fn precision(&self) -> &'static str;
-    /// A prediction for each text, in order.
-    fn classify(&self, texts: &[String]) -> Result<Vec<Prediction>, EngineError>;
-}
-
-impl Classifier for Predictor {
-    fn labels(&self) -> &[String] {
-        Predictor::labels(self)
-    }
-
-    fn threshold(&self) -> Option<f64> {
-        Predictor::threshold(self)
-    }
-
-    fn precision(&self) -> &'static str {
-        Predictor::precision(self).name()
-    }
-
-    fn classify(&self, texts: &[String]) -> Result<Vec<Prediction>, EngineError> {
-        self.predict(texts)
-    }
-}
-
-/// One model and the name requests call it by.
+/// One model, the name requests call it by, and its waiting requests.
 #[derive(Clone)]
 pub struct ServedModel {
     name: String,
-    classifier: Arc<dyn Classifier>,
+    batcher: Arc<Batcher>,
 }
 
 impl ServedModel {
@@ -52,7 +22,7 @@ impl ServedModel {
     pub fn new(name: impl Into<String>, classifier: impl Classifier) -> Self {
         Self {
             name: name.into(),
-            classifier: Arc::new(classifier),
+            batcher: Arc::new(Batcher::new(Arc::new(classifier))),
         }
     }
 
@@ -61,18 +31,19 @@ impl ServedModel {
         &self.name
     }
 
-    /// The model itself.
-    pub fn classifier(&self) -> Arc<dyn Classifier> {
-        Arc::clone(&self.classifier)
+    /// The model's batcher, which classifies its requests.
+    pub fn batcher(&self) -> &Arc<Batcher> {
+        &self.batcher
     }
 
     /// What `GET /v1/models` says of it.
     fn info(&self, default: bool) -> ModelInfo {
+        let classifier = self.batcher.classifier();
         ModelInfo {
             name: self.name.clone(),
-            labels: self.classifier.labels().to_vec(),
-            threshold: self.classifier.threshold(),
-            precision: self.classifier.precision(),
+            labels: classifier.labels().to_vec(),
+            threshold: classifier.threshold(),
+            precision: classifier.precision(),
             default,
         }
     }
@@ -102,14 +73,7 @@ pub struct Models {
 impl Models {
     /// The models to serve: at least one, each name once.
     pub fn new(models: Vec<ServedModel>) -> Result<Self, ServeError> {
-        if models.is_empty() {
-            return Err(ServeError::NoModels);
-        }
-        for (i, model) in models.iter().enumerate() {
-            if models[..i].iter().any(|m| m.name == model.name) {
-                return Err(ServeError::DuplicateName(model.name.clone()));
-            }
-        }
+        check_names(models.iter().map(|m| m.name.as_str()))?;
         Ok(Self { models })
     }
 
@@ -139,6 +103,20 @@ impl Models {
             .map(|(i, m)| m.info(i == 0))
             .collect()
     }
+}
+
+/// Check there is at least one name and no name twice (before loading the models).
+pub fn check_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<(), ServeError> {
+    let mut seen = std::collections::HashSet::new();
+    for name in names {
+        if !seen.insert(name) {
+            return Err(ServeError::DuplicateName(name.to_string()));
+        }
+    }
+    if seen.is_empty() {
+        return Err(ServeError::NoModels);
+    }
+    Ok(())
 }
 
 /// Where the model `arg` names is and what requests call it: an existing folder by its

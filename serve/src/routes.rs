@@ -1,7 +1,7 @@
 //! The HTTP API: `POST /v1/classify`, `GET /v1/models`, `GET /healthz`, and a JSON
 //! error for anything else.
 
-use crate::admission::Admission;
+use crate::admission::{Admission, Load};
 use crate::auth::require_bearer;
 use crate::config::{Limits, ServeConfig};
 use crate::error::ApiError;
@@ -46,9 +46,12 @@ struct ModelsResponse {
     models: Vec<ModelInfo>,
 }
 
+/// `GET /healthz`: up, and how busy.
 #[derive(Debug, Serialize)]
 struct Health {
     status: &'static str,
+    #[serde(flatten)]
+    load: Load,
 }
 
 /// The service's routes over `models`, bounded and (with a token) authenticated as
@@ -77,8 +80,11 @@ pub fn router(config: &ServeConfig, models: Models) -> Router {
         .with_state(state)
 }
 
-async fn health() -> Json<Health> {
-    Json(Health { status: "ok" })
+async fn health(State(state): State<AppState>) -> Json<Health> {
+    Json(Health {
+        status: "ok",
+        load: state.admission.load(),
+    })
 }
 
 async fn list_models(State(state): State<AppState>) -> Json<ModelsResponse> {
@@ -105,9 +111,11 @@ async fn classify(
         .map_err(|e| ApiError::bad_request(format!("the body is not a classify request: {e}")))?;
     let model = state.models.find(request.model.as_deref())?;
     let texts = request_texts(request.text, request.texts, state.limits.max_batch)?;
-    let classifier = model.classifier();
     let admitted = state.admission.admit()?;
-    let predictions = admitted.run(move || classifier.classify(&texts)).await??;
+    let predictions = model
+        .batcher()
+        .classify(admitted, texts, state.limits.max_batch)
+        .await?;
     Ok(Json(ClassifyResponse {
         model: model.name().to_string(),
         predictions,

@@ -97,7 +97,7 @@ async fn lists_its_models_and_answers_health_checks() {
     let health = get(server.addr, "/healthz").await;
     assert_eq!(
         (health.status, health.json()),
-        (200, json!({ "status": "ok" }))
+        (200, json!({ "status": "ok", "admitted": 0, "running": 0 }))
     );
     server.stop().await;
 }
@@ -311,6 +311,76 @@ async fn when_every_slot_and_queue_place_is_taken_it_answers_503_with_retry_afte
     gate.release.send(()).unwrap();
     let after = classify(addr, &json!({ "text": "third" })).await;
     assert_eq!(after.status, 200, "the slot is free again: {}", after.body);
+    server.stop().await;
+}
+
+/// Poll `/healthz` until `admitted` requests are admitted (at most ~30 s).
+async fn wait_admitted(addr: std::net::SocketAddr, admitted: u64) {
+    for _ in 0..3000 {
+        if get(addr, "/healthz").await.json()["admitted"] == admitted {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("{admitted} requests were never admitted together");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn requests_waiting_together_are_classified_in_one_batch_and_answered_each() {
+    let (model, gate) = GatedModel::new();
+    let one_slot = Limits {
+        max_concurrent: 1,
+        max_queue: 4,
+        max_batch: 3,
+        ..limits()
+    };
+    let server = start(vec![ServedModel::new("gated", model)], one_slot, false).await;
+    let addr = server.addr;
+    let requests: [&[&str]; 4] = [
+        &["sync crashes"],
+        &["please add dark mode"],
+        &["how do i reset my password", "blank screen on open"],
+        &["would like an export option"],
+    ];
+    let mut answers = Vec::new();
+    for (i, texts) in requests.iter().enumerate() {
+        let body = json!({ "texts": texts });
+        answers.push(tokio::spawn(async move { classify(addr, &body).await }));
+        if i == 0 {
+            gate.wait_started().await;
+        }
+        // One at a time, so that they queue in this order.
+        wait_admitted(addr, i as u64 + 1).await;
+    }
+    let busy = get(addr, "/healthz").await.json();
+    assert_eq!(busy["running"], 1, "{busy}");
+
+    for _ in 0..3 {
+        gate.release.send(()).unwrap();
+    }
+    let direct =
+        dialect::Predictor::load(&common::tiny_model_dir(), dialect::DeviceChoice::Cpu).unwrap();
+    for (texts, answer) in requests.iter().zip(answers) {
+        let answer = answer.await.unwrap();
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        let labels: Vec<String> = answer.json()["predictions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["label"].as_str().unwrap().to_string())
+            .collect();
+        let texts: Vec<String> = texts.iter().map(|t| t.to_string()).collect();
+        let expected: Vec<String> = direct
+            .predict(&texts)
+            .unwrap()
+            .into_iter()
+            .map(|p| p.label)
+            .collect();
+        assert_eq!(labels, expected, "each request gets its own predictions");
+    }
+    // The first alone; then the next two requests (3 texts, the batch limit); then the
+    // last, which would have made 4.
+    assert_eq!(*gate.batches.lock().unwrap(), [1, 3, 1]);
     server.stop().await;
 }
 

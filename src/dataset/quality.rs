@@ -208,7 +208,7 @@ pub fn assess(
         // A multi-label split keeps a class's single row in training: no block.
         let multi_label = data.examples.iter().any(|e| e.labels.is_some());
         let mut sizes = class_sizes(classes, validation.is_some() || multi_label);
-        sizes.extend(class_imbalance(classes));
+        sizes.extend(class_imbalance(classes, multi_label));
         sizes
     };
     let mut findings: Vec<Finding> = single_class(classes)
@@ -351,7 +351,8 @@ pub const STRONG_IMBALANCE: f64 = 10.0;
 
 /// `class_imbalance`: the largest class has 3× (info) or [`STRONG_IMBALANCE`]×
 /// (warning, recommending class weights and macro-F1) the rows of the smallest.
-fn class_imbalance(classes: &BTreeMap<&str, ClassRows>) -> Option<Finding> {
+/// Label sets (`multi_label`) are not weighed by class: their advice is macro-F1.
+fn class_imbalance(classes: &BTreeMap<&str, ClassRows>, multi_label: bool) -> Option<Finding> {
     let (big, max) = classes.iter().max_by_key(|(_, c)| c.count)?;
     let (small, min) = classes.iter().min_by_key(|(_, c)| c.count)?;
     let (max, min) = (max.count, min.count);
@@ -362,7 +363,18 @@ fn class_imbalance(classes: &BTreeMap<&str, ClassRows>) -> Option<Finding> {
     if classes.len() < 2 || ratio < 3.0 {
         return None;
     }
-    Some(if ratio >= STRONG_IMBALANCE {
+    Some(if ratio >= STRONG_IMBALANCE && multi_label {
+        finding(
+            "class_imbalance",
+            Severity::Warning,
+            classes.len(),
+            message,
+            vec![],
+            "pick the best epoch by macro-F1 (--best-metric macro-f1) so rare labels count; or \
+             collect more examples of the rare labels",
+        )
+        .about(Setting::BestMetric)
+    } else if ratio >= STRONG_IMBALANCE {
         finding(
             "class_imbalance",
             Severity::Warning,
@@ -659,6 +671,60 @@ mod tests {
 
     fn codes(r: &QualityReport) -> Vec<&str> {
         r.findings.iter().map(|f| f.code.as_str()).collect()
+    }
+
+    #[test]
+    fn label_sets_are_counted_per_label_and_advised_without_class_weights() {
+        // 'billing' on 24 tickets (12 also 'bug'), 'bug' on 12, 'refund' on 1, and one
+        // ticket where no label applies.
+        let mut examples: Vec<Example> = (0..24)
+            .map(|i| {
+                let mut set = vec!["billing".to_string()];
+                if i % 2 == 0 {
+                    set.push("bug".into());
+                }
+                Example::with_labels(format!("ticket number {i} about money"), set, i + 2)
+            })
+            .collect();
+        examples.push(Example::with_labels(
+            "refund me".into(),
+            vec!["refund".into()],
+            30,
+        ));
+        examples.push(Example::with_labels("hello there".into(), vec![], 31));
+        let data = LabeledData {
+            labels: crate::dataset::label_set(&examples),
+            examples,
+            ..Default::default()
+        };
+        let report = assess(&data, None, None);
+        assert_eq!(
+            report.class_counts,
+            vec![
+                ("billing".into(), 24),
+                ("bug".into(), 12),
+                ("refund".into(), 1)
+            ]
+        );
+        // A label on one ticket stays in training: a warning, not a block.
+        assert!(!codes(&report).contains(&"class_too_small_to_split"));
+        let small = report
+            .findings
+            .iter()
+            .find(|f| f.code == "small_class")
+            .unwrap();
+        assert!(small.message.contains("'refund'"), "{}", small.message);
+        let imbalance = report
+            .findings
+            .iter()
+            .find(|f| f.code == "class_imbalance")
+            .unwrap();
+        assert!(
+            !imbalance.fix.contains("class weights"),
+            "{}",
+            imbalance.fix
+        );
+        assert_eq!(imbalance.setting, Some(Setting::BestMetric));
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod modernbert;
 pub mod params;
 pub mod relative_position;
 pub mod resolve;
+pub mod sentencepiece;
 pub mod tokenize;
 
 use crate::atomic::{write_atomic, write_safetensors};

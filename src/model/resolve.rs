@@ -33,7 +33,7 @@ pub struct ModelPreset {
 /// model that setup makes available offline, a distilled RoBERTa, a small multilingual
 /// one, XLM-RoBERTa (about 100 languages), ModernBERT (English, rows up to 8192
 /// tokens) and DeBERTa-v3-small (English; its hub repo ships only a SentencePiece
-/// `spm.model`, see [`resolve_model`]'s error for the one-time conversion).
+/// `spm.model`, which `model::sentencepiece` converts on load).
 pub const PRESETS: [ModelPreset; 8] = [
     ModelPreset {
         id: "distilbert-base-uncased",
@@ -145,22 +145,28 @@ fn local_folder(model: &str) -> Result<Option<PathBuf>> {
 
 const CONFIG: &str = "config.json";
 const WEIGHTS: [&str; 2] = ["model.safetensors", "pytorch_model.bin"];
-const TOKENIZERS: [&str; 2] = ["tokenizer.json", "vocab.txt"];
+/// Tokenizer files in order of preference; `spm.model` (DeBERTa-v2/v3's SentencePiece
+/// model) is converted by `model::sentencepiece`.
+const TOKENIZERS: [&str; 3] = [
+    "tokenizer.json",
+    "vocab.txt",
+    super::sentencepiece::SENTENCEPIECE,
+];
 const OPTIONAL: [&str; 2] = ["tokenizer_config.json", "special_tokens_map.json"];
-/// SentencePiece models that some checkpoints ship instead of tokenizer.json
-/// (DeBERTa-v2/v3: `spm.model`); the tokenizers library cannot read them.
-const SENTENCEPIECE: [&str; 2] = ["spm.model", "sentencepiece.bpe.model"];
+/// SentencePiece models that some checkpoints ship instead of tokenizer.json and that
+/// Dialect does not convert (XLM-R's `sentencepiece.bpe.model`).
+const SENTENCEPIECE: [&str; 1] = ["sentencepiece.bpe.model"];
 
 /// Why `model` (a hub id or folder) has no usable tokenizer; `sentencepiece`: the
 /// SentencePiece file it has instead, if any, with the one-time conversion to
 /// tokenizer.json.
 fn no_tokenizer(model: &str, sentencepiece: Option<&str>) -> String {
     match sentencepiece {
-        None => "no tokenizer.json or vocab.txt".into(),
+        None => "no tokenizer.json, vocab.txt or spm.model".into(),
         Some(file) => format!(
             "no tokenizer.json, only the SentencePiece model {file}, which Dialect cannot \
-             read. Convert it once with transformers (pip install transformers \
-             sentencepiece protobuf): `from transformers import AutoModel, AutoTokenizer; \
+             read (it converts only DeBERTa's spm.model). Convert it once with transformers \
+             (pip install transformers sentencepiece protobuf): `from transformers import AutoModel, AutoTokenizer; \
              AutoTokenizer.from_pretrained(\"{model}\").save_pretrained(\"DIR\"); \
              AutoModel.from_pretrained(\"{model}\").save_pretrained(\"DIR\")`, then use the \
              folder DIR as the model"
@@ -383,24 +389,35 @@ fn download(id: &str, cache: &Cache, on_event: &mut dyn FnMut(DownloadEvent)) ->
 mod tests {
     use super::*;
 
-    /// A DeBERTa-v3 folder as the hub has it (spm.model, no tokenizer.json) is refused
-    /// with the conversion that makes it usable, not a tokenizer crash.
+    /// A DeBERTa-v3 folder as the hub has it (spm.model, no tokenizer.json) resolves
+    /// (its tokenizer is converted on load); another SentencePiece file is refused with
+    /// the conversion that makes it usable, not a tokenizer crash.
     #[test]
-    fn a_sentencepiece_only_folder_names_the_conversion() {
+    fn spm_model_folders_resolve_and_other_sentencepiece_files_name_the_conversion() {
         let dir = tempfile::tempdir().unwrap();
         for file in ["config.json", "pytorch_model.bin", "spm.model"] {
             std::fs::write(dir.path().join(file), b"{}").unwrap();
         }
         let model = dir.path().display().to_string();
+        assert_eq!(resolve_model(&model).unwrap(), dir.path());
+        std::fs::rename(
+            dir.path().join("spm.model"),
+            dir.path().join("sentencepiece.bpe.model"),
+        )
+        .unwrap();
         let err = resolve_model(&model).unwrap_err().to_string();
         assert!(
-            err.contains("has no tokenizer.json, only the SentencePiece model spm.model")
-                && err.contains(&format!("AutoTokenizer.from_pretrained(\"{model}\")")),
+            err.contains(
+                "has no tokenizer.json, only the SentencePiece model sentencepiece.bpe.model"
+            ) && err.contains(&format!("AutoTokenizer.from_pretrained(\"{model}\")")),
             "{err}"
         );
-        std::fs::remove_file(dir.path().join("spm.model")).unwrap();
+        std::fs::remove_file(dir.path().join("sentencepiece.bpe.model")).unwrap();
         let err = resolve_model(&model).unwrap_err().to_string();
-        assert!(err.contains("has no tokenizer.json or vocab.txt"), "{err}");
+        assert!(
+            err.contains("has no tokenizer.json, vocab.txt or spm.model"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! The model's own tokenizer: `tokenizer.json` (BERT's WordPiece, RoBERTa's byte-level
-//! BPE, XLM-R's SentencePiece Unigram: special tokens from its post-processor), or a
-//! BERT WordPiece tokenizer built from `vocab.txt`; truncation at the chosen max length
+//! BPE, XLM-R's SentencePiece Unigram: special tokens from its post-processor), a BERT
+//! WordPiece tokenizer built from `vocab.txt`, or DeBERTa's converted from `spm.model`
+//! (saved as tokenizer.json beside the model); truncation at the chosen max length
 //! (keeping the closing special token); padding per batch with the tokenizer's pad id.
 
+use super::sentencepiece::{deberta_tokenizer, DebertaOptions, SENTENCEPIECE};
 use super::Batch;
 use crate::atomic::write_atomic;
 use crate::error::{EngineError, Result};
@@ -53,16 +55,24 @@ impl TextEncoder {
         }
         let json = dir.join("tokenizer.json");
         let vocab = dir.join("vocab.txt");
+        let spm = dir.join(SENTENCEPIECE);
         let mut tokenizer = if json.is_file() {
             Tokenizer::from_file(&json).map_err(|e| {
                 EngineError::Tokenizer(format!("cannot read {}: {e}", json.display()))
             })?
         } else if vocab.is_file() {
             wordpiece_from_vocab(dir, &vocab)?
+        } else if spm.is_file() {
+            let options = DebertaOptions {
+                do_lower_case: config_flag(dir, "do_lower_case").unwrap_or(false),
+                split_by_punct: config_flag(dir, "split_by_punct").unwrap_or(false),
+                add_prefix_space: config_flag(dir, "add_prefix_space").unwrap_or(true),
+            };
+            deberta_tokenizer(&spm, options)?
         } else {
             return Err(EngineError::model(
                 dir.display().to_string(),
-                "no tokenizer: expected tokenizer.json or vocab.txt in the folder",
+                "no tokenizer: expected tokenizer.json, vocab.txt or spm.model in the folder",
             ));
         };
         tokenizer
@@ -218,12 +228,16 @@ impl TextEncoder {
     }
 }
 
-fn wordpiece_from_vocab(dir: &Path, vocab: &Path) -> Result<Tokenizer> {
-    let lowercase = std::fs::read_to_string(dir.join("tokenizer_config.json"))
+/// The boolean `name` of the folder's tokenizer_config.json, if it has one.
+fn config_flag(dir: &Path, name: &str) -> Option<bool> {
+    std::fs::read_to_string(dir.join("tokenizer_config.json"))
         .ok()
         .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        .and_then(|v| v.get("do_lower_case").and_then(|b| b.as_bool()))
-        .unwrap_or(true);
+        .and_then(|v| v.get(name).and_then(|b| b.as_bool()))
+}
+
+fn wordpiece_from_vocab(dir: &Path, vocab: &Path) -> Result<Tokenizer> {
+    let lowercase = config_flag(dir, "do_lower_case").unwrap_or(true);
     let vocab_str = vocab.display().to_string();
     let model = WordPiece::from_file(&vocab_str)
         .unk_token("[UNK]".into())

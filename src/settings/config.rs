@@ -19,9 +19,13 @@ pub const DEFAULT_LABEL_COLUMN: &str = "label";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub enum BestMetric {
+    /// Accuracy (for label sets: subset accuracy).
     #[default]
     Accuracy,
     MacroF1,
+    /// Micro-F1: counts pooled over labels (for one class per ticket it equals
+    /// accuracy).
+    MicroF1,
 }
 
 impl std::str::FromStr for BestMetric {
@@ -30,8 +34,9 @@ impl std::str::FromStr for BestMetric {
         match s.to_ascii_lowercase().replace(['-', '_'], "").as_str() {
             "accuracy" | "acc" => Ok(Self::Accuracy),
             "macrof1" | "f1" => Ok(Self::MacroF1),
+            "microf1" => Ok(Self::MicroF1),
             other => Err(EngineError::Config(format!(
-                "unknown metric '{other}': use accuracy or macro-f1"
+                "unknown metric '{other}': use accuracy, macro-f1 or micro-f1"
             ))),
         }
     }
@@ -43,6 +48,10 @@ impl BestMetric {
         match self {
             Self::Accuracy => metrics.accuracy,
             Self::MacroF1 => metrics.macro_f1,
+            Self::MicroF1 => metrics
+                .label_sets
+                .as_ref()
+                .map_or(metrics.accuracy, |s| s.micro_f1),
         }
     }
 
@@ -51,6 +60,7 @@ impl BestMetric {
         match self {
             Self::Accuracy => "accuracy",
             Self::MacroF1 => "macro-f1",
+            Self::MicroF1 => "micro-f1",
         }
     }
 
@@ -59,6 +69,7 @@ impl BestMetric {
         match self {
             Self::Accuracy => "accuracy",
             Self::MacroF1 => "macro-F1",
+            Self::MicroF1 => "micro-F1",
         }
     }
 }
@@ -265,6 +276,26 @@ impl TrainConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn micro_f1_is_pooled_over_labels_and_accuracy_for_one_class_per_ticket() {
+        let labels: Vec<String> = ["a", "b"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(
+            "micro-f1".parse::<BestMetric>().unwrap(),
+            BestMetric::MicroF1
+        );
+        let single = crate::metrics::Metrics::compute(&labels, &[0, 1, 1], &[0, 1, 0]);
+        assert_eq!(BestMetric::MicroF1.value(&single), single.accuracy);
+        // tp 2, fp 1, fn 1 → 4/6; neither set is exactly right: subset accuracy 0.
+        let sets = crate::metrics::Metrics::of_label_sets(
+            &labels,
+            &[vec![true, true], vec![false, true]],
+            &[vec![true, false], vec![true, true]],
+            &[0.5, 0.5],
+        );
+        assert!((BestMetric::MicroF1.value(&sets) - 4.0 / 6.0).abs() < 1e-12);
+        assert_eq!(BestMetric::Accuracy.value(&sets), 0.0);
+    }
 
     fn error(config: TrainConfig) -> String {
         config.validate().unwrap_err().to_string()

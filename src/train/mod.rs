@@ -320,6 +320,7 @@ fn open_run(
         truncated_rows: p.truncated_rows,
         newly_initialised,
         precision: precision_name(compute).into(),
+        multi_label: p.label_flags.is_some(),
     });
     Ok((device, Some(p), summary))
 }

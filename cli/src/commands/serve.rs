@@ -23,9 +23,14 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, EngineError> {
     // Settings first: a refused address should not wait for the models to load.
     config.check()?;
     let store = RunStore::resolve(args.runs_dir.clone())?;
-    let mut models = Vec::with_capacity(args.models.len());
-    for arg in &args.models {
-        let (name, dir) = dialect_serve::locate(arg, &store)?;
+    let located = args
+        .models
+        .iter()
+        .map(|arg| dialect_serve::locate(arg, &store))
+        .collect::<Result<Vec<_>, _>>()?;
+    dialect_serve::models::check_names(located.iter().map(|(name, _)| name.as_str()))?;
+    let mut models = Vec::with_capacity(located.len());
+    for (name, dir) in located {
         let predictor = args.precision.load(&dir, &args.device)?;
         eprintln!(
             "model {name}: {} ({} classes, {})",

@@ -29,6 +29,7 @@ impl Progress {
                 truncated_rows,
                 newly_initialised,
                 precision,
+                multi_label,
                 ..
             } => {
                 eprintln!(
@@ -46,9 +47,11 @@ impl Progress {
                         newly_initialised.join(", ")
                     );
                 }
+                // Label sets: the whole set right, at 0.5 per label during training.
+                let accuracy = if *multi_label { "subset acc" } else { "accuracy" };
                 eprintln!(
                     "{:>5}  {:>10}  {:>9}  {:>9}  {:>8}  {:>9}",
-                    "epoch", "train loss", "val loss", "accuracy", "macro-F1", "samples/s"
+                    "epoch", "train loss", "val loss", accuracy, "macro-F1", "samples/s"
                 );
                 self.epochs = *epochs;
                 let bar = ProgressBar::new(*total_steps as u64);

@@ -6,7 +6,7 @@ use dialect::{EngineError, Prediction};
 use dialect_serve::{Classifier, Limits, Models, ServeConfig, ServedModel, Server, Token};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{mpsc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
@@ -166,13 +166,15 @@ pub struct GatedModel {
     model: dialect::Predictor,
     started: Mutex<mpsc::Sender<()>>,
     release: Mutex<mpsc::Receiver<()>>,
+    batches: Arc<Mutex<Vec<usize>>>,
 }
 
 /// The test's ends of a [`GatedModel`]: one message on `started` per batch begun;
-/// one send on `release` lets one batch finish.
+/// one send on `release` lets one batch finish; `batches` has each batch's size.
 pub struct Gate {
     pub started: mpsc::Receiver<()>,
     pub release: mpsc::Sender<()>,
+    pub batches: Arc<Mutex<Vec<usize>>>,
 }
 
 impl Gate {
@@ -191,14 +193,17 @@ impl GatedModel {
     pub fn new() -> (Self, Gate) {
         let (started_tx, started_rx) = mpsc::channel();
         let (release_tx, release_rx) = mpsc::channel();
+        let batches = Arc::new(Mutex::new(Vec::new()));
         let model = Self {
             model: dialect::Predictor::load(&tiny_model_dir(), dialect::DeviceChoice::Cpu).unwrap(),
             started: Mutex::new(started_tx),
             release: Mutex::new(release_rx),
+            batches: Arc::clone(&batches),
         };
         let gate = Gate {
             started: started_rx,
             release: release_tx,
+            batches,
         };
         (model, gate)
     }
@@ -218,6 +223,7 @@ impl Classifier for GatedModel {
     }
 
     fn classify(&self, texts: &[String]) -> Result<Vec<Prediction>, EngineError> {
+        self.batches.lock().unwrap().push(texts.len());
         self.started.lock().unwrap().send(()).unwrap();
         self.release
             .lock()

@@ -43,7 +43,7 @@ export type Attached = { runId: string, running: boolean, events: Array<TrainEve
 /**
  * Which validation metric picks the best checkpoint.
  */
-export type BestMetric = "accuracy" | "macroF1";
+export type BestMetric = "accuracy" | "macroF1" | "microF1";
 
 /**
  * The range a numeric setting may take (both ends included).
@@ -1398,7 +1398,12 @@ truncatedRows: number, newlyInitialised: Array<string>,
 /**
  * The compute precision: "f32" or "bf16" (mixed, f32 master weights).
  */
-precision: string, } | { "type": "encoding", done: number, total: number, } | { "type": "step", epoch: number, step: number, totalSteps: number, loss: number, learningRate: number, gradNorm: number, samplesPerSecond: number, } | { "type": "evaluated", epoch: number, step: number, trainLoss: number, evalLoss: number, samplesPerSecond: number, 
+precision: string, 
+/**
+ * Whether the run trains on label sets (multi-label): then each evaluation's
+ * `accuracy` is the subset accuracy.
+ */
+multiLabel?: boolean, } | { "type": "encoding", done: number, total: number, } | { "type": "step", epoch: number, step: number, totalSteps: number, loss: number, learningRate: number, gradNorm: number, samplesPerSecond: number, } | { "type": "evaluated", epoch: number, step: number, trainLoss: number, evalLoss: number, samplesPerSecond: number, 
 /**
  * For a multi-label run: sets drawn at 0.5, `accuracy` the subset accuracy,
  * `eval_loss` the binary cross-entropy.
