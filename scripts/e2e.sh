@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # End-to-end test of the real app window: builds the UI and the app (UI embedded),
-# starts Xvfb (when there is no display) and tauri-driver, and runs e2e/flow.mjs with
+# starts Xvfb (when there is no display) and tauri-driver, and runs the flows with
 # WebdriverIO, which drives the window through WebKitWebDriver and saves a screenshot
-# of every screen to docs/screenshots/. Needs scripts/setup.sh to have run.
+# of every screen to docs/screenshots/: e2e/flow.mjs (the analyst's whole loop) and
+# e2e/multi_label.mjs (label sets), each on a fresh app and run store.
+# DIALECT_E2E_FLOWS="multi_label" runs only the named ones. Needs scripts/setup.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -32,12 +34,7 @@ fi
 
 # What the app sees: an empty run store, no network, and the answers the native
 # dialogs would give (the dialogs themselves cannot be driven; e2e-dialogs build).
-export DIALECT_HOME="$work/home"
 export HF_HUB_OFFLINE=1
-export DIALECT_OPEN_FILE="${DIALECT_E2E_TICKETS:-$PWD/../shared/data/tickettagger_issues_train.csv}"
-export DIALECT_SAVE_FILE="$work/predictions.csv"
-export DIALECT_SAVE_DIR="$work/export"
-mkdir -p "$DIALECT_SAVE_DIR"
 
 tauri-driver --port 4444 >"$work/tauri-driver.log" 2>&1 &
 pids+=($!)
@@ -48,7 +45,27 @@ done
 curl -sf http://127.0.0.1:4444/status >/dev/null || {
   echo "e2e: tauri-driver did not start"; cat "$work/tauri-driver.log"; exit 1; }
 
-if ! node e2e/flow.mjs; then
-  echo "e2e: failed; tauri-driver log:"; tail -50 "$work/tauri-driver.log"
-  exit 1
-fi
+# Run one flow on a fresh run store; its file pickers answer with $1.
+run_flow() {
+  local flow=$1 open_file=$2
+  export DIALECT_HOME="$work/$flow/home"
+  export DIALECT_OPEN_FILE="$open_file"
+  export DIALECT_SAVE_FILE="$work/$flow/predictions.csv"
+  export DIALECT_SAVE_DIR="$work/$flow/export"
+  mkdir -p "$DIALECT_SAVE_DIR"
+  if ! node "e2e/$flow.mjs"; then
+    echo "e2e: $flow failed; tauri-driver log:"; tail -50 "$work/tauri-driver.log"
+    exit 1
+  fi
+}
+
+for flow in ${DIALECT_E2E_FLOWS:-flow}; do
+  case $flow in
+    flow) run_flow flow "${DIALECT_E2E_TICKETS:-$PWD/../shared/data/tickettagger_issues_train.csv}" ;;
+    multi_label)
+      mkdir -p "$work/multi_label"
+      python3 e2e/make_multi_label.py ../shared/data/banking77_train.csv "$work/multi_label/tags.csv"
+      run_flow multi_label "$work/multi_label/tags.csv" ;;
+    *) echo "e2e: no flow named $flow (flow, multi_label)"; exit 2 ;;
+  esac
+done
