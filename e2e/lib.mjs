@@ -38,14 +38,20 @@ export async function click(browser, id, timeout = 20_000) {
   return el;
 }
 
-/** Wait until the element's text satisfies `test`; returns the text. */
+/** Wait until the element's text satisfies `test`; returns the text. The element is
+ * looked up on every poll (a screen may render it anew, e.g. once a run has started). */
 export async function waitText(browser, id, test, timeout = 20_000) {
-  const el = await byTestId(browser, id, timeout);
+  await byTestId(browser, id, timeout);
   let last = '';
-  await browser.waitUntil(async () => {
-    last = await el.getText();
-    return test(last);
-  }, { timeout, interval: 250, timeoutMsg: `[data-testid="${id}"] text stayed "${last}"` });
+  try {
+    await browser.waitUntil(async () => {
+      const el = await browser.$(`[data-testid="${id}"]`);
+      last = (await el.isExisting()) ? await el.getText() : '';
+      return test(last);
+    }, { timeout, interval: 250 });
+  } catch {
+    throw new Error(`[data-testid="${id}"] text stayed "${last}" for ${timeout} ms`);
+  }
   return last;
 }
 

@@ -36,16 +36,8 @@ fi
 # dialogs would give (the dialogs themselves cannot be driven; e2e-dialogs build).
 export HF_HUB_OFFLINE=1
 
-tauri-driver --port 4444 >"$work/tauri-driver.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 100); do
-  curl -sf http://127.0.0.1:4444/status >/dev/null 2>&1 && break
-  sleep 0.2
-done
-curl -sf http://127.0.0.1:4444/status >/dev/null || {
-  echo "e2e: tauri-driver did not start"; cat "$work/tauri-driver.log"; exit 1; }
-
-# Run one flow on a fresh run store; its file pickers answer with $1.
+# Run one flow on a fresh run store; its file pickers answer with $2. The app inherits
+# its environment from tauri-driver, so each flow starts a driver of its own.
 run_flow() {
   local flow=$1 open_file=$2
   export DIALECT_HOME="$work/$flow/home"
@@ -53,15 +45,29 @@ run_flow() {
   export DIALECT_SAVE_FILE="$work/$flow/predictions.csv"
   export DIALECT_SAVE_DIR="$work/$flow/export"
   mkdir -p "$DIALECT_SAVE_DIR"
+  tauri-driver --port 4444 >"$work/$flow/tauri-driver.log" 2>&1 &
+  local driver=$!
+  pids+=($driver)
+  for _ in $(seq 1 100); do
+    curl -sf http://127.0.0.1:4444/status >/dev/null 2>&1 && break
+    sleep 0.2
+  done
+  curl -sf http://127.0.0.1:4444/status >/dev/null || {
+    echo "e2e: tauri-driver did not start"; cat "$work/$flow/tauri-driver.log"; exit 1; }
   if ! node "e2e/$flow.mjs"; then
-    echo "e2e: $flow failed; tauri-driver log:"; tail -50 "$work/tauri-driver.log"
+    echo "e2e: $flow failed; tauri-driver log:"; tail -50 "$work/$flow/tauri-driver.log"
     exit 1
   fi
+  pkill -P "$driver" 2>/dev/null || true  # its WebKitWebDriver
+  kill "$driver" 2>/dev/null || true
+  wait "$driver" 2>/dev/null || true
 }
 
 for flow in ${DIALECT_E2E_FLOWS:-flow}; do
   case $flow in
-    flow) run_flow flow "${DIALECT_E2E_TICKETS:-$PWD/../shared/data/tickettagger_issues_train.csv}" ;;
+    flow)
+      mkdir -p "$work/flow"
+      run_flow flow "${DIALECT_E2E_TICKETS:-$PWD/../shared/data/tickettagger_issues_train.csv}" ;;
     multi_label)
       mkdir -p "$work/multi_label"
       python3 e2e/make_multi_label.py ../shared/data/banking77_train.csv "$work/multi_label/tags.csv"

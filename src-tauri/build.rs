@@ -17,6 +17,7 @@ const AREAS: &[&str] = &[
     "train",
     "predict",
     "runs",
+    "serve",
     "validation",
 ];
 const CAPABILITY: &str = "capabilities/main.json";

@@ -17,6 +17,7 @@ pub mod device_check;
 pub mod error;
 pub mod events;
 pub mod explain;
+pub mod export;
 pub mod fingerprint;
 pub mod inference;
 pub(crate) mod kernels;

@@ -34,6 +34,45 @@ pub struct Metrics {
     pub label_sets: Option<LabelSetScores>,
 }
 
+impl ClassMetrics {
+    /// `label`'s scores from its counts: `true_positives`, the rows `predicted` as it
+    /// and the rows truly of it (`support`); a score with nothing to count is 0.
+    fn from_counts(label: &str, true_positives: usize, predicted: usize, support: usize) -> Self {
+        let precision = ratio(true_positives, predicted);
+        let recall = ratio(true_positives, support);
+        let f1 = if precision + recall == 0.0 {
+            0.0
+        } else {
+            2.0 * precision * recall / (precision + recall)
+        };
+        Self {
+            label: label.to_string(),
+            precision,
+            recall,
+            f1,
+            support,
+        }
+    }
+}
+
+/// `a / b`, or 0 when `b` is 0.
+fn ratio(a: usize, b: usize) -> f64 {
+    if b == 0 {
+        0.0
+    } else {
+        a as f64 / b as f64
+    }
+}
+
+/// The mean of the classes' F1 (macro-F1), 0 when there are none.
+fn mean_f1(per_class: &[ClassMetrics]) -> f64 {
+    if per_class.is_empty() {
+        0.0
+    } else {
+        per_class.iter().map(|c| c.f1).sum::<f64>() / per_class.len() as f64
+    }
+}
+
 impl Metrics {
     /// Compute from true and predicted class indices (same length) over `labels`.
     pub fn compute(labels: &[String], truth: &[usize], predicted: &[usize]) -> Self {
@@ -46,36 +85,16 @@ impl Metrics {
         }
         let count = truth.len().min(predicted.len());
         let correct: usize = (0..k).map(|i| confusion[i][i]).sum();
-        let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
         let per_class: Vec<ClassMetrics> = (0..k)
             .map(|i| {
-                let tp = confusion[i][i];
-                let support: usize = confusion[i].iter().sum();
                 let predicted_i: usize = confusion.iter().map(|row| row[i]).sum();
-                let precision = ratio(tp, predicted_i);
-                let recall = ratio(tp, support);
-                let f1 = if precision + recall == 0.0 {
-                    0.0
-                } else {
-                    2.0 * precision * recall / (precision + recall)
-                };
-                ClassMetrics {
-                    label: labels[i].clone(),
-                    precision,
-                    recall,
-                    f1,
-                    support,
-                }
+                let support: usize = confusion[i].iter().sum();
+                ClassMetrics::from_counts(&labels[i], confusion[i][i], predicted_i, support)
             })
             .collect();
-        let macro_f1 = if k == 0 {
-            0.0
-        } else {
-            per_class.iter().map(|c| c.f1).sum::<f64>() / k as f64
-        };
         Self {
             accuracy: ratio(correct, count),
-            macro_f1,
+            macro_f1: mean_f1(&per_class),
             per_class,
             confusion,
             count,
@@ -96,24 +115,13 @@ impl Metrics {
             .per_label
             .iter()
             .map(|c| {
-                let (precision, recall, f1) = c.scores();
-                ClassMetrics {
-                    label: c.label.clone(),
-                    precision,
-                    recall,
-                    f1,
-                    support: c.support(),
-                }
+                let predicted = c.true_positives + c.false_positives;
+                ClassMetrics::from_counts(&c.label, c.true_positives, predicted, c.support())
             })
             .collect();
-        let macro_f1 = if per_class.is_empty() {
-            0.0
-        } else {
-            per_class.iter().map(|c| c.f1).sum::<f64>() / per_class.len() as f64
-        };
         Self {
             accuracy: scores.subset_accuracy,
-            macro_f1,
+            macro_f1: mean_f1(&per_class),
             per_class,
             confusion: Vec::new(),
             count: truth.len().min(predicted.len()),
@@ -151,25 +159,17 @@ mod tests {
 
     #[test]
     fn label_sets_score_subset_accuracy_and_the_mean_of_label_f1() {
-        let labels: Vec<String> = ["billing", "bug"].iter().map(|s| s.to_string()).collect();
-        // billing: tp 2, fp 1 → F1 0.8; bug: tp 1, fn 1 → F1 2/3 (see multi_label).
-        let truth = vec![
-            vec![true, false],
-            vec![true, true],
-            vec![false, true],
-            vec![false, false],
-        ];
-        let predicted = vec![
-            vec![true, false],
-            vec![true, false],
-            vec![true, true],
-            vec![false, false],
-        ];
+        // billing: tp 2, fp 1, fn 0 → F1 0.8; bug: tp 1, fp 0, fn 1 → F1 2/3.
+        let (labels, truth, predicted) = crate::multi_label::hand_worked_sets();
         let m = Metrics::of_label_sets(&labels, &truth, &predicted, &[0.5, 0.5]);
         assert!((m.accuracy - 0.5).abs() < 1e-12);
         assert!((m.macro_f1 - (0.8 + 2.0 / 3.0) / 2.0).abs() < 1e-12);
         assert_eq!((m.per_class[0].support, m.per_class[1].support), (2, 2));
-        assert!((m.per_class[0].precision - 2.0 / 3.0).abs() < 1e-12);
+        let (billing, bug) = (&m.per_class[0], &m.per_class[1]);
+        assert!((billing.precision - 2.0 / 3.0).abs() < 1e-12);
+        assert!((billing.recall - 1.0).abs() < 1e-12 && (billing.f1 - 0.8).abs() < 1e-12);
+        assert!((bug.precision - 1.0).abs() < 1e-12 && (bug.recall - 0.5).abs() < 1e-12);
+        assert!((bug.f1 - 2.0 / 3.0).abs() < 1e-12);
         assert_eq!(m.count, 4);
         assert!(m.confusion.is_empty());
         assert!((m.label_sets.unwrap().micro_f1 - 0.75).abs() < 1e-12);

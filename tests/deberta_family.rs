@@ -7,64 +7,13 @@
 mod common;
 
 use candle_core::{DType, Device, Tensor};
+use common::family::{config, copy_with_config, logits, max_difference, padded, texts};
 use dialect::model::layers::Mode;
 use dialect::model::tokenize::TextEncoder;
-use dialect::model::{Arch, Batch, SequenceClassifier};
+use dialect::model::{Arch, SequenceClassifier};
 use serde_json::Value;
-use std::path::Path;
 
 const ARCH: &str = "deberta_v2";
-
-fn texts() -> Vec<String> {
-    [
-        "the app crashes when i click login and the page is blank again",
-        "hi",
-        "how do i reset my password",
-    ]
-    .iter()
-    .map(|t| t.to_string())
-    .collect()
-}
-
-fn padded(encoder: &TextEncoder, texts: &[String]) -> Batch {
-    let encoded = encoder.encode(texts).unwrap();
-    encoder
-        .collate(&encoded.iter().collect::<Vec<_>>(), &Device::Cpu)
-        .unwrap()
-}
-
-fn logits(model: &SequenceClassifier, batch: &Batch) -> Vec<Vec<f32>> {
-    model
-        .forward(batch, &Mode::Eval)
-        .unwrap()
-        .to_vec2()
-        .unwrap()
-}
-
-fn max_difference(a: &[Vec<f32>], b: &[Vec<f32>]) -> f32 {
-    a.iter()
-        .flatten()
-        .zip(b.iter().flatten())
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
-}
-
-fn config(dir: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap()
-}
-
-/// A copy of the fixture folder with `edit` applied to its config.json.
-fn with_config(edit: impl FnOnce(&mut Value)) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(common::tiny_model(ARCH)).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
-    }
-    let mut cfg = config(dir.path());
-    edit(&mut cfg);
-    std::fs::write(dir.path().join("config.json"), cfg.to_string()).unwrap();
-    dir
-}
 
 /// DeBERTa-v3's ids: [CLS] (1) opens every row and [SEP] (2) closes it, also when
 /// truncation cuts the text; rows are padded with [PAD] (0).
@@ -188,7 +137,7 @@ fn saved_models_name_their_transformers_classes_and_reload_identically() {
 /// classifier, initialised and named as new.
 #[test]
 fn a_base_checkpoint_gets_a_new_pooler_and_classifier() {
-    let dir = with_config(|_| {});
+    let dir = copy_with_config(&common::tiny_model(ARCH), |_| {});
     let weights = dir.path().join("model.safetensors");
     let tensors = candle_core::safetensors::load(&weights, &Device::Cpu).unwrap();
     let encoder_only: Vec<(String, Tensor)> = tensors
@@ -244,7 +193,7 @@ fn unsupported_configurations_are_clear_errors() {
         ("embedding_size", 16.into(), "embedding_size 16"),
     ];
     for (field, value, message) in cases {
-        let dir = with_config(|cfg| cfg[field] = value);
+        let dir = copy_with_config(&common::tiny_model(ARCH), |cfg| cfg[field] = value);
         let err = SequenceClassifier::load(dir.path(), None, &Device::Cpu, 0)
             .err()
             .unwrap()

@@ -7,6 +7,7 @@
 mod common;
 
 use candle_core::{DType, Device, Tensor};
+use common::family::{config, copy_with_config, logits, max_difference, padded, read_json};
 use dialect::model::layers::{DropoutRng, Mode};
 use dialect::model::params::read_checkpoint;
 use dialect::model::tokenize::TextEncoder;
@@ -23,10 +24,6 @@ fn fixture() -> std::path::PathBuf {
     common::tiny_model("modernbert")
 }
 
-fn read_json(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
 fn golden() -> Value {
     read_json(&fixture().parent().unwrap().join("golden.json"))
 }
@@ -34,40 +31,7 @@ fn golden() -> Value {
 /// The fixture's evaluation texts, padded as transformers padded them.
 fn golden_batch(encoder: &TextEncoder) -> Batch {
     let texts: Vec<String> = serde_json::from_value(golden()["texts"].clone()).unwrap();
-    let encoded = encoder.encode(&texts).unwrap();
-    encoder
-        .collate(&encoded.iter().collect::<Vec<_>>(), &Device::Cpu)
-        .unwrap()
-}
-
-fn logits(model: &SequenceClassifier, batch: &Batch) -> Vec<Vec<f32>> {
-    model
-        .forward(batch, &Mode::Eval)
-        .unwrap()
-        .to_vec2()
-        .unwrap()
-}
-
-fn max_difference(a: &[Vec<f32>], b: &[Vec<f32>]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .flatten()
-        .zip(b.iter().flatten())
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
-}
-
-/// A copy of the fixture folder with `edit` applied to its config.json.
-fn copy_with_config(edit: impl FnOnce(&mut Value)) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(fixture()).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
-    }
-    let mut cfg = read_json(&dir.path().join("config.json"));
-    edit(&mut cfg);
-    std::fs::write(dir.path().join("config.json"), cfg.to_string()).unwrap();
-    dir
+    padded(encoder, &texts)
 }
 
 /// `[CLS]` opens every row and `[SEP]` closes it, also when truncation cuts the text;
@@ -104,7 +68,7 @@ fn the_tokenizer_keeps_its_special_tokens_and_pads_with_its_pad_id() {
 /// the same weights pool the first token's, and match transformers' logits for that.
 #[test]
 fn first_token_pooling_matches_transformers() {
-    let dir = copy_with_config(|c| c["classifier_pooling"] = json!("cls"));
+    let dir = copy_with_config(&fixture(), |c| c["classifier_pooling"] = json!("cls"));
     let model = SequenceClassifier::load(dir.path(), None, &Device::Cpu, 0).unwrap();
     let batch = golden_batch(&TextEncoder::load(dir.path(), 64).unwrap());
     let want: Vec<Vec<f32>> =
@@ -122,7 +86,7 @@ fn first_token_pooling_matches_transformers() {
 /// with the older keys: the same network, the same logits.
 #[test]
 fn the_hubs_older_config_keys_give_the_same_network() {
-    let dir = copy_with_config(|c| {
+    let dir = copy_with_config(&fixture(), |c| {
         let map = c.as_object_mut().unwrap();
         map.remove("layer_types");
         map.remove("rope_parameters");
@@ -136,7 +100,7 @@ fn the_hubs_older_config_keys_give_the_same_network() {
     assert_eq!(logits(&older, &batch), logits(&newer, &batch));
 
     // A different local base is a different network (the keys are read, not ignored).
-    let other = copy_with_config(|c| {
+    let other = copy_with_config(&fixture(), |c| {
         c["rope_parameters"]["sliding_attention"]["rope_theta"] = json!(160000.0)
     });
     let other = SequenceClassifier::load(other.path(), None, &Device::Cpu, 0).unwrap();
@@ -158,15 +122,16 @@ fn unsupported_config_values_are_named() {
             "1 layer_types for 3 layers",
         ),
     ] {
-        let dir = copy_with_config(|c| c[key] = value);
+        let dir = copy_with_config(&fixture(), |c| c[key] = value);
         let err = SequenceClassifier::load(dir.path(), None, &Device::Cpu, 0)
             .err()
             .unwrap()
             .to_string();
         assert!(err.contains(named), "{key}: {err}");
     }
-    let dir =
-        copy_with_config(|c| c["rope_parameters"]["full_attention"]["rope_type"] = json!("yarn"));
+    let dir = copy_with_config(&fixture(), |c| {
+        c["rope_parameters"]["full_attention"]["rope_type"] = json!("yarn")
+    });
     let err = SequenceClassifier::load(dir.path(), None, &Device::Cpu, 0)
         .err()
         .unwrap()
@@ -202,20 +167,18 @@ fn only_padded_batches_are_taken() {
 fn a_base_checkpoint_keeps_its_prediction_head() {
     let mut tensors = read_checkpoint(&fixture()).unwrap();
     tensors.retain(|name, _| !name.starts_with("classifier."));
-    let vocab = read_json(&fixture().join("config.json"))["vocab_size"]
-        .as_u64()
-        .unwrap() as usize;
+    let vocab = config(&fixture())["vocab_size"].as_u64().unwrap() as usize;
     tensors.insert(
         "decoder.bias".into(),
         Tensor::zeros(vocab, DType::F32, &Device::Cpu).unwrap(),
     );
-    let mut config = read_json(&fixture().join("config.json"));
-    config["architectures"] = json!(["ModernBertForMaskedLM"]);
+    let mut cfg = config(&fixture());
+    cfg["architectures"] = json!(["ModernBertForMaskedLM"]);
     let labels: Vec<String> = ["a", "b"].iter().map(|s| s.to_string()).collect();
     let load = |tensors: std::collections::HashMap<String, Tensor>| {
         SequenceClassifier::from_parts(
             "base",
-            config.clone(),
+            cfg.clone(),
             || Ok(tensors),
             Some(labels.clone()),
             &Device::Cpu,
@@ -267,7 +230,7 @@ fn saved_models_name_their_transformers_classes_and_reload_identically() {
     let out = tempfile::tempdir().unwrap();
     model.save(out.path()).unwrap();
     encoder.save(out.path()).unwrap();
-    let saved = read_json(&out.path().join("config.json"));
+    let saved = config(out.path());
     assert_eq!(
         saved["architectures"][0],
         "ModernBertForSequenceClassification"
@@ -287,7 +250,7 @@ fn saved_models_name_their_transformers_classes_and_reload_identically() {
     let pooled_dir = tempfile::tempdir().unwrap();
     pooled.save(pooled_dir.path()).unwrap();
     assert_eq!(
-        read_json(&pooled_dir.path().join("config.json"))["architectures"][0],
+        config(pooled_dir.path())["architectures"][0],
         "ModernBertModel"
     );
     let reloaded = SequenceClassifier::load(pooled_dir.path(), None, &Device::Cpu, 9).unwrap();
@@ -334,7 +297,7 @@ fn dropout_applies_in_training_only() {
         "mlp_dropout",
         "classifier_dropout",
     ] {
-        let dir = copy_with_config(|c| c[key] = json!(0.3));
+        let dir = copy_with_config(&fixture(), |c| c[key] = json!(0.3));
         let dropped = train(dir.path());
         assert!(max_difference(&dropped, &eval) > 1e-3, "{key}");
         let model = SequenceClassifier::load(dir.path(), None, &Device::Cpu, 0).unwrap();

@@ -6,50 +6,11 @@
 mod common;
 
 use candle_core::{Device, Tensor};
-use dialect::model::layers::Mode;
+use common::family::{config, logits, max_difference, padded, texts};
 use dialect::model::tokenize::TextEncoder;
-use dialect::model::{Batch, SequenceClassifier};
-use serde_json::Value;
+use dialect::model::SequenceClassifier;
 
 const FAMILY: [(&str, &str); 2] = [("roberta", "Roberta"), ("xlm_roberta", "XLMRoberta")];
-
-fn texts() -> Vec<String> {
-    [
-        "the app crashes when i click login and the page is blank again",
-        "hi",
-        "how do i reset my password",
-    ]
-    .iter()
-    .map(|t| t.to_string())
-    .collect()
-}
-
-fn padded(encoder: &TextEncoder) -> Batch {
-    let encoded = encoder.encode(&texts()).unwrap();
-    encoder
-        .collate(&encoded.iter().collect::<Vec<_>>(), &Device::Cpu)
-        .unwrap()
-}
-
-fn logits(model: &SequenceClassifier, batch: &Batch) -> Vec<Vec<f32>> {
-    model
-        .forward(batch, &Mode::Eval)
-        .unwrap()
-        .to_vec2()
-        .unwrap()
-}
-
-fn max_difference(a: &[Vec<f32>], b: &[Vec<f32>]) -> f32 {
-    a.iter()
-        .flatten()
-        .zip(b.iter().flatten())
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
-}
-
-fn config(dir: &std::path::Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap()
-}
 
 /// `<s>` (0) opens every row and `</s>` (2) closes it, also when truncation cuts the
 /// text; rows are padded with `<pad>` (1), not 0.
@@ -97,7 +58,7 @@ fn saved_models_name_their_transformers_classes_and_reload_identically() {
         let model = SequenceClassifier::load(&dir, None, &Device::Cpu, 0).unwrap();
         let model_type = config(&dir)["model_type"].clone();
         let encoder = TextEncoder::load(&dir, 32).unwrap();
-        let batch = padded(&encoder);
+        let batch = padded(&encoder, &texts());
         let before = logits(&model, &batch);
         let out = tempfile::tempdir().unwrap();
         model.save(out.path()).unwrap();
@@ -136,7 +97,7 @@ fn saved_models_name_their_transformers_classes_and_reload_identically() {
 fn int8_prediction_stays_close_to_f32() {
     for (arch, _) in FAMILY {
         let dir = common::tiny_model(arch);
-        let batch = padded(&TextEncoder::load(&dir, 32).unwrap());
+        let batch = padded(&TextEncoder::load(&dir, 32).unwrap(), &texts());
         let f32s = logits(
             &SequenceClassifier::load_frozen(&dir, &Device::Cpu).unwrap(),
             &batch,

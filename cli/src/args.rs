@@ -411,8 +411,20 @@ pub enum RunsAction {
     Show { id: String },
     /// Delete a run and its model (refused while a process trains it).
     Delete { id: String },
-    /// Copy a run's model folder (Hugging Face layout) into `<folder>/dialect-<id>`.
-    Export { id: String, folder: PathBuf },
+    /// Copy a run's model folder (Hugging Face layout) into `<folder>/dialect-<id>`;
+    /// with --onnx, write it as ONNX into `<folder>/dialect-<id>-onnx` instead.
+    Export {
+        id: String,
+        folder: PathBuf,
+        /// Write `model.onnx` (dynamic batch and sequence axes, outputs `logits` and
+        /// `probabilities`) with the tokenizer and config beside it.
+        #[arg(long)]
+        onnx: bool,
+        /// With --onnx, also write `model.int8.onnx` (int8 weights, activations
+        /// quantized at run time).
+        #[arg(long, requires = "onnx")]
+        int8: bool,
+    },
     /// The best model's prediction for every validation row, with the metrics; lists
     /// the misclassified rows (all rows with --json). Refused when the data file no
     /// longer holds the run's validation rows.
@@ -645,6 +657,14 @@ pub struct ServeArgs {
     /// Requests waiting for a prediction; past them, 503 with Retry-After.
     #[arg(long, value_name = "N", default_value_t = dialect_serve::Limits::default().max_queue)]
     pub max_queue: usize,
+    /// Connections open at once; past it, new ones wait in the kernel's backlog until
+    /// one closes.
+    #[arg(long, value_name = "N", default_value_t = dialect_serve::Limits::default().max_connections)]
+    pub max_connections: usize,
+    /// Seconds a client has to send a request's headers, then its body; slower (or
+    /// idle) connections are closed.
+    #[arg(long, value_name = "SECS", default_value_t = dialect_serve::Limits::default().read_timeout.as_secs_f64())]
+    pub read_timeout: f64,
     /// Run store folder (default: the store the app uses too, $DIALECT_HOME/runs or
     /// the user data folder).
     #[arg(long)]

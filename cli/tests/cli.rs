@@ -1,21 +1,9 @@
 //! The `dialect` command line on real files: train, evaluate, predict, and its errors.
 
-#[path = "../../tests/common/mod.rs"]
 mod common;
 
-use assert_cmd::Command;
+use common::{dialect, listed_runs, stdout_json};
 use predicates::prelude::*;
-
-/// The CLI with no hub, and its default run store in a folder of this test process
-/// (never the user's).
-fn dialect() -> Command {
-    static HOME: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
-    let home = HOME.get_or_init(|| tempfile::tempdir().unwrap());
-    let mut cmd = Command::cargo_bin("dialect").unwrap();
-    cmd.env("HF_HUB_OFFLINE", "1")
-        .env("DIALECT_HOME", home.path());
-    cmd
-}
 
 /// The class probabilities `dialect predict --json --device cpu` gives the model in
 /// `model` for one ticket, with `extra` arguments.
@@ -26,7 +14,7 @@ fn predicted_probabilities(model: &std::path::Path, extra: &[&str]) -> Vec<f64> 
         .args(extra)
         .assert()
         .success();
-    let preds: serde_json::Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
+    let preds = stdout_json(&assert);
     preds[0]["scores"]
         .as_array()
         .unwrap()
@@ -128,7 +116,7 @@ fn train_eval_predict_on_real_files() {
         ])
         .assert()
         .success();
-    let check: serde_json::Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
+    let check = stdout_json(&assert);
     assert_eq!(check["rows"], 60);
     assert_eq!(check["data"], csv.to_str().unwrap());
     let agreement = check["agreement"].as_f64().unwrap();
@@ -420,7 +408,7 @@ fn hub_ids_resolve_through_the_hugging_face_cache_under_hf_home() {
         ])
         .assert()
         .success();
-    let preds: serde_json::Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
+    let preds = stdout_json(&assert);
     assert_eq!(preds[0]["scores"].as_array().unwrap().len(), 3);
 }
 
@@ -505,8 +493,7 @@ fn inspect_suggests_label_merges_and_train_uses_the_map() {
         ])
         .assert()
         .success();
-    let inspection: serde_json::Value =
-        serde_json::from_slice(&assert.get_output().stdout).unwrap();
+    let inspection = stdout_json(&assert);
     assert_eq!(inspection["profile"]["rows"], 36);
     assert_eq!(inspection["rowsUsed"], 36);
 
@@ -607,7 +594,7 @@ fn runs_are_recorded_listed_shown_and_deleted() {
         .args(["runs", "--runs-dir", runs.to_str().unwrap(), "--json"])
         .assert()
         .success();
-    let list: serde_json::Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
+    let list = stdout_json(&assert);
     assert_eq!(list.as_array().unwrap().len(), 1);
     let run = &list[0];
     assert_eq!(run["status"], "finished");
@@ -658,7 +645,7 @@ fn runs_are_recorded_listed_shown_and_deleted() {
         ])
         .assert()
         .success();
-    let review: serde_json::Value = serde_json::from_slice(&review.get_output().stdout).unwrap();
+    let review = stdout_json(&review);
     let rows = review["rows"].as_array().unwrap();
     assert_eq!(
         rows.len() as u64,
@@ -698,16 +685,6 @@ fn runs_are_recorded_listed_shown_and_deleted() {
     assert!(!runs.join(&id).exists());
 }
 
-/// `dialect runs --json` of the store `runs`: its runs, newest first.
-fn listed_runs(runs: &std::path::Path) -> serde_json::Value {
-    let out = dialect()
-        .args(["runs", "--json", "--runs-dir"])
-        .arg(runs)
-        .assert()
-        .success();
-    serde_json::from_slice(&out.get_output().stdout).unwrap()
-}
-
 /// Train a one-epoch run of the tiny task into `runs`, with `options` added; its id.
 fn recorded_run(csv: &std::path::Path, runs: &std::path::Path, options: &[&str]) -> String {
     dialect()
@@ -736,14 +713,14 @@ fn runs_diff_compares_two_seeds_on_the_same_validation_rows() {
         .arg(&runs)
         .assert()
         .success();
-    let diff: serde_json::Value = serde_json::from_slice(&diff.get_output().stdout).unwrap();
+    let diff = stdout_json(&diff);
     let review = |id: &str| {
         let out = dialect()
             .args(["runs", "review", id, "--json", "--runs-dir"])
             .arg(&runs)
             .assert()
             .success();
-        serde_json::from_slice::<serde_json::Value>(&out.get_output().stdout).unwrap()
+        stdout_json(&out)
     };
     let (a, b) = (review(&first), review(&second));
     assert_eq!(diff["rowsCompared"], a["metrics"]["count"]);
@@ -793,7 +770,7 @@ fn runs_review_scores_the_recorded_rows_and_refuses_an_edited_file() {
     )
     .unwrap();
     let out = review(true).success();
-    let got: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let got = stdout_json(&out);
     assert_eq!(got["validation"]["kind"], "verified");
     let lines: Vec<u64> = got["rows"]
         .as_array()
@@ -929,7 +906,7 @@ fn model_download_offline_is_a_user_error() {
 #[test]
 fn devices_and_models_are_listed() {
     let assert = dialect().args(["devices", "--json"]).assert().success();
-    let devices: serde_json::Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
+    let devices = stdout_json(&assert);
     assert_eq!(devices[0]["choice"], "cpu");
     assert_eq!(devices[0]["available"], true);
     assert!(devices[0]["name"].as_str().is_some_and(|n| !n.is_empty()));
@@ -1032,7 +1009,7 @@ fn predict_reads_a_file_with_the_columns_the_model_was_trained_on() {
         .arg("--json")
         .assert()
         .success();
-    let expected: serde_json::Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
+    let expected = stdout_json(&assert);
     assert_eq!(&first[3], expected[0]["label"].as_str().unwrap());
     let confidence: f64 = first[4].parse().unwrap();
     assert!((confidence - expected[0]["confidence"].as_f64().unwrap()).abs() < 1e-4);
@@ -1087,7 +1064,7 @@ fn corrections_retrain_a_run_and_the_diff_shows_what_they_changed() {
         .arg(&runs)
         .assert()
         .success();
-    let review: serde_json::Value = serde_json::from_slice(&review.get_output().stdout).unwrap();
+    let review = stdout_json(&review);
     let rows = review["rows"].as_array().unwrap();
     let (relabel, drop) = (&rows[0], &rows[1]);
     let other = review["labels"]
@@ -1151,7 +1128,7 @@ fn corrections_retrain_a_run_and_the_diff_shows_what_they_changed() {
         .arg(&runs)
         .assert()
         .success();
-    let diff: serde_json::Value = serde_json::from_slice(&diff.get_output().stdout).unwrap();
+    let diff = stdout_json(&diff);
     let count = review["metrics"]["count"].as_u64().unwrap();
     assert_eq!(diff["rowsCompared"].as_u64().unwrap(), count - 1);
     assert_eq!(diff["basis"]["kind"], "validationRows");
@@ -1173,7 +1150,7 @@ fn corrections_retrain_a_run_and_the_diff_shows_what_they_changed() {
         .arg(&runs)
         .assert()
         .success();
-    let on_file: serde_json::Value = serde_json::from_slice(&on_file.get_output().stdout).unwrap();
+    let on_file = stdout_json(&on_file);
     assert_eq!(on_file["basis"]["kind"], "file");
     assert_eq!(on_file["rowsCompared"], 30);
 
@@ -1238,7 +1215,7 @@ fn a_runs_threshold_routes_predictions_and_evaluate_reports_it() {
         .arg(&runs)
         .assert()
         .success();
-    let review: serde_json::Value = serde_json::from_slice(&review.get_output().stdout).unwrap();
+    let review = stdout_json(&review);
     let rows = review["rows"].as_array().unwrap();
     assert_eq!(
         review["trust"]["coverage"]["overall"]["rows"].as_u64(),
@@ -1266,7 +1243,7 @@ fn a_runs_threshold_routes_predictions_and_evaluate_reports_it() {
         .arg(&runs)
         .assert()
         .success();
-    let kept: serde_json::Value = serde_json::from_slice(&kept.get_output().stdout).unwrap();
+    let kept = stdout_json(&kept);
     assert_eq!(kept["threshold"].as_f64(), Some(threshold));
     assert_eq!(
         kept["chosenOn"]["handled"].as_u64(),
@@ -1286,7 +1263,7 @@ fn a_runs_threshold_routes_predictions_and_evaluate_reports_it() {
         .args(["--json", "--device", "cpu", "--precision", "f32"])
         .assert()
         .success();
-    let preds: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let preds = stdout_json(&out);
     let auto = preds
         .as_array()
         .unwrap()
@@ -1316,7 +1293,7 @@ fn a_runs_threshold_routes_predictions_and_evaluate_reports_it() {
         .args(["--device", "cpu", "--json", "--for-accuracy", "0.05"])
         .assert()
         .success();
-    let eval: serde_json::Value = serde_json::from_slice(&eval.get_output().stdout).unwrap();
+    let eval = stdout_json(&eval);
     assert!(
         eval["accuracy"].is_number(),
         "metrics stay at the top level"
@@ -1366,7 +1343,7 @@ fn predict_explain_shows_the_words_behind_the_class() {
         ])
         .assert()
         .success();
-    let out: serde_json::Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
+    let out = stdout_json(&assert);
     let explanation = &out[0]["explanation"];
     // The prediction is there as without --explain, the explanation beside it.
     let labels = explanation["labels"].as_array().unwrap();

@@ -1,22 +1,14 @@
 //! `dialect train --estimate` and `--fit-in` with the tiny model: measured once, then
 //! reused; nothing trained or recorded.
 
-#[path = "../../tests/common/mod.rs"]
 mod common;
 
-use assert_cmd::Command;
+use common::{dialect_in, stdout_json};
 use std::path::Path;
-
-/// The CLI with no hub and its home (run store, measurements) in `home`.
-fn dialect(home: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("dialect").unwrap();
-    cmd.env("HF_HUB_OFFLINE", "1").env("DIALECT_HOME", home);
-    cmd
-}
 
 fn json(home: &Path, csv: &Path, extra: &[&str]) -> serde_json::Value {
     let model = common::tiny_model("distilbert");
-    let assert = dialect(home)
+    let assert = dialect_in(home)
         .args(["train", csv.to_str().unwrap(), "--model"])
         .arg(&model)
         .args(["--device", "cpu", "--max-length", "32", "--epochs", "2"])
@@ -24,7 +16,7 @@ fn json(home: &Path, csv: &Path, extra: &[&str]) -> serde_json::Value {
         .args(extra)
         .assert()
         .success();
-    serde_json::from_slice(&assert.get_output().stdout).unwrap()
+    stdout_json(&assert)
 }
 
 #[test]
@@ -75,7 +67,7 @@ fn the_estimate_reads_as_a_breakdown_and_a_memory_verdict() {
     let work = tempfile::tempdir().unwrap();
     let csv = common::tiny_csv(work.path(), 10);
     let model = common::tiny_model("bert");
-    let assert = dialect(&work.path().join("home"))
+    let assert = dialect_in(&work.path().join("home"))
         .args(["train", csv.to_str().unwrap(), "--model"])
         .arg(&model)
         .args(["--device", "cpu", "--estimate", "--fit-in", "30"])
@@ -91,7 +83,7 @@ fn the_estimate_reads_as_a_breakdown_and_a_memory_verdict() {
     ] {
         assert!(out.contains(expected), "{expected:?} not in:\n{out}");
     }
-    dialect(&work.path().join("home"))
+    dialect_in(&work.path().join("home"))
         .args(["train", "--resume", "x", "--estimate"])
         .assert()
         .code(2);

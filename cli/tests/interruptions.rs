@@ -2,7 +2,6 @@
 //! run's model is absent or whole and scores exactly as recorded, and `--resume`
 //! finishes a cancelled run. (The engine's side: tests/interruptions.rs.)
 
-#[path = "../../tests/common/mod.rs"]
 mod common;
 
 use candle_core::Device;
@@ -146,9 +145,7 @@ fn cli_resumes_a_cancelled_run_to_the_end() {
         dialect::runs::RunStatus::Cancelled
     );
 
-    assert_cmd::Command::cargo_bin("dialect")
-        .unwrap()
-        .env("HF_HUB_OFFLINE", "1")
+    common::dialect()
         .args(["train", "--resume", &id, "--runs-dir"])
         .arg(store.root())
         .assert()
@@ -158,8 +155,7 @@ fn cli_resumes_a_cancelled_run_to_the_end() {
     assert_eq!(record.summary.unwrap().epochs.len(), 3);
 
     // A finished run has nothing left to resume.
-    assert_cmd::Command::cargo_bin("dialect")
-        .unwrap()
+    common::dialect()
         .args(["train", "--resume", &id, "--runs-dir"])
         .arg(store.root())
         .assert()

@@ -1,7 +1,6 @@
 //! The CLI uses a model folder only when it is whole, and `train` writes only to its
 //! run store and `--out`. (The engine's side: tests/model_integrity.rs.)
 
-#[path = "../../tests/common/mod.rs"]
 mod common;
 
 use candle_core::Device;
@@ -32,8 +31,7 @@ fn cli_predict_and_evaluate_refuse_a_headless_model() {
         vec!["evaluate", dir.to_str().unwrap(), csv.to_str().unwrap()],
         vec!["eval", dir.to_str().unwrap(), csv.to_str().unwrap()],
     ] {
-        assert_cmd::Command::cargo_bin("dialect")
-            .unwrap()
+        common::dialect()
             .args(&args)
             .assert()
             .code(1)
@@ -48,11 +46,8 @@ fn cli_train_records_the_run_in_the_store_and_writes_nothing_in_the_current_fold
     let cwd = tempfile::tempdir().unwrap();
     let csv = common::tiny_csv(work.path(), 4);
     let copy = work.path().join("copy");
-    assert_cmd::Command::cargo_bin("dialect")
-        .unwrap()
+    common::dialect_in(home.path())
         .current_dir(cwd.path())
-        .env("DIALECT_HOME", home.path())
-        .env("HF_HUB_OFFLINE", "1")
         .args(["train", csv.to_str().unwrap(), "--model"])
         .arg(common::tiny_model("distilbert"))
         .args(["--epochs", "1", "--max-length", "32", "--device", "cpu"])

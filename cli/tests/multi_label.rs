@@ -2,21 +2,10 @@
 //! label sets, `runs show` gives the label-set metrics, predict prints each label's
 //! probability and threshold, and `predict --input` writes the sets.
 
-#[path = "../../tests/common/mod.rs"]
 mod common;
 
-use assert_cmd::Command;
+use common::{dialect, listed_runs, stdout_json};
 use predicates::prelude::*;
-
-/// The CLI with no hub and its home in a folder of this test process.
-fn dialect() -> Command {
-    static HOME: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
-    let home = HOME.get_or_init(|| tempfile::tempdir().unwrap());
-    let mut cmd = Command::cargo_bin("dialect").unwrap();
-    cmd.env("HF_HUB_OFFLINE", "1")
-        .env("DIALECT_HOME", home.path());
-    cmd
-}
 
 #[test]
 fn inspect_sniffs_the_separator_and_counts_each_label() {
@@ -42,7 +31,7 @@ fn inspect_sniffs_the_separator_and_counts_each_label() {
         .args(["--label-columns", "bug,feature,question"])
         .assert()
         .success();
-    let json: serde_json::Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
+    let json = stdout_json(&assert);
     assert_eq!(json["rowsUsed"], 16);
     let counts = json["report"]["classCounts"].as_array().unwrap();
     assert!(
@@ -88,15 +77,7 @@ fn trains_on_label_sets_and_predicts_them() {
             predicate::str::contains("thresholds tuned per label")
                 .and(predicate::str::contains("val loss  subset acc")),
         );
-    let list: serde_json::Value = serde_json::from_slice(
-        &dialect()
-            .args(["runs", "--json", "--runs-dir", runs.to_str().unwrap()])
-            .assert()
-            .success()
-            .get_output()
-            .stdout,
-    )
-    .unwrap();
+    let list = listed_runs(&runs);
     let id = list[0]["id"].as_str().unwrap().to_string();
     assert_eq!(list[0]["data"]["labelForm"]["kind"], "separated");
     dialect()
@@ -146,7 +127,7 @@ fn trains_on_label_sets_and_predicts_them() {
         .args(["--json", "--device", "cpu"])
         .assert()
         .success();
-    let preds: serde_json::Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
+    let preds = stdout_json(&assert);
     let p = &preds[0];
     let set: Vec<&str> = p["labels"]
         .as_array()

@@ -46,6 +46,36 @@ fn an_unknown_model_is_a_user_error_saying_where_runs_were_looked_for() {
 }
 
 #[test]
+fn connection_limits_out_of_bounds_are_refused_naming_the_option() {
+    let cases = [
+        (
+            "--max-connections",
+            "0",
+            "--max-connections: 0 is out of bounds: use 1 to",
+        ),
+        (
+            "--read-timeout",
+            "-1",
+            "--read-timeout: -1 is not a number of seconds",
+        ),
+        (
+            "--read-timeout",
+            "0.01",
+            "--read-timeout: 0.01 s is out of bounds",
+        ),
+    ];
+    for (option, value, says) in cases {
+        let output = dialect()
+            .args(["serve", "no-such-model", &format!("{option}={value}")])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1), "{option} {value}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(says), "{option} {value}: {stderr}");
+    }
+}
+
+#[test]
 fn two_models_of_one_name_are_refused_before_either_loads() {
     let output = dialect()
         .arg("serve")

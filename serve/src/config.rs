@@ -3,6 +3,7 @@
 use crate::auth::Token;
 use crate::error::ServeError;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
 
 /// The address served by default: loopback only, port 8080.
 pub const DEFAULT_BIND: SocketAddr =
@@ -19,7 +20,8 @@ pub struct ServeConfig {
     pub limits: Limits,
 }
 
-/// The service's bounds: what one request may carry and how many are worked on.
+/// The service's bounds: what one request may carry, how many are worked on, and how
+/// many connections are open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Texts one request may classify.
@@ -30,17 +32,27 @@ pub struct Limits {
     pub max_queue: usize,
     /// Bytes one request body may have.
     pub max_body_bytes: usize,
+    /// Connections open at once; past it, new connections wait in the kernel's listen
+    /// backlog until one closes.
+    pub max_connections: usize,
+    /// Time a client has to send a request's headers (on an idle connection: from when
+    /// it opened or its last answer), and then its body; a slower connection is closed
+    /// (a late body is answered 408).
+    pub read_timeout: Duration,
 }
 
 impl Default for Limits {
     /// 64 texts a request (one prediction batch), 2 predictions at once (each already
-    /// uses every core for its matrix products), 32 waiting, 1 MiB bodies.
+    /// uses every core for its matrix products), 32 waiting, 1 MiB bodies, 256
+    /// connections, 10 s to send a request.
     fn default() -> Self {
         Self {
             max_batch: 64,
             max_concurrent: 2,
             max_queue: 32,
             max_body_bytes: 1 << 20,
+            max_connections: 256,
+            read_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -49,22 +61,44 @@ impl Default for Limits {
 const MAX_COUNT: usize = 4096;
 /// The largest request body: 64 MiB.
 const MAX_BODY: usize = 64 << 20;
+/// The most connections open at once (each holds a socket and a task).
+const MAX_CONNECTIONS: usize = 65_536;
+/// The shortest and longest read timeouts.
+const READ_TIMEOUT: (Duration, Duration) = (Duration::from_millis(100), Duration::from_secs(600));
 
 impl Limits {
     /// Check each limit is within its bounds.
     pub fn check(&self) -> Result<(), ServeError> {
         let counts = [
-            ("--max-batch", self.max_batch, 1),
-            ("--max-concurrent", self.max_concurrent, 1),
-            ("--max-queue", self.max_queue, 0),
+            ("--max-batch", self.max_batch, 1, MAX_COUNT),
+            ("--max-concurrent", self.max_concurrent, 1, MAX_COUNT),
+            ("--max-queue", self.max_queue, 0, MAX_COUNT),
+            (
+                "--max-connections",
+                self.max_connections,
+                1,
+                MAX_CONNECTIONS,
+            ),
         ];
-        for (name, value, least) in counts {
-            if !(least..=MAX_COUNT).contains(&value) {
+        for (name, value, least, most) in counts {
+            if !(least..=most).contains(&value) {
                 return Err(ServeError::Limit {
                     name,
-                    message: format!("{value} is out of bounds: use {least} to {MAX_COUNT}"),
+                    message: format!("{value} is out of bounds: use {least} to {most}"),
                 });
             }
+        }
+        let (shortest, longest) = READ_TIMEOUT;
+        if !(shortest..=longest).contains(&self.read_timeout) {
+            return Err(ServeError::Limit {
+                name: "--read-timeout",
+                message: format!(
+                    "{} s is out of bounds: use {} to {} seconds",
+                    self.read_timeout.as_secs_f64(),
+                    shortest.as_secs_f64(),
+                    longest.as_secs_f64()
+                ),
+            });
         }
         if !(1024..=MAX_BODY).contains(&self.max_body_bytes) {
             return Err(ServeError::Limit {
@@ -148,5 +182,20 @@ mod tests {
             .unwrap_err()
             .to_string()
             .starts_with("--max-concurrent"));
+        let no_connections = Limits {
+            max_connections: 0,
+            ..Limits::default()
+        };
+        let err = no_connections.check().unwrap_err().to_string();
+        assert_eq!(err, "--max-connections: 0 is out of bounds: use 1 to 65536");
+        let instant = Limits {
+            read_timeout: Duration::from_millis(10),
+            ..Limits::default()
+        };
+        let err = instant.check().unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "--read-timeout: 0.01 s is out of bounds: use 0.1 to 600 seconds"
+        );
     }
 }

@@ -116,6 +116,11 @@ impl ApiError {
         Self::new(StatusCode::METHOD_NOT_ALLOWED, "methodNotAllowed", message)
     }
 
+    /// 408: the body did not arrive within the read timeout.
+    pub fn request_timeout(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::REQUEST_TIMEOUT, "timeout", message)
+    }
+
     /// 413: the body or the batch is over its limit.
     pub fn too_large(message: impl Into<String>) -> Self {
         Self::new(StatusCode::PAYLOAD_TOO_LARGE, "tooLarge", message)

@@ -8,8 +8,9 @@
 //!
 //! Errors are `{ "error": { "kind", "message" } }`. Predictions run on blocking
 //! threads behind [`admission`]'s bounded queue, requests waiting together for one
-//! model in one batch ([`batching`]); bodies and batches have limits
-//! ([`Limits`]); off loopback a bearer token is required ([`auth`]).
+//! model in one batch ([`batching`]); bodies, batches, open connections and the time a
+//! request may take to arrive have limits ([`Limits`], `connections`); off loopback a
+//! bearer token is required ([`auth`]).
 //!
 //! [`Predictor`]: dialect::Predictor
 
@@ -18,6 +19,7 @@ pub mod auth;
 pub mod batching;
 pub mod classifier;
 pub mod config;
+mod connections;
 pub mod error;
 pub mod models;
 pub mod routes;
@@ -37,6 +39,7 @@ use tokio::net::TcpListener;
 pub struct Server {
     listener: TcpListener,
     router: axum::Router,
+    limits: Limits,
 }
 
 impl Server {
@@ -52,6 +55,7 @@ impl Server {
         Ok(Self {
             listener,
             router: routes::router(config, models),
+            limits: config.limits,
         })
     }
 
@@ -66,9 +70,7 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServeError> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        connections::serve(self.listener, self.router, &self.limits, shutdown).await;
         Ok(())
     }
 }

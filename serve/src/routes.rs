@@ -8,7 +8,7 @@ use crate::error::ApiError;
 use crate::models::{ModelInfo, Models};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
 use axum::routing::{get, post};
 use axum::{middleware, Json, Router};
 use dialect::Prediction;
@@ -104,9 +104,9 @@ async fn wrong_method() -> ApiError {
 /// Classify the request's texts with its model, on a blocking thread once admitted.
 async fn classify(
     State(state): State<AppState>,
-    body: Result<Bytes, BytesRejection>,
+    request: Request,
 ) -> Result<Json<ClassifyResponse>, ApiError> {
-    let body = body.map_err(|e| body_error(e, state.limits.max_body_bytes))?;
+    let body = read_body(request, &state.limits).await?;
     let request: ClassifyRequest = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("the body is not a classify request: {e}")))?;
     let model = state.models.find(request.model.as_deref())?;
@@ -120,6 +120,18 @@ async fn classify(
         model: model.name().to_string(),
         predictions,
     }))
+}
+
+/// The request's body, whole within the size limit and the read timeout (408 when it
+/// arrives too slowly, so a slow client cannot hold its connection).
+async fn read_body(request: Request, limits: &Limits) -> Result<Bytes, ApiError> {
+    match tokio::time::timeout(limits.read_timeout, Bytes::from_request(request, &())).await {
+        Ok(body) => body.map_err(|e| body_error(e, limits.max_body_bytes)),
+        Err(_) => Err(ApiError::request_timeout(format!(
+            "the body did not arrive within {} s: send the whole request at once",
+            limits.read_timeout.as_secs_f64()
+        ))),
+    }
 }
 
 /// A body that could not be read: over the size limit (413), or broken (400).

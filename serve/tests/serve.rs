@@ -54,22 +54,12 @@ async fn classifies_one_text_and_many_with_the_default_or_a_named_model() {
     ];
     let many = classify(server.addr, &json!({ "model": "second", "texts": texts })).await;
     assert_eq!(many.status, 200, "{}", many.body);
-    let body = many.json();
-    assert_eq!(body["model"], "second");
-    let labels: Vec<&str> = body["predictions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["label"].as_str().unwrap())
-        .collect();
-    let texts: Vec<String> = texts.iter().map(|t| t.to_string()).collect();
-    let expected: Vec<String> = direct
-        .predict(&texts)
-        .unwrap()
-        .into_iter()
-        .map(|p| p.label)
-        .collect();
-    assert_eq!(labels, expected, "one prediction per text, in order");
+    assert_eq!(many.json()["model"], "second");
+    assert_eq!(
+        many.labels(),
+        common::predicted_labels(&direct, &texts),
+        "one prediction per text, in order"
+    );
     server.stop().await;
 }
 
@@ -363,20 +353,11 @@ async fn requests_waiting_together_are_classified_in_one_batch_and_answered_each
     for (texts, answer) in requests.iter().zip(answers) {
         let answer = answer.await.unwrap();
         assert_eq!(answer.status, 200, "{}", answer.body);
-        let labels: Vec<String> = answer.json()["predictions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| p["label"].as_str().unwrap().to_string())
-            .collect();
-        let texts: Vec<String> = texts.iter().map(|t| t.to_string()).collect();
-        let expected: Vec<String> = direct
-            .predict(&texts)
-            .unwrap()
-            .into_iter()
-            .map(|p| p.label)
-            .collect();
-        assert_eq!(labels, expected, "each request gets its own predictions");
+        assert_eq!(
+            answer.labels(),
+            common::predicted_labels(&direct, texts),
+            "each request gets its own predictions"
+        );
     }
     // The first alone; then the next two requests (3 texts, the batch limit); then the
     // last, which would have made 4.
@@ -414,4 +395,126 @@ async fn shutdown_answers_the_requests_in_flight_then_stops_listening() {
         tokio::net::TcpStream::connect(addr).await.is_err(),
         "no longer listening"
     );
+}
+
+/// How long a test waits for something that must happen before calling it a failure.
+const PATIENCE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Whether the server closed `stream` (end of stream or reset) before `PATIENCE` ran
+/// out, having sent nothing.
+async fn closed_by_server(stream: &mut tokio::net::TcpStream) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut byte = [0u8; 1];
+    match tokio::time::timeout(PATIENCE, stream.read(&mut byte)).await {
+        Ok(Ok(n)) => n == 0,
+        Ok(Err(_)) => true,
+        Err(_) => false,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn clients_that_send_nothing_or_too_slowly_are_dropped_after_the_read_timeout() {
+    use tokio::io::AsyncWriteExt;
+    use tokio::net::TcpStream;
+    let quick = Limits {
+        read_timeout: std::time::Duration::from_millis(300),
+        ..limits()
+    };
+    let server = start(vec![common::tiny_model("tiny")], quick, false).await;
+    let addr = server.addr;
+
+    let mut silent = TcpStream::connect(addr).await.unwrap();
+    let mut half_head = TcpStream::connect(addr).await.unwrap();
+    half_head
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: test\r\n")
+        .await
+        .unwrap();
+    assert!(closed_by_server(&mut silent).await, "a silent client");
+    assert!(
+        closed_by_server(&mut half_head).await,
+        "headers never ended"
+    );
+
+    let mut slow_body = TcpStream::connect(addr).await.unwrap();
+    slow_body
+        .write_all(
+            b"POST /v1/classify HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n\
+              Content-Length: 40\r\n\r\n{\"text\": ",
+        )
+        .await
+        .unwrap();
+    let answer = tokio::time::timeout(PATIENCE, common::read_response(&mut slow_body))
+        .await
+        .expect("a body that stops arriving is answered");
+    assert_eq!(
+        (answer.status, answer.error_kind().as_str()),
+        (408, "timeout")
+    );
+    assert!(answer.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("did not arrive within 0.3 s"));
+
+    let prompt = classify(addr, &json!({ "text": "sync crashes" })).await;
+    assert_eq!(prompt.status, 200, "{}", prompt.body);
+    server.stop().await;
+}
+
+/// Open a connection and have one request answered on it, so the server has surely
+/// accepted it; the connection stays open.
+async fn accepted_connection(addr: std::net::SocketAddr) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n")
+        .await
+        .unwrap();
+    let answer = common::read_response(&mut stream).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    stream
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn connections_past_the_cap_are_served_only_once_one_closes() {
+    let one = Limits {
+        max_connections: 1,
+        ..limits()
+    };
+    let server = start(vec![common::tiny_model("tiny")], one, false).await;
+    let addr = server.addr;
+    let open = accepted_connection(addr).await;
+
+    let mut waiting = tokio::spawn(async move { get(addr, "/healthz").await });
+    let early = tokio::time::timeout(std::time::Duration::from_millis(300), &mut waiting).await;
+    assert!(
+        early.is_err(),
+        "a second connection is not served while the first is open"
+    );
+
+    drop(open);
+    let answer = tokio::time::timeout(PATIENCE, waiting)
+        .await
+        .expect("served once the first connection closed")
+        .unwrap();
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_idle_connection_gives_its_place_back_after_the_read_timeout() {
+    let one_quick = Limits {
+        max_connections: 1,
+        read_timeout: std::time::Duration::from_millis(300),
+        ..limits()
+    };
+    let server = start(vec![common::tiny_model("tiny")], one_quick, false).await;
+    let addr = server.addr;
+    let mut idle = accepted_connection(addr).await;
+
+    let answer = tokio::time::timeout(PATIENCE, get(addr, "/healthz"))
+        .await
+        .expect("the idle connection was dropped and its place given to the next");
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert!(closed_by_server(&mut idle).await);
+    server.stop().await;
 }

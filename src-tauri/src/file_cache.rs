@@ -6,6 +6,7 @@ use crate::error::AppResult;
 use crate::sync::lock;
 use dialect::dataset::inspect::{FileRows, TokenCounts};
 use dialect::dataset::language::{ChosenModel, LanguageReport};
+use dialect::dataset::LabelForm;
 use dialect::model::tokenize::TextEncoder;
 use dialect::TextSpec;
 use std::path::{Path, PathBuf};
@@ -33,14 +34,14 @@ type LanguageKey = Option<(String, Option<PathBuf>)>;
 
 impl ReadFile {
     /// Whether this read answers `key`: the same file, unchanged, with the columns asked
-    /// for (asked for by name, or left to the same suggestion).
+    /// for (asked for by name, or left to the same suggestion) and the same label form.
     fn serves(&self, key: &FileKey) -> bool {
         let same_file =
             (&self.key.path, self.key.len, self.key.modified) == (&key.path, key.len, key.modified);
         let text = key.text == self.key.text || (key.text.is_some() && key.text == self.rows.text);
         let label = key.label_column == self.key.label_column
             || (key.label_column.is_some() && key.label_column == self.rows.label_column);
-        same_file && text && label
+        same_file && text && label && key.label_form == self.key.label_form
     }
 
     /// The token counts with the tokenizer in `dir`, from memory or measured now;
@@ -78,8 +79,8 @@ impl ReadFile {
     }
 }
 
-/// What a read depends on: the file (and its size and time, to notice edits) and the
-/// columns asked for.
+/// What a read depends on: the file (and its size and time, to notice edits), the
+/// columns asked for and how the labels are held.
 #[derive(PartialEq)]
 pub struct FileKey {
     path: PathBuf,
@@ -87,10 +88,16 @@ pub struct FileKey {
     modified: Option<std::time::SystemTime>,
     text: Option<TextSpec>,
     label_column: Option<String>,
+    label_form: LabelForm,
 }
 
 impl FileKey {
-    pub fn new(path: &Path, text: &Option<TextSpec>, label_column: &Option<String>) -> Self {
+    pub fn new(
+        path: &Path,
+        text: &Option<TextSpec>,
+        label_column: &Option<String>,
+        label_form: &LabelForm,
+    ) -> Self {
         let meta = std::fs::metadata(path).ok();
         Self {
             path: path.to_path_buf(),
@@ -98,6 +105,7 @@ impl FileKey {
             modified: meta.and_then(|m| m.modified().ok()),
             text: text.clone(),
             label_column: label_column.clone(),
+            label_form: label_form.clone(),
         }
     }
 }
@@ -122,10 +130,11 @@ impl DataState {
         if let Some(file) = lock(&self.file).as_ref().filter(|f| f.serves(&key)) {
             return Ok(Some(file.clone()));
         }
-        let Some(rows) = FileRows::read(
+        let Some(rows) = FileRows::read_as(
             &key.path,
             key.text.clone(),
             key.label_column.clone(),
+            key.label_form.clone(),
             Some(cancel),
         )?
         else {
@@ -160,7 +169,7 @@ mod tests {
         let path = dir.path().join("t.csv");
         write_rows(&path, 3_000, "class");
         let data = DataState::default();
-        let key = || FileKey::new(&path, &None, &None);
+        let key = || FileKey::new(&path, &None, &None, &LabelForm::Single);
         let first = data.read(key(), &AtomicBool::new(false)).unwrap().unwrap();
         // Another label map or card move: served from memory, even with a cancel flag set
         // (a read would stop at once and give nothing).
@@ -171,12 +180,16 @@ mod tests {
             &path,
             &Some(TextSpec::columns(vec!["text".into()])),
             &Some("label".into()),
+            &LabelForm::Single,
         );
         let named = data.read(named, &AtomicBool::new(true)).unwrap().unwrap();
         assert!(Arc::ptr_eq(&first, &named));
-        // Other columns, or an edited file: read again.
-        let other = FileKey::new(&path, &None, &Some("text".into()));
+        // Other columns, another label form, or an edited file: read again.
+        let other = FileKey::new(&path, &None, &Some("text".into()), &LabelForm::Single);
         assert!(data.read(other, &AtomicBool::new(true)).unwrap().is_none());
+        let split = LabelForm::Separated { separator: None };
+        let split = FileKey::new(&path, &None, &None, &split);
+        assert!(data.read(split, &AtomicBool::new(true)).unwrap().is_none());
         write_rows(&path, 3_001, "kind");
         let edited = data.read(key(), &AtomicBool::new(false)).unwrap().unwrap();
         assert_eq!(edited.rows.profile.rows, 3_001);

@@ -5,6 +5,7 @@ pub mod commands;
 pub mod dialogs;
 pub mod error;
 pub mod file_cache;
+pub mod serving;
 pub mod state;
 pub mod sync;
 pub mod training;
@@ -107,7 +108,8 @@ pub fn on_window_event<R: Runtime>(window: &tauri::Window<R>, event: &tauri::Win
 }
 
 /// App events the app acts on: an exit request while a model trains cancels training
-/// and exits once the run's end is recorded, without blocking the event loop.
+/// and exits once the run's end is recorded, without blocking the event loop. On exit
+/// the prediction service, if one runs, stops.
 pub fn on_run_event<R: Runtime>(app: &AppHandle<R>, event: RunEvent) {
     match event {
         RunEvent::ExitRequested { code, api, .. } => {
@@ -118,6 +120,9 @@ pub fn on_run_event<R: Runtime>(app: &AppHandle<R>, event: RunEvent) {
         }
         RunEvent::Exit => {
             stop_training(app, || {});
+            if let Some(state) = app.try_state::<AppState>() {
+                state.service.stop_on_exit();
+            }
         }
         _ => {}
     }

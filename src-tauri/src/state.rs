@@ -3,6 +3,7 @@
 
 use crate::error::{AppError, AppResult};
 use crate::file_cache::DataState;
+use crate::serving::ServiceSlot;
 use crate::sync::lock;
 use crate::training::TrainingJob;
 use dialect::model::resolve::is_hub_id;
@@ -31,6 +32,8 @@ pub struct AppState {
     pub suspects: Mutex<Option<Arc<AtomicBool>>>,
     /// The cancel flag of the training estimate in progress.
     pub estimate: Mutex<Option<Arc<AtomicBool>>>,
+    /// The prediction service "Serve this model" started, if any.
+    pub service: ServiceSlot,
     /// Files the person opened through the app (dialog, drop, sample): the only data
     /// files commands will read for the webview.
     granted: Mutex<BTreeSet<PathBuf>>,
@@ -50,6 +53,7 @@ impl AppState {
             data: Default::default(),
             suspects: Mutex::new(None),
             estimate: Mutex::new(None),
+            service: ServiceSlot::default(),
             granted: Mutex::new(BTreeSet::new()),
             model_folders: Mutex::new(BTreeSet::new()),
         }

@@ -1,9 +1,9 @@
 //! Every command through Tauri's real IPC path (mock runtime, the app's own config and
 //! capabilities): its success shape and its error shape `{kind, message, settings}`.
 
-#[path = "../../tests/common/mod.rs"]
 mod common;
 
+use common::{app, app_with_sample, build_app, channel, request, TestApp};
 use dialect::runs::{RunControl, RunRequest, RunStatus};
 use dialect::settings::SplitPlan;
 use dialect::train::DataSpec;
@@ -15,152 +15,27 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tauri::ipc::{CallbackFn, Channel, InvokeBody};
-use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
-use tauri::webview::InvokeRequest;
-use tauri::{Manager, RunEvent, WebviewWindow};
+use tauri::ipc::Channel;
+use tauri::test::get_ipc_response;
+use tauri::{Manager, RunEvent};
 
 /// Dialog stand-ins are process-wide environment variables: tests that use them take
 /// turns.
 static ENV: Mutex<()> = Mutex::new(());
 
-struct TestApp {
-    app: tauri::App<MockRuntime>,
-    window: WebviewWindow<MockRuntime>,
-    dir: tempfile::TempDir,
-}
-
-/// The app over a run store in `dir`, before its window exists.
-fn build_app(dir: &Path, sample: &Path) -> tauri::App<MockRuntime> {
-    dialect_app::with_commands(mock_builder())
-        .manage(AppState::new(dir.join("runs"), sample.to_path_buf()))
-        .build(tauri::generate_context!())
-        .unwrap()
-}
-
-fn app_with_sample(sample: &Path) -> TestApp {
-    let dir = tempfile::tempdir().unwrap();
-    let app = build_app(dir.path(), sample);
-    let window = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
-        .build()
-        .unwrap();
-    TestApp { app, window, dir }
-}
-
-fn app() -> TestApp {
-    app_with_sample(&common::repo_root().join("samples/banking77.csv"))
-}
-
-impl TestApp {
-    fn call(&self, cmd: &str, args: Value) -> Result<Value, Value> {
-        get_ipc_response(&self.window, request(cmd, args))
-            .map(|body| body.deserialize::<Value>().unwrap())
-    }
-
-    fn ok(&self, cmd: &str, args: Value) -> Value {
-        self.call(cmd, args)
-            .unwrap_or_else(|e| panic!("{cmd} failed: {e}"))
-    }
-
-    /// The error of a call that must fail, checked to be `{kind, message, settings}`.
-    fn err(&self, cmd: &str, args: Value, kind: &str) -> String {
-        let e = match self.call(cmd, args) {
-            Ok(v) => panic!("{cmd} should fail, returned {v}"),
-            Err(e) => e,
-        };
-        assert_eq!(e["kind"], kind, "{cmd}: {e}");
-        assert_eq!(e.as_object().unwrap().len(), 3, "{cmd}: {e}");
-        assert!(e["settings"].is_array(), "{cmd}: {e}");
-        let message = e["message"].as_str().unwrap().to_string();
-        assert!(!message.is_empty());
-        message
-    }
-
-    /// The tiny task as a file the person opened (as a drop does).
-    fn csv(&self, per_class: usize) -> String {
-        let path = common::tiny_csv(self.dir.path(), per_class);
-        self.state().grant(&path);
-        path.to_str().unwrap().to_string()
-    }
-
-    fn state(&self) -> tauri::State<'_, AppState> {
-        self.window.state::<AppState>()
-    }
-
-    /// The tiny model's folder, as if chosen with "Choose folder…".
-    fn model(&self) -> String {
-        let folder = self
-            .state()
-            .grant_model_folder(&common::tiny_model("distilbert"));
-        folder.to_str().unwrap().to_string()
-    }
-
-    /// A request to train the tiny model on `csv`.
-    fn train_request(&self, csv: &str) -> Value {
-        json!({
-            "request": {
-                "data": {
-                    "path": csv,
-                    "text": { "columns": ["text"], "separator": "\n\n" },
-                    "labelColumn": "label",
-                    "labelMap": null,
-                    "validation": null,
-                    "split": { "validationFraction": 0.25, "seed": 42, "maxRows": null }
-                },
-                "config": {
-                    "model": self.model(),
-                    "epochs": 2,
-                    "batchSize": 8,
-                    "learningRate": 1e-3,
-                    "device": "cpu"
-                },
-                "force": false
-            },
-            "onEvent": channel()
-        })
-    }
-
-    /// Train the tiny model on the tiny task and wait until the run ends.
-    fn trained_run(&self) -> String {
-        self.run_to_end(self.train_request(&self.csv(8)))
-    }
-
-    /// Wait until no job is training.
-    fn wait_until_idle(&self) {
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while dialect_app::sync::lock(&self.state().training)
-            .as_ref()
-            .is_some_and(|job| job.is_running())
-        {
-            assert!(Instant::now() < deadline, "training did not end");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// Start training with `request` and wait until the run ends.
-    fn run_to_end(&self, request: Value) -> String {
-        let id = self.ok("start_training", request);
-        let id = id.as_str().unwrap().to_string();
-        self.wait_until_idle();
-        id
-    }
-}
-
-/// An IPC call as the webview sends it.
-fn request(cmd: &str, args: Value) -> InvokeRequest {
-    InvokeRequest {
-        cmd: cmd.into(),
-        callback: CallbackFn(0),
-        error: CallbackFn(1),
-        url: "tauri://localhost".parse().unwrap(),
-        body: InvokeBody::Json(args),
-        headers: Default::default(),
-        invoke_key: INVOKE_KEY.to_string(),
-    }
-}
-
-fn channel() -> Value {
-    json!("__CHANNEL__:7")
+/// `predict_file` on run `id` with its dialogs answered by the stand-ins: `input` is
+/// the file read, `output` the file written; its answer. Hold `ENV` while calling.
+#[cfg(feature = "e2e-dialogs")]
+fn predict_file_through_dialogs(app: &TestApp, id: &str, input: &Path, output: &Path) -> Value {
+    std::env::set_var("DIALECT_OPEN_FILE", input);
+    std::env::set_var("DIALECT_SAVE_FILE", output);
+    let written = app.call(
+        "predict_file",
+        json!({ "runId": id, "onProgress": channel() }),
+    );
+    std::env::remove_var("DIALECT_OPEN_FILE");
+    std::env::remove_var("DIALECT_SAVE_FILE");
+    written.unwrap_or_else(|e| panic!("predict_file failed: {e}"))
 }
 
 #[test]
@@ -790,15 +665,10 @@ fn a_run_predicts_files_and_exports_through_the_dialogs() {
     let id = app.trained_run();
     let input = app.csv(2);
     let output = app.dir.path().join("predictions.csv");
-    std::env::set_var("DIALECT_OPEN_FILE", &input);
-    std::env::set_var("DIALECT_SAVE_FILE", &output);
-    let written = app.ok(
-        "predict_file",
-        json!({ "runId": id, "onProgress": channel() }),
-    );
-    std::env::remove_var("DIALECT_OPEN_FILE");
-    std::env::remove_var("DIALECT_SAVE_FILE");
+    let written = predict_file_through_dialogs(&app, &id, Path::new(&input), &output);
     assert_eq!(written["rows"], 6);
+    assert_eq!(written["multiLabel"], false);
+    assert_eq!(written["probabilities"], 3);
     let header = std::fs::read_to_string(&output).unwrap();
     assert!(header.starts_with("text,label,predicted_label,confidence,prob_"));
 
@@ -811,6 +681,31 @@ fn a_run_predicts_files_and_exports_through_the_dialogs() {
     let exported = Path::new(exported.as_str().unwrap());
     assert!(exported.join("config.json").is_file());
     assert!(exported.join("model.safetensors").is_file());
+    assert!(message.contains("already exists"), "{message}");
+}
+
+#[cfg(feature = "e2e-dialogs")]
+#[test]
+fn a_run_exports_as_onnx_through_the_folder_dialog() {
+    let _env = ENV.lock().unwrap_or_else(|p| p.into_inner());
+    let app = app();
+    let id = app.trained_run();
+    let parent = app.dir.path().join("onnx-exports");
+    std::fs::create_dir(&parent).unwrap();
+    std::env::set_var("DIALECT_SAVE_DIR", &parent);
+    let exported = app.ok("export_run_onnx", json!({ "runId": id }));
+    let message = app.err("export_run_onnx", json!({ "runId": id }), "config");
+    std::env::remove_var("DIALECT_SAVE_DIR");
+    let folder = Path::new(exported.as_str().unwrap());
+    assert_eq!(folder, parent.join(format!("dialect-{id}-onnx")));
+    for file in [
+        "model.onnx",
+        "model.int8.onnx",
+        "tokenizer.json",
+        "config.json",
+    ] {
+        assert!(folder.join(file).is_file(), "{file} missing");
+    }
     assert!(message.contains("already exists"), "{message}");
 }
 
@@ -867,13 +762,7 @@ fn predicting_a_file_uses_the_columns_the_run_was_trained_on() {
     // the predictions are those of the composed texts.
     let input = app.dir.path().join("both.csv");
     two_column_csv(&input, "body,subject,label");
-    std::env::set_var("DIALECT_OPEN_FILE", &input);
-    let written = app.ok(
-        "predict_file",
-        json!({ "runId": id, "onProgress": channel() }),
-    );
-    std::env::remove_var("DIALECT_OPEN_FILE");
-    std::env::remove_var("DIALECT_SAVE_FILE");
+    let written = predict_file_through_dialogs(&app, &id, &input, &output);
     assert_eq!(written["rows"], 18);
     let mut rows = csv::Reader::from_path(&output).unwrap();
     let first = rows.records().next().unwrap().unwrap();
@@ -1381,4 +1270,222 @@ fn a_run_trained_with_a_chosen_validation_file_records_it() {
 #[cfg(feature = "e2e-dialogs")]
 fn request_data(app: &TestApp, csv: &str) -> Value {
     app.train_request(csv)["request"]["data"].clone()
+}
+
+impl TestApp {
+    /// Train the tiny model on the small multi-label file (a `labels` column of sets
+    /// joined by `;`: bug, feature, question) and wait until the run ends.
+    fn trained_multi_label_run(&self) -> String {
+        let csv = self.dir.path().join("multi.csv");
+        common::write_multi_label_csv(&csv, 8);
+        self.state().grant(&csv);
+        let mut request = self.train_request(csv.to_str().unwrap());
+        let data = &mut request["request"]["data"];
+        data["labelColumn"] = json!("labels");
+        data["labelForm"] = json!({ "kind": "separated", "separator": ";" });
+        request["request"]["config"]["epochs"] = json!(3);
+        self.run_to_end(request)
+    }
+}
+
+#[test]
+fn a_multi_label_run_predicts_label_sets_and_reviews_each_label() {
+    let app = app();
+    let id = app.trained_multi_label_run();
+    let detail = app.ok("get_run", json!({ "runId": id }));
+    assert_eq!(detail["record"]["status"], "finished", "{detail}");
+
+    // Try: every label's probability with its threshold, the set over them, no route.
+    let info = app.ok("predictor_info", json!({ "runId": id }));
+    assert_eq!(info["multiLabel"], true, "{info}");
+    assert_eq!(info["threshold"], Value::Null);
+    let text = "sync crashes every time, how do i get support";
+    let p = app.ok("predict", json!({ "runId": id, "texts": [text] }))[0].clone();
+    assert_eq!(p["route"], Value::Null);
+    let set: Vec<&str> = p["labels"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no label set: {p}"))
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    let scores = p["scores"].as_array().unwrap();
+    let labels: Vec<&str> = scores
+        .iter()
+        .map(|s| s["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["bug", "feature", "question"]);
+    for s in scores {
+        let (prob, threshold) = (
+            s["probability"].as_f64().unwrap(),
+            s["threshold"].as_f64().unwrap(),
+        );
+        assert!((0.0..=1.0).contains(&threshold), "{s}");
+        let label = s["label"].as_str().unwrap();
+        assert_eq!(set.contains(&label), prob >= threshold, "{p}");
+    }
+    let info_f32 = app.ok("predictor_info", json!({ "runId": id, "precision": "f32" }));
+    assert_eq!(info_f32["multiLabel"], true);
+
+    // Single-label features are refused with a message that says why.
+    let message = app.err("explain", json!({ "runId": id, "text": text }), "config");
+    assert!(message.contains("multi-label"), "{message}");
+    let routing = json!({ "threshold": 0.9, "chosenOn": null });
+    let message = app.err(
+        "set_run_threshold",
+        json!({ "runId": id, "routing": routing }),
+        "config",
+    );
+    assert!(message.contains("multi-label"), "{message}");
+    let message = app.err("diff_runs", json!({ "before": id, "after": id }), "config");
+    assert!(message.contains("multi-label"), "{message}");
+
+    // Review: label-set metrics on the verified validation rows, each label's 2x2
+    // confusion covering every row, with the thresholds the model predicts with.
+    let review = app.ok("review_run", json!({ "runId": id }));
+    assert_eq!(review["validation"]["kind"], "verified", "{review}");
+    assert_eq!(review["trust"], Value::Null);
+    let metrics = &review["metrics"];
+    let count = metrics["count"].as_u64().unwrap();
+    assert_eq!(count, 8, "a quarter of 32 rows");
+    assert_eq!(review["rows"].as_array().unwrap().len() as u64, count);
+    let sets = &metrics["labelSets"];
+    assert_eq!(metrics["accuracy"], sets["subsetAccuracy"]);
+    let per_label = sets["perLabel"].as_array().unwrap();
+    assert_eq!(per_label.len(), 3);
+    for (c, class) in per_label
+        .iter()
+        .zip(metrics["perClass"].as_array().unwrap())
+    {
+        let cell = |k: &str| c[k].as_u64().unwrap();
+        let cells = [
+            "truePositives",
+            "falsePositives",
+            "falseNegatives",
+            "trueNegatives",
+        ];
+        assert_eq!(cells.iter().map(|k| cell(k)).sum::<u64>(), count, "{c}");
+        assert_eq!(
+            class["support"].as_u64().unwrap(),
+            cell("truePositives") + cell("falseNegatives")
+        );
+    }
+    let thresholds: Vec<&Value> = scores.iter().map(|s| &s["threshold"]).collect();
+    let reviewed: Vec<&Value> = sets["thresholds"].as_array().unwrap().iter().collect();
+    assert_eq!(thresholds, reviewed);
+}
+
+#[cfg(feature = "e2e-dialogs")]
+#[test]
+fn a_multi_label_run_predicts_a_file_with_the_set_and_each_labels_probability() {
+    let _env = ENV.lock().unwrap_or_else(|p| p.into_inner());
+    let app = app();
+    let id = app.trained_multi_label_run();
+    let input = app.csv(2);
+    let output = app.dir.path().join("predictions.csv");
+    let written = predict_file_through_dialogs(&app, &id, Path::new(&input), &output);
+    assert_eq!(written["rows"], 6);
+    assert_eq!(written["multiLabel"], true);
+    assert_eq!(written["probabilities"], 3);
+    let written = std::fs::read_to_string(&output).unwrap();
+    let header = written.lines().next().unwrap();
+    assert_eq!(
+        header,
+        "text,label,predicted_labels,prob_bug,prob_feature,prob_question"
+    );
+    assert_eq!(written.lines().count(), 7);
+}
+
+#[test]
+fn inspect_data_reads_label_sets_split_or_from_0_1_columns() {
+    let app = app();
+    let csv = app.dir.path().join("sets.csv");
+    common::write_multi_label_csv(&csv, 4);
+    app.state().grant(&csv);
+    let counts = |inspection: &Value| -> Vec<(String, u64)> {
+        inspection["rawLabels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (c[0].as_str().unwrap().to_string(), c[1].as_u64().unwrap()))
+            .collect()
+    };
+    let expected = [("bug", 8), ("question", 8), ("feature", 4)]
+        .map(|(l, n)| (l.to_string(), n))
+        .to_vec();
+
+    // One label per row: "bug;question" is a class of its own.
+    let base = json!({ "path": csv, "text": ["text"], "labelColumn": "labels", "labelMap": null });
+    let single = app.ok("inspect_data", base.clone());
+    assert!(
+        counts(&single).contains(&("bug;question".into(), 4)),
+        "{single}"
+    );
+    assert!(single.get("labelSeparator").is_none(), "{single}");
+
+    // Split, the separator sniffed: each value counted, the separator reported.
+    let mut split = base.clone();
+    split["labelForm"] = json!({ "kind": "separated", "separator": null });
+    let split = app.ok("inspect_data", split);
+    assert_eq!(counts(&split), expected, "{split}");
+    assert_eq!(split["labelSeparator"], ";");
+    assert_eq!(split["rowsUsed"], 16);
+
+    // 0/1 columns: the same counts, no label column needed.
+    let columns = json!({
+        "path": csv, "text": ["text"], "labelColumn": null, "labelMap": null,
+        "labelForm": { "kind": "columns", "columns": ["bug", "feature", "question"] }
+    });
+    let columns = app.ok("inspect_data", columns);
+    assert_eq!(counts(&columns), expected, "{columns}");
+
+    // Row texts read the labels in the same form: a set joined by "; ".
+    let rows = app.ok(
+        "row_texts",
+        json!({
+            "path": csv, "text": ["text"], "lines": [5], "labelColumn": null, "labelMap": null,
+            "labelForm": { "kind": "columns", "columns": ["bug", "feature", "question"] }
+        }),
+    );
+    assert_eq!(rows[0]["label"], "bug; question", "{rows}");
+
+    // A cell that is not 0/1 is named.
+    let message = app.err(
+        "inspect_data",
+        json!({
+            "path": csv, "text": ["text"], "labelColumn": null, "labelMap": null,
+            "labelForm": { "kind": "columns", "columns": ["labels"] }
+        }),
+        "data",
+    );
+    assert!(
+        message.contains("line 2") && message.contains("'labels'"),
+        "{message}"
+    );
+}
+
+#[test]
+fn start_training_learns_label_sets_from_0_1_columns() {
+    let app = app();
+    let csv = app.dir.path().join("flags.csv");
+    common::write_multi_label_csv(&csv, 6);
+    app.state().grant(&csv);
+    let mut request = app.train_request(csv.to_str().unwrap());
+    let data = &mut request["request"]["data"];
+    // The UI sends no label column with 0/1 columns.
+    data["labelColumn"] = json!("");
+    data["labelForm"] = json!({ "kind": "columns", "columns": ["bug", "feature", "question"] });
+    let id = app.run_to_end(request);
+    let detail = app.ok("get_run", json!({ "runId": id }));
+    assert_eq!(detail["record"]["status"], "finished", "{detail}");
+    assert_eq!(detail["record"]["data"]["labelForm"]["kind"], "columns");
+    let events = detail["events"].as_array().unwrap();
+    let started = events.iter().find(|e| e["type"] == "started").unwrap();
+    assert_eq!(started["multiLabel"], true, "{started}");
+    assert_eq!(started["labels"], json!(["bug", "feature", "question"]));
+    let tuned = events.iter().find(|e| e["type"] == "thresholdsTuned");
+    let tuned = tuned.unwrap_or_else(|| panic!("no thresholdsTuned event: {detail}"));
+    assert!(
+        tuned["metrics"]["labelSets"]["microF1"].is_number(),
+        "{tuned}"
+    );
 }

@@ -26,6 +26,7 @@ use dialect_app::commands::data::{Checks, RowText, Sample};
 use dialect_app::commands::predict::{FileProgress, FileResult, PredictorInfo};
 use dialect_app::commands::runs::RunDetail;
 use dialect_app::error::AppError;
+use dialect_app::serving::ServiceInfo;
 use dialect_app::training::Attached;
 use std::any::TypeId;
 use std::collections::{BTreeMap, HashSet};
@@ -133,6 +134,8 @@ fn contract() -> String {
     c.visit::<RunRecord>();
     c.visit::<RunDetail>();
     c.visit::<RunDiff>();
+    // Serve this model.
+    c.visit::<ServiceInfo>();
 
     let mut out = String::from(HEADER);
     for decl in c.decls.values() {

@@ -505,6 +505,16 @@ impl SequenceClassifier {
         Ok(self)
     }
 
+    /// Every weight with its transformers name (what `save` writes), e.g. to export.
+    pub fn weights(&self) -> &[(String, Tensor)] {
+        &self.params
+    }
+
+    /// The parsed config.json the model was built from.
+    pub fn config(&self) -> &Value {
+        &self.config
+    }
+
     /// Whether the head is the mean-pooling baseline head.
     pub fn is_mean_pooling(&self) -> bool {
         matches!(self.head, Head::MeanPooling(_))

@@ -1,6 +1,8 @@
 //! Shared helpers for the engine integration tests.
 #![allow(dead_code)]
 
+pub mod family;
+
 use std::path::{Path, PathBuf};
 
 /// The repository root, whether these helpers are compiled into the engine's tests, the

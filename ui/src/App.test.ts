@@ -99,6 +99,7 @@ describe('App', () => {
       labelColumn: null,
       labelMap: null,
       checks: { model: 'distilbert-base-uncased', maxLength: 128, split: { validationFraction: 0.1, seed: 42, maxRows: null } },
+      labelForm: { kind: 'single' },
     });
     expect(screen.getByTestId('text-column-select')).toHaveValue('body');
     expect(screen.getByTestId('label-column-select')).toHaveValue('category');

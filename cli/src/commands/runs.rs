@@ -3,6 +3,7 @@
 use crate::args::{RunsAction, RunsArgs};
 use crate::render::metrics::describe_point;
 use crate::render::runs::{print_diff, print_review, print_run, print_runs};
+use dialect::export::onnx::{export_run_onnx, OnnxOptions};
 use dialect::review::{keep_run_threshold, review_run, ThresholdChoice};
 use dialect::run_diff::{diff_runs, diff_runs_on};
 use dialect::runs::RunStore;
@@ -33,9 +34,27 @@ pub fn run(args: RunsArgs) -> Result<ExitCode, EngineError> {
             store.delete(&id)?;
             eprintln!("deleted run {id}");
         }
-        RunsAction::Export { id, folder } => {
+        RunsAction::Export {
+            id,
+            folder,
+            onnx: false,
+            ..
+        } => {
             let dir = store.export(&id, &folder)?;
             println!("{}", dir.display());
+        }
+        RunsAction::Export {
+            id,
+            folder,
+            onnx: true,
+            int8,
+        } => {
+            let export = export_run_onnx(&store, &id, &folder, OnnxOptions { int8 })?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&export)?);
+            } else {
+                println!("{}", export.folder.display());
+            }
         }
         RunsAction::Diff { before, after, on } => {
             let diff = match on {

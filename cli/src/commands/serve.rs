@@ -4,9 +4,10 @@
 use crate::args::ServeArgs;
 use dialect::runs::RunStore;
 use dialect::EngineError;
-use dialect_serve::{Limits, Models, ServeConfig, ServedModel, Token, TOKEN_ENV};
+use dialect_serve::{Limits, Models, ServeConfig, ServeError, ServedModel, Token, TOKEN_ENV};
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::time::Duration;
 
 /// Load each model, then serve them until Ctrl-C or SIGTERM.
 pub fn run(args: ServeArgs) -> Result<ExitCode, EngineError> {
@@ -17,6 +18,8 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, EngineError> {
             max_batch: args.max_batch,
             max_concurrent: args.max_concurrent,
             max_queue: args.max_queue,
+            max_connections: args.max_connections,
+            read_timeout: seconds("--read-timeout", args.read_timeout)?,
             ..Limits::default()
         },
     };
@@ -51,6 +54,15 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, EngineError> {
     })?;
     eprintln!("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// `value` seconds of the option `name` as a duration (its bounds are the service's to
+/// check).
+fn seconds(name: &'static str, value: f64) -> Result<Duration, ServeError> {
+    Duration::try_from_secs_f64(value).map_err(|_| ServeError::Limit {
+        name,
+        message: format!("{value} is not a number of seconds: give e.g. 10 or 0.5"),
+    })
 }
 
 /// Where the service listens, and a request to try it with.

@@ -15,13 +15,7 @@ pub fn print_metrics(m: &Metrics) {
         "rows {}   accuracy {:.4}   macro-F1 {:.4}\n",
         m.count, m.accuracy, m.macro_f1
     );
-    let width = m
-        .per_class
-        .iter()
-        .map(|c| c.label.len())
-        .max()
-        .unwrap_or(5)
-        .max(5);
+    let width = label_width(m);
     println!(
         "{:<width$}  {:>9}  {:>6}  {:>6}  {:>7}",
         "class", "precision", "recall", "f1", "support"
@@ -63,13 +57,7 @@ pub fn print_metrics(m: &Metrics) {
 /// threshold, precision, recall, F1 and 2x2 confusion.
 pub fn print_label_sets(m: &Metrics, sets: &LabelSetScores) {
     println!("{}\n", describe_label_sets(m));
-    let width = m
-        .per_class
-        .iter()
-        .map(|c| c.label.len())
-        .max()
-        .unwrap_or(5)
-        .max(5);
+    let width = label_width(m);
     println!(
         "{:<width$}  {:>9}  {:>9}  {:>6}  {:>6}  {:>7}  {:>5}  {:>5}  {:>5}  {:>5}",
         "label", "threshold", "precision", "recall", "f1", "support", "tp", "fp", "fn", "tn"
@@ -89,6 +77,16 @@ pub fn print_label_sets(m: &Metrics, sets: &LabelSetScores) {
             n.true_negatives
         );
     }
+}
+
+/// The width of the first column of a per-class table: the longest label, at least 5.
+fn label_width(m: &Metrics) -> usize {
+    m.per_class
+        .iter()
+        .map(|c| c.label.len())
+        .max()
+        .unwrap_or(5)
+        .max(5)
 }
 
 /// "rows 40   subset accuracy 0.6500   micro-F1 0.8000   macro-F1 0.7700".

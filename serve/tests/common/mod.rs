@@ -28,6 +28,17 @@ pub fn tiny_model(name: &str) -> ServedModel {
     ServedModel::new(name, predictor)
 }
 
+/// The labels `predictor` gives `texts` itself, in order: what the service must answer.
+pub fn predicted_labels(predictor: &dialect::Predictor, texts: &[&str]) -> Vec<String> {
+    let texts: Vec<String> = texts.iter().map(|t| t.to_string()).collect();
+    predictor
+        .predict(&texts)
+        .unwrap()
+        .into_iter()
+        .map(|p| p.label)
+        .collect()
+}
+
 /// A running service and the means to stop it.
 pub struct Running {
     pub addr: SocketAddr,
@@ -90,6 +101,16 @@ impl Response {
             .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", self.body))
     }
 
+    /// The label of each prediction in a JSON classify answer, in order.
+    pub fn labels(&self) -> Vec<String> {
+        self.json()["predictions"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no predictions: {}", self.body))
+            .iter()
+            .map(|p| p["label"].as_str().unwrap().to_string())
+            .collect()
+    }
+
     /// The error kind of a JSON error body.
     pub fn error_kind(&self) -> String {
         self.json()["error"]["kind"]
@@ -122,6 +143,28 @@ pub async fn send(
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).await.unwrap();
     parse(&raw)
+}
+
+/// Read one response from a connection kept open: its head, then as many body bytes as
+/// `Content-Length` says.
+pub async fn read_response(stream: &mut TcpStream) -> Response {
+    let mut raw = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut chunk).await.unwrap();
+        assert!(n > 0, "the connection closed mid-response: {raw:?}");
+        raw.extend_from_slice(&chunk[..n]);
+        let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
+            continue;
+        };
+        let head = parse(&raw[..end + 4]);
+        let length: usize = head
+            .header("content-length")
+            .map_or(0, |l| l.parse().unwrap());
+        if raw.len() >= end + 4 + length {
+            return parse(&raw);
+        }
+    }
 }
 
 fn parse(raw: &[u8]) -> Response {

@@ -8,7 +8,7 @@ use crate::state::AppState;
 use dialect::dataset::corrections::Corrections;
 use dialect::dataset::inspect::{InspectOptions, Inspection};
 use dialect::dataset::language::ChosenModel;
-use dialect::dataset::{rows_at, LabelMap};
+use dialect::dataset::{rows_at, LabelForm, LabelMap};
 use dialect::model::resolve::model_status;
 use dialect::settings::SplitPlan;
 use dialect::TextSpec;
@@ -93,7 +93,8 @@ pub struct Checks {
     pub validation: Option<PathBuf>,
 }
 
-/// Profile a file and, with the (given or suggested) columns, check its quality:
+/// Profile a file and, with the (given or suggested) columns and its labels read in
+/// `label_form` (one label per row when `None`), check its quality:
 /// truncation and the languages' fit for `checks.model`, leakage across
 /// `checks.split`. `None` when cancelled (by [`cancel_inspection`] or a newer
 /// inspection).
@@ -105,6 +106,7 @@ pub async fn inspect_data(
     label_column: Option<String>,
     label_map: Option<LabelMap>,
     checks: Option<Checks>,
+    label_form: Option<LabelForm>,
 ) -> AppResult<Option<Inspection>> {
     state.check_granted(&path)?;
     let checks = checks.unwrap_or_default();
@@ -125,7 +127,7 @@ pub async fn inspect_data(
             None => None,
         };
         let text = text_spec(text);
-        let key = FileKey::new(&path, &text, &label_column);
+        let key = FileKey::new(&path, &text, &label_column, &label_form.unwrap_or_default());
         let Some(file) = data.read(key, &cancel)? else {
             return Ok(None);
         };
@@ -227,7 +229,8 @@ pub struct RowText {
 }
 
 /// The texts of the rows starting at `lines` (examples for a finding), with their
-/// classes when `label_column` is given (mapped through `label_map`).
+/// classes when `label_column` is given or `label_form` names 0/1 columns (mapped
+/// through `label_map`; a label set as its classes joined by "; ").
 #[tauri::command]
 pub async fn row_texts(
     state: State<'_, AppState>,
@@ -236,6 +239,7 @@ pub async fn row_texts(
     lines: Vec<usize>,
     label_column: Option<String>,
     label_map: Option<LabelMap>,
+    label_form: Option<LabelForm>,
 ) -> AppResult<Vec<RowText>> {
     state.check_granted(&path)?;
     let data = state.data.clone();
@@ -243,9 +247,11 @@ pub async fn row_texts(
         let spec = text_spec(Some(text)).ok_or_else(|| {
             AppError::from(dialect::EngineError::Config("no text column given".into()))
         })?;
-        let labels: HashMap<usize, String> = match &label_column {
-            Some(_) => {
-                let key = FileKey::new(&path, &Some(spec.clone()), &label_column);
+        let label_form = label_form.unwrap_or_default();
+        let labelled = label_column.is_some() || matches!(label_form, LabelForm::Columns { .. });
+        let labels: HashMap<usize, String> = match labelled {
+            true => {
+                let key = FileKey::new(&path, &Some(spec.clone()), &label_column, &label_form);
                 match data.read(key, &AtomicBool::new(false))? {
                     Some(file) => match &file.rows.rows {
                         Some(rows) => rows
@@ -259,7 +265,7 @@ pub async fn row_texts(
                     None => HashMap::new(),
                 }
             }
-            None => HashMap::new(),
+            false => HashMap::new(),
         };
         Ok(rows_at(&path, &spec, &lines)?
             .into_iter()

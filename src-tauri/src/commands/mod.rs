@@ -6,6 +6,7 @@ pub mod corrections;
 pub mod data;
 pub mod predict;
 pub mod runs;
+pub mod serve;
 pub mod settings;
 pub mod train;
 pub mod validation;

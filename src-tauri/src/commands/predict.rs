@@ -64,6 +64,9 @@ pub struct PredictorInfo {
     pub int8_passed: bool,
     /// The routing threshold the model keeps: tickets below it go to a person.
     pub threshold: Option<f64>,
+    /// Whether the model predicts label sets (multi-label): then routing, calibration,
+    /// explanations and the int8 check do not apply.
+    pub multi_label: bool,
 }
 
 /// Load run `run_id`'s model in `precision` (`None`: its default) for the Try box,
@@ -81,17 +84,24 @@ pub async fn predictor_info(
         int8: p.int8_check().cloned(),
         int8_passed: p.int8_check().is_some_and(Int8Check::passed),
         threshold: p.threshold(),
+        multi_label: p.is_multi_label(),
     })
 }
 
 /// Keep `routing` in run `run_id`'s model card (`None` clears it), so its predictions
-/// are routed with it from now on, the Try box's included.
+/// are routed with it from now on, the Try box's included. Refused for a multi-label
+/// model (each label has its own threshold).
 #[tauri::command]
 pub async fn set_run_threshold(
     state: State<'_, AppState>,
     run_id: String,
     routing: Option<RoutingThreshold>,
 ) -> AppResult<()> {
+    if routing.is_some() {
+        predictor(&state, &run_id, None)
+            .await?
+            .refuse_multi_label("a routing threshold (the top probability of one class)")?;
+    }
     let store = state.store.clone();
     let id = run_id.clone();
     blocking(move || Ok(keep_threshold(&store.model_dir(&id)?, routing.as_ref())?)).await?;
@@ -138,9 +148,14 @@ pub struct FileProgress {
 
 /// Where a file prediction was written.
 #[derive(Serialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
 pub struct FileResult {
     pub rows: usize,
     pub output: PathBuf,
+    /// Whether each row got a label set (`predicted_labels`) instead of one class.
+    pub multi_label: bool,
+    /// Probability columns written per row (one per class or label).
+    pub probabilities: usize,
 }
 
 /// Ask for a file of tickets and where to save the predictions, then classify every
@@ -177,7 +192,12 @@ pub async fn predict_file(
         let rows = p.predict_file_with_progress(&input, &spec, &output, &mut |done, total| {
             let _ = on_progress.send(FileProgress { done, total });
         })?;
-        Ok(Some(FileResult { rows, output }))
+        Ok(Some(FileResult {
+            rows,
+            output,
+            multi_label: p.is_multi_label(),
+            probabilities: p.labels().len(),
+        }))
     })
     .await
 }

@@ -4,6 +4,7 @@ use crate::dialogs;
 use crate::error::{blocking, AppError, AppResult};
 use crate::state::AppState;
 use crate::sync::lock;
+use dialect::export::onnx::{export_run_onnx as export_run_onnx_to, OnnxOptions};
 use dialect::run_diff::{diff_runs as diff, diff_runs_on, RunDiff};
 use dialect::runs::RunRecord;
 use dialect::{DeviceChoice, TrainEvent};
@@ -94,4 +95,31 @@ pub async fn export_run(state: State<'_, AppState>, run_id: String) -> AppResult
         return Ok(None);
     };
     blocking(move || Ok(Some(store.export(&run_id, &parent)?))).await
+}
+
+/// Write run `run_id`'s model as ONNX (`model.onnx` and `model.int8.onnx`, the
+/// tokenizer and config beside them) into `dialect-<id>-onnx` in a folder the person
+/// picks; the new folder, or `None` when cancelled.
+#[tauri::command]
+pub async fn export_run_onnx(
+    state: State<'_, AppState>,
+    run_id: String,
+) -> AppResult<Option<PathBuf>> {
+    let store = state.store.clone();
+    // Fail before the dialog when there is nothing to export.
+    let check = store.clone();
+    let id = run_id.clone();
+    blocking(move || Ok(check.model_dir(&id).map(|_| ())?)).await?;
+    let Some(parent) =
+        dialogs::pick_folder("Export the model as ONNX to…", dialogs::SAVE_DIR_ENV).await
+    else {
+        return Ok(None);
+    };
+    let options = OnnxOptions { int8: true };
+    blocking(move || {
+        Ok(Some(
+            export_run_onnx_to(&store, &run_id, &parent, options)?.folder,
+        ))
+    })
+    .await
 }

@@ -25,6 +25,9 @@ describe('api wrappers', () => {
     await api.inspectData('/f.csv', ['subject', 'body'], 'category', map, checks);
     await api.rowTexts('/f.csv', ['body'], [2, 5]);
     await api.rowTexts('/f.csv', ['body'], [2], 'category', map);
+    const sets: api.LabelForm = { kind: 'separated', separator: null };
+    await api.inspectData('/f.csv', ['body'], 'tags', null, null, sets);
+    await api.rowTexts('/f.csv', ['body'], [2], 'tags', null, sets);
     await api.predict('run-1', ['hello']);
     await api.predict('run-1', ['hello'], 'f32');
     await api.explain('run-1', 'hello');
@@ -55,9 +58,14 @@ describe('api wrappers', () => {
     await api.estimateTraining(estimate);
     await api.cancelEstimate();
     expect(calls).toEqual([
-      { cmd: 'inspect_data', args: { path: '/f.csv', text: ['subject', 'body'], labelColumn: 'category', labelMap: map, checks } },
-      { cmd: 'row_texts', args: { path: '/f.csv', text: ['body'], lines: [2, 5], labelColumn: null, labelMap: null } },
-      { cmd: 'row_texts', args: { path: '/f.csv', text: ['body'], lines: [2], labelColumn: 'category', labelMap: map } },
+      {
+        cmd: 'inspect_data',
+        args: { path: '/f.csv', text: ['subject', 'body'], labelColumn: 'category', labelMap: map, checks, labelForm: null },
+      },
+      { cmd: 'row_texts', args: { path: '/f.csv', text: ['body'], lines: [2, 5], labelColumn: null, labelMap: null, labelForm: null } },
+      { cmd: 'row_texts', args: { path: '/f.csv', text: ['body'], lines: [2], labelColumn: 'category', labelMap: map, labelForm: null } },
+      { cmd: 'inspect_data', args: { path: '/f.csv', text: ['body'], labelColumn: 'tags', labelMap: null, checks: null, labelForm: sets } },
+      { cmd: 'row_texts', args: { path: '/f.csv', text: ['body'], lines: [2], labelColumn: 'tags', labelMap: null, labelForm: sets } },
       { cmd: 'predict', args: { runId: 'run-1', texts: ['hello'], precision: null } },
       { cmd: 'predict', args: { runId: 'run-1', texts: ['hello'], precision: 'f32' } },
       { cmd: 'explain', args: { runId: 'run-1', text: 'hello', precision: null } },

@@ -23,6 +23,7 @@ import type {
   FileProgress,
   FileResult,
   Inspection,
+  LabelForm,
   LabelMap,
   Method,
   ModelStatus,
@@ -38,6 +39,7 @@ import type {
   RunRecord,
   RunRequest,
   Sample,
+  ServiceInfo,
   Setting,
   SuspectProgress,
   SuspectReport,
@@ -89,6 +91,8 @@ export type {
   Format,
   Inspection,
   Int8Check,
+  LabelConfusion,
+  LabelForm,
   LabelMap,
   LanguageAdvice,
   LanguageReport,
@@ -135,6 +139,7 @@ export type {
   RunStatus,
   RunSummary,
   Sample,
+  ServiceInfo,
   Setting,
   Suspect,
   SuspectProgress,
@@ -245,7 +250,8 @@ export const inspectData = (
   labelColumn: string | null,
   labelMap: LabelMap | null,
   checks: Checks | null = null,
-) => invoke<Inspection | null>('inspect_data', { path, text, labelColumn, labelMap, checks });
+  labelForm: LabelForm | null = null,
+) => invoke<Inspection | null>('inspect_data', { path, text, labelColumn, labelMap, checks, labelForm });
 export const cancelInspection = () => invoke<void>('cancel_inspection');
 /** Rows by line; with `labelColumn`, each row's class after `labelMap` (null when dropped). */
 export const rowTexts = (
@@ -254,7 +260,8 @@ export const rowTexts = (
   lines: number[],
   labelColumn: string | null = null,
   labelMap: LabelMap | null = null,
-) => invoke<RowText[]>('row_texts', { path, text, lines, labelColumn, labelMap });
+  labelForm: LabelForm | null = null,
+) => invoke<RowText[]>('row_texts', { path, text, lines, labelColumn, labelMap, labelForm });
 export const saveLabelMap = (map: LabelMap) => invoke<string | null>('save_label_map', { map });
 export const loadLabelMap = () => invoke<LabelMap | null>('load_label_map');
 
@@ -334,6 +341,15 @@ export const diffRuns = (before: string, after: string, on: string | null = null
   invoke<RunDiff>('diff_runs', { before, after, on });
 export const deleteRun = (runId: string) => invoke<void>('delete_run', { runId });
 export const exportRun = (runId: string) => invoke<string | null>('export_run', { runId });
+export const exportRunOnnx = (runId: string) => invoke<string | null>('export_run_onnx', { runId });
+
+// Serve this model
+/** Serve run `runId`'s model on 127.0.0.1:`port` (null: a free port), replacing the service running. */
+export const serveRun = (runId: string, port: number | null = null) =>
+  invoke<ServiceInfo>('serve_run', { runId, port });
+export const stopServing = () => invoke<void>('stop_serving');
+/** Where the service answers, or null when none runs. */
+export const serving = () => invoke<ServiceInfo | null>('serving');
 
 // ---------------------------------------------------------------- small helpers
 

@@ -71,6 +71,7 @@ export class AppState {
     this.trainer = new Trainer({
       data: this.data,
       labels: this.labels,
+      corrections: this.corrections,
       form: this.train,
       runs: this.runs,
       validation: this.validation,

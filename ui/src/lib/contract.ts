@@ -492,7 +492,15 @@ export type FileProgress = { done: number, total: number, };
 /**
  * Where a file prediction was written.
  */
-export type FileResult = { rows: number, output: string, };
+export type FileResult = { rows: number, output: string, 
+/**
+ * Whether each row got a label set (`predicted_labels`) instead of one class.
+ */
+multiLabel: boolean, 
+/**
+ * Probability columns written per row (one per class or label).
+ */
+probabilities: number, };
 
 /**
  * One problem found in the data.
@@ -1013,7 +1021,12 @@ int8Passed: boolean,
 /**
  * The routing threshold the model keeps: tickets below it go to a person.
  */
-threshold: number | null, };
+threshold: number | null, 
+/**
+ * Whether the model predicts label sets (multi-label): then routing, calibration,
+ * explanations and the int8 check do not apply.
+ */
+multiLabel: boolean, };
 
 /**
  * A named starting point for the settings.
@@ -1204,6 +1217,24 @@ export type Sample = { path: string, name: string, attribution: string, };
  * Which rows an epoch feeds, in which order.
  */
 export type Sampler = "shuffle" | "balanced";
+
+/**
+ * Where the service answers, as the UI shows it.
+ */
+export type ServiceInfo = { 
+/**
+ * The run whose model is served.
+ */
+runId: string, 
+/**
+ * The name requests may give as `model` (the run id; the only model, so also the
+ * default).
+ */
+model: string, 
+/**
+ * The service's root, `http://127.0.0.1:PORT`.
+ */
+url: string, };
 
 /**
  * A setting of a run, as errors and findings name it: the CLI shows its flag, the app

@@ -1,7 +1,9 @@
 // A training run as the UI sees it: fed TrainEvents (live from a Channel, or replayed
 // from a run's event log), it keeps chart series and the numbers for the stat tiles.
 // Step events are frequent: they are buffered and applied once per animation frame.
-// Baseline runs have no steps: their progress is the texts encoded.
+// Baseline runs have no steps: their progress is the texts encoded. Multi-label runs score
+// label sets: micro-F1 and subset accuracy (a ticket right only when its whole set is), and
+// end with thresholds tuned on validation.
 
 import type { Method, Metrics, RunSummary, TrainEvent } from './api';
 
@@ -38,6 +40,8 @@ export class TrainSession {
   /** Metrics of every evaluated epoch, in order. */
   evaluations = $state.raw<{ epoch: number; step: number; metrics: Metrics; evalLoss: number; trainLoss: number }[]>([]);
   summary = $state.raw<RunSummary | null>(null);
+  /** A multi-label run's validation metrics with its tuned per-label thresholds (its final figures). */
+  tuned = $state.raw<Metrics | null>(null);
   error = $state<string | null>(null);
   /** Bumped whenever the chart series change (at most once per frame). */
   version = $state(0);
@@ -50,7 +54,9 @@ export class TrainSession {
   lossY: number[] = [];
   lrY: number[] = [];
   epochX: number[] = [];
+  /** Accuracy per epoch (subset accuracy for label sets). */
   accY: number[] = [];
+  /** Macro-F1 per epoch (micro-F1 for label sets). */
   f1Y: number[] = [];
 
   private pending: StepEvent[] = [];
@@ -75,6 +81,7 @@ export class TrainSession {
     this.best = null;
     this.evaluations = [];
     this.summary = null;
+    this.tuned = null;
     this.error = null;
     this.startedAt = status === 'starting' ? Date.now() : null;
     this.endedAt = null;
@@ -100,6 +107,47 @@ export class TrainSession {
     return this.method === 'baseline';
   }
 
+  /** Whether the run learns label sets (several labels per ticket). */
+  get multiLabel(): boolean {
+    return !!this.started?.multiLabel;
+  }
+
+  /** What `accuracy` means for this run: for label sets, the whole set right. */
+  get accuracyName(): string {
+    return this.multiLabel ? 'subset accuracy' : 'accuracy';
+  }
+
+  /** The best model's metric as shown: the engine's name, accuracy named for what it means here. */
+  get bestMetricName(): string | null {
+    const metric = this.best?.metric ?? null;
+    return metric === 'accuracy' ? this.accuracyName : metric;
+  }
+
+  /** The kept (best) model's validation metrics, when known: for a multi-label run, with its tuned thresholds. */
+  get finalMetrics(): Metrics | null {
+    if (this.tuned) return this.tuned;
+    const s = this.summary;
+    if (s) {
+      const rec = s.epochs.find((e) => e.epoch === s.bestEpoch) ?? s.epochs[s.epochs.length - 1];
+      if (rec) return rec.metrics;
+    }
+    if (this.best) {
+      const ev = this.evaluations.find((e) => e.epoch === this.best!.epoch);
+      if (ev) return ev.metrics;
+    }
+    return this.evaluations[this.evaluations.length - 1]?.metrics ?? null;
+  }
+
+  /** Micro-F1 of the kept model (multi-label runs), when known. */
+  get finalMicroF1(): number | null {
+    return this.finalMetrics?.labelSets?.microF1 ?? null;
+  }
+
+  /** Micro-F1 of the last evaluation (multi-label runs), when there is one. */
+  get lastMicroF1(): number | null {
+    return this.evaluations[this.evaluations.length - 1]?.metrics.labelSets?.microF1 ?? null;
+  }
+
   /** Work done and to do: texts encoded for the baseline, else steps. */
   private get units(): [number, number] {
     return this.baseline ? [this.encoded, this.encodeTotal] : [this.step, this.totalSteps];
@@ -112,19 +160,9 @@ export class TrainSession {
     return total ? Math.min(1, done / total) : 0;
   }
 
-  /** Accuracy of the kept (best) model, when known. */
+  /** Accuracy of the kept (best) model, when known (subset accuracy for label sets). */
   get finalAccuracy(): number | null {
-    const s = this.summary;
-    if (s) {
-      const rec = s.epochs.find((e) => e.epoch === s.bestEpoch) ?? s.epochs[s.epochs.length - 1];
-      if (rec) return rec.metrics.accuracy;
-    }
-    if (this.best) {
-      const ev = this.evaluations.find((e) => e.epoch === this.best!.epoch);
-      if (ev) return ev.metrics.accuracy;
-    }
-    const last = this.evaluations[this.evaluations.length - 1];
-    return last ? last.metrics.accuracy : null;
+    return this.finalMetrics?.accuracy ?? null;
   }
 
   /** Replay a run's recorded events (then live events may follow). */
@@ -186,12 +224,12 @@ export class TrainSession {
         ];
         this.epochX.push(e.epoch);
         this.accY.push(e.metrics.accuracy);
-        this.f1Y.push(e.metrics.macroF1);
+        this.f1Y.push(e.metrics.labelSets?.microF1 ?? e.metrics.macroF1);
         if (this.baseline) this.samplesPerSecond = e.samplesPerSecond;
-        if (!this.best || this.best.metric === 'accuracy') {
+        if (!this.best || this.best.metric === this.accuracyName) {
           // Until a checkpoint names the metric, show the best accuracy.
           if (!this.best || e.metrics.accuracy > this.best.value) {
-            this.best = { metric: 'accuracy', value: e.metrics.accuracy, epoch: e.epoch };
+            this.best = { metric: this.accuracyName, value: e.metrics.accuracy, epoch: e.epoch };
           }
         }
         this.version++;
@@ -205,6 +243,10 @@ export class TrainSession {
         return;
       case 'calibrated':
         // Kept in the model's card; its probabilities use the temperature.
+        return;
+      case 'thresholdsTuned':
+        this.tuned = e.metrics;
+        this.version++;
         return;
       case 'finished':
       case 'cancelled':

@@ -3,6 +3,7 @@ import { fireEvent, render, screen, waitFor, within } from '@testing-library/sve
 import ReviewStep from './ReviewStep.svelte';
 import { app, resetApp } from '../lib/app.svelte';
 import { correction, mockCommands, review, runRecord, suspectReport, trust } from '../test/fixtures';
+import { multiLabelRecord, multiLabelReview } from '../test/multiLabel';
 
 describe('Review step', () => {
   beforeEach(() => resetApp());
@@ -175,5 +176,54 @@ describe('Review step', () => {
     expect(failed).toHaveTextContent('Data changed since training: no validation scores for this run');
     expect(failed).toHaveTextContent('changed since run run-1 trained');
     expect(screen.queryByTestId('eval-accuracy')).toBeNull();
+  });
+  it('scores a multi-label run per label, and hides what scores one class per ticket', async () => {
+    mockCommands({
+      review_run: () => multiLabelReview(),
+      corrections_for: () => ({ corrections: [correction(9, 'asdf', 'card_arrival', null)] }),
+    });
+    app.runs.list = [multiLabelRecord('run-ml')];
+    app.runs.currentId = 'run-ml';
+    render(ReviewStep);
+    const headline = await screen.findByTestId('set-metrics');
+    expect(screen.getByTestId('eval-micro-f1')).toHaveTextContent('98.7%');
+    expect(screen.getByTestId('eval-subset-accuracy')).toHaveTextContent('95.8%');
+    expect(headline).toHaveTextContent('whole set right');
+    expect(screen.getByTestId('eval-macro-f1')).toHaveTextContent('98.7%');
+
+    const table = screen.getByTestId('label-scores');
+    const rows = within(table).getAllByRole('row').slice(1);
+    expect(rows.map((r) => within(r).getAllByRole('cell')[0].textContent)).toEqual([
+      'card_arrival',
+      'exchange_rate',
+      'pending_transfer',
+      'top_up_failed',
+    ]);
+    // label, threshold, precision, recall, F1, support, tp, fp, fn, tn
+    expect(within(screen.getByTestId('label-row-pending_transfer')).getAllByRole('cell').map((c) => c.textContent)).toEqual([
+      'pending_transfer',
+      '0.407',
+      '95.2%',
+      '100.0%',
+      '97.6%',
+      '20',
+      '20',
+      '1',
+      '0',
+      '27',
+    ]);
+
+    // Only the ticket whose set differs (in any order) is listed.
+    const wrong = within(screen.getByTestId('set-mistakes')).getAllByRole('listitem');
+    expect(wrong).toHaveLength(1);
+    expect(wrong[0]).toHaveTextContent('line 150 · true top_up_failed · predicted pending_transfer; top_up_failed');
+
+    expect(screen.getByTestId('multi-label-review-note')).toHaveTextContent('not shown');
+    expect(screen.queryByTestId('eval-accuracy')).toBeNull();
+    expect(screen.queryAllByTestId(/^confusion-cell-/)).toHaveLength(0);
+    expect(screen.queryByTestId('metrics-table')).toBeNull();
+    expect(screen.queryByTestId('coverage-curve')).toBeNull();
+    expect(screen.queryByTestId('run-suspects')).toBeNull();
+    expect(screen.queryByTestId('retrain-run')).toBeNull();
   });
 });

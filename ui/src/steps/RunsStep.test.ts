@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { fireEvent, render, screen, waitFor } from '@testing-library/svelte';
+import { fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
 import RunsStep from './RunsStep.svelte';
 import { app, resetApp } from '../lib/app.svelte';
 import { notify } from '../lib/notify.svelte';
@@ -15,6 +15,7 @@ import {
   step,
   summary,
 } from '../test/fixtures';
+import { multiLabelEvents, multiLabelRecord } from '../test/multiLabel';
 
 describe('Runs page', () => {
   beforeEach(() => {
@@ -47,6 +48,22 @@ describe('Runs page', () => {
     await fireEvent.click(screen.getByTestId('confirm-ok'));
     await waitFor(() => expect(calls.find((c) => c.cmd === 'delete_run')?.args).toEqual({ runId: 'run-1' }));
     await waitFor(() => expect(app.runs.list.map((r) => r.id)).toEqual(['run-2']));
+  });
+
+  it('exports the run as ONNX into the picked folder, and says where', async () => {
+    const { calls } = mockCommands({
+      get_run: () => ({ record: runRecord('run-1'), events: [started, { type: 'finished', summary: summary() }] }),
+      export_run_onnx: () => '/home/me/models/dialect-run-1-onnx',
+    });
+    app.runs.list = [runRecord('run-1')];
+    app.runs.openId = 'run-1';
+    render(RunsStep);
+    await fireEvent.click(await screen.findByTestId('export-onnx'));
+    const result = await screen.findByTestId('export-onnx-result');
+    expect(result).toHaveTextContent('/home/me/models/dialect-run-1-onnx');
+    expect(result).toHaveTextContent('model.int8.onnx');
+    expect(calls.find((c) => c.cmd === 'export_run_onnx')?.args).toEqual({ runId: 'run-1' });
+    expect(screen.queryByTestId('export-result')).toBeNull();
   });
 
   it('compares the open run with an earlier one, ticket by ticket, with filters', async () => {
@@ -232,5 +249,44 @@ describe('Runs page', () => {
     app.runs.openId = 'run-p';
     render(RunsStep);
     expect(await screen.findByTestId('scrub-note')).toHaveTextContent('Personal data replaced before the model: street addresses');
+  });
+  describe('a multi-label run', () => {
+    it('is marked in the list with its micro-F1 and subset accuracy', () => {
+      mockCommands({});
+      app.runs.list = [multiLabelRecord('run-ml'), runRecord('run-1')];
+      render(RunsStep);
+      expect(screen.getByTestId('run-multi-label-run-ml')).toHaveTextContent('multi-label');
+      expect(screen.queryByTestId('run-multi-label-run-1')).toBeNull();
+      expect(screen.getByTestId('run-row-run-ml')).toHaveTextContent('micro-F1 94.7% · whole set 87.5%');
+      expect(screen.getByTestId('run-row-run-1')).toHaveTextContent('85.0% accuracy');
+    });
+
+    it('shows its tuned set metrics and label form, and offers no comparison', async () => {
+      mockCommands({ get_run: () => ({ record: multiLabelRecord('run-ml'), events: multiLabelEvents() }) });
+      app.runs.list = [multiLabelRecord('run-ml'), runRecord('run-1')];
+      app.runs.openId = 'run-ml';
+      render(RunsStep);
+      const sets = await screen.findByTestId('run-set-metrics');
+      expect(sets).toHaveTextContent('Micro-F198.7%');
+      expect(sets).toHaveTextContent('Subset accuracy (whole set right)95.8%');
+      expect(sets).toHaveTextContent("with each label's tuned threshold");
+      expect(screen.getByTestId('run-multi-label')).toHaveTextContent('multi-label');
+      expect(screen.getByTestId('run-label')).toHaveTextContent("tags, split by ';'");
+      expect(screen.getByRole('columnheader', { name: 'Subset accuracy' })).toBeInTheDocument();
+      const kept = screen.getAllByRole('row').find((r) => within(r).queryByText('kept'))!;
+      expect(kept).toHaveTextContent('87.5%94.7%');
+      expect(screen.getByTestId('run-compare-refused')).toHaveTextContent('not offered for a multi-label run');
+      expect(screen.queryByTestId('compare-with')).toBeNull();
+    });
+
+    it('is not offered to compare a single-label run with', async () => {
+      mockCommands({ get_run: () => ({ record: runRecord('run-2'), events: [] }) });
+      app.runs.list = [runRecord('run-2'), multiLabelRecord('run-ml'), runRecord('run-1')];
+      app.runs.openId = 'run-2';
+      render(RunsStep);
+      const select = await screen.findByTestId('compare-with');
+      expect([...select.querySelectorAll('option')].map((o) => o.value)).toEqual(['', 'run-1']);
+      expect(screen.queryByTestId('run-set-metrics')).toBeNull();
+    });
   });
 });

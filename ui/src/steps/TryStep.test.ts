@@ -1,11 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { fireEvent, render, screen, waitFor } from '@testing-library/svelte';
+import { fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
 import TryStep from './TryStep.svelte';
 import { app, resetApp } from '../lib/app.svelte';
 import { notify } from '../lib/notify.svelte';
 import type { Prediction } from '../lib/api';
 import { mockCommands, runRecord } from '../test/fixtures';
 import { explanation } from '../test/explanation';
+import { labelSetPrediction, multiLabelRecord } from '../test/multiLabel';
 
 function prediction(label: string, scores: [string, number][], route: Prediction['route'] = null): Prediction {
   const top = scores.find(([l]) => l === label)!;
@@ -231,5 +232,70 @@ describe('Try step', () => {
     render(TryStep);
     await fireEvent.input(screen.getByTestId('try-input'), { target: { value: 'hello' } });
     await waitFor(() => expect(notify.errors.map((e) => e.message)).toContain('the model folder is missing weights'));
+  });
+  describe('a multi-label model', () => {
+    const info = { precision: 'f32', cpu: true, int8: null, int8Passed: false, threshold: null, multiLabel: true };
+
+    it('shows the predicted label set and every label\'s bar with its threshold marked; no route, explanation or int8', async () => {
+      const { calls } = mockCommands({
+        predictor_info: () => info,
+        predict: () => [labelSetPrediction([0.681, 0.696, 0.274, 0.194])],
+      });
+      app.runs.list = [multiLabelRecord('run-ml')];
+      app.runs.currentId = 'run-ml';
+      render(TryStep);
+      await fireEvent.input(screen.getByTestId('try-input'), { target: { value: 'card not here; exchange rate?' } });
+      const set = await screen.findByTestId('label-set', {}, { timeout: 1000 });
+      const chips = screen.getAllByTestId(/^label-chip-/).map((el) => el.getAttribute('data-testid'));
+      expect(chips).toEqual(['label-chip-card_arrival', 'label-chip-exchange_rate']);
+      expect(set).not.toHaveTextContent('No label applies');
+      expect(screen.queryByTestId('try-top-label')).toBeNull();
+
+      // Bars sorted by probability, each with its own threshold marked where it lies.
+      const bars = screen.getAllByTestId(/^prob-bar-/).map((el) => el.getAttribute('data-testid'));
+      expect(bars).toEqual(['prob-bar-exchange_rate', 'prob-bar-card_arrival', 'prob-bar-pending_transfer', 'prob-bar-top_up_failed']);
+      const marks = screen.getAllByTestId('threshold-mark');
+      expect(marks).toHaveLength(4);
+      const mark = within(screen.getByTestId('prob-bar-pending_transfer')).getByTestId('threshold-mark');
+      expect(mark.style.left).toBe('40.7%');
+      expect(mark).toHaveAttribute('title', 'threshold 0.407');
+      expect(screen.getByTestId('prob-bar-pending_transfer')).toHaveTextContent('27.4%');
+
+      // The single-label features are hidden with a note, never an error.
+      expect(await screen.findByTestId('multi-label-note')).toHaveTextContent('routing to a person');
+      expect(screen.queryByTestId('route-badge')).toBeNull();
+      expect(screen.queryByTestId('explain-panel')).toBeNull();
+      expect(screen.queryByTestId('try-int8')).toBeNull();
+      expect(screen.getByTestId('try-precision')).toHaveTextContent('multi-label models keep f32');
+      expect(screen.getByTestId('predict-file-note')).toHaveTextContent('each row gets its predicted labels (predicted_labels, joined by ;)');
+      await new Promise((r) => setTimeout(r, 400));
+      expect(calls.filter((c) => c.cmd === 'explain')).toHaveLength(0);
+      expect(notify.errors).toHaveLength(0);
+    });
+
+    it('says no label applies when none reaches its threshold', async () => {
+      mockCommands({ predictor_info: () => info, predict: () => [labelSetPrediction([0.2, 0.1, 0.3, 0.05])] });
+      app.runs.list = [multiLabelRecord('run-ml')];
+      app.runs.currentId = 'run-ml';
+      render(TryStep);
+      await fireEvent.input(screen.getByTestId('try-input'), { target: { value: 'hello there' } });
+      expect(await screen.findByTestId('label-set', {}, { timeout: 1000 })).toHaveTextContent('No label applies');
+      expect(screen.queryAllByTestId(/^label-chip-/)).toHaveLength(0);
+      expect(screen.getAllByTestId('threshold-mark')).toHaveLength(4);
+    });
+
+    it('says a file prediction wrote the labels and each label\'s probability', async () => {
+      mockCommands({
+        predictor_info: () => info,
+        predict_file: () => ({ rows: 1234, output: '/out/p.csv', multiLabel: true, probabilities: 4 }),
+      });
+      app.runs.list = [multiLabelRecord('run-ml')];
+      app.runs.currentId = 'run-ml';
+      render(TryStep);
+      await fireEvent.click(screen.getByTestId('predict-file'));
+      expect(await screen.findByTestId('predict-file-result')).toHaveTextContent(
+        '1,234 tickets → labels and 4 probabilities per ticket, written to /out/p.csv',
+      );
+    });
   });
 });

@@ -527,6 +527,7 @@ export function mockCommands(handlers: Record<string, Handler>): { calls: { cmd:
   const table: Record<string, Handler> = {
     training_settings: () => catalogue(),
     corrections_for: () => ({ corrections: [] }),
+    serving: () => null,
     ...handlers,
   };
   mockIPC((cmd, payload) => {

@@ -3,7 +3,7 @@
 // settings, and the personal data to replace before training.
 
 import * as api from '../api';
-import type { Checks, Inspection, LabelMap, PiiKind, Sample } from '../api';
+import type { Checks, Inspection, LabelForm, LabelMap, PiiKind, Sample } from '../api';
 import { notify } from '../notify.svelte';
 import { PII_KINDS } from '../pii';
 
@@ -13,7 +13,7 @@ export interface DataLinks {
   labelMap(): LabelMap | null;
   /** What the data check measures with: the chosen model and the split training will make. */
   checks(): Checks;
-  /** The file or label column changed: the label board no longer applies. */
+  /** The file, label column or label form changed: the label board no longer applies. */
   sourceChanged(): void;
   /** An inspection came in. */
   inspected(ins: Inspection): void;
@@ -30,6 +30,30 @@ function inspectKey(map: LabelMap | null, checks: Checks): string {
   return JSON.stringify([mapKey(map), checks]);
 }
 
+/** How the file holds its labels, as the Data step's "Labels per ticket" picker names it. */
+export type LabelFormKind = LabelForm['kind'];
+/** The separator choice: sniffed from the cells (`auto`) or one the engine accepts. */
+export type SeparatorChoice = 'auto' | ';' | '|' | ',';
+export const SEPARATORS: readonly Exclude<SeparatorChoice, 'auto'>[] = [';', '|', ','];
+
+/** Share of labelled rows whose label holds a separator above which several labels per ticket are suggested. */
+const SUGGEST_SHARE = 0.2;
+
+/** 0/1 cell values (as the engine reads them), to pre-tick columns that look like label flags. */
+const FLAG_VALUES = new Set(['0', '1', 'true', 'false', 'yes', 'no', 'y', 'n', 'x', '']);
+
+/** The separator most of `rawLabels`' rows hold, when at least a fifth of them do (ties in engine order). */
+export function suggestedSeparator(rawLabels: [string, number][]): Exclude<SeparatorChoice, 'auto'> | null {
+  const total = rawLabels.reduce((n, [, c]) => n + c, 0);
+  let best: Exclude<SeparatorChoice, 'auto'> | null = null;
+  let bestRows = 0;
+  for (const sep of SEPARATORS) {
+    const rows = rawLabels.filter(([v]) => v.includes(sep)).reduce((n, [, c]) => n + c, 0);
+    if (rows > bestRows) [best, bestRows] = [sep, rows];
+  }
+  return total > 0 && bestRows / total >= SUGGEST_SHARE ? best : null;
+}
+
 export class DataState {
   path = $state<string | null>(null);
   sample = $state<Sample | null>(null);
@@ -37,6 +61,12 @@ export class DataState {
   inspecting = $state(false);
   textColumns = $state<string[]>([]);
   labelColumn = $state<string | null>(null);
+  /** Labels per ticket: one, several in the label column, or one 0/1 column per label. */
+  formKind = $state<LabelFormKind>('single');
+  /** How a label column of several labels is split. */
+  separator = $state<SeparatorChoice>('auto');
+  /** The 0/1 label columns (`columns` form), in file order. */
+  flagColumns = $state<string[]>([]);
   /** The label map the current inspection was made with. */
   inspectedMap = $state('null');
   /** Train despite blocking findings of the data check. */
@@ -50,6 +80,28 @@ export class DataState {
 
   constructor(links: DataLinks) {
     this.links = links;
+  }
+
+  /** The label form inspection and training read the file with. */
+  get labelForm(): LabelForm {
+    if (this.formKind === 'separated') return { kind: 'separated', separator: this.separator === 'auto' ? null : this.separator };
+    if (this.formKind === 'columns') return { kind: 'columns', columns: [...this.flagColumns] };
+    return { kind: 'single' };
+  }
+
+  /** Whether tickets hold label sets (several labels each). */
+  get multiLabel(): boolean {
+    return this.formKind !== 'single';
+  }
+
+  /** The columns the labels are read from are chosen (a label column, or at least one 0/1 column). */
+  get labelsChosen(): boolean {
+    return this.formKind === 'columns' ? this.flagColumns.length > 0 : !!this.labelColumn;
+  }
+
+  /** What the labels come from, as the label board knows it: a change makes a new board. */
+  get labelSourceKey(): string {
+    return JSON.stringify([this.path, this.formKind === 'columns' ? null : this.labelColumn, this.labelForm]);
   }
 
   get blocking(): boolean {
@@ -82,6 +134,9 @@ export class DataState {
     this.inspection = null;
     this.textColumns = [];
     this.labelColumn = null;
+    this.formKind = 'single';
+    this.separator = 'auto';
+    this.flagColumns = [];
     this.links.sourceChanged();
     this.override = false;
     this.scrub = [];
@@ -121,13 +176,16 @@ export class DataState {
     this.inspecting = true;
     const checks = this.links.checks();
     try {
-      const ins = await api.inspectData(path, text, labelColumn, map ? $state.snapshot(map) : null, checks);
+      const form = this.labelForm;
+      if (form.kind === 'columns' && !form.columns.length) return;
+      const column = form.kind === 'columns' ? null : labelColumn;
+      const ins = await api.inspectData(path, text, column, map ? $state.snapshot(map) : null, checks, form);
       if (seq !== this.inspectSeq || !ins) return;
       this.inspection = ins;
       this.inspectedMap = mapKey(map);
       this.inspectedKey = inspectKey(map, checks);
       if (!text) this.textColumns = ins.text?.columns ? [...ins.text.columns] : [];
-      if (!labelColumn) this.labelColumn = ins.labelColumn;
+      if (!labelColumn && form.kind !== 'columns') this.labelColumn = ins.labelColumn;
       this.links.inspected(ins);
     } catch (e) {
       if (seq === this.inspectSeq) notify.error(e, 'Could not read the data file');
@@ -147,6 +205,49 @@ export class DataState {
     this.labelColumn = column;
     this.links.sourceChanged();
     this.override = false;
+    void this.reinspect();
+  }
+
+  /** Read the labels in another form (one per ticket, split, or 0/1 columns); the 0/1 form starts
+   * with the columns that hold only 0/1 values ticked. */
+  setFormKind(kind: LabelFormKind): void {
+    if (kind === this.formKind) return;
+    this.formKind = kind;
+    if (kind === 'columns' && !this.flagColumns.length) this.flagColumns = this.flagLikeColumns();
+    this.labelFormChanged();
+  }
+
+  setSeparator(separator: SeparatorChoice): void {
+    if (separator === this.separator) return;
+    this.separator = separator;
+    this.labelFormChanged();
+  }
+
+  /** Tick or untick a 0/1 label column. */
+  toggleFlagColumn(column: string): void {
+    const on = !this.flagColumns.includes(column);
+    const columns = this.inspection?.profile.columns.map((c) => c.name) ?? [];
+    this.flagColumns = columns.filter((c) => (c === column ? on : this.flagColumns.includes(c)));
+    this.labelFormChanged();
+  }
+
+  /** The file's columns (not the text) whose values all look like 0/1 flags. */
+  private flagLikeColumns(): string[] {
+    return (this.inspection?.profile.columns ?? [])
+      .filter((c) => !this.textColumns.includes(c.name) && c.values.length > 0)
+      .filter((c) => c.values.every(([v]) => FLAG_VALUES.has(v.trim().toLowerCase())))
+      .map((c) => c.name);
+  }
+
+  private labelFormChanged(): void {
+    this.links.sourceChanged();
+    this.override = false;
+    if (this.formKind === 'columns' && !this.flagColumns.length) {
+      // Nothing to read labels from yet: the old inspection no longer describes them.
+      this.inspectSeq++;
+      this.inspecting = false;
+      return;
+    }
     void this.reinspect();
   }
 

@@ -6,15 +6,17 @@ import type { Inspection, LabelMap } from '../api';
 import { LabelBoard } from '../labelBoard.svelte';
 import { notify } from '../notify.svelte';
 
-/** The file and label column the labels come from (the Data screen's choice). */
+/** The file, label column and label form the labels come from (the Data screen's choice). */
 export interface LabelSource {
   readonly path: string | null;
   readonly labelColumn: string | null;
+  /** Changes with the file, the label column or the label form. */
+  readonly labelSourceKey: string;
 }
 
 export class LabelsState {
   board = $state.raw<LabelBoard | null>(null);
-  /** The path and label column the board was built for. */
+  /** The path, label column and label form the board was built for. */
   private boardKey = '';
   private readonly source: LabelSource;
 
@@ -28,16 +30,16 @@ export class LabelsState {
   }
 
   private get sourceKey(): string {
-    return `${this.source.path}\u0000${this.source.labelColumn}`;
+    return this.source.labelSourceKey;
   }
 
-  /** Drop the board (another file or label column). */
+  /** Drop the board (another file, label column or label form). */
   clear(): void {
     this.board = null;
     this.boardKey = '';
   }
 
-  /** Build the board from an inspection when the file or label column changed. */
+  /** Build the board from an inspection when the file, label column or label form changed. */
   sync(ins: Inspection): void {
     const key = this.sourceKey;
     if (this.board && this.boardKey === key) return;

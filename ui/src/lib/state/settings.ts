@@ -40,3 +40,21 @@ export function hyperOf(config: TrainConfig, split: SplitPlan): Hyper {
 export function settingLabel(catalogue: Catalogue | null, setting: Setting): string {
   return catalogue?.settings.find((s) => s.setting === setting)?.label ?? setting;
 }
+
+/** The settings a multi-label run refuses (they weigh, draw or fit tickets by their one class):
+ * the value such a run uses instead, and the one-line reason the form shows. */
+export const MULTI_LABEL_FIXED = {
+  method: { value: 'fineTune', reason: 'Multi-label data: the baseline fits one class per ticket, so the model is fine-tuned.' },
+  classWeights: { value: 'none', reason: 'Multi-label data: class weights weigh a ticket by its one class.' },
+  sampler: { value: 'shuffle', reason: 'Multi-label data: balanced sampling draws tickets by their one class.' },
+} as const satisfies Partial<Record<keyof Hyper, { value: string; reason: string }>>;
+
+/** `hyper` as a multi-label run uses it: the refused settings at their fixed values. */
+export function forMultiLabel(hyper: Hyper): Hyper {
+  return {
+    ...hyper,
+    method: MULTI_LABEL_FIXED.method.value,
+    classWeights: MULTI_LABEL_FIXED.classWeights.value,
+    sampler: MULTI_LABEL_FIXED.sampler.value,
+  };
+}

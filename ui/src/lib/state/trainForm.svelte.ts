@@ -17,7 +17,7 @@ import type {
   TrainConfig,
 } from '../api';
 import { notify } from '../notify.svelte';
-import { hyperOf, settingLabel, type Hyper } from './settings';
+import { forMultiLabel, hyperOf, settingLabel, type Hyper } from './settings';
 
 type ModelMode = 'preset' | 'hub' | 'folder';
 
@@ -72,9 +72,10 @@ export class FormSettings {
     };
   }
 
-  /** The training config the form describes for `model`. */
-  config(model: string): TrainConfig {
-    const h = this.hyper;
+  /** The training config the form describes for `model`; for `multiLabel` data, with the settings
+   * such a run refuses at their fixed values (see MULTI_LABEL_FIXED). */
+  config(model: string, multiLabel = false): TrainConfig {
+    const h = multiLabel ? forMultiLabel(this.hyper) : this.hyper;
     return {
       ...this.catalogue.config,
       model,

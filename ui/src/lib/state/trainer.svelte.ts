@@ -5,6 +5,7 @@ import * as api from '../api';
 import type { TrainEvent } from '../api';
 import { notify } from '../notify.svelte';
 import { TrainSession } from '../trainSession.svelte';
+import type { CorrectionsState } from './corrections.svelte';
 import type { DataState } from './data.svelte';
 import type { LabelsState } from './labels.svelte';
 import type { RunsState } from './runs.svelte';
@@ -15,6 +16,8 @@ import type { ValidationState } from './validation.svelte';
 export interface TrainerLinks {
   data: DataState;
   labels: LabelsState;
+  /** The corrections kept for the data file (a run trains with them). */
+  corrections: CorrectionsState;
   form: TrainForm;
   runs: RunsState;
   /** The split, or the analyst's own validation file. */
@@ -37,7 +40,8 @@ export class Trainer {
     if (!form.settings) return 'The training settings are loading.';
     if (!data.path) return 'Load a data file first (Data step).';
     if (!data.textColumns.length) return 'Pick at least one text column (Data step).';
-    if (!data.labelColumn) return 'Pick the label column (Data step).';
+    if (!data.labelsChosen)
+      return data.formKind === 'columns' ? 'Tick the 0/1 label columns (Data step).' : 'Pick the label column (Data step).';
     if (!form.model) return 'Choose a model.';
     if (form.settings.precision === 'bf16' && form.bf16Unavailable) return `${form.bf16Unavailable} Choose Auto or f32 precision.`;
     return null;
@@ -51,6 +55,9 @@ export class Trainer {
     if (data.blocking && !data.override)
       return 'The data check found blocking problems: fix them, or tick “Train anyway” on the Check step.';
     if (this.session.active) return 'A training run is in progress.';
+    const { corrections } = this.links;
+    if (data.multiLabel && corrections.path === data.path && corrections.list.length)
+      return 'Corrections are kept for this file, and a multi-label run refuses them (they give a ticket one class): undo them on the Labels step, or read one label per ticket.';
     const { validation } = this.links;
     if (validation.path && validation.checking) return 'Reading the validation file…';
     if (validation.path && validation.error)
@@ -59,11 +66,11 @@ export class Trainer {
   }
 
   /** The run the data and the form describe, as Start sends it (the estimate asks about it too);
-   * null until there are settings, a data file and a label column. */
+   * null until there are settings, a data file and the columns its labels are in. */
   get request(): api.RunRequest | null {
     const { data, labels, form, validation } = this.links;
     const settings = form.settings;
-    if (!settings || !data.path || !data.labelColumn) return null;
+    if (!settings || !data.path || !data.labelsChosen) return null;
     const map = labels.labelMap;
     return {
       data: {
@@ -73,14 +80,16 @@ export class Trainer {
           separator: data.inspection?.text?.separator ?? '\n\n',
           scrub: [...data.scrub],
         },
-        labelColumn: data.labelColumn,
+        // 0/1 columns name the labels themselves: the label column is not read then.
+        labelColumn: data.formKind === 'columns' ? '' : (data.labelColumn ?? ''),
+        labelForm: data.labelForm,
         labelMap: map ? $state.snapshot(map) : null,
         validation: validation.path,
         split: settings.split,
         corrections: null,
         ...(validation.path ? { dropOverlap: validation.dropOverlap } : {}),
       },
-      config: settings.config(form.model),
+      config: settings.config(form.model, data.multiLabel),
       force: data.blocking && data.override,
       parent: null,
     };

@@ -1,0 +1,94 @@
+//! `dialect runs export ID FOLDER --onnx [--int8]` on a trained run: the folder and
+//! its files, and the usage errors around it.
+
+#[path = "../../tests/common/mod.rs"]
+mod common;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn dialect(home: &std::path::Path) -> Command {
+    let mut cmd = Command::cargo_bin("dialect").unwrap();
+    cmd.env("HF_HUB_OFFLINE", "1").env("DIALECT_HOME", home);
+    cmd
+}
+
+#[test]
+fn a_trained_run_exports_as_onnx_with_its_tokenizer() {
+    let work = tempfile::tempdir().unwrap();
+    let home = work.path().join("home");
+    let runs = work.path().join("runs");
+    let csv = common::tiny_csv(work.path(), 10);
+    dialect(&home)
+        .args(["train", csv.to_str().unwrap(), "--model"])
+        .arg(common::tiny_model("bert"))
+        .args(["--epochs", "1", "--device", "cpu", "--runs-dir"])
+        .arg(&runs)
+        .assert()
+        .success();
+    let list = dialect(&home)
+        .args(["runs", "--json", "--runs-dir"])
+        .arg(&runs)
+        .assert()
+        .success();
+    let list: serde_json::Value = serde_json::from_slice(&list.get_output().stdout).unwrap();
+    let id = list[0]["id"].as_str().unwrap().to_string();
+    let exports = work.path().join("exports");
+    std::fs::create_dir(&exports).unwrap();
+    let export = |extra: &[&str]| {
+        let mut cmd = dialect(&home);
+        cmd.args(["runs", "export", &id])
+            .arg(&exports)
+            .args(extra)
+            .arg("--runs-dir")
+            .arg(&runs);
+        cmd.assert()
+    };
+
+    let done = export(&["--onnx", "--int8", "--json"]).success();
+    let done: serde_json::Value = serde_json::from_slice(&done.get_output().stdout).unwrap();
+    let folder = exports.join(format!("dialect-{id}-onnx"));
+    assert_eq!(done["folder"], folder.to_str().unwrap());
+    let files: Vec<&str> = done["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    for file in [
+        "model.onnx",
+        "model.int8.onnx",
+        "tokenizer.json",
+        "config.json",
+        "dialect.json",
+    ] {
+        assert!(files.contains(&file), "{file} missing from {files:?}");
+        assert!(folder.join(file).is_file(), "{file} not written");
+    }
+    // The labels travel in the graph's metadata.
+    let graph = std::fs::read(folder.join("model.onnx")).unwrap();
+    let has = |needle: &[u8]| graph.windows(needle.len()).any(|w| w == needle);
+    assert!(has(b"id2label") && has(b"feature_request"));
+    // int8 weights are a quarter the size: the int8 graph is clearly smaller.
+    let int8 = std::fs::metadata(folder.join("model.int8.onnx"))
+        .unwrap()
+        .len();
+    assert!(
+        int8 < graph.len() as u64,
+        "int8 {int8} vs f32 {}",
+        graph.len()
+    );
+
+    export(&["--onnx"])
+        .code(1)
+        .stderr(predicate::str::contains("already exists"));
+    export(&["--int8"])
+        .code(2)
+        .stderr(predicate::str::contains("--onnx"));
+    // Without --onnx the Hugging Face folder is exported as before.
+    export(&[]).success();
+    assert!(exports
+        .join(format!("dialect-{id}"))
+        .join("model.safetensors")
+        .is_file());
+}

@@ -1,0 +1,9 @@
+//! Output formats for a fine-tuned model beyond its Hugging Face folder: ONNX, written
+//! by Dialect itself (`proto.rs`, a protobuf encoder for ONNX's messages; `graph.rs`,
+//! nodes and initializers; `encoder.rs`, the network as ONNX nodes; `onnx.rs`, the
+//! export folder).
+
+mod encoder;
+mod graph;
+pub mod onnx;
+mod proto;

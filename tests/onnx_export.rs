@@ -1,0 +1,224 @@
+//! ONNX export: the graphs Dialect writes for the tiny BERT, DistilBERT and RoBERTa
+//! fixtures, run in tract (a pure-Rust ONNX runtime), give the engine's own
+//! probabilities for rows of different lengths padded into one batch; the int8 graph
+//! stays close; the folder holds the tokenizer and the metadata; unsupported
+//! architectures are refused by name.
+
+mod common;
+
+use candle_core::Device;
+use dialect::export::onnx::{export_onnx, OnnxOptions, INT8_FILE, MODEL_FILE};
+use dialect::model::tokenize::TextEncoder;
+use dialect::model::SequenceClassifier;
+use dialect::{DeviceChoice, Predictor};
+use std::path::Path;
+use tract_onnx::prelude::tract_ndarray::Array2;
+use tract_onnx::prelude::{
+    tvec, Framework, InferenceModelExt, IntoRunnable, Tensor as TractTensor,
+};
+
+const ARCHES: [&str; 3] = ["bert", "distilbert", "roberta"];
+
+fn texts() -> Vec<String> {
+    [
+        "the app crashes when i click login and the page is blank again",
+        "hi",
+        "how do i reset my password",
+    ]
+    .iter()
+    .map(|t| t.to_string())
+    .collect()
+}
+
+/// The rows of `texts` tokenised and padded as the engine pads them: ids and mask.
+fn padded(model: &Path, texts: &[String]) -> (Array2<i64>, Array2<i64>) {
+    let encoder = TextEncoder::load(model, 128).unwrap();
+    let encoded = encoder.encode(texts).unwrap();
+    let batch = encoder
+        .collate(&encoded.iter().collect::<Vec<_>>(), &Device::Cpu)
+        .unwrap();
+    let to_i64 = |t: &candle_core::Tensor| {
+        let rows: Vec<Vec<u32>> = t.to_vec2().unwrap();
+        let (n, len) = (rows.len(), rows[0].len());
+        let flat = rows.into_iter().flatten().map(i64::from).collect();
+        Array2::from_shape_vec((n, len), flat).unwrap()
+    };
+    (to_i64(&batch.input_ids), to_i64(&batch.attention_mask))
+}
+
+/// tract's `(logits, probabilities)` for `texts`, row by row.
+fn run_onnx(graph: &Path, model: &Path, texts: &[String]) -> (Vec<Vec<f32>>, Vec<Vec<f32>>) {
+    let runnable = tract_onnx::onnx()
+        .model_for_path(graph)
+        .unwrap()
+        .into_optimized()
+        .unwrap()
+        .into_runnable()
+        .unwrap();
+    let (ids, mask) = padded(model, texts);
+    let outputs = runnable
+        .run(tvec!(
+            TractTensor::from(ids).into(),
+            TractTensor::from(mask).into()
+        ))
+        .unwrap();
+    let rows = |i: usize| -> Vec<Vec<f32>> {
+        let view = outputs[i].to_plain_array_view::<f32>().unwrap();
+        view.outer_iter()
+            .map(|r| r.iter().copied().collect())
+            .collect()
+    };
+    (rows(0), rows(1))
+}
+
+fn engine_probabilities(model: &Path, texts: &[String]) -> Vec<Vec<f32>> {
+    Predictor::load(model, DeviceChoice::Cpu)
+        .unwrap()
+        .predict(texts)
+        .unwrap()
+        .into_iter()
+        .map(|p| p.scores.iter().map(|s| s.probability).collect())
+        .collect()
+}
+
+fn max_difference(a: &[Vec<f32>], b: &[Vec<f32>]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .flat_map(|(x, y)| {
+            assert_eq!(x.len(), y.len());
+            x.iter().zip(y).map(|(p, q)| (p - q).abs())
+        })
+        .fold(0.0, f32::max)
+}
+
+fn argmax(row: &[f32]) -> usize {
+    (0..row.len())
+        .max_by(|&a, &b| row[a].total_cmp(&row[b]))
+        .unwrap()
+}
+
+#[test]
+fn f32_graph_gives_the_engines_probabilities_on_a_padded_batch() {
+    for arch in ARCHES {
+        let model = common::tiny_model(arch);
+        let out = tempfile::tempdir().unwrap();
+        let target = out.path().join("onnx");
+        export_onnx(&model, &target, OnnxOptions::default()).unwrap();
+        let (logits, probs) = run_onnx(&target.join(MODEL_FILE), &model, &texts());
+        let expected = engine_probabilities(&model, &texts());
+        let delta = max_difference(&probs, &expected);
+        assert!(delta <= 1e-4, "{arch}: max |Δprob| {delta}");
+        assert_eq!(logits.len(), 3, "{arch}: one row of logits per text");
+        // Each row alone gives what it gave in the padded batch.
+        for (i, text) in texts().iter().enumerate() {
+            let (_, alone) = run_onnx(&target.join(MODEL_FILE), &model, std::slice::from_ref(text));
+            let delta = max_difference(&alone, &probs[i..=i]);
+            assert!(delta <= 1e-5, "{arch}: row {i} alone differs by {delta}");
+        }
+    }
+}
+
+#[test]
+fn int8_graph_stays_close_to_f32() {
+    for arch in ARCHES {
+        let model = common::tiny_model(arch);
+        let out = tempfile::tempdir().unwrap();
+        let target = out.path().join("onnx");
+        let export = export_onnx(&model, &target, OnnxOptions { int8: true }).unwrap();
+        assert!(export.files.contains(&INT8_FILE.to_string()));
+        let (_, int8) = run_onnx(&target.join(INT8_FILE), &model, &texts());
+        let expected = engine_probabilities(&model, &texts());
+        let delta = max_difference(&int8, &expected);
+        assert!(delta <= 0.02, "{arch}: int8 max |Δprob| {delta}");
+        for (row, (a, b)) in int8.iter().zip(&expected).enumerate() {
+            assert_eq!(
+                argmax(a),
+                argmax(b),
+                "{arch}: row {row} changes class in int8"
+            );
+        }
+    }
+}
+
+#[test]
+fn mean_pooling_and_multi_label_heads_are_exported_as_the_engine_computes_them() {
+    let source = common::tiny_model("bert");
+    let work = tempfile::tempdir().unwrap();
+    // A mean-pooling head (the frozen-encoder baseline), saved as the engine saves it.
+    let model = SequenceClassifier::load_frozen(&source, &Device::Cpu).unwrap();
+    let labels = model.labels().len();
+    let weight = candle_core::Tensor::randn(0f32, 0.5, (labels, 32), &Device::Cpu).unwrap();
+    let bias = candle_core::Tensor::randn(0f32, 0.5, labels, &Device::Cpu).unwrap();
+    let mut pooled = model.into_mean_pooling(&weight, &bias).unwrap();
+    // A multi-label model: a sigmoid per label instead of the softmax.
+    pooled.set_multi_label(true);
+    let dir = work.path().join("model");
+    pooled.save(&dir).unwrap();
+    TextEncoder::load(&source, 128).unwrap().save(&dir).unwrap();
+    let target = work.path().join("onnx");
+    export_onnx(&dir, &target, OnnxOptions::default()).unwrap();
+    let (_, probs) = run_onnx(&target.join(MODEL_FILE), &dir, &texts());
+    let expected = engine_probabilities(&dir, &texts());
+    let delta = max_difference(&probs, &expected);
+    assert!(delta <= 1e-4, "max |Δprob| {delta}");
+    let sums: Vec<f32> = probs.iter().map(|r| r.iter().sum()).collect();
+    assert!(
+        sums.iter().any(|s| (s - 1.0).abs() > 1e-3),
+        "sigmoids, not a softmax: row sums {sums:?}"
+    );
+}
+
+#[test]
+fn the_folder_holds_the_tokenizer_config_and_metadata() {
+    let model = common::tiny_model("bert");
+    let out = tempfile::tempdir().unwrap();
+    let target = out.path().join("onnx");
+    let export = export_onnx(&model, &target, OnnxOptions::default()).unwrap();
+    for file in [MODEL_FILE, "tokenizer.json", "config.json"] {
+        assert!(export.files.contains(&file.to_string()), "{file} missing");
+    }
+    assert!(!export.files.contains(&INT8_FILE.to_string()));
+    let graph = tract_onnx::onnx()
+        .proto_model_for_path(target.join(MODEL_FILE))
+        .unwrap();
+    let meta: std::collections::HashMap<String, String> = graph
+        .metadata_props
+        .iter()
+        .map(|e| (e.key.clone(), e.value.clone()))
+        .collect();
+    assert_eq!(
+        meta["id2label"],
+        r#"{"0":"bug","1":"feature_request","2":"general_inquiry"}"#
+    );
+    assert_eq!(meta["max_length"], "64");
+    assert_eq!(meta["multi_label"], "false");
+    let inputs: Vec<&str> = graph
+        .graph
+        .as_ref()
+        .unwrap()
+        .input
+        .iter()
+        .map(|i| i.name.as_str())
+        .collect();
+    assert_eq!(inputs, ["input_ids", "attention_mask"]);
+    // Exporting over an existing folder is refused and leaves it alone.
+    let err = export_onnx(&model, &target, OnnxOptions::default()).unwrap_err();
+    assert!(err.to_string().contains("already exists"), "{err}");
+    assert!(target.join(MODEL_FILE).is_file());
+}
+
+#[test]
+fn unsupported_architectures_are_refused_by_name() {
+    let out = tempfile::tempdir().unwrap();
+    let err = export_onnx(
+        &common::tiny_model("deberta_v2"),
+        &out.path().join("onnx"),
+        OnnxOptions::default(),
+    )
+    .unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("'deberta-v2'"), "{message}");
+    assert!(message.contains("bert (incl. MiniLM)"), "{message}");
+    assert!(!out.path().join("onnx").exists());
+}
