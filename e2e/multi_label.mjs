@@ -5,10 +5,25 @@
 // which shows every label over its threshold. Screenshots go to docs/screenshots/.
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { openApp, byTestId, click, waitText, shot, noErrorBanner } from './lib.mjs';
+import { SHOTS, openApp, byTestId, click, waitText, shot, noErrorBanner } from './lib.mjs';
 import { setInput, trainSetup, trainFinished } from './steps.mjs';
 
 const INTENTS = ['card_arrival', 'exchange_rate', 'top_up_failed', 'pending_transfer'];
+
+/** The text content of every element with `data-testid` = id, once one satisfies `test`
+ * (read from the DOM, so the error can say what each copy showed). */
+async function waitContent(browser, id, test, timeout) {
+  let texts = [];
+  try {
+    await browser.waitUntil(async () => {
+      texts = await browser.execute((tid) => [...document.querySelectorAll(`[data-testid="${tid}"]`)].map((e) => e.textContent.trim()), id);
+      return texts.some(test);
+    }, { timeout, interval: 500 });
+  } catch {
+    throw new Error(`[data-testid="${id}"] showed ${JSON.stringify(texts)} for ${timeout} ms`);
+  }
+  return texts.find(test);
+}
 
 const browser = await openApp();
 try {
@@ -37,7 +52,7 @@ try {
   await setInput(browser, 'hp-learning-rate', '1e-4');
   await click(browser, 'start-training');
   await waitText(browser, 'train-status', (t) => /running/i.test(t), 60_000);
-  const microDuring = await waitText(browser, 'tile-micro-f1', (t) => /\d/.test(t), 10 * 60_000);
+  const microDuring = await waitContent(browser, 'tile-micro-f1', (t) => /\d/.test(t), 10 * 60_000);
   console.log(`e2e: multi-label: micro-F1 after the first evaluation ${microDuring.replace(/\s+/g, ' ')}`);
   const final = await trainFinished(browser);
   await shot(browser, '28-multi-label-train-finished');
@@ -58,8 +73,8 @@ try {
   await byTestId(browser, 'label-set', 60_000);
   await browser.waitUntil(async () => (await browser.$$('[data-testid="threshold-mark"]')).length === INTENTS.length,
     { timeout: 60_000, timeoutMsg: `Try did not mark a threshold on each of the ${INTENTS.length} labels` });
-  const chips = await browser.$$('[data-testid^="label-chip-"]');
-  const labels = await Promise.all(chips.map(async (c) => (await c.getAttribute('data-testid')).replace('label-chip-', '')));
+  const labels = await browser.execute(() => [...document.querySelectorAll('[data-testid^="label-chip-"]')]
+    .map((e) => e.getAttribute('data-testid').replace('label-chip-', '')));
   if (labels.length === 0) throw new Error(`Try shows no label over its threshold for "${ticket}"`);
   if (labels.some((l) => !INTENTS.includes(l))) throw new Error(`Try shows unknown labels ${labels}`);
   await (await byTestId(browser, 'label-set')).scrollIntoView({ block: 'start' });
@@ -84,7 +99,7 @@ try {
   await shot(browser, '32-multi-label-runs');
   await noErrorBanner(browser);
 } catch (e) {
-  await browser.saveScreenshot(join(new URL('../docs/screenshots/', import.meta.url).pathname, 'failure-multi-label.png')).catch(() => {});
+  await browser.saveScreenshot(join(SHOTS, 'failure-multi-label.png')).catch(() => {});
   const source = await browser.getPageSource().catch(() => '');
   console.error(`e2e: multi-label failed; page source starts: ${source.slice(0, 1500)}`);
   throw e;

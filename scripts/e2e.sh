@@ -63,7 +63,7 @@ run_flow() {
   wait "$driver" 2>/dev/null || true
 }
 
-for flow in ${DIALECT_E2E_FLOWS:-flow}; do
+for flow in ${DIALECT_E2E_FLOWS:-flow multi_label}; do
   case $flow in
     flow)
       mkdir -p "$work/flow"

@@ -5,12 +5,17 @@
 //! not supported.
 
 mod common;
+#[path = "common/family.rs"]
+mod family;
 
-use candle_core::{DType, Device, Tensor};
-use common::family::{config, copy_with_config, logits, max_difference, padded, texts};
+use candle_core::{Device, Tensor};
 use dialect::model::layers::Mode;
 use dialect::model::tokenize::TextEncoder;
 use dialect::model::{Arch, SequenceClassifier};
+use family::{
+    check_saved_classes, check_special_tokens, config, copy_with_config, int8_shift, logits,
+    max_difference, padded, texts,
+};
 use serde_json::Value;
 
 const ARCH: &str = "deberta_v2";
@@ -19,22 +24,7 @@ const ARCH: &str = "deberta_v2";
 /// truncation cuts the text; rows are padded with [PAD] (0).
 #[test]
 fn tokenizer_keeps_deberta_special_tokens_and_pads_with_pad() {
-    let encoder = TextEncoder::load(&common::tiny_model(ARCH), 8).unwrap();
-    let encoded = encoder.encode(&texts()).unwrap();
-    let long = &encoded[0];
-    assert!(long.truncated);
-    assert_eq!(long.ids.len(), 8);
-    assert_eq!((long.ids[0], long.ids[7]), (1, 2), "{:?}", long.ids);
-    let short = &encoded[1];
-    assert!(short.ids.len() < 8, "{:?}", short.ids);
-    assert_eq!((short.ids[0], short.ids.last()), (1, Some(&2)));
-    let batch = encoder.collate(&[long, short], &Device::Cpu).unwrap();
-    let rows: Vec<Vec<u32>> = batch.input_ids.to_vec2().unwrap();
-    let padding = &rows[1][short.ids.len()..];
-    assert!(
-        !padding.is_empty() && padding.iter().all(|&id| id == 0),
-        "{rows:?}"
-    );
+    check_special_tokens(&common::tiny_model(ARCH), 1, 2, 0);
 }
 
 /// A row's logits and token vectors are the same alone and padded next to a longer
@@ -92,32 +82,10 @@ fn saved_models_name_their_transformers_classes_and_reload_identically() {
     assert_eq!(model.max_positions(), 64);
     let encoder = TextEncoder::load(&dir, 32).unwrap();
     let batch = padded(&encoder, &texts());
-    let before = logits(&model, &batch);
-    let out = tempfile::tempdir().unwrap();
-    model.save(out.path()).unwrap();
-    encoder.save(out.path()).unwrap();
-    let saved = config(out.path());
-    assert_eq!(
-        saved["architectures"][0],
-        "DebertaV2ForSequenceClassification"
-    );
+    let (native, pooled_dir) = check_saved_classes(&dir, &encoder, &batch, "DebertaV2");
+    let saved = config(native.path());
     assert_eq!(saved["model_type"], "deberta-v2");
     assert_eq!(saved["pos_att_type"], config(&dir)["pos_att_type"]);
-    let reloaded = SequenceClassifier::load(out.path(), None, &Device::Cpu, 9).unwrap();
-    assert!(reloaded.newly_initialised().is_empty());
-    assert_eq!(logits(&reloaded, &batch), before);
-
-    // The baseline's head: the mean of the token vectors through one linear layer.
-    let weight = Tensor::ones((3, 32), DType::F32, &Device::Cpu).unwrap();
-    let bias = Tensor::zeros(3, DType::F32, &Device::Cpu).unwrap();
-    let pooled = model.into_mean_pooling(&weight, &bias).unwrap();
-    let pooled_logits = logits(&pooled, &batch);
-    let pooled_dir = tempfile::tempdir().unwrap();
-    pooled.save(pooled_dir.path()).unwrap();
-    assert_eq!(
-        config(pooled_dir.path())["architectures"][0],
-        "DebertaV2Model"
-    );
     let names =
         candle_core::safetensors::load(pooled_dir.path().join("model.safetensors"), &Device::Cpu)
             .unwrap();
@@ -128,9 +96,6 @@ fn saved_models_name_their_transformers_classes_and_reload_identically() {
         "the unused native head is not saved: {:?}",
         names.keys().collect::<Vec<_>>()
     );
-    let reloaded = SequenceClassifier::load(pooled_dir.path(), None, &Device::Cpu, 9).unwrap();
-    assert!(reloaded.is_mean_pooling());
-    assert_eq!(logits(&reloaded, &batch), pooled_logits);
 }
 
 /// A base checkpoint (encoder only, as deberta-v3 ships) gets transformers' pooler and
@@ -174,13 +139,7 @@ fn a_base_checkpoint_gets_a_new_pooler_and_classifier() {
 fn int8_prediction_stays_close_to_f32() {
     let dir = common::tiny_model(ARCH);
     let batch = padded(&TextEncoder::load(&dir, 32).unwrap(), &texts());
-    let f32s = logits(
-        &SequenceClassifier::load_frozen(&dir, &Device::Cpu).unwrap(),
-        &batch,
-    );
-    let mut model = SequenceClassifier::load_frozen(&dir, &Device::Cpu).unwrap();
-    model.quantize().unwrap();
-    let diff = max_difference(&logits(&model, &batch), &f32s);
+    let diff = int8_shift(&dir, &batch);
     assert!(diff > 0.0 && diff < 0.05, "int8 moved logits by {diff}");
 }
 

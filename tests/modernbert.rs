@@ -5,13 +5,18 @@
 //! dropout in training and bf16 compute.
 
 mod common;
+#[path = "common/family.rs"]
+mod family;
 
 use candle_core::{DType, Device, Tensor};
-use common::family::{config, copy_with_config, logits, max_difference, padded, read_json};
 use dialect::model::layers::{DropoutRng, Mode};
 use dialect::model::params::read_checkpoint;
 use dialect::model::tokenize::TextEncoder;
 use dialect::model::{Batch, SequenceClassifier};
+use family::{
+    check_saved_classes, check_special_tokens, config, copy_with_config, int8_shift, logits,
+    max_difference, mean_pooled, padded, read_json,
+};
 use serde_json::{json, Value};
 use std::path::Path;
 
@@ -38,30 +43,7 @@ fn golden_batch(encoder: &TextEncoder) -> Batch {
 /// rows are padded with `[PAD]` (403 here, not 0).
 #[test]
 fn the_tokenizer_keeps_its_special_tokens_and_pads_with_its_pad_id() {
-    let encoder = TextEncoder::load(&fixture(), 8).unwrap();
-    let texts: Vec<String> = [
-        "the app crashes when i click login and the page is blank",
-        "hi",
-    ]
-    .iter()
-    .map(|t| t.to_string())
-    .collect();
-    let encoded = encoder.encode(&texts).unwrap();
-    let (long, short) = (&encoded[0], &encoded[1]);
-    assert!(long.truncated);
-    assert_eq!(long.ids.len(), 8);
-    assert_eq!((long.ids[0], long.ids[7]), (CLS, SEP), "{:?}", long.ids);
-    assert_eq!(
-        (short.ids.first(), short.ids.last()),
-        (Some(&CLS), Some(&SEP))
-    );
-    let batch = encoder.collate(&[long, short], &Device::Cpu).unwrap();
-    let rows: Vec<Vec<u32>> = batch.input_ids.to_vec2().unwrap();
-    let padding = &rows[1][short.ids.len()..];
-    assert!(
-        !padding.is_empty() && padding.iter().all(|&id| id == PAD),
-        "{rows:?}"
-    );
+    check_special_tokens(&fixture(), CLS, SEP, PAD);
 }
 
 /// The fixture pools the mean of the token vectors; with `classifier_pooling` "cls"
@@ -223,39 +205,15 @@ fn a_base_checkpoint_keeps_its_prediction_head() {
 #[test]
 fn saved_models_name_their_transformers_classes_and_reload_identically() {
     let dir = fixture();
-    let model = SequenceClassifier::load(&dir, None, &Device::Cpu, 0).unwrap();
     let encoder = TextEncoder::load(&dir, 32).unwrap();
     let batch = golden_batch(&encoder);
-    let before = logits(&model, &batch);
-    let out = tempfile::tempdir().unwrap();
-    model.save(out.path()).unwrap();
-    encoder.save(out.path()).unwrap();
-    let saved = config(out.path());
-    assert_eq!(
-        saved["architectures"][0],
-        "ModernBertForSequenceClassification"
-    );
-    assert_eq!(saved["model_type"], "modernbert");
-    let reloaded = SequenceClassifier::load(out.path(), None, &Device::Cpu, 9).unwrap();
-    assert!(reloaded.newly_initialised().is_empty());
-    assert_eq!(logits(&reloaded, &batch), before);
+    let (native, _) = check_saved_classes(&dir, &encoder, &batch, "ModernBert");
+    assert_eq!(config(native.path())["model_type"], "modernbert");
 
-    // The baseline's head: the mean of the token vectors through one linear layer,
-    // instead of `head` and `classifier`.
-    let weight = Tensor::ones((3, 32), DType::F32, &Device::Cpu).unwrap();
-    let bias = Tensor::zeros(3, DType::F32, &Device::Cpu).unwrap();
-    let pooled = model.into_mean_pooling(&weight, &bias).unwrap();
+    // The baseline's head replaces `head` as well as `classifier`.
+    let model = SequenceClassifier::load(&dir, None, &Device::Cpu, 0).unwrap();
+    let pooled = mean_pooled(model, 32);
     assert!(pooled.vars().iter().all(|(n, _)| !n.starts_with("head.")));
-    let pooled_logits = logits(&pooled, &batch);
-    let pooled_dir = tempfile::tempdir().unwrap();
-    pooled.save(pooled_dir.path()).unwrap();
-    assert_eq!(
-        config(pooled_dir.path())["architectures"][0],
-        "ModernBertModel"
-    );
-    let reloaded = SequenceClassifier::load(pooled_dir.path(), None, &Device::Cpu, 9).unwrap();
-    assert!(reloaded.is_mean_pooling());
-    assert_eq!(logits(&reloaded, &batch), pooled_logits);
 }
 
 /// int8 prediction: the four encoder projections per layer in int8 move the logits,
@@ -264,13 +222,7 @@ fn saved_models_name_their_transformers_classes_and_reload_identically() {
 fn int8_prediction_stays_close_to_f32() {
     let dir = fixture();
     let batch = golden_batch(&TextEncoder::load(&dir, 64).unwrap());
-    let f32s = logits(
-        &SequenceClassifier::load_frozen(&dir, &Device::Cpu).unwrap(),
-        &batch,
-    );
-    let mut model = SequenceClassifier::load_frozen(&dir, &Device::Cpu).unwrap();
-    model.quantize().unwrap();
-    let diff = max_difference(&logits(&model, &batch), &f32s);
+    let diff = int8_shift(&dir, &batch);
     assert!(diff > 0.0 && diff < 0.05, "int8 moved logits by {diff}");
 }
 

@@ -113,14 +113,7 @@ fn trains_tunes_thresholds_and_predicts_label_sets() {
         batch_size: 8,
         ..common::tiny_config(dir.path())
     };
-    let mut events = Vec::new();
-    let summary = Trainer::run(
-        &config,
-        &data,
-        |e| events.push(e.clone()),
-        &AtomicBool::new(false),
-    )
-    .unwrap();
+    let (summary, events) = common::train_recording(&config, &data);
     assert!(summary.best_epoch.is_some());
     let evaluated: Vec<_> = events
         .iter()

@@ -94,14 +94,7 @@ fn trained_model_reloads_with_the_metrics_it_reported() {
             device: DeviceChoice::Cpu,
             ..TrainConfig::default()
         };
-        let mut events = Vec::new();
-        let summary = Trainer::run(
-            &config,
-            &data,
-            |e| events.push(e.clone()),
-            &AtomicBool::new(false),
-        )
-        .unwrap();
+        let (summary, events) = common::train_recording(&config, &data);
         assert!(
             matches!(
                 events.first(),
@@ -242,14 +235,7 @@ fn baseline_fits_a_mean_pooling_head_that_reloads_and_predicts() {
             device: DeviceChoice::Cpu,
             ..TrainConfig::default()
         };
-        let mut events = Vec::new();
-        let summary = Trainer::run(
-            &config,
-            &data,
-            |e| events.push(e.clone()),
-            &AtomicBool::new(false),
-        )
-        .unwrap();
+        let (summary, events) = common::train_recording(&config, &data);
         // Progress counts every text once, then one evaluation of the saved model.
         let total = data.train.len() + data.validation.len();
         assert!(matches!(

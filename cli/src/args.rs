@@ -424,7 +424,15 @@ pub enum RunsAction {
         /// quantized at run time).
         #[arg(long, requires = "onnx")]
         int8: bool,
+        /// Write a transformers Trainer job for `accelerate` (one GPU, DDP, FSDP,
+        /// DeepSpeed) into `<folder>/dialect-<id>-trainer` instead: train.py with the
+        /// run's recipe, rows and split; `runs import` reads its output back.
+        #[arg(long, conflicts_with = "onnx")]
+        trainer_job: bool,
     },
+    /// Record the output folder of an exported Trainer job (`model/`,
+    /// `dialect-import.json`) as a new finished run.
+    Import { folder: PathBuf },
     /// The best model's prediction for every validation row, with the metrics; lists
     /// the misclassified rows (all rows with --json). Refused when the data file no
     /// longer holds the run's validation rows.

@@ -709,6 +709,29 @@ fn a_run_exports_as_onnx_through_the_folder_dialog() {
     assert!(message.contains("already exists"), "{message}");
 }
 
+#[cfg(feature = "e2e-dialogs")]
+#[test]
+fn a_run_exports_as_a_trainer_job_and_a_folder_without_its_output_is_refused() {
+    let _env = ENV.lock().unwrap_or_else(|p| p.into_inner());
+    let app = app();
+    let id = app.trained_run();
+    let parent = app.dir.path().join("jobs");
+    std::fs::create_dir(&parent).unwrap();
+    std::env::set_var("DIALECT_SAVE_DIR", &parent);
+    let exported = app.ok("export_trainer_job", json!({ "runId": id }));
+    std::env::remove_var("DIALECT_SAVE_DIR");
+    let folder = Path::new(exported.as_str().unwrap());
+    assert_eq!(folder, parent.join(format!("dialect-{id}-trainer")));
+    for file in ["train.py", "job.json", "rows.json", "accelerate/fsdp.yaml"] {
+        assert!(folder.join(file).is_file(), "{file} missing");
+    }
+    // The job has not run: its folder holds no output to import.
+    std::env::set_var("DIALECT_MODEL_DIR", folder);
+    let message = app.err("import_run", json!({}), "config");
+    std::env::remove_var("DIALECT_MODEL_DIR");
+    assert!(message.contains("dialect-import.json"), "{message}");
+}
+
 /// A ticket file with the text split over `subject` and `body` (the tiny task's texts
 /// cut in two), plus `extra` columns.
 #[cfg(feature = "e2e-dialogs")]

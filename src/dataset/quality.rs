@@ -363,40 +363,39 @@ fn class_imbalance(classes: &BTreeMap<&str, ClassRows>, multi_label: bool) -> Op
     if classes.len() < 2 || ratio < 3.0 {
         return None;
     }
-    Some(if ratio >= STRONG_IMBALANCE && multi_label {
-        finding(
-            "class_imbalance",
+    let (severity, fix, setting) = if ratio >= STRONG_IMBALANCE && multi_label {
+        (
             Severity::Warning,
-            classes.len(),
-            message,
-            vec![],
             "pick the best epoch by macro-F1 (--best-metric macro-f1) so rare labels count; or \
              collect more examples of the rare labels",
+            Setting::BestMetric,
         )
-        .about(Setting::BestMetric)
     } else if ratio >= STRONG_IMBALANCE {
-        finding(
-            "class_imbalance",
+        (
             Severity::Warning,
-            classes.len(),
-            message,
-            vec![],
             "train with class weights (effective) so small classes count in the loss, and pick \
              the best epoch by macro-F1 (--best-metric macro-f1); or collect more examples of \
              the small classes, or merge them",
+            Setting::ClassWeights,
         )
-        .about(Setting::ClassWeights)
     } else {
+        (
+            Severity::Info,
+            "collect more examples of the small classes, merge them, or pick the best model by macro-F1",
+            Setting::BestMetric,
+        )
+    };
+    Some(
         finding(
             "class_imbalance",
-            Severity::Info,
+            severity,
             classes.len(),
             message,
             vec![],
-            "collect more examples of the small classes, merge them, or pick the best model by macro-F1",
+            fix,
         )
-        .about(Setting::BestMetric)
-    })
+        .about(setting),
+    )
 }
 
 /// `empty_text`: rows skipped for an empty text.

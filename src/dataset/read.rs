@@ -166,13 +166,7 @@ pub fn read_raw(
     let mut reader = RecordReader::open(path)?;
     let positions = text.positions(path, reader.headers())?;
     let label_col = column_index(path, reader.headers(), label_column)?;
-    let mut raw = RawRows {
-        path: path.to_path_buf(),
-        rows: Vec::new(),
-        skipped_empty_label: 0,
-        warnings: Warnings::default(),
-        label_separator: None,
-    };
+    let mut raw = RawRows::empty(path);
     let mut any_row = false;
     let mut read = 0;
     while let Some(record) = reader.next_record()? {
@@ -243,13 +237,7 @@ fn read_flag_columns(
         .iter()
         .map(|c| Ok((column_index(path, reader.headers(), c)?, c.clone())))
         .collect::<Result<_>>()?;
-    let mut raw = RawRows {
-        path: path.to_path_buf(),
-        rows: Vec::new(),
-        skipped_empty_label: 0,
-        warnings: Warnings::default(),
-        label_separator: None,
-    };
+    let mut raw = RawRows::empty(path);
     let mut read = 0;
     while let Some(record) = reader.next_record()? {
         read += 1;
@@ -277,6 +265,17 @@ fn read_flag_columns(
 }
 
 impl RawRows {
+    /// No rows yet, read from `path`.
+    fn empty(path: &Path) -> Self {
+        Self {
+            path: path.to_path_buf(),
+            rows: Vec::new(),
+            skipped_empty_label: 0,
+            warnings: Warnings::default(),
+            label_separator: None,
+        }
+    }
+
     /// The labelled tickets, labels mapped through `map` when given (see
     /// [`read_labeled`]).
     pub fn labeled(&self, map: Option<&LabelMap>) -> Result<LabeledData> {

@@ -3,6 +3,7 @@
 
 pub mod launch;
 pub mod store;
+pub mod trainer_import;
 
 pub use launch::{PendingRun, RunControl, RunHandle, RunOutcome, RunRequest};
 pub use store::{validate_id, Run, RunRecord, RunStatus, RunStore};

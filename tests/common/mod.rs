@@ -1,8 +1,6 @@
 //! Shared helpers for the engine integration tests.
 #![allow(dead_code)]
 
-pub mod family;
-
 use std::path::{Path, PathBuf};
 
 /// The repository root, whether these helpers are compiled into the engine's tests, the
@@ -136,4 +134,16 @@ pub fn write_multi_label_csv(path: &Path, per_kind: usize) {
         out += &format!("\"{b}, {q}\",bug;question,1,0,x\n");
     }
     std::fs::write(path, out).unwrap();
+}
+
+/// Train on `data` with `config` to the end (never cancelled): the summary and every
+/// event, in order.
+pub fn train_recording(
+    config: &dialect::TrainConfig,
+    data: &dialect::TrainData,
+) -> (dialect::RunSummary, Vec<dialect::TrainEvent>) {
+    let mut events = Vec::new();
+    let cancel = std::sync::atomic::AtomicBool::new(false);
+    let summary = dialect::Trainer::run(config, data, |e| events.push(e.clone()), &cancel).unwrap();
+    (summary, events)
 }

@@ -4,6 +4,7 @@ use crate::args::{RunsAction, RunsArgs};
 use crate::render::metrics::describe_point;
 use crate::render::runs::{print_diff, print_review, print_run, print_runs};
 use dialect::export::onnx::{export_run_onnx, OnnxOptions};
+use dialect::export::trainer_job::export_trainer_job;
 use dialect::review::{keep_run_threshold, review_run, ThresholdChoice};
 use dialect::run_diff::{diff_runs, diff_runs_on};
 use dialect::runs::RunStore;
@@ -37,6 +38,27 @@ pub fn run(args: RunsArgs) -> Result<ExitCode, EngineError> {
         RunsAction::Export {
             id,
             folder,
+            trainer_job: true,
+            ..
+        } => {
+            let job = export_trainer_job(&store, &id, &folder)?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&job)?);
+            } else {
+                println!("{}", job.folder.display());
+            }
+        }
+        RunsAction::Import { folder } => {
+            let id = store.import_trainer_output(&folder)?;
+            if args.json {
+                println!("{}", serde_json::json!({ "id": id }));
+            } else {
+                println!("{id}");
+            }
+        }
+        RunsAction::Export {
+            id,
+            folder,
             onnx: false,
             ..
         } => {
@@ -48,6 +70,7 @@ pub fn run(args: RunsArgs) -> Result<ExitCode, EngineError> {
             folder,
             onnx: true,
             int8,
+            ..
         } => {
             let export = export_run_onnx(&store, &id, &folder, OnnxOptions { int8 })?;
             if args.json {

@@ -5,6 +5,7 @@ use crate::error::{blocking, AppError, AppResult};
 use crate::state::AppState;
 use crate::sync::lock;
 use dialect::export::onnx::{export_run_onnx as export_run_onnx_to, OnnxOptions};
+use dialect::export::trainer_job::export_trainer_job as export_trainer_job_to;
 use dialect::run_diff::{diff_runs as diff, diff_runs_on, RunDiff};
 use dialect::runs::RunRecord;
 use dialect::{DeviceChoice, TrainEvent};
@@ -122,4 +123,43 @@ pub async fn export_run_onnx(
         ))
     })
     .await
+}
+
+/// Write run `run_id` as a transformers Trainer + accelerate job (train.py with the
+/// run's recipe, rows and split; accelerate configs) into `dialect-<id>-trainer` in a
+/// folder the person picks; the new folder, or `None` when cancelled.
+#[tauri::command]
+pub async fn export_trainer_job(
+    state: State<'_, AppState>,
+    run_id: String,
+) -> AppResult<Option<PathBuf>> {
+    let store = state.store.clone();
+    // Fail before the dialog when the run does not exist.
+    let check = store.clone();
+    let id = run_id.clone();
+    blocking(move || Ok(check.get(&id).map(|_| ())?)).await?;
+    let Some(parent) =
+        dialogs::pick_folder("Export a Trainer job to…", dialogs::SAVE_DIR_ENV).await
+    else {
+        return Ok(None);
+    };
+    blocking(move || {
+        Ok(Some(
+            export_trainer_job_to(&store, &run_id, &parent)?.folder,
+        ))
+    })
+    .await
+}
+
+/// Record the output folder of a Trainer job (`model/`, `dialect-import.json`) that
+/// the person picks as a new finished run; its id, or `None` when cancelled.
+#[tauri::command]
+pub async fn import_run(state: State<'_, AppState>) -> AppResult<Option<String>> {
+    let Some(folder) =
+        dialogs::pick_folder("Import a Trainer job's output…", dialogs::MODEL_DIR_ENV).await
+    else {
+        return Ok(None);
+    };
+    let store = state.store.clone();
+    blocking(move || Ok(Some(store.import_trainer_output(&folder)?))).await
 }

@@ -342,6 +342,9 @@ export const diffRuns = (before: string, after: string, on: string | null = null
 export const deleteRun = (runId: string) => invoke<void>('delete_run', { runId });
 export const exportRun = (runId: string) => invoke<string | null>('export_run', { runId });
 export const exportRunOnnx = (runId: string) => invoke<string | null>('export_run_onnx', { runId });
+export const exportTrainerJob = (runId: string) => invoke<string | null>('export_trainer_job', { runId });
+/** Record a Trainer job's output folder (picked in a dialog) as a run; its id, or null. */
+export const importRun = () => invoke<string | null>('import_run');
 
 // Serve this model
 /** Serve run `runId`'s model on 127.0.0.1:`port` (null: a free port), replacing the service running. */

@@ -66,6 +66,40 @@ describe('Runs page', () => {
     expect(screen.queryByTestId('export-result')).toBeNull();
   });
 
+  it('exports the run as a Trainer job into the picked folder, and says where', async () => {
+    const { calls } = mockCommands({
+      get_run: () => ({ record: runRecord('run-1'), events: [started, { type: 'finished', summary: summary() }] }),
+      export_trainer_job: () => '/home/me/jobs/dialect-run-1-trainer',
+    });
+    app.runs.list = [runRecord('run-1')];
+    app.runs.openId = 'run-1';
+    render(RunsStep);
+    await fireEvent.click(await screen.findByTestId('export-trainer-job'));
+    const result = await screen.findByTestId('export-trainer-job-result');
+    expect(result).toHaveTextContent('/home/me/jobs/dialect-run-1-trainer');
+    expect(result).toHaveTextContent('launch.sh');
+    expect(calls.find((c) => c.cmd === 'export_trainer_job')?.args).toEqual({ runId: 'run-1' });
+  });
+
+  it("imports a Trainer job's output as a run and opens it; a cancelled dialog changes nothing", async () => {
+    let answer: string | null = null;
+    const { calls } = mockCommands({
+      import_run: () => answer,
+      list_runs: () => [runRecord('run-9'), runRecord('run-1')],
+      get_run: () => ({ record: runRecord('run-9'), events: [{ type: 'finished', summary: summary() }] }),
+    });
+    app.runs.list = [runRecord('run-1')];
+    render(RunsStep);
+    await fireEvent.click(screen.getByTestId('import-run'));
+    await waitFor(() => expect(calls.filter((c) => c.cmd === 'import_run')).toHaveLength(1));
+    expect(app.runs.openId).toBeNull();
+    expect(calls.some((c) => c.cmd === 'list_runs')).toBe(false);
+    answer = 'run-9';
+    await fireEvent.click(screen.getByTestId('import-run'));
+    await waitFor(() => expect(app.runs.openId).toBe('run-9'));
+    expect(app.runs.list.map((r) => r.id)).toEqual(['run-9', 'run-1']);
+  });
+
   it('compares the open run with an earlier one, ticket by ticket, with filters', async () => {
     const { calls } = mockCommands({
       get_run: () => ({ record: runRecord('run-2'), events: [started, { type: 'finished', summary: summary() }] }),

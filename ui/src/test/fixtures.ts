@@ -189,15 +189,12 @@ export function step(n: number, loss = 1 / n): TrainEvent {
 export const baselineStarted: TrainEvent = { ...started, epochs: 1, stepsPerEpoch: 3, totalSteps: 3, newlyInitialised: [] };
 
 export function evaluated(epoch: number, accuracy: number): TrainEvent {
-  return {
-    type: 'evaluated',
-    epoch,
-    step: epoch * 10,
-    trainLoss: 0.5,
-    evalLoss: 0.4,
-    samplesPerSecond: 20,
-    metrics: { ...metrics(['a', 'b'], [[8, 2], [1, 9]]), accuracy, macroF1: accuracy - 0.05 },
-  };
+  return evaluatedWith(epoch, { ...metrics(['a', 'b'], [[8, 2], [1, 9]]), accuracy, macroF1: accuracy - 0.05 });
+}
+
+/** Epoch `epoch`'s evaluation (step `epoch * 10`) with the validation `metrics` given. */
+export function evaluatedWith(epoch: number, metrics: Metrics): TrainEvent {
+  return { type: 'evaluated', epoch, step: epoch * 10, trainLoss: 0.5, evalLoss: 0.4, samplesPerSecond: 20, metrics };
 }
 
 export function runRecord(id: string, over: Partial<RunRecord> = {}): RunRecord {

@@ -8,7 +8,20 @@ import TrainStep from '../TrainStep.svelte';
 import { app, resetApp } from '../../lib/app.svelte';
 import type { SeparatorChoice } from '../../lib/state/data.svelte';
 import type { LabelForm, Metrics, RunRequest, TrainEvent } from '../../lib/api';
-import { correction, devices, inspection, metrics, mockCommands, runRecord, send, settle, started, step, summary } from '../../test/fixtures';
+import {
+  correction,
+  devices,
+  evaluatedWith,
+  inspection,
+  metrics,
+  mockCommands,
+  runRecord,
+  send,
+  settle,
+  started,
+  step,
+  summary,
+} from '../../test/fixtures';
 
 let channel: Channel<TrainEvent> | null = null;
 let request: RunRequest | null = null;
@@ -52,15 +65,8 @@ function setMetrics(microF1: number, subsetAccuracy: number): Metrics {
   };
 }
 
-const evaluatedSets = (epoch: number, microF1: number, subset: number): TrainEvent => ({
-  type: 'evaluated',
-  epoch,
-  step: epoch * 10,
-  trainLoss: 0.5,
-  evalLoss: 0.4,
-  samplesPerSecond: 20,
-  metrics: setMetrics(microF1, subset),
-});
+const evaluatedSets = (epoch: number, microF1: number, subset: number): TrainEvent =>
+  evaluatedWith(epoch, setMetrics(microF1, subset));
 
 describe('Train step with label sets', () => {
   beforeEach(() => {

@@ -1,0 +1,253 @@
+//! The result of a transformers Trainer job (`export::trainer_job`) read back as a
+//! finished run: its `model/` folder (Hugging Face layout) copied into a new run, its
+//! per-epoch validation predictions scored with the engine's own metrics.
+
+use super::store::RunStore;
+use crate::dataset::Example;
+use crate::error::{EngineError, Result};
+use crate::events::{EpochRecord, RunSummary, TrainEvent};
+use crate::metrics::Metrics;
+use crate::model::folder::copy_model;
+use crate::model_card::{ModelCard, MultiLabelCard};
+use crate::settings::TrainConfig;
+use crate::train::DataSpec;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// What `train.py` writes beside the model.
+pub const IMPORT_FILE: &str = "dialect-import.json";
+/// The model folder inside a job's output.
+const MODEL: &str = "model";
+
+/// `dialect-import.json`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TrainerOutput {
+    source: Source,
+    /// The data file the job read.
+    data: PathBuf,
+    base_model: String,
+    labels: Vec<String>,
+    multi_label: bool,
+    /// Each validation row's classes (indices into `labels`), in the run's order.
+    truth: Vec<Vec<usize>>,
+    epochs: Vec<Evaluation>,
+    /// 1-based, as `epochs[].epoch`.
+    best_epoch: Option<usize>,
+    steps: usize,
+    seconds: f64,
+    device: String,
+}
+
+/// The exported run's settings.
+#[derive(Debug, Deserialize)]
+struct Source {
+    config: TrainConfig,
+    data: DataSpec,
+}
+
+/// One evaluation of the job.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Evaluation {
+    epoch: usize,
+    step: usize,
+    train_loss: f64,
+    eval_loss: f64,
+    seconds: f64,
+    samples_per_second: f64,
+    /// Each validation row's predicted classes (one for a single-label run).
+    predicted: Vec<Vec<usize>>,
+}
+
+impl RunStore {
+    /// Record the output folder of a Trainer job (`model/` and `dialect-import.json`)
+    /// as a new finished run, on the rows of the data file the job read (which must
+    /// still hold the exported run's validation rows). Returns the new run's id.
+    pub fn import_trainer_output(&self, folder: &Path) -> Result<String> {
+        let path = folder.join(IMPORT_FILE);
+        if !path.is_file() {
+            return Err(EngineError::Config(format!(
+                "{} holds no {IMPORT_FILE}: pick the output folder of a Trainer job that ran \
+                 to the end (train.py writes it there last)",
+                folder.display()
+            )));
+        }
+        let text = std::fs::read_to_string(&path).map_err(|e| EngineError::io(&path, e))?;
+        let output: TrainerOutput = serde_json::from_str(&text).map_err(|e| {
+            EngineError::data(&path, format!("is not the result of a Trainer job: {e}"))
+        })?;
+        let model = folder.join(MODEL);
+        if !model.join("config.json").is_file() {
+            return Err(EngineError::Config(format!(
+                "{} holds no model (config.json): did the job finish?",
+                model.display()
+            )));
+        }
+        let epochs = output.scored_epochs(&path)?;
+        let mut data = output.source.data.clone();
+        data.path = output.data.clone();
+        let validation = data.load(true)?.data.validation;
+        output.check_rows(&data.path, &validation)?;
+        let mut config = output.source.config.clone();
+        config.model = output.base_model.clone();
+        let mut run = self.create(&config, &data, &validation)?;
+        let output_dir = run.config().output_dir.clone();
+        let best = output
+            .best_epoch
+            .and_then(|b| epochs.iter().find(|e| e.epoch == b));
+        let summary = RunSummary {
+            output_dir: output_dir.clone(),
+            labels: output.labels.clone(),
+            epochs: epochs.clone(),
+            best_epoch: best.map(|e| e.epoch),
+            best_metric: config.best_metric.name().to_string(),
+            best_value: best.map(|e| config.best_metric.value(&e.metrics)),
+            steps: output.steps,
+            seconds: output.seconds,
+            cancelled: false,
+            stopped_early: false,
+            device: format!(
+                "{} (trained by transformers Trainer, imported)",
+                output.device
+            ),
+        };
+        let recorded = (|| {
+            copy_model(&model, &output_dir)?;
+            ModelCard {
+                base_model: output.base_model.clone(),
+                max_length: config.max_length,
+                labels: output.labels.clone(),
+                text: Some(data.text.clone()),
+                config: config.clone(),
+                summary: Some(summary.clone()),
+                int8: None,
+                calibration: None,
+                routing: None,
+                multi_label: output.multi_label.then(|| MultiLabelCard {
+                    thresholds: vec![0.5; output.labels.len()],
+                    metrics: None,
+                }),
+            }
+            .save(&output_dir)?;
+            for (e, step) in epochs.iter().zip(output.epochs.iter().map(|e| e.step)) {
+                run.log(&TrainEvent::Evaluated {
+                    epoch: e.epoch,
+                    step,
+                    train_loss: e.train_loss,
+                    eval_loss: e.eval_loss,
+                    samples_per_second: e.samples_per_second,
+                    metrics: e.metrics.clone(),
+                })?;
+            }
+            if let Some(best) = best {
+                run.log(&TrainEvent::CheckpointSaved {
+                    epoch: best.epoch,
+                    metric: summary.best_metric.clone(),
+                    value: config.best_metric.value(&best.metrics),
+                    path: output_dir.clone(),
+                })?;
+            }
+            run.log(&TrainEvent::Finished {
+                summary: summary.clone(),
+            })
+        })();
+        if let Err(e) = recorded {
+            let _ = run.log(&TrainEvent::Failed {
+                message: format!("import failed: {e}"),
+            });
+            return Err(e);
+        }
+        Ok(run.id().to_string())
+    }
+}
+
+impl TrainerOutput {
+    /// Each evaluation scored with the engine's metrics on the recorded classes.
+    fn scored_epochs(&self, path: &Path) -> Result<Vec<EpochRecord>> {
+        let classes = self.labels.len();
+        let bad = |what: String| EngineError::data(path, what);
+        if classes == 0 {
+            return Err(bad("lists no classes".into()));
+        }
+        let out_of_range = |rows: &[Vec<usize>]| rows.iter().flatten().any(|&c| c >= classes);
+        if out_of_range(&self.truth) {
+            return Err(bad(format!("names a class beyond its {classes} labels")));
+        }
+        self.epochs
+            .iter()
+            .map(|e| {
+                if e.predicted.len() != self.truth.len() || out_of_range(&e.predicted) {
+                    return Err(bad(format!(
+                        "epoch {}: {} predictions for {} validation rows, or a class beyond \
+                         the {classes} labels",
+                        e.epoch,
+                        e.predicted.len(),
+                        self.truth.len()
+                    )));
+                }
+                let metrics = if self.multi_label {
+                    let sets = |rows: &[Vec<usize>]| -> Vec<Vec<bool>> {
+                        rows.iter()
+                            .map(|r| (0..classes).map(|c| r.contains(&c)).collect())
+                            .collect()
+                    };
+                    Metrics::of_label_sets(
+                        &self.labels,
+                        &sets(&self.truth),
+                        &sets(&e.predicted),
+                        &vec![0.5; classes],
+                    )
+                } else {
+                    let first = |rows: &[Vec<usize>]| -> Result<Vec<usize>> {
+                        rows.iter()
+                            .map(|r| match r.as_slice() {
+                                [c] => Ok(*c),
+                                _ => Err(bad(format!(
+                                    "epoch {}: a single-label row with {} classes",
+                                    e.epoch,
+                                    r.len()
+                                ))),
+                            })
+                            .collect()
+                    };
+                    Metrics::compute(&self.labels, &first(&self.truth)?, &first(&e.predicted)?)
+                };
+                Ok(EpochRecord {
+                    epoch: e.epoch,
+                    train_loss: e.train_loss,
+                    eval_loss: e.eval_loss,
+                    metrics,
+                    seconds: e.seconds,
+                    samples_per_second: e.samples_per_second,
+                })
+            })
+            .collect()
+    }
+
+    /// Refuse when the data file's validation rows are not the ones the job scored.
+    fn check_rows(&self, data: &Path, validation: &[Example]) -> Result<()> {
+        let truth: Vec<Vec<String>> = self
+            .truth
+            .iter()
+            .map(|r| r.iter().map(|&c| self.labels[c].clone()).collect())
+            .collect();
+        let now: Vec<Vec<String>> = validation
+            .iter()
+            .map(|e| e.labels.clone().unwrap_or_else(|| vec![e.label.clone()]))
+            .collect();
+        if truth == now {
+            Ok(())
+        } else {
+            Err(EngineError::DataChanged {
+                path: data.to_path_buf(),
+                message: format!(
+                    "the data no longer holds the {} validation rows the job was scored on \
+                     ({} now, or other classes): import it where its data file is unchanged",
+                    truth.len(),
+                    now.len()
+                ),
+            })
+        }
+    }
+}
