@@ -5,6 +5,8 @@
 //! architectures are refused by name.
 
 mod common;
+#[path = "common/family.rs"]
+mod family;
 
 use candle_core::Device;
 use dialect::export::onnx::{export_onnx, OnnxOptions, INT8_FILE, MODEL_FILE};
@@ -19,24 +21,9 @@ use tract_onnx::prelude::{
 
 const ARCHES: [&str; 3] = ["bert", "distilbert", "roberta"];
 
-fn texts() -> Vec<String> {
-    [
-        "the app crashes when i click login and the page is blank again",
-        "hi",
-        "how do i reset my password",
-    ]
-    .iter()
-    .map(|t| t.to_string())
-    .collect()
-}
-
 /// The rows of `texts` tokenised and padded as the engine pads them: ids and mask.
 fn padded(model: &Path, texts: &[String]) -> (Array2<i64>, Array2<i64>) {
-    let encoder = TextEncoder::load(model, 128).unwrap();
-    let encoded = encoder.encode(texts).unwrap();
-    let batch = encoder
-        .collate(&encoded.iter().collect::<Vec<_>>(), &Device::Cpu)
-        .unwrap();
+    let batch = family::padded(&TextEncoder::load(model, 128).unwrap(), texts);
     let to_i64 = |t: &candle_core::Tensor| {
         let rows: Vec<Vec<u32>> = t.to_vec2().unwrap();
         let (n, len) = (rows.len(), rows[0].len());
@@ -105,13 +92,13 @@ fn f32_graph_gives_the_engines_probabilities_on_a_padded_batch() {
         let out = tempfile::tempdir().unwrap();
         let target = out.path().join("onnx");
         export_onnx(&model, &target, OnnxOptions::default()).unwrap();
-        let (logits, probs) = run_onnx(&target.join(MODEL_FILE), &model, &texts());
-        let expected = engine_probabilities(&model, &texts());
+        let (logits, probs) = run_onnx(&target.join(MODEL_FILE), &model, &family::texts());
+        let expected = engine_probabilities(&model, &family::texts());
         let delta = max_difference(&probs, &expected);
         assert!(delta <= 1e-4, "{arch}: max |Δprob| {delta}");
         assert_eq!(logits.len(), 3, "{arch}: one row of logits per text");
         // Each row alone gives what it gave in the padded batch.
-        for (i, text) in texts().iter().enumerate() {
+        for (i, text) in family::texts().iter().enumerate() {
             let (_, alone) = run_onnx(&target.join(MODEL_FILE), &model, std::slice::from_ref(text));
             let delta = max_difference(&alone, &probs[i..=i]);
             assert!(delta <= 1e-5, "{arch}: row {i} alone differs by {delta}");
@@ -127,8 +114,8 @@ fn int8_graph_stays_close_to_f32() {
         let target = out.path().join("onnx");
         let export = export_onnx(&model, &target, OnnxOptions { int8: true }).unwrap();
         assert!(export.files.contains(&INT8_FILE.to_string()));
-        let (_, int8) = run_onnx(&target.join(INT8_FILE), &model, &texts());
-        let expected = engine_probabilities(&model, &texts());
+        let (_, int8) = run_onnx(&target.join(INT8_FILE), &model, &family::texts());
+        let expected = engine_probabilities(&model, &family::texts());
         let delta = max_difference(&int8, &expected);
         assert!(delta <= 0.02, "{arch}: int8 max |Δprob| {delta}");
         for (row, (a, b)) in int8.iter().zip(&expected).enumerate() {
@@ -158,8 +145,8 @@ fn mean_pooling_and_multi_label_heads_are_exported_as_the_engine_computes_them()
     TextEncoder::load(&source, 128).unwrap().save(&dir).unwrap();
     let target = work.path().join("onnx");
     export_onnx(&dir, &target, OnnxOptions::default()).unwrap();
-    let (_, probs) = run_onnx(&target.join(MODEL_FILE), &dir, &texts());
-    let expected = engine_probabilities(&dir, &texts());
+    let (_, probs) = run_onnx(&target.join(MODEL_FILE), &dir, &family::texts());
+    let expected = engine_probabilities(&dir, &family::texts());
     let delta = max_difference(&probs, &expected);
     assert!(delta <= 1e-4, "max |Δprob| {delta}");
     let sums: Vec<f32> = probs.iter().map(|r| r.iter().sum()).collect();

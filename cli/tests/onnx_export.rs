@@ -1,17 +1,10 @@
 //! `dialect runs export ID FOLDER --onnx [--int8]` on a trained run: the folder and
 //! its files, and the usage errors around it.
 
-#[path = "../../tests/common/mod.rs"]
 mod common;
 
-use assert_cmd::Command;
+use common::dialect_in;
 use predicates::prelude::*;
-
-fn dialect(home: &std::path::Path) -> Command {
-    let mut cmd = Command::cargo_bin("dialect").unwrap();
-    cmd.env("HF_HUB_OFFLINE", "1").env("DIALECT_HOME", home);
-    cmd
-}
 
 #[test]
 fn a_trained_run_exports_as_onnx_with_its_tokenizer() {
@@ -19,14 +12,14 @@ fn a_trained_run_exports_as_onnx_with_its_tokenizer() {
     let home = work.path().join("home");
     let runs = work.path().join("runs");
     let csv = common::tiny_csv(work.path(), 10);
-    dialect(&home)
+    dialect_in(&home)
         .args(["train", csv.to_str().unwrap(), "--model"])
         .arg(common::tiny_model("bert"))
         .args(["--epochs", "1", "--device", "cpu", "--runs-dir"])
         .arg(&runs)
         .assert()
         .success();
-    let list = dialect(&home)
+    let list = dialect_in(&home)
         .args(["runs", "--json", "--runs-dir"])
         .arg(&runs)
         .assert()
@@ -36,7 +29,7 @@ fn a_trained_run_exports_as_onnx_with_its_tokenizer() {
     let exports = work.path().join("exports");
     std::fs::create_dir(&exports).unwrap();
     let export = |extra: &[&str]| {
-        let mut cmd = dialect(&home);
+        let mut cmd = dialect_in(&home);
         cmd.args(["runs", "export", &id])
             .arg(&exports)
             .args(extra)

@@ -1,22 +1,11 @@
 //! `dialect runs export ID FOLDER --trainer-job` and `dialect runs import FOLDER`: the
 //! job folder, the usage errors, and a job's output recorded as a run that predicts.
 
-#[path = "../../tests/common/mod.rs"]
 mod common;
 
-use assert_cmd::Command;
+use common::{dialect_in, stdout_json};
 use predicates::prelude::*;
 use serde_json::{json, Value};
-
-fn dialect(home: &std::path::Path) -> Command {
-    let mut cmd = Command::cargo_bin("dialect").unwrap();
-    cmd.env("HF_HUB_OFFLINE", "1").env("DIALECT_HOME", home);
-    cmd
-}
-
-fn stdout_json(assert: &assert_cmd::assert::Assert) -> Value {
-    serde_json::from_slice(&assert.get_output().stdout).unwrap()
-}
 
 #[test]
 fn a_run_exports_as_a_trainer_job_and_its_output_imports_back() {
@@ -24,7 +13,7 @@ fn a_run_exports_as_a_trainer_job_and_its_output_imports_back() {
     let home = work.path().join("home");
     let runs = work.path().join("runs");
     let csv = common::tiny_csv(work.path(), 10);
-    dialect(&home)
+    dialect_in(&home)
         .args(["train", csv.to_str().unwrap(), "--model"])
         .arg(common::tiny_model("bert"))
         .args(["--epochs", "1", "--device", "cpu", "--runs-dir"])
@@ -32,7 +21,7 @@ fn a_run_exports_as_a_trainer_job_and_its_output_imports_back() {
         .assert()
         .success();
     let list = stdout_json(
-        &dialect(&home)
+        &dialect_in(&home)
             .args(["runs", "--json", "--runs-dir"])
             .arg(&runs)
             .assert()
@@ -42,7 +31,7 @@ fn a_run_exports_as_a_trainer_job_and_its_output_imports_back() {
     let exports = work.path().join("exports");
     std::fs::create_dir(&exports).unwrap();
     let export = |extra: &[&str]| {
-        let mut cmd = dialect(&home);
+        let mut cmd = dialect_in(&home);
         cmd.args(["runs", "export", &id])
             .arg(&exports)
             .args(extra)
@@ -77,7 +66,7 @@ fn a_run_exports_as_a_trainer_job_and_its_output_imports_back() {
         .stderr(predicate::str::contains("already exists"));
 
     // A folder that is not a job's output.
-    dialect(&home)
+    dialect_in(&home)
         .args(["runs", "import"])
         .arg(work.path())
         .arg("--runs-dir")
@@ -121,7 +110,7 @@ fn a_run_exports_as_a_trainer_job_and_its_output_imports_back() {
     });
     std::fs::write(output.join("dialect-import.json"), result.to_string()).unwrap();
     let imported = stdout_json(
-        &dialect(&home)
+        &dialect_in(&home)
             .args(["runs", "import"])
             .arg(&output)
             .args(["--json", "--runs-dir"])
@@ -131,7 +120,7 @@ fn a_run_exports_as_a_trainer_job_and_its_output_imports_back() {
     );
     let new_id = imported["id"].as_str().unwrap().to_string();
     let shown = stdout_json(
-        &dialect(&home)
+        &dialect_in(&home)
             .args(["runs", "show", &new_id, "--json", "--runs-dir"])
             .arg(&runs)
             .assert()
@@ -139,7 +128,7 @@ fn a_run_exports_as_a_trainer_job_and_its_output_imports_back() {
     );
     assert_eq!(shown["status"], "finished");
     assert_eq!(shown["summary"]["epochs"][0]["metrics"]["accuracy"], 1.0);
-    dialect(&home)
+    dialect_in(&home)
         .arg("predict")
         .arg(runs.join(&new_id).join("model"))
         .arg("the app crashes when i click login")

@@ -7,10 +7,10 @@ use crate::sync::lock;
 use dialect::export::onnx::{export_run_onnx as export_run_onnx_to, OnnxOptions};
 use dialect::export::trainer_job::export_trainer_job as export_trainer_job_to;
 use dialect::run_diff::{diff_runs as diff, diff_runs_on, RunDiff};
-use dialect::runs::RunRecord;
+use dialect::runs::{RunRecord, RunStore};
 use dialect::{DeviceChoice, TrainEvent};
 use serde::Serialize;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use tauri::State;
 
 /// Every recorded run, newest first.
@@ -86,16 +86,14 @@ pub async fn delete_run(state: State<'_, AppState>, run_id: String) -> AppResult
 /// `None` when cancelled.
 #[tauri::command]
 pub async fn export_run(state: State<'_, AppState>, run_id: String) -> AppResult<Option<PathBuf>> {
-    let store = state.store.clone();
-    // Fail before the dialog when there is nothing to export.
-    let check = store.clone();
-    let id = run_id.clone();
-    blocking(move || Ok(check.model_dir(&id).map(|_| ())?)).await?;
-    let Some(parent) = dialogs::pick_folder("Export the model to…", dialogs::SAVE_DIR_ENV).await
-    else {
-        return Ok(None);
-    };
-    blocking(move || Ok(Some(store.export(&run_id, &parent)?))).await
+    export_to_picked_folder(
+        state.store.clone(),
+        run_id,
+        "Export the model to…",
+        |store, id| store.model_dir(id).map(|_| ()),
+        |store, id, parent| store.export(id, parent),
+    )
+    .await
 }
 
 /// Write run `run_id`'s model as ONNX (`model.onnx` and `model.int8.onnx`, the
@@ -106,22 +104,15 @@ pub async fn export_run_onnx(
     state: State<'_, AppState>,
     run_id: String,
 ) -> AppResult<Option<PathBuf>> {
-    let store = state.store.clone();
-    // Fail before the dialog when there is nothing to export.
-    let check = store.clone();
-    let id = run_id.clone();
-    blocking(move || Ok(check.model_dir(&id).map(|_| ())?)).await?;
-    let Some(parent) =
-        dialogs::pick_folder("Export the model as ONNX to…", dialogs::SAVE_DIR_ENV).await
-    else {
-        return Ok(None);
-    };
-    let options = OnnxOptions { int8: true };
-    blocking(move || {
-        Ok(Some(
-            export_run_onnx_to(&store, &run_id, &parent, options)?.folder,
-        ))
-    })
+    export_to_picked_folder(
+        state.store.clone(),
+        run_id,
+        "Export the model as ONNX to…",
+        |store, id| store.model_dir(id).map(|_| ()),
+        |store, id, parent| {
+            export_run_onnx_to(store, id, parent, OnnxOptions { int8: true }).map(|e| e.folder)
+        },
+    )
     .await
 }
 
@@ -133,22 +124,33 @@ pub async fn export_trainer_job(
     state: State<'_, AppState>,
     run_id: String,
 ) -> AppResult<Option<PathBuf>> {
-    let store = state.store.clone();
-    // Fail before the dialog when the run does not exist.
-    let check = store.clone();
+    export_to_picked_folder(
+        state.store.clone(),
+        run_id,
+        "Export a Trainer job to…",
+        |store, id| store.get(id).map(|_| ()),
+        |store, id, parent| export_trainer_job_to(store, id, parent).map(|j| j.folder),
+    )
+    .await
+}
+
+/// Check that run `run_id` can be exported (before the dialog, so nothing is asked
+/// in vain), ask for the folder (titled `title`), and export into it; the new folder,
+/// or `None` when cancelled.
+async fn export_to_picked_folder(
+    store: RunStore,
+    run_id: String,
+    title: &str,
+    check: impl FnOnce(&RunStore, &str) -> dialect::Result<()> + Send + 'static,
+    export: impl FnOnce(&RunStore, &str, &Path) -> dialect::Result<PathBuf> + Send + 'static,
+) -> AppResult<Option<PathBuf>> {
+    let checked = store.clone();
     let id = run_id.clone();
-    blocking(move || Ok(check.get(&id).map(|_| ())?)).await?;
-    let Some(parent) =
-        dialogs::pick_folder("Export a Trainer job to…", dialogs::SAVE_DIR_ENV).await
-    else {
+    blocking(move || Ok(check(&checked, &id)?)).await?;
+    let Some(parent) = dialogs::pick_folder(title, dialogs::SAVE_DIR_ENV).await else {
         return Ok(None);
     };
-    blocking(move || {
-        Ok(Some(
-            export_trainer_job_to(&store, &run_id, &parent)?.folder,
-        ))
-    })
-    .await
+    blocking(move || Ok(Some(export(&store, &run_id, &parent)?))).await
 }
 
 /// Record the output folder of a Trainer job (`model/`, `dialect-import.json`) that
