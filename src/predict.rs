@@ -177,10 +177,7 @@ impl Predictor {
     /// model; `Ok` otherwise.
     pub fn refuse_multi_label(&self, what: &str) -> Result<()> {
         if self.is_multi_label() {
-            return Err(EngineError::Config(format!(
-                "this model predicts label sets (multi-label), and {what} applies to \
-                 single-label models only"
-            )));
+            return Err(multi_label_refusal(what));
         }
         Ok(())
     }
@@ -539,11 +536,27 @@ pub(crate) fn model_dir(dir: &Path) -> Result<std::path::PathBuf> {
 
 /// Keep `routing` in the card of the model folder `model` (`None` clears it): the
 /// model predicts with it from then on.
+/// Refused for a multi-label model (each label has its own threshold).
 pub fn keep_threshold(model: &Path, routing: Option<&RoutingThreshold>) -> Result<()> {
+    let dir = model_dir(model)?;
     if let Some(r) = routing {
         check_threshold(r.threshold)?;
+        if ModelCard::load(&dir).is_some_and(|card| card.multi_label.is_some()) {
+            return Err(multi_label_refusal(
+                "a routing threshold (the top probability of one class)",
+            ));
+        }
     }
-    ModelCard::record_routing(&model_dir(model)?, routing)
+    ModelCard::record_routing(&dir, routing)
+}
+
+/// The error saying that `what` needs one class per ticket and the model predicts
+/// label sets.
+fn multi_label_refusal(what: &str) -> EngineError {
+    EngineError::Config(format!(
+        "this model predicts label sets (multi-label), and {what} applies to single-label \
+         models only"
+    ))
 }
 
 /// Check that `input` has every column `trained` composes its text from (the columns

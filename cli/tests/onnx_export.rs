@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::dialect_in;
+use common::{dialect_in, stdout_json};
 use predicates::prelude::*;
 
 #[test]
@@ -11,21 +11,7 @@ fn a_trained_run_exports_as_onnx_with_its_tokenizer() {
     let work = tempfile::tempdir().unwrap();
     let home = work.path().join("home");
     let runs = work.path().join("runs");
-    let csv = common::tiny_csv(work.path(), 10);
-    dialect_in(&home)
-        .args(["train", csv.to_str().unwrap(), "--model"])
-        .arg(common::tiny_model("bert"))
-        .args(["--epochs", "1", "--device", "cpu", "--runs-dir"])
-        .arg(&runs)
-        .assert()
-        .success();
-    let list = dialect_in(&home)
-        .args(["runs", "--json", "--runs-dir"])
-        .arg(&runs)
-        .assert()
-        .success();
-    let list: serde_json::Value = serde_json::from_slice(&list.get_output().stdout).unwrap();
-    let id = list[0]["id"].as_str().unwrap().to_string();
+    let id = common::trained_tiny_run(work.path(), &home, &runs);
     let exports = work.path().join("exports");
     std::fs::create_dir(&exports).unwrap();
     let export = |extra: &[&str]| {
@@ -38,8 +24,7 @@ fn a_trained_run_exports_as_onnx_with_its_tokenizer() {
         cmd.assert()
     };
 
-    let done = export(&["--onnx", "--int8", "--json"]).success();
-    let done: serde_json::Value = serde_json::from_slice(&done.get_output().stdout).unwrap();
+    let done = stdout_json(&export(&["--onnx", "--int8", "--json"]).success());
     let folder = exports.join(format!("dialect-{id}-onnx"));
     assert_eq!(done["folder"], folder.to_str().unwrap());
     let files: Vec<&str> = done["files"]

@@ -12,22 +12,7 @@ fn a_run_exports_as_a_trainer_job_and_its_output_imports_back() {
     let work = tempfile::tempdir().unwrap();
     let home = work.path().join("home");
     let runs = work.path().join("runs");
-    let csv = common::tiny_csv(work.path(), 10);
-    dialect_in(&home)
-        .args(["train", csv.to_str().unwrap(), "--model"])
-        .arg(common::tiny_model("bert"))
-        .args(["--epochs", "1", "--device", "cpu", "--runs-dir"])
-        .arg(&runs)
-        .assert()
-        .success();
-    let list = stdout_json(
-        &dialect_in(&home)
-            .args(["runs", "--json", "--runs-dir"])
-            .arg(&runs)
-            .assert()
-            .success(),
-    );
-    let id = list[0]["id"].as_str().unwrap().to_string();
+    let id = common::trained_tiny_run(work.path(), &home, &runs);
     let exports = work.path().join("exports");
     std::fs::create_dir(&exports).unwrap();
     let export = |extra: &[&str]| {

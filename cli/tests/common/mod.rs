@@ -5,6 +5,8 @@
 #[path = "../../../tests/common/mod.rs"]
 mod engine;
 
+// Not every suite uses the engine fixtures directly.
+#[allow(unused_imports)]
 pub use engine::*;
 
 use assert_cmd::assert::Assert;
@@ -39,4 +41,18 @@ pub fn listed_runs(runs: &Path) -> serde_json::Value {
             .assert()
             .success(),
     )
+}
+
+/// Train a one-epoch run of the tiny BERT on a 10-row CSV written into `dir`, with the
+/// CLI's home in `home` and runs in `runs`; the new run's id.
+pub fn trained_tiny_run(dir: &Path, home: &Path, runs: &Path) -> String {
+    let csv = engine::tiny_csv(dir, 10);
+    dialect_in(home)
+        .args(["train", csv.to_str().unwrap(), "--model"])
+        .arg(engine::tiny_model("bert"))
+        .args(["--epochs", "1", "--device", "cpu", "--runs-dir"])
+        .arg(runs)
+        .assert()
+        .success();
+    listed_runs(runs)[0]["id"].as_str().unwrap().to_string()
 }

@@ -97,11 +97,6 @@ pub async fn set_run_threshold(
     run_id: String,
     routing: Option<RoutingThreshold>,
 ) -> AppResult<()> {
-    if routing.is_some() {
-        predictor(&state, &run_id, None)
-            .await?
-            .refuse_multi_label("a routing threshold (the top probability of one class)")?;
-    }
     let store = state.store.clone();
     let id = run_id.clone();
     blocking(move || Ok(keep_threshold(&store.model_dir(&id)?, routing.as_ref())?)).await?;

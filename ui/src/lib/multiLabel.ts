@@ -1,6 +1,6 @@
 // Multi-label runs on the output screens: whether a run predicts label sets, the
 // metrics its tuned thresholds give, and each label's row of scores.
-import type { EpochRecord, LabelConfusion, Metrics, RunRecord, TrainEvent } from './api';
+import type { EpochRecord, LabelConfusion, Metrics, RunRecord, RunSummary, TrainEvent } from './api';
 
 /** Whether run `r` was trained on label sets (a separated label column or 0/1 columns). */
 export function isMultiLabelRun(r: RunRecord | null | undefined): boolean {
@@ -17,10 +17,10 @@ export function tunedMetrics(events: TrainEvent[]): Metrics | null {
   return null;
 }
 
-/** The kept epoch's record (the best), else the last one. */
-export function keptEpoch(r: RunRecord): EpochRecord | null {
-  const epochs = r.summary?.epochs ?? [];
-  return epochs.find((e) => e.epoch === r.summary?.bestEpoch) ?? epochs[epochs.length - 1] ?? null;
+/** The kept epoch's record of a run's summary (the best), else the last one (any run). */
+export function keptEpoch(summary: RunSummary | null | undefined): EpochRecord | null {
+  const epochs = summary?.epochs ?? [];
+  return epochs.find((e) => e.epoch === summary?.bestEpoch) ?? epochs[epochs.length - 1] ?? null;
 }
 
 /** One label's scores and 2x2 confusion, as the per-label table shows them. */

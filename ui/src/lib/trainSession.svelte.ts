@@ -6,6 +6,7 @@
 // end with thresholds tuned on validation.
 
 import type { Method, Metrics, RunSummary, TrainEvent } from './api';
+import { keptEpoch } from './multiLabel';
 
 export type TrainStatus = 'idle' | 'starting' | 'running' | 'finished' | 'cancelled' | 'failed';
 
@@ -128,7 +129,7 @@ export class TrainSession {
     if (this.tuned) return this.tuned;
     const s = this.summary;
     if (s) {
-      const rec = s.epochs.find((e) => e.epoch === s.bestEpoch) ?? s.epochs[s.epochs.length - 1];
+      const rec = keptEpoch(s);
       if (rec) return rec.metrics;
     }
     if (this.best) {
