@@ -1,8 +1,8 @@
-//! ONNX export: the graphs Dialect writes for the tiny BERT, DistilBERT and RoBERTa
-//! fixtures, run in tract (a pure-Rust ONNX runtime), give the engine's own
+//! ONNX export: the graphs Dialect writes for the tiny BERT, DistilBERT, RoBERTa,
+//! DeBERTa-v2 and ModernBERT fixtures (and those two's other settings), run in tract (a pure-Rust ONNX runtime), give the engine's own
 //! probabilities for rows of different lengths padded into one batch; the int8 graph
-//! stays close; the folder holds the tokenizer and the metadata; unsupported
-//! architectures are refused by name.
+//! stays close; the folder holds the tokenizer and the metadata; a model the engine
+//! cannot load is refused by name.
 
 mod common;
 #[path = "common/family.rs"]
@@ -19,7 +19,7 @@ use tract_onnx::prelude::{
     tvec, Framework, InferenceModelExt, IntoRunnable, Tensor as TractTensor,
 };
 
-const ARCHES: [&str; 3] = ["bert", "distilbert", "roberta"];
+const ARCHES: [&str; 5] = ["bert", "distilbert", "roberta", "deberta_v2", "modernbert"];
 
 /// The rows of `texts` tokenised and padded as the engine pads them: ids and mask.
 fn padded(model: &Path, texts: &[String]) -> (Array2<i64>, Array2<i64>) {
@@ -195,17 +195,106 @@ fn the_folder_holds_the_tokenizer_config_and_metadata() {
     assert!(target.join(MODEL_FILE).is_file());
 }
 
+/// DeBERTa's other settings, made from the fixture by editing its config.json: one
+/// disentangled term at a time, an unnormalised table, unbucketed distances (clamped to
+/// the table), no relative attention at all.
+#[test]
+fn deberta_variants_are_exported_as_the_engine_computes_them() {
+    let source = common::tiny_model("deberta_v2");
+    for (what, edit) in [
+        (
+            "c2p only, table not normalised",
+            serde_json::json!({"pos_att_type": ["c2p"], "norm_rel_ebd": "none"}),
+        ),
+        (
+            "p2c only, distances not bucketed",
+            serde_json::json!({
+                "pos_att_type": ["p2c"],
+                "position_buckets": -1,
+                "max_relative_positions": 8
+            }),
+        ),
+        (
+            "no relative attention",
+            serde_json::json!({"relative_attention": false}),
+        ),
+    ] {
+        let model = family::copy_with_config(&source, |cfg| {
+            for (key, value) in edit.as_object().unwrap() {
+                cfg[key] = value.clone();
+            }
+        });
+        let out = tempfile::tempdir().unwrap();
+        let target = out.path().join("onnx");
+        export_onnx(model.path(), &target, OnnxOptions::default()).unwrap();
+        let (_, probs) = run_onnx(&target.join(MODEL_FILE), model.path(), &family::texts());
+        let expected = engine_probabilities(model.path(), &family::texts());
+        let delta = max_difference(&probs, &expected);
+        assert!(delta <= 1e-4, "{what}: max |Δprob| {delta}");
+    }
+}
+
+/// ModernBERT's other settings, made from the fixture (mean pooling, `layer_types`,
+/// `rope_parameters`) by editing its config.json: transformers' first-token pooling, and
+/// the hub's config style (`global_attn_every_n_layers`, the two rope thetas) with
+/// another layer pattern, bases and window, in f32 and int8.
+#[test]
+fn modernbert_variants_are_exported_as_the_engine_computes_them() {
+    let source = common::tiny_model("modernbert");
+    for (what, edit) in [
+        (
+            "first-token pooling",
+            serde_json::json!({"classifier_pooling": "cls"}),
+        ),
+        (
+            "hub config: every 2nd layer global, other bases, window 2",
+            serde_json::json!({
+                "layer_types": null,
+                "rope_parameters": null,
+                "global_attn_every_n_layers": 2,
+                "global_rope_theta": 500.0,
+                "local_rope_theta": 50.0,
+                "local_attention": 2
+            }),
+        ),
+    ] {
+        let model = family::copy_with_config(&source, |cfg| {
+            for (key, value) in edit.as_object().unwrap() {
+                cfg[key] = value.clone();
+            }
+        });
+        let out = tempfile::tempdir().unwrap();
+        let target = out.path().join("onnx");
+        export_onnx(model.path(), &target, OnnxOptions { int8: true }).unwrap();
+        let expected = engine_probabilities(model.path(), &family::texts());
+        let (_, probs) = run_onnx(&target.join(MODEL_FILE), model.path(), &family::texts());
+        let delta = max_difference(&probs, &expected);
+        assert!(delta <= 1e-4, "{what}: max |Δprob| {delta}");
+        let (_, int8) = run_onnx(&target.join(INT8_FILE), model.path(), &family::texts());
+        let delta = max_difference(&int8, &expected);
+        assert!(delta <= 0.02, "{what}: int8 max |Δprob| {delta}");
+    }
+}
+
+/// A model the engine cannot load is refused with the loader's reason, and no folder
+/// is left behind.
 #[test]
 fn unsupported_architectures_are_refused_by_name() {
+    let model = family::copy_with_config(&common::tiny_model("bert"), |cfg| {
+        cfg["model_type"] = "gpt2".into()
+    });
     let out = tempfile::tempdir().unwrap();
     let err = export_onnx(
-        &common::tiny_model("deberta_v2"),
+        model.path(),
         &out.path().join("onnx"),
         OnnxOptions::default(),
     )
     .unwrap_err();
     let message = err.to_string();
-    assert!(message.contains("'deberta-v2'"), "{message}");
-    assert!(message.contains("bert (incl. MiniLM)"), "{message}");
+    assert!(message.contains("'gpt2'"), "{message}");
+    assert!(
+        message.contains("deberta-v2"),
+        "names what is supported: {message}"
+    );
     assert!(!out.path().join("onnx").exists());
 }

@@ -417,7 +417,8 @@ pub enum RunsAction {
         id: String,
         folder: PathBuf,
         /// Write `model.onnx` (dynamic batch and sequence axes, outputs `logits` and
-        /// `probabilities`) with the tokenizer and config beside it.
+        /// `probabilities`) with the tokenizer and config beside it; every architecture
+        /// Dialect trains, DeBERTa-v2/v3 and ModernBERT included.
         #[arg(long)]
         onnx: bool,
         /// With --onnx, also write `model.int8.onnx` (int8 weights, activations

@@ -8,8 +8,11 @@
 //! `logits / temperature` (the card's calibration, else 1), or for a multi-label model
 //! each label's sigmoid, the probabilities the engine's `Predictor` gives.
 
+use super::deberta::Deberta;
 use super::encoder::{Encoder, Kind};
 use super::graph::Graph;
+use super::layers::Weights;
+use super::modernbert::ModernBert;
 use super::proto::{Attribute, DataType, Dim};
 use crate::atomic::write_atomic;
 use crate::error::{EngineError, Result};
@@ -127,16 +130,45 @@ pub fn export_onnx(model_dir: &Path, target: &Path, options: OnnxOptions) -> Res
     })
 }
 
-/// The whole graph of `model`: encoder, head, logits and probabilities.
+/// The whole graph of `model`: network, logits and probabilities.
 fn graph(
     dir: &Path,
     model: &SequenceClassifier,
     card: Option<&ModelCard>,
     int8: bool,
 ) -> Result<Graph> {
+    let mut g = Graph::new();
+    let tokens = [Dim::Named("batch"), Dim::Named("sequence")];
+    let ids = g.input("input_ids", DataType::Int64, &tokens);
+    let mask = g.input("attention_mask", DataType::Int64, &tokens);
+    let logits = network(&mut g, dir, model, &ids, &mask, int8)?;
+    let probabilities = if model.is_multi_label() {
+        g.op("Sigmoid", &[&logits], &[])
+    } else {
+        let temperature = g.scalar(card.map_or(1.0, ModelCard::temperature) as f32);
+        let tempered = g.op("Div", &[&logits, &temperature], &[]);
+        g.op("Softmax", &[&tempered], &[("axis", Attribute::Int(1))])
+    };
+    let out = [Dim::Named("batch"), Dim::Fixed(model.labels().len())];
+    g.output(&logits, "logits", DataType::Float, &out);
+    g.output(&probabilities, "probabilities", DataType::Float, &out);
+    Ok(g)
+}
+
+/// `model`'s network added to `g`, from the token ids and mask to the logits, whose
+/// name it returns.
+fn network(
+    g: &mut Graph,
+    dir: &Path,
+    model: &SequenceClassifier,
+    ids: &str,
+    mask: &str,
+    int8: bool,
+) -> Result<String> {
     let name = dir.display().to_string();
     let bad = |e: serde_json::Error| EngineError::model(&name, format!("config.json: {e}"));
     let config = model.config().clone();
+    let weights: HashMap<String, Tensor> = model.weights().iter().cloned().collect();
     let (shape, kind) = match model.arch() {
         Arch::Bert => Encoder::bert_shape(
             &serde_json::from_value::<BertConfig>(config).map_err(bad)?,
@@ -152,18 +184,29 @@ fn graph(
             )?,
             Kind::DistilBert,
         ),
-        other @ (Arch::ModernBert | Arch::DebertaV2) => {
-            return Err(EngineError::model(
-                &name,
-                format!(
-                    "ONNX export does not support the '{}' architecture yet; it supports \
-                     bert (incl. MiniLM), roberta, xlm-roberta and distilbert",
-                    other.model_type()
-                ),
-            ))
+        Arch::ModernBert => {
+            let network = ModernBert {
+                cfg: serde_json::from_value(config).map_err(bad)?,
+                weights: Weights {
+                    map: &weights,
+                    model: &name,
+                },
+                mean_pooling: model.is_mean_pooling(),
+            };
+            return network.build(g, ids, mask, int8);
+        }
+        Arch::DebertaV2 => {
+            let network = Deberta {
+                cfg: serde_json::from_value(config).map_err(bad)?,
+                weights: Weights {
+                    map: &weights,
+                    model: &name,
+                },
+                mean_pooling: model.is_mean_pooling(),
+            };
+            return network.build(g, ids, mask, int8);
         }
     };
-    let weights: HashMap<String, Tensor> = model.weights().iter().cloned().collect();
     let encoder = Encoder {
         kind,
         shape,
@@ -171,22 +214,7 @@ fn graph(
         mean_pooling: model.is_mean_pooling(),
         model: name.clone(),
     };
-    let mut g = Graph::new();
-    let tokens = [Dim::Named("batch"), Dim::Named("sequence")];
-    let ids = g.input("input_ids", DataType::Int64, &tokens);
-    let mask = g.input("attention_mask", DataType::Int64, &tokens);
-    let logits = encoder.build(&mut g, &ids, &mask, int8)?;
-    let probabilities = if model.is_multi_label() {
-        g.op("Sigmoid", &[&logits], &[])
-    } else {
-        let temperature = g.scalar(card.map_or(1.0, ModelCard::temperature) as f32);
-        let tempered = g.op("Div", &[&logits, &temperature], &[]);
-        g.op("Softmax", &[&tempered], &[("axis", Attribute::Int(1))])
-    };
-    let out = [Dim::Named("batch"), Dim::Fixed(model.labels().len())];
-    g.output(&logits, "logits", DataType::Float, &out);
-    g.output(&probabilities, "probabilities", DataType::Float, &out);
-    Ok(g)
+    encoder.build(g, ids, mask, int8)
 }
 
 /// The model's metadata_props: what a consumer needs beside the graph.

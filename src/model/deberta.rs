@@ -116,6 +116,47 @@ fn default_norm_rel_ebd() -> String {
     "none".into()
 }
 
+impl DebertaConfig {
+    /// Whether `pos_att_type` names the content-to-position (`c2p`) and the
+    /// position-to-content (`p2c`) term.
+    pub fn disentangled_terms(&self) -> (bool, bool) {
+        let terms = self
+            .pos_att_type
+            .as_ref()
+            .map(PosAttType::terms)
+            .unwrap_or_default();
+        (
+            terms.iter().any(|t| t == "c2p"),
+            terms.iter().any(|t| t == "p2c"),
+        )
+    }
+
+    /// Whether `norm_rel_ebd` layer-normalises the relative-position table.
+    pub fn normalises_relative_table(&self) -> bool {
+        self.norm_rel_ebd
+            .split('|')
+            .any(|t| t.trim().eq_ignore_ascii_case("layer_norm"))
+    }
+
+    /// How query-to-key distances map to rows of the relative-position table.
+    pub fn relative_positions(&self) -> RelativePositions {
+        RelativePositions::new(
+            self.position_buckets,
+            self.max_relative_positions,
+            self.max_position_embeddings,
+        )
+    }
+
+    /// The attention scores' scale: 1/√(head size · (1 + number of disentangled
+    /// terms)), as transformers counts them (also without `relative_attention`).
+    pub fn attention_scale(&self) -> f64 {
+        let (c2p, p2c) = self.disentangled_terms();
+        let head_size = self.hidden_size / self.num_attention_heads.max(1);
+        let factor = 1 + usize::from(c2p) + usize::from(p2c);
+        1.0 / ((head_size * factor) as f64).sqrt()
+    }
+}
+
 struct Layer {
     query: Linear,
     key: Linear,
@@ -254,10 +295,7 @@ impl DebertaClassifier {
                 "pos_att_type '{other}' is not supported (only 'c2p' and 'p2c')"
             )));
         }
-        let (c2p, p2c) = (
-            terms.iter().any(|t| t == "c2p"),
-            terms.iter().any(|t| t == "p2c"),
-        );
+        let (c2p, p2c) = cfg.disentangled_terms();
         let norms: Vec<String> = cfg
             .norm_rel_ebd
             .split('|')
@@ -325,16 +363,12 @@ impl DebertaClassifier {
         }
         let relative = match cfg.relative_attention {
             true => {
-                let positions = RelativePositions::new(
-                    cfg.position_buckets,
-                    cfg.max_relative_positions,
-                    cfg.max_position_embeddings,
-                );
+                let positions = cfg.relative_positions();
                 let table = p.require(
                     "deberta.encoder.rel_embeddings.weight",
                     &[positions.table_rows(), h],
                 )?;
-                let norm = match norms.iter().any(|t| t == "layer_norm") {
+                let norm = match cfg.normalises_relative_table() {
                     true => Some(LayerNorm::load(p, "deberta.encoder.LayerNorm", h, eps)?),
                     false => None,
                 };
@@ -348,9 +382,7 @@ impl DebertaClassifier {
             }
             false => None,
         };
-        let head_size = h / cfg.num_attention_heads;
-        let scale_factor = 1 + usize::from(c2p) + usize::from(p2c);
-        let scale = 1.0 / ((head_size * scale_factor) as f64).sqrt();
+        let scale = cfg.attention_scale();
         let std = cfg.initializer_range;
         Ok(Self {
             pooler: Linear::load_or_init(p, "pooler.dense", h, h, std)?,

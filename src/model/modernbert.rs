@@ -122,12 +122,14 @@ fn default_cutoff() -> f64 {
     2.0
 }
 
-const FULL: &str = "full_attention";
-const SLIDING: &str = "sliding_attention";
+/// The `layer_types` name of a global layer.
+pub const FULL: &str = "full_attention";
+/// The `layer_types` name of a local (sliding-window) layer.
+pub const SLIDING: &str = "sliding_attention";
 
 impl ModernBertConfig {
     /// Whether each layer is local (a sliding window) rather than global.
-    fn local_layers(&self) -> Result<Vec<bool>> {
+    pub fn local_layers(&self) -> Result<Vec<bool>> {
         match &self.layer_types {
             Some(types) => {
                 if types.len() != self.num_hidden_layers {
@@ -158,7 +160,7 @@ impl ModernBertConfig {
     }
 
     /// The rotary base of the global (`FULL`) or local (`SLIDING`) layers.
-    fn rope_theta(&self, kind: &str) -> Result<f64> {
+    pub fn rope_theta(&self, kind: &str) -> Result<f64> {
         let fallback = if kind == FULL {
             self.global_rope_theta
         } else {
@@ -181,12 +183,13 @@ impl ModernBertConfig {
 
 /// Rotary position embedding of one base: each head's halves rotated by the angles
 /// `position · inv_freq`, as transformers' `apply_rotary_pos_emb` does (in f32).
-struct Rotary {
+pub(crate) struct Rotary {
     inv_freq: Vec<f32>,
 }
 
 impl Rotary {
-    fn new(theta: f64, head_dim: usize) -> Self {
+    /// The rotation of heads of `head_dim` with base `theta`.
+    pub(crate) fn new(theta: f64, head_dim: usize) -> Self {
         let theta = theta as f32;
         let inv_freq = (0..head_dim)
             .step_by(2)
@@ -196,7 +199,7 @@ impl Rotary {
     }
 
     /// cos and sin `(len, head_dim)` of positions `0..len`, f32.
-    fn tables(&self, len: usize, device: &Device) -> Result<(Tensor, Tensor)> {
+    pub(crate) fn tables(&self, len: usize, device: &Device) -> Result<(Tensor, Tensor)> {
         let half = self.inv_freq.len();
         let angles: Vec<f32> = (0..len)
             .flat_map(|p| {
