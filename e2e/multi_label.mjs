@@ -2,11 +2,14 @@
 // or two Banking77 intents per ticket (`a;b`, made by e2e/make_multi_label.py) is
 // opened through "Choose file…", read as several labels per ticket, trained briefly on
 // MiniLM, reviewed per label, and a ticket that is two things at once is typed into Try,
-// which shows every label over its threshold. Screenshots go to docs/screenshots/.
+// which shows every label over its threshold. From Runs, the run is exported as ONNX,
+// served over HTTP, written as a Trainer job whose (shaped) output is imported back.
+// Screenshots go to docs/screenshots/.
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { SHOTS, openApp, byTestId, click, waitText, shot, noErrorBanner } from './lib.mjs';
 import { setInput, trainSetup, trainFinished } from './steps.mjs';
+import { exportOnnx, serveModel, exportTrainerJob, importTrainerOutput } from './run_outputs.mjs';
 
 const INTENTS = ['card_arrival', 'exchange_rate', 'top_up_failed', 'pending_transfer'];
 
@@ -93,11 +96,20 @@ try {
   console.log(`e2e: multi-label predict file: ${written.replace(/\s+/g, ' ')}`);
 
   await click(browser, 'nav-runs');
-  const run = await browser.$('[data-testid^="run-row-"] button');
+  const row = await browser.$('[data-testid^="run-row-"]');
+  const runId = (await row.getAttribute('data-testid')).replace('run-row-', '');
+  const run = await row.$('button');
   await run.waitForClickable({ timeout: 30_000 });
   await run.click();
   await shot(browser, '32-multi-label-runs');
   await noErrorBanner(browser);
+
+  // The run's model out of Dialect and back, from its page in Runs.
+  await exportOnnx(browser, runId, INTENTS, '33-multi-label-export-onnx');
+  await serveModel(browser, runId, INTENTS, [ticket, 'What exchange rate do you use when I pay in euros abroad?'],
+    { serving: '34-multi-label-serving', stopped: '35-multi-label-serve-stopped' });
+  const job = await exportTrainerJob(browser, runId, INTENTS, '36-multi-label-trainer-job');
+  await importTrainerOutput(browser, runId, job, { imported: '37-multi-label-imported', listed: '38-multi-label-runs-imported' });
 } catch (e) {
   await browser.saveScreenshot(join(SHOTS, 'failure-multi-label.png')).catch(() => {});
   const source = await browser.getPageSource().catch(() => '');
@@ -107,9 +119,9 @@ try {
   await browser.deleteSession().catch(() => {});
 }
 
-// The run records the label form, and its model card the tuned thresholds.
+// The trained run and the Trainer job's output imported from it record the label form.
 const root = join(process.env.DIALECT_HOME, 'runs');
 const records = readdirSync(root).map((id) => JSON.parse(readFileSync(join(root, id, 'run.json'), 'utf8')));
 const multi = records.filter((r) => r.status === 'finished' && r.data.labelForm?.kind === 'separated');
-if (multi.length !== 1) throw new Error(`expected 1 finished multi-label run, found ${JSON.stringify(records.map((r) => [r.status, r.data.labelForm]))}`);
+if (multi.length !== 2) throw new Error(`expected 2 finished multi-label runs (trained, imported), found ${JSON.stringify(records.map((r) => [r.status, r.data.labelForm]))}`);
 console.log('e2e: multi-label passed');

@@ -44,6 +44,8 @@ run_flow() {
   export DIALECT_OPEN_FILE="$open_file"
   export DIALECT_SAVE_FILE="$work/$flow/predictions.csv"
   export DIALECT_SAVE_DIR="$work/$flow/export"
+  # A Trainer job's output, which the flow shapes there before it imports it.
+  export DIALECT_IMPORT_DIR="$work/$flow/trainer-output"
   mkdir -p "$DIALECT_SAVE_DIR"
   tauri-driver --port 4444 >"$work/$flow/tauri-driver.log" 2>&1 &
   local driver=$!

@@ -17,6 +17,9 @@ pub const SAVE_FILE_ENV: &str = "DIALECT_SAVE_FILE";
 pub const SAVE_DIR_ENV: &str = "DIALECT_SAVE_DIR";
 /// Stands in for the answer of the model folder dialog (`e2e-dialogs` builds only).
 pub const MODEL_DIR_ENV: &str = "DIALECT_MODEL_DIR";
+/// Stands in for the answer of the Trainer-output import dialog (`e2e-dialogs` builds
+/// only).
+pub const IMPORT_DIR_ENV: &str = "DIALECT_IMPORT_DIR";
 
 /// The answer set in `var`, standing in for the dialog.
 #[cfg(feature = "e2e-dialogs")]
@@ -97,6 +100,7 @@ mod tests {
             SAVE_FILE_ENV,
             SAVE_DIR_ENV,
             MODEL_DIR_ENV,
+            IMPORT_DIR_ENV,
         ] {
             std::env::set_var(var, "/tmp/granted-without-a-dialog");
             let answer = stand_in(var);

@@ -726,9 +726,9 @@ fn a_run_exports_as_a_trainer_job_and_a_folder_without_its_output_is_refused() {
         assert!(folder.join(file).is_file(), "{file} missing");
     }
     // The job has not run: its folder holds no output to import.
-    std::env::set_var("DIALECT_MODEL_DIR", folder);
+    std::env::set_var("DIALECT_IMPORT_DIR", folder);
     let message = app.err("import_run", json!({}), "config");
-    std::env::remove_var("DIALECT_MODEL_DIR");
+    std::env::remove_var("DIALECT_IMPORT_DIR");
     assert!(message.contains("dialect-import.json"), "{message}");
 }
 

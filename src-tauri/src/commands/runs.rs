@@ -158,7 +158,7 @@ async fn export_to_picked_folder(
 #[tauri::command]
 pub async fn import_run(state: State<'_, AppState>) -> AppResult<Option<String>> {
     let Some(folder) =
-        dialogs::pick_folder("Import a Trainer job's output…", dialogs::MODEL_DIR_ENV).await
+        dialogs::pick_folder("Import a Trainer job's output…", dialogs::IMPORT_DIR_ENV).await
     else {
         return Ok(None);
     };
