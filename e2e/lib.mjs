@@ -5,12 +5,12 @@ import { join } from 'node:path';
 
 export const SHOTS = new URL('../docs/screenshots/', import.meta.url).pathname;
 
-/** A WebDriver session on a fresh app window. */
+/** A WebDriver session on a fresh app window (tauri-driver on $DIALECT_DRIVER_PORT, default 4444). */
 export async function openApp() {
   mkdirSync(SHOTS, { recursive: true });
   return remote({
     hostname: '127.0.0.1',
-    port: 4444,
+    port: Number(process.env.DIALECT_DRIVER_PORT ?? 4444),
     logLevel: 'warn',
     connectionRetryTimeout: 120_000,
     capabilities: {

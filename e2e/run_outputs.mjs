@@ -168,6 +168,8 @@ function shapeTrainerOutput(job, model, output) {
     epochs: [{ epoch: 1, step: 10, trainLoss: 0.9, evalLoss: 0.8, seconds: 12.5, samplesPerSecond: 30, predicted }],
     bestEpoch: 1,
     steps: 10,
+    // A quick check (`launch.sh --max-steps 10`): one evaluation, at its last step.
+    maxSteps: 10,
     seconds: 14,
     device: 'cuda',
   }));

@@ -51,6 +51,7 @@ cargo deny --version 2>/dev/null | grep -qx "cargo-deny $CARGO_DENY_VERSION" || 
   cargo install cargo-deny --version "$CARGO_DENY_VERSION" --locked
 }
 
+# The UI's include the Tauri CLI (@tauri-apps/cli) that scripts/package.sh bundles with.
 echo "setup: installing the UI's and the end-to-end test's npm packages"
 npm --prefix ui ci --no-audit --no-fund --loglevel=error
 npm --prefix e2e ci --no-audit --no-fund --loglevel=error

@@ -7,12 +7,13 @@
 mod common;
 
 use dialect::dataset::corrections::{Correction, Corrections};
+use dialect::dataset::LabelForm;
 use dialect::export::trainer_job::{export_trainer_job, JOB_FILE, ROWS_FILE};
 use dialect::model::folder::copy_model;
 use dialect::runs::{RunRequest, RunStatus, RunStore};
 use dialect::settings::SplitPlan;
 use dialect::train::DataSpec;
-use dialect::{DeviceChoice, Example, Predictor, TextSpec};
+use dialect::{DeviceChoice, Example, Predictor, TextSpec, TrainEvent};
 use serde_json::{json, Value};
 use std::path::Path;
 use std::process::Command;
@@ -331,6 +332,67 @@ fn a_run_exports_as_a_trainer_job_and_its_output_imports_as_a_run() {
         .predict(&["login\n\nthe app crashes".to_string()])
         .unwrap();
     assert!(labels.contains(&prediction[0].label));
+
+    // Like a trained run, the import records first what the job planned and read.
+    let started = |id: &str| {
+        store
+            .events(id)
+            .unwrap()
+            .into_iter()
+            .find_map(|e| match e {
+                TrainEvent::Started {
+                    epochs,
+                    steps_per_epoch,
+                    total_steps,
+                    train_rows,
+                    validation_rows,
+                    multi_label,
+                    ..
+                } => Some((
+                    epochs,
+                    steps_per_epoch,
+                    total_steps,
+                    train_rows,
+                    validation_rows,
+                    multi_label,
+                )),
+                _ => None,
+            })
+            .expect("a Started event")
+    };
+    let train_rows = rows["train"].as_array().unwrap().len();
+    let source_epochs = store.get(&imported).unwrap().config.epochs;
+    assert_eq!(
+        started(&imported),
+        (
+            source_epochs,
+            4,
+            4 * source_epochs,
+            train_rows,
+            truth.len(),
+            false
+        )
+    );
+
+    // A job cut short by --max-steps (of a 3-epoch run) evaluated once: the run holds
+    // one epoch of those steps, in its settings as in its events.
+    let mut short = result(&predicted);
+    short["source"]["config"]["epochs"] = json!(3);
+    short["maxSteps"] = json!(4);
+    write_result(short);
+    let cut = store.import_trainer_output(&output).unwrap();
+    assert_eq!(store.get(&cut).unwrap().config.epochs, 1);
+    assert_eq!(started(&cut), (1, 4, 4, train_rows, truth.len(), false));
+    // By epochs, a 3-epoch job that evaluated once planned 3 epochs of 4 steps.
+    let mut by_epochs = result(&predicted);
+    by_epochs["source"]["config"]["epochs"] = json!(3);
+    write_result(by_epochs);
+    let planned = store.import_trainer_output(&output).unwrap();
+    assert_eq!(store.get(&planned).unwrap().config.epochs, 3);
+    assert_eq!(
+        started(&planned),
+        (3, 4, 12, train_rows, truth.len(), false)
+    );
 }
 
 #[test]
@@ -346,4 +408,90 @@ fn a_folder_without_a_job_result_is_refused_clearly() {
             .contains("is not the result of a Trainer job"),
         "{err}"
     );
+}
+
+/// A multi-label job's output records what a trained multi-label run records first: that
+/// it scores label sets (so its accuracy is the subset accuracy), and its plan.
+#[test]
+fn a_multi_label_job_output_imports_as_a_label_set_run() {
+    let work = tempfile::tempdir().unwrap();
+    let csv = work.path().join("tags.csv");
+    common::write_multi_label_csv(&csv, 8);
+    let data = DataSpec {
+        path: csv.clone(),
+        text: TextSpec::column("text"),
+        label_column: "labels".into(),
+        label_form: LabelForm::Separated {
+            separator: Some(';'),
+        },
+        label_map: None,
+        validation: None,
+        split: SplitPlan {
+            validation_fraction: 0.25,
+            ..SplitPlan::default()
+        },
+        corrections: None,
+        validation_corrections: None,
+        drop_overlap: false,
+    };
+    let rows = data.load(true).unwrap().data;
+    let class = |label: &String| rows.labels.iter().position(|l| l == label).unwrap();
+    let truth: Vec<Vec<usize>> = rows
+        .validation
+        .iter()
+        .map(|e| e.labels.as_ref().unwrap().iter().map(class).collect())
+        .collect();
+    assert!(
+        truth.iter().any(|set| set.len() > 1),
+        "no row with two labels"
+    );
+    // Every set right but the first, which is given one label too many.
+    let mut predicted = truth.clone();
+    let extra = (0..rows.labels.len())
+        .find(|c| !predicted[0].contains(c))
+        .unwrap();
+    predicted[0].push(extra);
+    let config = common::tiny_config(work.path());
+    let output = work.path().join("output");
+    copy_model(&common::tiny_model("bert"), &output.join("model")).unwrap();
+    let result = json!({
+        "source": { "config": config, "data": data },
+        "data": csv,
+        "baseModel": config.model,
+        "labels": rows.labels,
+        "multiLabel": true,
+        "truth": truth,
+        "epochs": [{
+            "epoch": 1, "step": 6, "trainLoss": 0.7, "evalLoss": 0.6,
+            "seconds": 0.5, "samplesPerSecond": 20.0, "predicted": predicted,
+        }],
+        "bestEpoch": 1,
+        "steps": 6,
+        "maxSteps": 6,
+        "seconds": 2.0,
+        "device": "cpu",
+    });
+    std::fs::write(output.join("dialect-import.json"), result.to_string()).unwrap();
+    let store = RunStore::new(work.path().join("runs"));
+    let id = store.import_trainer_output(&output).unwrap();
+
+    let events = store.events(&id).unwrap();
+    let Some(TrainEvent::Started {
+        multi_label,
+        epochs,
+        total_steps,
+        validation_rows,
+        ..
+    }) = events.first()
+    else {
+        panic!("the import starts with {:?}", events.first());
+    };
+    assert!(*multi_label);
+    assert_eq!((*epochs, *total_steps), (1, 6));
+    assert_eq!(*validation_rows, truth.len());
+    let summary = store.get(&id).unwrap().summary.unwrap();
+    let n = truth.len() as f64;
+    let metrics = &summary.epochs[0].metrics;
+    assert!((metrics.accuracy - (n - 1.0) / n).abs() < 1e-12);
+    assert!(metrics.label_sets.is_some());
 }

@@ -711,7 +711,7 @@ fn a_run_exports_as_onnx_through_the_folder_dialog() {
 
 #[cfg(feature = "e2e-dialogs")]
 #[test]
-fn a_run_exports_as_a_trainer_job_and_a_folder_without_its_output_is_refused() {
+fn a_run_exports_as_a_trainer_job_and_its_output_imports_once_the_job_has_run() {
     let _env = ENV.lock().unwrap_or_else(|p| p.into_inner());
     let app = app();
     let id = app.trained_run();
@@ -730,6 +730,57 @@ fn a_run_exports_as_a_trainer_job_and_a_folder_without_its_output_is_refused() {
     let message = app.err("import_run", json!({}), "config");
     std::env::remove_var("DIALECT_IMPORT_DIR");
     assert!(message.contains("dialect-import.json"), "{message}");
+
+    // Its output, as train.py writes it (every validation row right), imports as a
+    // single-label run that starts, like a trained one, with the job's plan.
+    let read = |file: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(folder.join(file)).unwrap()).unwrap()
+    };
+    let (job, rows) = (read("job.json"), read("rows.json"));
+    let truth: Vec<Value> = rows["validation"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r[1].clone())
+        .collect();
+    let source = app.ok("get_run", json!({ "runId": id }));
+    let output = folder.join("output");
+    dialect::model::folder::copy_model(
+        Path::new(source["record"]["config"]["outputDir"].as_str().unwrap()),
+        &output.join("model"),
+    )
+    .unwrap();
+    let result = json!({
+        "source": job["source"],
+        "data": job["data"]["path"],
+        "baseModel": job["recipe"]["model"],
+        "labels": rows["labels"],
+        "multiLabel": false,
+        "truth": truth,
+        "epochs": [{
+            "epoch": 1, "step": 3, "trainLoss": 1.0, "evalLoss": 0.9,
+            "seconds": 0.2, "samplesPerSecond": 40.0, "predicted": truth,
+        }],
+        "bestEpoch": 1,
+        "steps": 3,
+        "seconds": 1.0,
+        "device": "cpu",
+    });
+    std::fs::write(output.join("dialect-import.json"), result.to_string()).unwrap();
+    std::env::set_var("DIALECT_IMPORT_DIR", &output);
+    let imported = app.ok("import_run", json!({}));
+    std::env::remove_var("DIALECT_IMPORT_DIR");
+    let detail = app.ok("get_run", json!({ "runId": imported }));
+    let started = &detail["events"][0];
+    assert_eq!(started["type"], "started", "{detail}");
+    assert!(started.get("multiLabel").is_none(), "{started}");
+    assert_eq!(started["epochs"], detail["record"]["config"]["epochs"]);
+    assert_eq!(started["stepsPerEpoch"], 3);
+    assert_eq!(started["validationRows"], truth.len());
+    assert_eq!(
+        detail["record"]["summary"]["epochs"][0]["metrics"]["accuracy"],
+        1.0
+    );
 }
 
 /// A ticket file with the text split over `subject` and `body` (the tiny task's texts

@@ -8,6 +8,7 @@ use crate::error::{EngineError, Result};
 use crate::events::{EpochRecord, RunSummary, TrainEvent};
 use crate::metrics::Metrics;
 use crate::model::folder::copy_model;
+use crate::model::tokenize::TextEncoder;
 use crate::model_card::{ModelCard, MultiLabelCard};
 use crate::settings::TrainConfig;
 use crate::train::DataSpec;
@@ -35,6 +36,10 @@ struct TrainerOutput {
     /// 1-based, as `epochs[].epoch`.
     best_epoch: Option<usize>,
     steps: usize,
+    /// `train.py --max-steps`: the job trained this many steps and evaluated once at
+    /// the end instead of each epoch; 0 (or absent) when it trained by epochs.
+    #[serde(default)]
+    max_steps: usize,
     seconds: f64,
     device: String,
 }
@@ -87,15 +92,22 @@ impl RunStore {
         let epochs = output.scored_epochs(&path)?;
         let mut data = output.source.data.clone();
         data.path = output.data.clone();
-        let validation = data.load(true)?.data.validation;
+        let rows = data.load(true)?.data;
+        let validation = rows.validation;
         output.check_rows(&data.path, &validation)?;
         let mut config = output.source.config.clone();
         config.model = output.base_model.clone();
+        let (steps_per_epoch, total_steps) = output.plan(&mut config);
+        let truncated_rows = truncated_rows(&model, config.max_length, &rows.train)?;
         let mut run = self.create(&config, &data, &validation)?;
         let output_dir = run.config().output_dir.clone();
         let best = output
             .best_epoch
             .and_then(|b| epochs.iter().find(|e| e.epoch == b));
+        let device = format!(
+            "{} (trained by transformers Trainer, imported)",
+            output.device
+        );
         let summary = RunSummary {
             output_dir: output_dir.clone(),
             labels: output.labels.clone(),
@@ -106,11 +118,8 @@ impl RunStore {
             steps: output.steps,
             seconds: output.seconds,
             cancelled: false,
-            stopped_early: false,
-            device: format!(
-                "{} (trained by transformers Trainer, imported)",
-                output.device
-            ),
+            stopped_early: config.early_stopping_patience.is_some() && epochs.len() < config.epochs,
+            device: device.clone(),
         };
         let recorded = (|| {
             copy_model(&model, &output_dir)?;
@@ -130,6 +139,23 @@ impl RunStore {
                 }),
             }
             .save(&output_dir)?;
+            // What a trained run records first; the Trainer's precision and newly
+            // initialised weights are not in its output.
+            run.log(&TrainEvent::Started {
+                model: output.base_model.clone(),
+                device,
+                labels: output.labels.clone(),
+                train_rows: rows.train.len(),
+                validation_rows: validation.len(),
+                epochs: config.epochs,
+                steps_per_epoch,
+                total_steps,
+                max_length: config.max_length,
+                truncated_rows,
+                newly_initialised: Vec::new(),
+                precision: String::new(),
+                multi_label: output.multi_label,
+            })?;
             for (e, step) in epochs.iter().zip(output.epochs.iter().map(|e| e.step)) {
                 run.log(&TrainEvent::Evaluated {
                     epoch: e.epoch,
@@ -162,7 +188,29 @@ impl RunStore {
     }
 }
 
+/// Training texts of `rows` longer than `max_length` tokens of the tokenizer in `model`
+/// (the job cuts them, as a trained run does).
+fn truncated_rows(model: &Path, max_length: usize, rows: &[Example]) -> Result<usize> {
+    let texts: Vec<String> = rows.iter().map(|e| e.text.clone()).collect();
+    let encoded = TextEncoder::load(model, max_length)?.encode(&texts)?;
+    Ok(encoded.iter().filter(|e| e.truncated).count())
+}
+
 impl TrainerOutput {
+    /// The job's plan as the run records it: (steps per epoch, total steps). A job cut
+    /// short by `--max-steps` trained those steps as its evaluations' epochs, so
+    /// `config.epochs` becomes the number of evaluations it holds; by epochs, the Trainer
+    /// evaluated at the end of each epoch, so the first evaluation's step is one epoch.
+    fn plan(&self, config: &mut TrainConfig) -> (usize, usize) {
+        if self.max_steps > 0 && !self.epochs.is_empty() {
+            config.epochs = self.epochs.len();
+            let per_epoch = self.steps.div_ceil(self.epochs.len());
+            return (per_epoch, self.steps);
+        }
+        let per_epoch = self.epochs.first().map_or(self.steps, |e| e.step);
+        (per_epoch, per_epoch * config.epochs)
+    }
+
     /// Each evaluation scored with the engine's metrics on the recorded classes.
     fn scored_epochs(&self, path: &Path) -> Result<Vec<EpochRecord>> {
         let classes = self.labels.len();

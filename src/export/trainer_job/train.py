@@ -276,6 +276,7 @@ def main():
         "epochs": epochs,
         "bestEpoch": best,
         "steps": trainer.state.global_step,
+        "maxSteps": args.max_steps if steps else 0,
         "seconds": result.metrics.get("train_runtime", 0.0),
         "device": str(training_args.device),
         "versions": {"torch": torch.__version__, "transformers": __import__("transformers").__version__},

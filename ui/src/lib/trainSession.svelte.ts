@@ -108,9 +108,23 @@ export class TrainSession {
     return this.method === 'baseline';
   }
 
-  /** Whether the run learns label sets (several labels per ticket). */
+  /** Whether the run learns label sets (several labels per ticket): said when it starts, or by its label-set scores. */
   get multiLabel(): boolean {
-    return !!this.started?.multiLabel;
+    return !!this.started?.multiLabel || this.evaluations.some((e) => !!e.metrics.labelSets);
+  }
+
+  /** A fine-tune that ended with per-epoch scores but no steps: a run imported from a transformers Trainer job. */
+  get stepless(): boolean {
+    return this.done && !this.baseline && !this.stepX.length && this.evaluations.length > 0;
+  }
+
+  /** What the loss chart says while it has no points; a stepless run names the per-epoch losses it holds. */
+  get lossNote(): string {
+    if (!this.stepless) return 'The loss appears after the first step';
+    const epochs = this.evaluations
+      .map((e) => `epoch ${e.epoch}: training ${lossText(e.trainLoss)}, validation ${lossText(e.evalLoss)}`)
+      .join(' · ');
+    return `Trained by transformers' Trainer and imported: Dialect holds its per-epoch losses, not its step losses (${epochs})`;
   }
 
   /** What `accuracy` means for this run: for label sets, the whole set right. */
@@ -329,6 +343,11 @@ export function formatDuration(seconds: number | null): string {
   const r = s % 60;
   const mm = h ? String(m).padStart(2, '0') : String(m);
   return `${h ? h + ':' : ''}${mm}:${String(r).padStart(2, '0')}`;
+}
+
+/** A loss as the charts show it: "0.42", or "12" when large. */
+export function lossText(v: number): string {
+  return Math.abs(v) >= 10 ? v.toFixed(0) : v.toFixed(2);
 }
 
 export function pct(x: number | null | undefined, digits = 1): string {

@@ -8,6 +8,7 @@ import {
   changedRow,
   correction,
   evaluated,
+  metrics,
   mockCommands,
   runDiff,
   runRecord,
@@ -15,7 +16,9 @@ import {
   step,
   summary,
 } from '../test/fixtures';
-import { multiLabelEvents, multiLabelRecord } from '../test/multiLabel';
+import { multiLabelEvents, multiLabelRecord, tuned } from '../test/multiLabel';
+import type { Metrics, RunRecord, TrainEvent } from '../lib/api';
+import type { StartedEvent } from '../lib/trainSession.svelte';
 
 describe('Runs page', () => {
   beforeEach(() => {
@@ -322,5 +325,65 @@ describe('Runs page', () => {
       expect([...select.querySelectorAll('option')].map((o) => o.value)).toEqual(['', 'run-1']);
       expect(screen.queryByTestId('run-set-metrics')).toBeNull();
     });
+  });
+});
+
+describe('A run imported from a Trainer job', () => {
+  beforeEach(() => {
+    resetApp();
+    notify.reset();
+  });
+
+  /** The events the import records: the job's plan (one evaluation after 10 steps), its scores, its kept model, its summary. */
+  function importedEvents(metrics: Metrics, multiLabel: boolean): TrainEvent[] {
+    const device = 'cuda (trained by transformers Trainer, imported)';
+    const epochs = [{ epoch: 1, trainLoss: 0.9, evalLoss: 0.8, metrics, seconds: 12.5, samplesPerSecond: 30 }];
+    return [
+      { ...(started as StartedEvent), device, epochs: 1, stepsPerEpoch: 10, totalSteps: 10, truncatedRows: 0, newlyInitialised: [], precision: '', multiLabel },
+      { type: 'evaluated', epoch: 1, step: 10, trainLoss: 0.9, evalLoss: 0.8, samplesPerSecond: 30, metrics },
+      { type: 'checkpointSaved', epoch: 1, metric: 'accuracy', value: metrics.accuracy, path: '/runs/run-i/model' },
+      { type: 'finished', summary: summary({ epochs, bestEpoch: 1, bestValue: metrics.accuracy, steps: 10, seconds: 14, device }) },
+    ];
+  }
+
+  function open(record: RunRecord, events: TrainEvent[]) {
+    mockCommands({ get_run: () => ({ record, events }) });
+    app.runs.list = [record];
+    app.runs.openId = record.id;
+    render(RunsStep);
+  }
+
+  it('names its multi-label best as a trained run does, says which losses it holds, and agrees on its epochs', async () => {
+    const base = multiLabelRecord('run-i');
+    const record = { ...base, config: { ...base.config, epochs: 1, bestMetric: 'accuracy' as const }, best: [1, 42 / 48] as [number, number] };
+    open(record, importedEvents(tuned(), true));
+    await waitFor(() => expect(screen.getByTestId('tile-best')).toHaveTextContent(/subset accuracy · epoch 1/));
+    const loss = screen.getByTestId('run-chart-loss');
+    expect(loss).toHaveAttribute('data-points', '0');
+    expect(loss).toHaveTextContent("Trained by transformers' Trainer and imported");
+    expect(loss).toHaveTextContent('epoch 1: training 0.90, validation 0.80');
+    expect(loss).not.toHaveTextContent('appears after the first step');
+    expect(screen.getByTestId('run-chart-lr')).toHaveTextContent('No learning-rate schedule recorded');
+    expect(screen.getByTestId('tile-epoch')).toHaveTextContent('1/ 1');
+    expect(screen.getByTestId('run-epochs')).toHaveTextContent('1');
+    expect(screen.getByTestId('tile-step')).toHaveTextContent('10/ 10');
+  });
+
+  it('names a single-label best accuracy', async () => {
+    open(runRecord('run-s', { config: { ...runRecord('run-s').config, epochs: 1 } }), importedEvents(metrics(['a', 'b'], [[8, 2], [1, 9]]), false));
+    await waitFor(() => expect(screen.getByTestId('tile-best')).toHaveTextContent(/85\.0%accuracy · epoch 1/));
+    expect(screen.getByTestId('run-chart-loss')).toHaveTextContent('epoch 1: training 0.90, validation 0.80');
+  });
+
+  it('imported before its start was recorded, still names subset accuracy by its label-set scores', async () => {
+    const record = { ...multiLabelRecord('run-old'), best: [1, 42 / 48] as [number, number] };
+    open(record, importedEvents(tuned(), true).slice(1));
+    await waitFor(() => expect(screen.getByTestId('tile-best')).toHaveTextContent(/subset accuracy · epoch 1/));
+  });
+
+  it('a trained run still waits for its first step', async () => {
+    open(runRecord('run-t', { status: 'running' }), [started]);
+    const loss = await screen.findByTestId('run-chart-loss');
+    expect(loss).toHaveTextContent('The loss appears after the first step');
   });
 });

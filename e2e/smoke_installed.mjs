@@ -1,0 +1,22 @@
+// The installer smoke test's window (scripts/install-smoke.sh): the installed app
+// starts, shows the Data screen, and reads the sample bundled in the package, not the
+// one in the source tree (DIALECT_EXPECT_SAMPLE is the path the package installed).
+import { openApp, byTestId, click, waitText, shot, noErrorBanner } from './lib.mjs';
+
+const expected = process.env.DIALECT_EXPECT_SAMPLE;
+if (!expected) throw new Error('DIALECT_EXPECT_SAMPLE is not set: run this through scripts/install-smoke.sh');
+
+const browser = await openApp();
+try {
+  await byTestId(browser, 'nav-data', 60_000);
+  await byTestId(browser, 'drop-zone');
+  await click(browser, 'sample-data');
+  await waitText(browser, 'profile-rows', (t) => t.replace(/[^\d]/g, '') === '10377', 60_000);
+  const opened = await (await browser.$('[data-testid="drop-zone"] .path')).getAttribute('title');
+  if (opened !== expected) throw new Error(`the app read the sample from ${opened}, not from the package's ${expected}`);
+  await noErrorBanner(browser);
+  await shot(browser, '00-installed-data');
+  console.log(`e2e: the installed app reached the Data screen and read ${opened}`);
+} finally {
+  await browser.deleteSession().catch(() => {});
+}
