@@ -23,6 +23,8 @@ fn main() {
     // PTX for the oldest architecture CUDA 13 supports runs on every newer GPU (the
     // driver compiles it once at load); CUDA_COMPUTE_CAP pins one, as for candle.
     let cap = std::env::var("CUDA_COMPUTE_CAP").unwrap_or_else(|_| "75".into());
+    // Older GPUs cannot run that PTX: the CUDA probe refuses them (src/cuda_probe.rs).
+    println!("cargo:rustc-env=DIALECT_CUDA_COMPUTE_CAP={cap}");
     let nvcc = std::env::var("NVCC").unwrap_or_else(|_| "nvcc".into());
     for (source, ptx) in SOURCES {
         println!("cargo:rerun-if-changed={source}");

@@ -56,6 +56,25 @@ impl DeviceChoice {
             Self::Auto => Ok(open_cuda().or_else(|_| open_metal()).unwrap_or(Device::Cpu)),
         }
     }
+
+    /// Why `Auto` will not train on the NVIDIA GPU this build supports: the missing
+    /// driver, GPU or CUDA library, and what to install. `None` for other choices (an
+    /// explicit `cuda` fails with the reason), where CUDA opens, and in builds without
+    /// CUDA (nothing installed would change them).
+    pub fn cuda_fallback_reason(self) -> Option<String> {
+        if self != Self::Auto || !candle_core::utils::cuda_is_available() {
+            return None;
+        }
+        open_cuda().err().map(unavailable_because)
+    }
+}
+
+/// Why a device cannot be opened, as a device picker's note says it.
+fn unavailable_because(e: EngineError) -> String {
+    match e {
+        EngineError::Device(why) => why,
+        other => other.to_string(),
+    }
 }
 
 /// One device and whether it can be used here (for device pickers).
@@ -101,10 +120,7 @@ pub fn available_devices() -> Vec<DeviceInfo> {
             Err(e) => DeviceInfo {
                 choice,
                 available: false,
-                note: Some(match e {
-                    EngineError::Device(why) => why,
-                    other => other.to_string(),
-                }),
+                note: Some(unavailable_because(e)),
                 name: None,
                 memory_bytes: None,
                 free_bytes: None,
@@ -213,14 +229,21 @@ pub fn device_name(device: &Device) -> String {
     }
 }
 
+/// GPU 0, once the probe has found the driver, a GPU and the CUDA libraries (cudarc,
+/// which loads them at run time, panics where one is missing).
+#[cfg(feature = "cuda")]
 fn open_cuda() -> Result<Device> {
-    if !candle_core::utils::cuda_is_available() {
-        return Err(EngineError::Device(
-            "CUDA requested but this build has no CUDA support: rebuild with `--features cuda`"
-                .into(),
-        ));
-    }
+    crate::cuda_probe::ready().map_err(EngineError::Device)?;
     Device::new_cuda(0).map_err(|e| EngineError::Device(format!("cannot open CUDA device 0: {e}")))
+}
+
+#[cfg(not(feature = "cuda"))]
+fn open_cuda() -> Result<Device> {
+    Err(EngineError::Device(
+        "this build has no CUDA support: use Dialect's Linux release, or build from source \
+         with `--features cuda`"
+            .into(),
+    ))
 }
 
 fn open_metal() -> Result<Device> {
@@ -259,5 +282,47 @@ mod tests {
     fn auto_always_opens_something() {
         assert!(DeviceChoice::Auto.open().is_ok());
         assert!(DeviceChoice::Cpu.open().unwrap().is_cpu());
+    }
+
+    fn cuda_note() -> Option<String> {
+        let devices = available_devices();
+        devices
+            .into_iter()
+            .find(|d| d.choice == DeviceChoice::Cuda)?
+            .note
+    }
+
+    #[cfg(not(feature = "cuda"))]
+    #[test]
+    fn a_build_without_cuda_says_so_and_explains_no_fallback() {
+        let note = cuda_note().unwrap();
+        assert!(
+            note.starts_with("this build has no CUDA support: use Dialect's Linux release"),
+            "{note}"
+        );
+        assert_eq!(DeviceChoice::Auto.cuda_fallback_reason(), None);
+    }
+
+    #[cfg(feature = "cuda")]
+    #[test]
+    fn auto_uses_the_gpu_or_says_why_not() {
+        match crate::cuda_probe::ready() {
+            Err(why) => {
+                assert_eq!(cuda_note().as_deref(), Some(why.as_str()));
+                assert_eq!(
+                    DeviceChoice::Auto.cuda_fallback_reason().as_deref(),
+                    Some(why.as_str())
+                );
+                assert!(DeviceChoice::Auto.open().unwrap().is_cpu());
+                let err = DeviceChoice::Cuda.open().unwrap_err().to_string();
+                assert!(err.contains(&why), "{err}");
+            }
+            Ok(()) => {
+                assert_eq!(cuda_note(), None);
+                assert_eq!(DeviceChoice::Auto.cuda_fallback_reason(), None);
+                assert!(DeviceChoice::Auto.open().unwrap().is_cuda());
+            }
+        }
+        assert_eq!(DeviceChoice::Cpu.cuda_fallback_reason(), None);
     }
 }

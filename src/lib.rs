@@ -11,6 +11,8 @@ compile_error!(
 pub mod allocator;
 pub mod atomic;
 pub mod calibration;
+#[cfg(any(feature = "cuda", test))]
+mod cuda_probe;
 pub mod dataset;
 pub mod device;
 pub mod device_check;

@@ -13,7 +13,7 @@ grep -qx '/.gpu/' .git/info/exclude || echo '/.gpu/' >> .git/info/exclude
 mkdir -p .gpu/minilm
 SHARED=../shared
 CUDA_TARGET=${CUDA_TARGET:-$HOME/.cache/dialect-cuda-target}
-CARGO_TARGET_DIR=$CUDA_TARGET bash scripts/cuda/build-no-gpu.sh . "$HOME/.cache/cu13" --release -p dialect-cli --features cuda
+CARGO_TARGET_DIR=$CUDA_TARGET scripts/cuda/toolchain.sh "$HOME/.cache/cu13" cargo build --release -p dialect-cli --features cuda
 strip -o /tmp/dialect-cuda "$CUDA_TARGET/release/dialect"
 gzip -c /tmp/dialect-cuda > .gpu/dialect.gz
 cp scripts/cuda/env-on-gpu.sh .gpu/

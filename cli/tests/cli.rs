@@ -910,6 +910,12 @@ fn devices_and_models_are_listed() {
     assert_eq!(devices[0]["choice"], "cpu");
     assert_eq!(devices[0]["available"], true);
     assert!(devices[0]["name"].as_str().is_some_and(|n| !n.is_empty()));
+    // A build without the `cuda` feature says so; a CUDA build names what is missing
+    // (scripts/cuda-smoke.sh).
+    #[cfg(not(feature = "cuda"))]
+    assert!(devices[1]["note"].as_str().is_some_and(
+        |n| n.starts_with("this build has no CUDA support: use Dialect's Linux release")
+    ));
     // Without a GPU, the self-test checks the CPU against itself.
     dialect()
         .args(["devices", "--check"])

@@ -96,6 +96,9 @@ fn train(run: PendingRun, args: &TrainArgs) -> Result<ExitCode, EngineError> {
             "run"
         };
         eprintln!("{verb} {} (model in {})", run.id(), output_dir.display());
+        if let Some(why) = run.config().device.cuda_fallback_reason() {
+            eprintln!("GPU not used, training on the CPU: {why}");
+        }
     }
     let mut view = (!args.json).then(Progress::default);
     let on_event = move |event: &TrainEvent| match &mut view {

@@ -13,6 +13,7 @@ import {
   evaluated,
   inspection,
   mockCommands,
+  NO_DRIVER,
   runRecord,
   send,
   settle,
@@ -71,7 +72,8 @@ describe('Train step', () => {
 
     const cuda = screen.getByRole('option', { name: /CUDA/ }) as HTMLOptionElement;
     expect(cuda.disabled).toBe(true);
-    expect(cuda.title).toBe('this build has no CUDA support');
+    expect(cuda.title).toBe(NO_DRIVER);
+    expect(screen.getByText(`CUDA: ${NO_DRIVER}`)).toBeInTheDocument();
     expect(screen.getByRole('option', { name: /^CPU/ })).toHaveTextContent('CPU — AMD EPYC 7B13 (2 threads)');
     const bf16 = screen.getByRole('option', { name: /bf16/ }) as HTMLOptionElement;
     expect(bf16.disabled).toBe(true);

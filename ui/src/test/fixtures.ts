@@ -147,6 +147,9 @@ export const started: TrainEvent = {
   precision: 'f32',
 };
 
+/** Why the CUDA-enabled build trains on the CPU of a machine without NVIDIA software. */
+export const NO_DRIVER = 'no NVIDIA driver: libcuda.so.1 not found; install the NVIDIA driver, 580 or newer';
+
 /** `list_devices` on a CPU-only machine, or (`gpu`) with an H100 that trains in bf16. */
 export function devices(gpu = false): DeviceInfo[] {
   const none = { name: null, memoryBytes: null, freeBytes: null, bf16: false };
@@ -154,7 +157,7 @@ export function devices(gpu = false): DeviceInfo[] {
     { choice: 'cpu', available: true, note: null, ...none, name: 'AMD EPYC 7B13 (2 threads)' },
     gpu
       ? { choice: 'cuda', available: true, note: null, name: 'NVIDIA H100 80GB HBM3', memoryBytes: 84_929_757_184, freeBytes: 84_286_193_664, bf16: true }
-      : { choice: 'cuda', available: false, note: 'this build has no CUDA support', ...none },
+      : { choice: 'cuda', available: false, note: NO_DRIVER, ...none },
     { choice: 'metal', available: false, note: 'Metal is macOS only', ...none },
   ];
 }
