@@ -4,7 +4,8 @@
 # transformers, a real fine-tune, the CLI on real files, Tauri commands, the generated
 # UI contract ui/src/lib/contract.ts being current: scripts/contract.sh rewrites it), the
 # UI's type check and component tests, and the end-to-end test of the real window under
-# Xvfb.
+# Xvfb, then the installer: the release .deb built and installed, the installed CLI run
+# and the installed app's window opened on the Data screen, then removed.
 # Expects ../shared/data next to the repo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,3 +23,6 @@ cargo test --workspace --all-targets
 # The app's dialog paths, answered by the e2e-dialogs stand-ins.
 cargo test -p dialect-app --all-targets --features e2e-dialogs
 scripts/e2e.sh
+# The installer (a release build: ~25 min on 2 cores with an empty target dir).
+deb=$(scripts/package.sh | tail -1)
+scripts/install-smoke.sh "$deb"
