@@ -24,13 +24,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [ -z "${DISPLAY:-}" ]; then
-  display=99
-  while [ -e "/tmp/.X$display-lock" ]; do display=$((display + 1)); done
-  Xvfb ":$display" -screen 0 1440x900x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
-  pids+=($!)
-  export DISPLAY=":$display"
-fi
+. scripts/lib/window.sh
+start_display "$work/xvfb.log"
 
 # What the app sees: an empty run store, no network, and the answers the native
 # dialogs would give (the dialogs themselves cannot be driven; e2e-dialogs build).
@@ -47,15 +42,8 @@ run_flow() {
   # A Trainer job's output, which the flow shapes there before it imports it.
   export DIALECT_IMPORT_DIR="$work/$flow/trainer-output"
   mkdir -p "$DIALECT_SAVE_DIR"
-  tauri-driver --port 4444 >"$work/$flow/tauri-driver.log" 2>&1 &
-  local driver=$!
-  pids+=($driver)
-  for _ in $(seq 1 100); do
-    curl -sf http://127.0.0.1:4444/status >/dev/null 2>&1 && break
-    sleep 0.2
-  done
-  curl -sf http://127.0.0.1:4444/status >/dev/null || {
-    echo "e2e: tauri-driver did not start"; cat "$work/$flow/tauri-driver.log"; exit 1; }
+  local driver
+  start_driver 4444 "$work/$flow/tauri-driver.log" || exit 1
   if ! node "e2e/$flow.mjs"; then
     echo "e2e: $flow failed; tauri-driver log:"; tail -50 "$work/$flow/tauri-driver.log"
     exit 1

@@ -71,24 +71,12 @@ mkdir -p "$DIALECT_HOME" "$XDG_DATA_HOME" "$XDG_CONFIG_HOME" "$XDG_CACHE_HOME"
 grep -q ": 10377 rows," "$work/inspect.txt" || { cat "$work/inspect.txt"; fail "$cli inspect did not count the sample's 10377 rows"; }
 echo "install-smoke: the installed CLI read the installed sample"
 
-if [ -z "${DISPLAY:-}" ]; then
-  display=99
-  while [ -e "/tmp/.X$display-lock" ]; do display=$((display + 1)); done
-  Xvfb ":$display" -screen 0 1440x900x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
-  pids+=($!)
-  export DISPLAY=":$display"
-fi
+. scripts/lib/window.sh
+start_display "$work/xvfb.log"
 
 port=${DIALECT_DRIVER_PORT:-4454}
 export DIALECT_DRIVER_PORT=$port DIALECT_APP_BINARY=$app DIALECT_EXPECT_SAMPLE=$sample
-tauri-driver --port "$port" --native-port $((port + 1)) >"$work/tauri-driver.log" 2>&1 &
-driver=$!
-pids+=($driver)
-for _ in $(seq 1 100); do
-  curl -sf "http://127.0.0.1:$port/status" >/dev/null 2>&1 && break
-  sleep 0.2
-done
-curl -sf "http://127.0.0.1:$port/status" >/dev/null || { cat "$work/tauri-driver.log"; fail "tauri-driver did not start"; }
+start_driver "$port" "$work/tauri-driver.log" || fail "tauri-driver did not start"
 node e2e/smoke_installed.mjs || { tail -50 "$work/tauri-driver.log"; fail "the installed app's window"; }
 pkill -P "$driver" 2>/dev/null || true  # its WebKitWebDriver
 echo "install-smoke: passed"

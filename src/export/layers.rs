@@ -11,6 +11,7 @@ use candle_core::{DType, Tensor};
 use std::collections::HashMap;
 
 /// A model's weights by their transformers names.
+#[derive(Clone, Copy)]
 pub struct Weights<'a> {
     pub map: &'a HashMap<String, Tensor>,
     /// The model (its folder) named in errors.

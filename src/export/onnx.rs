@@ -169,6 +169,11 @@ fn network(
     let bad = |e: serde_json::Error| EngineError::model(&name, format!("config.json: {e}"));
     let config = model.config().clone();
     let weights: HashMap<String, Tensor> = model.weights().iter().cloned().collect();
+    let named = Weights {
+        map: &weights,
+        model: &name,
+    };
+    let mean_pooling = model.is_mean_pooling();
     let (shape, kind) = match model.arch() {
         Arch::Bert => Encoder::bert_shape(
             &serde_json::from_value::<BertConfig>(config).map_err(bad)?,
@@ -185,33 +190,29 @@ fn network(
             Kind::DistilBert,
         ),
         Arch::ModernBert => {
-            let network = ModernBert {
-                cfg: serde_json::from_value(config).map_err(bad)?,
-                weights: Weights {
-                    map: &weights,
-                    model: &name,
-                },
-                mean_pooling: model.is_mean_pooling(),
-            };
-            return network.build(g, ids, mask, int8);
+            let cfg = serde_json::from_value(config).map_err(bad)?;
+            return ModernBert {
+                cfg,
+                weights: named,
+                mean_pooling,
+            }
+            .build(g, ids, mask, int8);
         }
         Arch::DebertaV2 => {
-            let network = Deberta {
-                cfg: serde_json::from_value(config).map_err(bad)?,
-                weights: Weights {
-                    map: &weights,
-                    model: &name,
-                },
-                mean_pooling: model.is_mean_pooling(),
-            };
-            return network.build(g, ids, mask, int8);
+            let cfg = serde_json::from_value(config).map_err(bad)?;
+            return Deberta {
+                cfg,
+                weights: named,
+                mean_pooling,
+            }
+            .build(g, ids, mask, int8);
         }
     };
     let encoder = Encoder {
         kind,
         shape,
         weights: &weights,
-        mean_pooling: model.is_mean_pooling(),
+        mean_pooling,
         model: name.clone(),
     };
     encoder.build(g, ids, mask, int8)
