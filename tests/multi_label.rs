@@ -7,29 +7,10 @@ mod common;
 use dialect::dataset::{read_labeled_as, LabelForm, LabelMap, TextSpec};
 use dialect::predict::Predictor;
 use dialect::setting::Setting;
-use dialect::settings::{ClassWeights, SplitPlan};
+use dialect::settings::ClassWeights;
 use dialect::train::DataSpec;
 use dialect::{DeviceChoice, TrainConfig, TrainEvent, Trainer};
-use std::path::Path;
 use std::sync::atomic::AtomicBool;
-
-fn spec(csv: &Path, form: LabelForm) -> DataSpec {
-    DataSpec {
-        path: csv.to_path_buf(),
-        text: TextSpec::column("text"),
-        label_column: "labels".into(),
-        label_form: form,
-        label_map: None,
-        validation: None,
-        split: SplitPlan {
-            validation_fraction: 0.25,
-            ..SplitPlan::default()
-        },
-        corrections: None,
-        validation_corrections: None,
-        drop_overlap: false,
-    }
-}
 
 #[test]
 fn a_split_column_and_flag_columns_give_the_same_sets() {
@@ -95,7 +76,7 @@ fn trains_tunes_thresholds_and_predicts_label_sets() {
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("multi.csv");
     common::write_multi_label_csv(&csv, 8);
-    let loaded = spec(
+    let loaded = common::multi_label_spec(
         &csv,
         LabelForm::Separated {
             separator: Some(';'),
@@ -269,7 +250,7 @@ fn a_validation_file_is_read_as_label_sets_and_its_classes_checked() {
     .unwrap();
     let with_file = DataSpec {
         validation: Some(val.clone()),
-        ..spec(&csv, LabelForm::Separated { separator: None })
+        ..common::multi_label_spec(&csv, LabelForm::Separated { separator: None })
     };
     let data = with_file.load(false).unwrap().data;
     assert_eq!((data.train.len(), data.validation.len()), (16, 2));
@@ -287,7 +268,7 @@ fn settings_for_one_class_per_ticket_are_refused_for_label_sets() {
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("multi.csv");
     common::write_multi_label_csv(&csv, 4);
-    let data = spec(&csv, LabelForm::Separated { separator: None })
+    let data = common::multi_label_spec(&csv, LabelForm::Separated { separator: None })
         .load(false)
         .unwrap()
         .data;
@@ -304,7 +285,7 @@ fn settings_for_one_class_per_ticket_are_refused_for_label_sets() {
                 Some("bug".into()),
             )],
         }),
-        ..spec(&csv, LabelForm::Separated { separator: None })
+        ..common::multi_label_spec(&csv, LabelForm::Separated { separator: None })
     };
     assert!(with_corrections
         .load(false)

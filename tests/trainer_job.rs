@@ -417,23 +417,12 @@ fn a_multi_label_job_output_imports_as_a_label_set_run() {
     let work = tempfile::tempdir().unwrap();
     let csv = work.path().join("tags.csv");
     common::write_multi_label_csv(&csv, 8);
-    let data = DataSpec {
-        path: csv.clone(),
-        text: TextSpec::column("text"),
-        label_column: "labels".into(),
-        label_form: LabelForm::Separated {
+    let data = common::multi_label_spec(
+        &csv,
+        LabelForm::Separated {
             separator: Some(';'),
         },
-        label_map: None,
-        validation: None,
-        split: SplitPlan {
-            validation_fraction: 0.25,
-            ..SplitPlan::default()
-        },
-        corrections: None,
-        validation_corrections: None,
-        drop_overlap: false,
-    };
+    );
     let rows = data.load(true).unwrap().data;
     let class = |label: &String| rows.labels.iter().position(|l| l == label).unwrap();
     let truth: Vec<Vec<usize>> = rows

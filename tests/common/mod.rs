@@ -105,6 +105,26 @@ pub fn tiny_config(dir: &Path) -> dialect::TrainConfig {
     }
 }
 
+/// The data spec of a `write_multi_label_csv` file: text from `text`, label sets from
+/// `labels` read as `form`, a quarter kept for validation.
+pub fn multi_label_spec(csv: &Path, form: dialect::dataset::LabelForm) -> dialect::train::DataSpec {
+    dialect::train::DataSpec {
+        path: csv.to_path_buf(),
+        text: dialect::TextSpec::column("text"),
+        label_column: "labels".into(),
+        label_form: form,
+        label_map: None,
+        validation: None,
+        split: dialect::settings::SplitPlan {
+            validation_fraction: 0.25,
+            ..dialect::settings::SplitPlan::default()
+        },
+        corrections: None,
+        validation_corrections: None,
+        drop_overlap: false,
+    }
+}
+
 /// Write a small multi-label ticket CSV with `per_kind` rows of each kind: a `labels`
 /// column (sets joined by `;`) and the same sets as 0/1 columns `bug`, `feature`,
 /// `question` (`x`/empty for `question`). Kinds: bug, feature, question, and a bug
