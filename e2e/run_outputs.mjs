@@ -3,6 +3,7 @@
 // and that job's output imported back as a run. Each step reads what the app wrote or
 // served and checks it against the run's own classes.
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { byTestId, click, waitText, shot, noErrorBanner } from './lib.mjs';
 
@@ -68,11 +69,29 @@ function checkPrediction(prediction, classes, text) {
   if (!fine) throw new Error(`"${text}" was answered outside the run's classes ${classes}: ${JSON.stringify(prediction)}`);
 }
 
-/** Serve this model: Start, then from here POST /v1/classify with `texts`, GET /healthz
- * and /v1/models at the URL the panel shows; Stop, and the port no longer answers. */
+/** A port free on 127.0.0.1 just now (the OS's pick, released at once). */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** Serve this model on a port typed into the panel: Start, then from here POST
+ * /v1/classify with `texts`, GET /healthz and /v1/models at the URL the panel shows;
+ * Stop, and the port no longer answers. */
 export async function serveModel(browser, runId, classes, texts, names) {
+  const port = await freePort();
+  const portInput = await byTestId(browser, 'serve-port');
+  await portInput.scrollIntoView({ block: 'center' });
+  await portInput.setValue(String(port));
   await click(browser, 'serve-start');
   const url = (await waitText(browser, 'serve-url', (t) => /^http:\/\/127\.0\.0\.1:\d+$/.test(t.trim()), SLOW)).trim();
+  if (url !== `http://127.0.0.1:${port}`) throw new Error(`asked to serve on port ${port}, the panel shows ${url}`);
   const answer = await getJson(`${url}/v1/classify`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },

@@ -66,6 +66,23 @@ describe('App', () => {
     );
   });
 
+  it('marks Check done only once Labels is', async () => {
+    mockCommands({
+      app_info: () => ({ version: '1.2.3', runsDir: '/runs', offline: false }),
+      list_runs: () => [],
+      attach_training: () => null,
+      pick_data_file: () => '/data/tickets.csv',
+      inspect_data: () => inspection(),
+    });
+    render(App);
+    await waitFor(() => expect(app.train.settings).not.toBeNull());
+    await fireEvent.click(screen.getByTestId('choose-file'));
+    await waitFor(() => expect(screen.getByTestId('nav-data')).toHaveTextContent('✓'));
+    expect(app.data.inspection?.report).toBeTruthy();
+    expect(screen.getByTestId('nav-labels')).not.toHaveTextContent('✓');
+    expect(screen.getByTestId('nav-check')).not.toHaveTextContent('✓');
+  });
+
   it('names the settings that can fix an error by their labels', async () => {
     mockCommands({
       app_info: () => ({ version: '1.2.3', runsDir: '/runs', offline: false }),

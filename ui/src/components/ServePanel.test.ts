@@ -26,6 +26,20 @@ describe('serve panel', () => {
     expect(screen.queryByTestId('serve-start')).toBeNull();
   });
 
+  it('serves on the port asked for, and refuses one out of range', async () => {
+    const { calls } = mockCommands({ serving: () => null, serve_run: () => service() });
+    render(ServePanel, { runId: 'run-1' });
+    const port = await screen.findByTestId('serve-port');
+    await fireEvent.input(port, { target: { value: '70000' } });
+    expect(screen.getByTestId('serve-port-error')).toHaveTextContent('from 1 to 65535');
+    expect(screen.getByTestId('serve-start')).toBeDisabled();
+    await fireEvent.input(port, { target: { value: '8765' } });
+    expect(screen.queryByTestId('serve-port-error')).toBeNull();
+    await fireEvent.click(screen.getByTestId('serve-start'));
+    await waitFor(() => expect(screen.getByTestId('serve-url')).toHaveTextContent(URL));
+    expect(calls.find((c) => c.cmd === 'serve_run')?.args).toEqual({ runId: 'run-1', port: 8765 });
+  });
+
   it('copies the curl request', async () => {
     const writeText = vi.fn(() => Promise.resolve());
     vi.stubGlobal('navigator', { clipboard: { writeText } });
