@@ -2,13 +2,20 @@
 # Installer smoke test: installs the .deb that scripts/package.sh made with apt, checks
 # the installed files, runs the installed CLI on the installed sample, launches the
 # INSTALLED app under Xvfb through tauri-driver (e2e/smoke_installed.mjs: the Data
-# screen, the bundled sample read from the package; a screenshot to docs/screenshots/),
+# screen, the bundled sample read from the package; screenshots to docs/screenshots/),
 # then removes the package so the machine is left as found. The app and the CLI see a
 # temporary DIALECT_HOME and XDG folders: the user's run store and settings stay untouched.
-# Usage: scripts/install-smoke.sh PATH.deb   (as root, or with sudo; needs scripts/setup.sh)
+# With --cuda (a package built with the cuda feature, as scripts/package.sh does on
+# x86-64 Linux): neither installed binary needs a CUDA library at start, and on a machine
+# without the NVIDIA driver the installed CLI lists CUDA as unavailable with the reason
+# and trains the tiny BERT on the CPU, saying why the GPU is not used, and the installed
+# app's Train screen says why in its device field.
+# Usage: scripts/install-smoke.sh [--cuda] PATH.deb   (as root, or with sudo; needs scripts/setup.sh)
 # DIALECT_DRIVER_PORT (default 4454) and the next port: tauri-driver's and WebKitWebDriver's.
 set -euo pipefail
-deb=${1:?usage: scripts/install-smoke.sh PATH.deb (made by scripts/package.sh)}
+cuda=""
+[ "${1:-}" = --cuda ] && { cuda=yes; shift; }
+deb=${1:?usage: scripts/install-smoke.sh [--cuda] PATH.deb (made by scripts/package.sh)}
 [ -f "$deb" ] || { echo "install-smoke: no file $deb: build it with scripts/package.sh"; exit 2; }
 deb=$(realpath "$deb")
 cd "$(dirname "$0")/.."
@@ -70,6 +77,41 @@ mkdir -p "$DIALECT_HOME" "$XDG_DATA_HOME" "$XDG_CONFIG_HOME" "$XDG_CACHE_HOME"
 "$cli" inspect "$sample" >"$work/inspect.txt" 2>&1 || { cat "$work/inspect.txt"; fail "$cli inspect $sample"; }
 grep -q ": 10377 rows," "$work/inspect.txt" || { cat "$work/inspect.txt"; fail "$cli inspect did not count the sample's 10377 rows"; }
 echo "install-smoke: the installed CLI read the installed sample"
+
+if [ -n "$cuda" ]; then
+  scripts/cuda/no-cuda-needed.sh "$app" "$cli"
+  if ldconfig -p 2>/dev/null | grep -q 'libcuda\.so\.1 '; then
+    echo "install-smoke: this machine has the NVIDIA driver (libcuda.so.1): the CPU fallback is not checked here"
+  else
+    devices=$("$cli" devices)
+    echo "$devices"
+    grep -q '^cpu *available' <<<"$devices" || fail "$cli devices lists no usable CPU"
+    grep -q '^cuda *unavailable: no NVIDIA driver: libcuda.so.1 not found; install the NVIDIA driver, 580 or newer' <<<"$devices" \
+      || fail "$cli devices does not say that the NVIDIA driver is missing (is the package built with --features cuda?)"
+    # The engine tests' tiny task (tests/common: write_tiny_csv) on the tiny BERT fixture.
+    bug=("the app crashes when i click login" "error after update, page is blank" "sync crashes every time" "the button is not working" "blank screen on open")
+    feature=("please add dark mode" "would like an export option" "new request: add sync for phone" "please add a data export" "would like dark mode settings")
+    question=("how do i reset my password" "where can i change my email" "how do i get support" "can you help with my account" "how do i open a file")
+    {
+      echo "text,label"
+      for i in $(seq 0 9); do
+        printf '"%s",bug\n"%s",feature_request\n"%s",general_inquiry\n' \
+          "${bug[i % 5]}" "${feature[i % 5]}" "${question[i % 5]}"
+      done
+    } > "$work/tickets.csv"
+    "$cli" train "$work/tickets.csv" --model tests/fixtures/golden/bert/model --epochs 1 \
+      --runs-dir "$work/runs" 2> "$work/train.log" || { cat "$work/train.log"; fail "$cli train exited with an error"; }
+    cat "$work/train.log"
+    grep -q '^GPU not used, training on the CPU: no NVIDIA driver: libcuda.so.1 not found' "$work/train.log" \
+      || fail "$cli train did not say why the GPU is not used"
+    grep -q '^Training .* on cpu (f32)' "$work/train.log" || fail "$cli train did not train on the CPU"
+    device=$("$cli" runs --json --runs-dir "$work/runs" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["summary"]["device"])')
+    [ "$device" = cpu ] || fail "the run's record names device '$device', not cpu"
+    echo "install-smoke: the CUDA-enabled CLI trained on the CPU and said why the GPU is not used"
+    # The app's device field must say the same (e2e/smoke_installed.mjs).
+    export DIALECT_EXPECT_CUDA_NOTE="no NVIDIA driver: libcuda.so.1 not found"
+  fi
+fi
 
 . scripts/lib/window.sh
 start_display "$work/xvfb.log"

@@ -4,10 +4,13 @@
 # .desktop entry, icons and the bundled samples under /usr/lib/Dialect/), the CLI at
 # /usr/bin/dialect. Prints the .deb's path on its last line. Needs scripts/setup.sh.
 #
-#   DIALECT_FEATURES   cargo features for both binaries, comma-separated (none by
-#                      default). The environment reaches cargo unchanged, so the CUDA
-#                      build runs this script under its toolchain:
-#                      DIALECT_FEATURES=cuda scripts/cuda/toolchain.sh CACHE_DIR scripts/package.sh
+#   DIALECT_FEATURES   cargo features for both binaries, comma-separated. Default on
+#                      x86-64 Linux: "cuda", the release build (README "GPUs": it loads
+#                      the driver and CUDA libraries at run time and trains on the CPU
+#                      without them); elsewhere none. Set it empty for a CPU-only package.
+#   DIALECT_CUDA_CACHE where the pinned CUDA compiler is installed when a cuda build
+#                      finds no nvcc on PATH (scripts/cuda/toolchain.sh; default
+#                      ~/.cache/dialect/cu13, ~50 MB from PyPI, once).
 #   DIALECT_BUNDLES    tauri bundle targets (default "deb"; see README "Install" for
 #                      why not the AppImage).
 #   CARGO_TARGET_DIR   where the release build goes (default: the workspace's target/).
@@ -15,7 +18,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 
-features=${DIALECT_FEATURES:-}
+if [ -n "${DIALECT_FEATURES+set}" ]; then
+  features=$DIALECT_FEATURES
+elif [ "$(uname -sm)" = "Linux x86_64" ]; then
+  features=cuda
+else
+  features=""
+fi
+if [[ ",$features," == *,cuda,* ]] && ! command -v nvcc >/dev/null 2>&1; then
+  echo "package: no nvcc on PATH; building with the pinned CUDA 13.0 compiler (scripts/cuda/toolchain.sh)"
+  DIALECT_FEATURES=$features exec scripts/cuda/toolchain.sh "${DIALECT_CUDA_CACHE:-$HOME/.cache/dialect/cu13}" "$0" "$@"
+fi
 bundles=${DIALECT_BUNDLES:-deb}
 feature_args=()
 [ -n "$features" ] && feature_args=(--features "$features")

@@ -248,10 +248,13 @@ fn open_cuda() -> Result<Device> {
 
 fn open_metal() -> Result<Device> {
     if !candle_core::utils::metal_is_available() {
-        return Err(EngineError::Device(
-            "Metal requested but this build has no Metal support: rebuild with `--features metal` on macOS"
-                .into(),
-        ));
+        let why = if cfg!(target_os = "macos") {
+            "this build has no Metal support: use Dialect's macOS release, or build from \
+             source with `--features metal`"
+        } else {
+            "Metal is Apple's GPU interface: only on macOS"
+        };
+        return Err(EngineError::Device(why.into()));
     }
     Device::new_metal(0).map_err(|e| EngineError::Device(format!("cannot open Metal device: {e}")))
 }
@@ -290,6 +293,20 @@ mod tests {
             .into_iter()
             .find(|d| d.choice == DeviceChoice::Cuda)?
             .note
+    }
+
+    #[cfg(not(target_os = "macos"))]
+    #[test]
+    fn metal_is_said_to_be_macos_only_elsewhere() {
+        let metal = available_devices()
+            .into_iter()
+            .find(|d| d.choice == DeviceChoice::Metal)
+            .unwrap();
+        assert!(!metal.available);
+        assert_eq!(
+            metal.note.as_deref(),
+            Some("Metal is Apple's GPU interface: only on macOS")
+        );
     }
 
     #[cfg(not(feature = "cuda"))]

@@ -911,7 +911,7 @@ fn devices_and_models_are_listed() {
     assert_eq!(devices[0]["available"], true);
     assert!(devices[0]["name"].as_str().is_some_and(|n| !n.is_empty()));
     // A build without the `cuda` feature says so; a CUDA build names what is missing
-    // (scripts/cuda-smoke.sh).
+    // (scripts/install-smoke.sh --cuda).
     #[cfg(not(feature = "cuda"))]
     assert!(devices[1]["note"].as_str().is_some_and(
         |n| n.starts_with("this build has no CUDA support: use Dialect's Linux release")
