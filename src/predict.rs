@@ -16,7 +16,7 @@ use crate::metrics::Metrics;
 use crate::model::tokenize::{Encoded, TextEncoder};
 use crate::model::SequenceClassifier;
 use crate::model_card::ModelCard;
-use crate::multi_label::{over_thresholds, sigmoid, DEFAULT_THRESHOLD};
+use crate::multi_label::{label_set_metrics, over_thresholds, sigmoid, DEFAULT_THRESHOLD};
 use crate::routing::{check_threshold, Route, RoutingThreshold, Trust};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -477,15 +477,8 @@ impl Predictor {
                     .label_thresholds
                     .clone()
                     .unwrap_or_else(|| vec![DEFAULT_THRESHOLD; self.labels().len()]);
-                let predicted: Vec<Vec<bool>> = logits
-                    .iter()
-                    .map(|row| {
-                        let probs: Vec<f32> = row.iter().map(|&x| sigmoid(x)).collect();
-                        over_thresholds(&probs, &thresholds)
-                    })
-                    .collect();
                 Evaluation {
-                    metrics: Metrics::of_label_sets(self.labels(), sets, &predicted, &thresholds),
+                    metrics: label_set_metrics(self.labels(), logits, sets, &thresholds),
                     trust: None,
                 }
             }

@@ -10,6 +10,7 @@ use dialect::dataset::corrections::{Correction, Corrections};
 use dialect::dataset::LabelForm;
 use dialect::export::trainer_job::{export_trainer_job, JOB_FILE, ROWS_FILE};
 use dialect::model::folder::copy_model;
+use dialect::model_card::ModelCard;
 use dialect::runs::{RunRequest, RunStatus, RunStore};
 use dialect::settings::SplitPlan;
 use dialect::train::DataSpec;
@@ -333,6 +334,34 @@ fn a_run_exports_as_a_trainer_job_and_its_output_imports_as_a_run() {
         .unwrap();
     assert!(labels.contains(&prediction[0].label));
 
+    // Like a trained run's best model, the imported one is checked in int8 and given a
+    // temperature on the validation rows, in its card and its log (before Finished).
+    let card = ModelCard::load(&store.model_dir(&imported).unwrap()).unwrap();
+    let check = card.int8.expect("the import's int8 check");
+    assert_eq!(
+        (check.data.as_str(), check.rows),
+        ("validation split", truth.len())
+    );
+    assert!(check.agreement > 0.0 && check.agreement <= 1.0);
+    let calibration = card.calibration.expect("the import's calibration");
+    assert_eq!(calibration.rows, truth.len());
+    assert!(
+        calibration.temperature > 0.0 && calibration.nll_after <= calibration.nll_before + 1e-9
+    );
+    let kinds: Vec<&'static str> = store
+        .events(&imported)
+        .unwrap()
+        .iter()
+        .map(|e| match e {
+            TrainEvent::Int8Checked { .. } => "int8",
+            TrainEvent::Calibrated { .. } => "calibrated",
+            TrainEvent::Finished { .. } => "finished",
+            _ => "other",
+        })
+        .filter(|k| *k != "other")
+        .collect();
+    assert_eq!(kinds, ["int8", "calibrated", "finished"]);
+
     // Like a trained run, the import records first what the job planned and read.
     let started = |id: &str| {
         store
@@ -443,6 +472,26 @@ fn a_multi_label_job_output_imports_as_a_label_set_run() {
     let config = common::tiny_config(work.path());
     let output = work.path().join("output");
     copy_model(&common::tiny_model("bert"), &output.join("model")).unwrap();
+    // The job's model: the tiny BERT with the data's labels and a sigmoid head, as
+    // train.py saves it.
+    let model_config = output.join("model/config.json");
+    let mut hf: Value =
+        serde_json::from_str(&std::fs::read_to_string(&model_config).unwrap()).unwrap();
+    let single_label_config = hf.clone();
+    hf["id2label"] = rows
+        .labels
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (i.to_string(), json!(l)))
+        .collect();
+    hf["label2id"] = rows
+        .labels
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (l.clone(), json!(i)))
+        .collect();
+    hf["problem_type"] = json!("multi_label_classification");
+    std::fs::write(&model_config, hf.to_string()).unwrap();
     let result = json!({
         "source": { "config": config, "data": data },
         "data": csv,
@@ -462,6 +511,17 @@ fn a_multi_label_job_output_imports_as_a_label_set_run() {
     });
     std::fs::write(output.join("dialect-import.json"), result.to_string()).unwrap();
     let store = RunStore::new(work.path().join("runs"));
+    // A model that is not the result's (another head, other labels) is refused.
+    std::fs::write(&model_config, single_label_config.to_string()).unwrap();
+    let err = store
+        .import_trainer_output(&output)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("single-label") && err.contains("its result names multi-label"),
+        "{err}"
+    );
+    std::fs::write(&model_config, hf.to_string()).unwrap();
     let id = store.import_trainer_output(&output).unwrap();
 
     let events = store.events(&id).unwrap();
@@ -483,4 +543,14 @@ fn a_multi_label_job_output_imports_as_a_label_set_run() {
     let metrics = &summary.epochs[0].metrics;
     assert!((metrics.accuracy - (n - 1.0) / n).abs() < 1e-12);
     assert!(metrics.label_sets.is_some());
+    // Each label's threshold tuned on the validation rows, as training does.
+    let card = ModelCard::load(&store.model_dir(&id).unwrap()).unwrap();
+    let tuned = card.multi_label.expect("a multi-label card");
+    assert_eq!(tuned.thresholds.len(), rows.labels.len());
+    assert!(tuned.thresholds.iter().all(|t| *t > 0.0 && *t < 1.0));
+    let tuned_metrics = tuned.metrics.expect("the tuned thresholds' metrics");
+    assert!(events.iter().any(
+        |e| matches!(e, TrainEvent::ThresholdsTuned { metrics } if *metrics == tuned_metrics)
+    ));
+    assert!(card.int8.is_none() && card.calibration.is_none());
 }

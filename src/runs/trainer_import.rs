@@ -1,15 +1,21 @@
 //! The result of a transformers Trainer job (`export::trainer_job`) read back as a
 //! finished run: its `model/` folder (Hugging Face layout) copied into a new run, its
-//! per-epoch validation predictions scored with the engine's own metrics.
+//! per-epoch validation predictions scored with the engine's own metrics, and the model
+//! finished as a trained run's best model is: on the validation rows, an int8 check and
+//! a fitted temperature, or each label's threshold tuned for a multi-label model.
 
 use super::store::RunStore;
+use crate::calibration::calibrate;
 use crate::dataset::Example;
+use crate::device::DeviceChoice;
 use crate::error::{EngineError, Result};
 use crate::events::{EpochRecord, RunSummary, TrainEvent};
 use crate::metrics::Metrics;
 use crate::model::folder::copy_model;
 use crate::model::tokenize::TextEncoder;
 use crate::model_card::{ModelCard, MultiLabelCard};
+use crate::multi_label::tuned_card;
+use crate::predict::{PredictionPrecision, Predictor};
 use crate::settings::TrainConfig;
 use crate::train::DataSpec;
 use serde::Deserialize;
@@ -174,6 +180,9 @@ impl RunStore {
                     path: output_dir.clone(),
                 })?;
             }
+            for event in output.finish_model(&output_dir, &validation)? {
+                run.log(&event)?;
+            }
             run.log(&TrainEvent::Finished {
                 summary: summary.clone(),
             })
@@ -235,15 +244,10 @@ impl TrainerOutput {
                     )));
                 }
                 let metrics = if self.multi_label {
-                    let sets = |rows: &[Vec<usize>]| -> Vec<Vec<bool>> {
-                        rows.iter()
-                            .map(|r| (0..classes).map(|c| r.contains(&c)).collect())
-                            .collect()
-                    };
                     Metrics::of_label_sets(
                         &self.labels,
-                        &sets(&self.truth),
-                        &sets(&e.predicted),
+                        &self.flags(&self.truth),
+                        &self.flags(&e.predicted),
                         &vec![0.5; classes],
                     )
                 } else {
@@ -271,6 +275,73 @@ impl TrainerOutput {
                 })
             })
             .collect()
+    }
+
+    /// Rows of class indices as one flag per label.
+    fn flags(&self, rows: &[Vec<usize>]) -> Vec<Vec<bool>> {
+        rows.iter()
+            .map(|r| (0..self.labels.len()).map(|c| r.contains(&c)).collect())
+            .collect()
+    }
+
+    /// Finish the job's model in `dir` as training finishes its best model, on the
+    /// `validation` rows (in f32 on the CPU): a single-label model gets its int8 check
+    /// and its fitted temperature, a multi-label one each label's tuned threshold, in
+    /// its card; returns the events a trained run logs for them. A model whose labels
+    /// are not the result's is refused.
+    fn finish_model(&self, dir: &Path, validation: &[Example]) -> Result<Vec<TrainEvent>> {
+        let predictor =
+            Predictor::load_with(dir, DeviceChoice::Cpu, Some(PredictionPrecision::F32))?;
+        let kind = |multi: bool| if multi { "multi-label" } else { "single-label" };
+        if predictor.labels() != self.labels || predictor.is_multi_label() != self.multi_label {
+            return Err(EngineError::data(
+                dir.join("config.json"),
+                format!(
+                    "the job's model is {} with the labels {:?}, its result names {} labels \
+                     {:?}: import the output folder of one job as train.py wrote it",
+                    kind(predictor.is_multi_label()),
+                    predictor.labels(),
+                    kind(self.multi_label),
+                    self.labels
+                ),
+            ));
+        }
+        if validation.is_empty() {
+            return Ok(Vec::new());
+        }
+        let texts: Vec<String> = validation.iter().map(|e| e.text.clone()).collect();
+        let encoded = predictor.encode(&texts)?;
+        let logits = predictor.logits(&encoded)?;
+        if self.multi_label {
+            let card = tuned_card(&self.labels, &logits, &self.flags(&self.truth));
+            ModelCard::record_multi_label(dir, &card)?;
+            return Ok(card
+                .metrics
+                .map(|metrics| TrainEvent::ThresholdsTuned { metrics })
+                .into_iter()
+                .collect());
+        }
+        // Single-label rows hold one class each (`scored_epochs` refused others).
+        let truth: Vec<usize> = self
+            .truth
+            .iter()
+            .filter_map(|r| r.first().copied())
+            .collect();
+        let check = crate::quantize::measure(
+            dir,
+            predictor.encoder(),
+            &encoded,
+            &truth,
+            "validation split",
+            Some(&logits),
+        )?;
+        ModelCard::record_int8(dir, &check)?;
+        let calibration = calibrate(&logits, &truth);
+        ModelCard::record_calibration(dir, &calibration)?;
+        Ok(vec![
+            TrainEvent::Int8Checked { check },
+            TrainEvent::Calibrated { calibration },
+        ])
     }
 
     /// Refuse when the data file's validation rows are not the ones the job scored.

@@ -28,7 +28,7 @@ use crate::model::resolve::resolve_model;
 use crate::model::tokenize::{Encoded, TextEncoder};
 use crate::model::{Batch, SequenceClassifier};
 use crate::model_card::{ModelCard, MultiLabelCard};
-use crate::multi_label::{over_thresholds, sigmoid, tune_thresholds, DEFAULT_THRESHOLD};
+use crate::multi_label::{label_set_metrics, tuned_card, DEFAULT_THRESHOLD};
 use crate::settings::{Method, Sampler, TrainConfig};
 use candle_core::{Device, Tensor};
 use optim::{linear_lr, AdamW};
@@ -813,7 +813,7 @@ fn evaluate(p: &Prepared, batch_size: usize, cancel: &AtomicBool) -> Result<Opti
     if let Some(flags) = &p.label_flags {
         let loss = crate::multi_label::bce_with_logits(&logits, &flags.validation);
         let thresholds = vec![DEFAULT_THRESHOLD; p.model.labels().len()];
-        let metrics = label_set_metrics(p, &logits, &thresholds);
+        let metrics = label_set_metrics(p.model.labels(), &logits, &flags.validation, &thresholds);
         return Ok(Some((loss, metrics, logits)));
     }
     let mut loss = 0.0;
@@ -826,28 +826,6 @@ fn evaluate(p: &Prepared, batch_size: usize, cancel: &AtomicBool) -> Result<Opti
     }
     let metrics = Metrics::compute(p.model.labels(), &p.validation_labels, &predicted);
     Ok(Some((loss / logits.len().max(1) as f64, metrics, logits)))
-}
-
-/// The multi-label metrics of validation `logits` with label sets drawn at
-/// `thresholds`.
-fn label_set_metrics(p: &Prepared, logits: &[Vec<f32>], thresholds: &[f32]) -> Metrics {
-    let truth = p
-        .label_flags
-        .as_ref()
-        .map_or(&[][..], |f| &f.validation[..]);
-    let predicted: Vec<Vec<bool>> = probabilities(logits)
-        .iter()
-        .map(|row| over_thresholds(row, thresholds))
-        .collect();
-    Metrics::of_label_sets(p.model.labels(), truth, &predicted, thresholds)
-}
-
-/// Each label's sigmoid probability, per row.
-fn probabilities(logits: &[Vec<f32>]) -> Vec<Vec<f32>> {
-    logits
-        .iter()
-        .map(|row| row.iter().map(|&x| sigmoid(x)).collect())
-        .collect()
 }
 
 /// Tune each label's threshold on the saved best model's validation logits (its best
@@ -863,17 +841,11 @@ fn tune_best_thresholds(
     let (Some(logits), Some(flags)) = (logits.filter(|l| !l.is_empty()), &p.label_flags) else {
         return Ok(());
     };
-    let labels = p.model.labels().len();
-    let thresholds = tune_thresholds(&probabilities(logits), &flags.validation, labels);
-    let metrics = label_set_metrics(p, logits, &thresholds);
-    ModelCard::record_multi_label(
-        &config.output_dir,
-        &MultiLabelCard {
-            thresholds,
-            metrics: Some(metrics.clone()),
-        },
-    )?;
-    on_event(&TrainEvent::ThresholdsTuned { metrics });
+    let card = tuned_card(p.model.labels(), logits, &flags.validation);
+    ModelCard::record_multi_label(&config.output_dir, &card)?;
+    if let Some(metrics) = card.metrics {
+        on_event(&TrainEvent::ThresholdsTuned { metrics });
+    }
     Ok(())
 }
 
