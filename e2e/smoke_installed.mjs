@@ -24,7 +24,11 @@ try {
   if (cudaNote) {
     await click(browser, 'nav-train');
     const note = await waitText(browser, 'device-note-cuda', (t) => t.includes(cudaNote), 60_000);
-    await (await byTestId(browser, 'device-note-cuda')).scrollIntoView({ block: 'center' });
+    // Out from under the sticky Start bar. The installed (release) window repaints a
+    // scroll only on the next input, so the pointer moves over the field too.
+    const field = await byTestId(browser, 'device-note-cuda');
+    await browser.execute((el) => el.scrollIntoView({ block: 'center' }), field);
+    await field.moveTo();
     await shot(browser, '00-installed-train-device');
     console.log(`e2e: the installed app's device field says "${note.trim()}"`);
   }
