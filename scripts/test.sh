@@ -24,7 +24,7 @@ cargo test --workspace --all-targets
 # The app's dialog paths, answered by the e2e-dialogs stand-ins.
 cargo test -p dialect-app --all-targets --features e2e-dialogs
 scripts/e2e.sh
-# The installer, CUDA-enabled as shipped (a release build: ~30 min on 2 cores with an
+# The installer, CUDA-enabled as shipped (a release build: 10-25 min on 2 cores with an
 # empty target dir; the CUDA compiler comes from PyPI into ~/.cache/dialect/cu13).
 deb=$(scripts/package.sh | tail -1)
 scripts/install-smoke.sh --cuda "$deb"
