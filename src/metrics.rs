@@ -1,7 +1,7 @@
 //! Classification metrics: accuracy, macro-F1, per-class precision/recall/F1/support,
 //! confusion matrix; for label sets, the same fields plus [`LabelSetScores`].
 
-use crate::multi_label::LabelSetScores;
+use crate::multi_label::{over_thresholds, probabilities, LabelSetScores};
 use serde::{Deserialize, Serialize};
 
 /// Scores for one class.
@@ -100,6 +100,21 @@ impl Metrics {
             count,
             label_sets: None,
         }
+    }
+
+    /// [`Self::of_label_sets`] of the label sets drawn from `logits` (one sigmoid per
+    /// label) at `thresholds`.
+    pub fn of_label_set_logits(
+        labels: &[String],
+        logits: &[Vec<f32>],
+        truth: &[Vec<bool>],
+        thresholds: &[f32],
+    ) -> Self {
+        let predicted: Vec<Vec<bool>> = probabilities(logits)
+            .iter()
+            .map(|row| over_thresholds(row, thresholds))
+            .collect();
+        Self::of_label_sets(labels, truth, &predicted, thresholds)
     }
 
     /// Compute from true and predicted label sets (`[row][label]`, same shapes) over

@@ -7,6 +7,7 @@ use crate::dataset::TextSpec;
 use crate::error::{EngineError, Result};
 use crate::events::{Int8Check, RunSummary};
 use crate::metrics::Metrics;
+use crate::multi_label::{probabilities, tune_thresholds};
 use crate::routing::RoutingThreshold;
 use crate::settings::TrainConfig;
 use serde::{Deserialize, Serialize};
@@ -52,6 +53,19 @@ pub struct MultiLabelCard {
     /// The validation metrics with these thresholds, once tuned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics: Option<Metrics>,
+}
+
+impl MultiLabelCard {
+    /// Each label's threshold tuned on `logits` against `truth` ([`tune_thresholds`]),
+    /// with the metrics they give.
+    pub fn tuned(labels: &[String], logits: &[Vec<f32>], truth: &[Vec<bool>]) -> Self {
+        let thresholds = tune_thresholds(&probabilities(logits), truth, labels.len());
+        let metrics = Metrics::of_label_set_logits(labels, logits, truth, &thresholds);
+        Self {
+            thresholds,
+            metrics: Some(metrics),
+        }
+    }
 }
 
 impl ModelCard {

@@ -3,8 +3,6 @@
 //! metrics of label sets (micro/macro F1, subset accuracy, per label its 2x2
 //! confusion).
 
-use crate::metrics::Metrics;
-use crate::model_card::MultiLabelCard;
 use serde::{Deserialize, Serialize};
 
 /// The threshold a label has when none was tuned (no positives to tune it on).
@@ -42,32 +40,6 @@ pub fn probabilities(logits: &[Vec<f32>]) -> Vec<Vec<f32>> {
         .iter()
         .map(|row| row.iter().map(|&x| sigmoid(x)).collect())
         .collect()
-}
-
-/// The metrics of the label sets drawn from `logits` at `thresholds`, against `truth`
-/// (one flag per label and row).
-pub fn label_set_metrics(
-    labels: &[String],
-    logits: &[Vec<f32>],
-    truth: &[Vec<bool>],
-    thresholds: &[f32],
-) -> Metrics {
-    let predicted: Vec<Vec<bool>> = probabilities(logits)
-        .iter()
-        .map(|row| over_thresholds(row, thresholds))
-        .collect();
-    Metrics::of_label_sets(labels, truth, &predicted, thresholds)
-}
-
-/// Each label's threshold tuned on `logits` against `truth` ([`tune_thresholds`]), with
-/// the metrics they give: what a multi-label model's card records.
-pub fn tuned_card(labels: &[String], logits: &[Vec<f32>], truth: &[Vec<bool>]) -> MultiLabelCard {
-    let thresholds = tune_thresholds(&probabilities(logits), truth, labels.len());
-    let metrics = label_set_metrics(labels, logits, truth, &thresholds);
-    MultiLabelCard {
-        thresholds,
-        metrics: Some(metrics),
-    }
 }
 
 /// Which labels are on: each probability at or over its label's threshold.

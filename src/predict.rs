@@ -16,7 +16,7 @@ use crate::metrics::Metrics;
 use crate::model::tokenize::{Encoded, TextEncoder};
 use crate::model::SequenceClassifier;
 use crate::model_card::ModelCard;
-use crate::multi_label::{label_set_metrics, over_thresholds, sigmoid, DEFAULT_THRESHOLD};
+use crate::multi_label::{over_thresholds, sigmoid, DEFAULT_THRESHOLD};
 use crate::routing::{check_threshold, Route, RoutingThreshold, Trust};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -478,7 +478,7 @@ impl Predictor {
                     .clone()
                     .unwrap_or_else(|| vec![DEFAULT_THRESHOLD; self.labels().len()]);
                 Evaluation {
-                    metrics: label_set_metrics(self.labels(), logits, sets, &thresholds),
+                    metrics: Metrics::of_label_set_logits(self.labels(), logits, sets, &thresholds),
                     trust: None,
                 }
             }

@@ -14,7 +14,6 @@ use crate::metrics::Metrics;
 use crate::model::folder::copy_model;
 use crate::model::tokenize::TextEncoder;
 use crate::model_card::{ModelCard, MultiLabelCard};
-use crate::multi_label::tuned_card;
 use crate::predict::{PredictionPrecision, Predictor};
 use crate::settings::TrainConfig;
 use crate::train::DataSpec;
@@ -313,7 +312,7 @@ impl TrainerOutput {
         let encoded = predictor.encode(&texts)?;
         let logits = predictor.logits(&encoded)?;
         if self.multi_label {
-            let card = tuned_card(&self.labels, &logits, &self.flags(&self.truth));
+            let card = MultiLabelCard::tuned(&self.labels, &logits, &self.flags(&self.truth));
             ModelCard::record_multi_label(dir, &card)?;
             return Ok(card
                 .metrics

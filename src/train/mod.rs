@@ -28,7 +28,7 @@ use crate::model::resolve::resolve_model;
 use crate::model::tokenize::{Encoded, TextEncoder};
 use crate::model::{Batch, SequenceClassifier};
 use crate::model_card::{ModelCard, MultiLabelCard};
-use crate::multi_label::{label_set_metrics, tuned_card, DEFAULT_THRESHOLD};
+use crate::multi_label::DEFAULT_THRESHOLD;
 use crate::settings::{Method, Sampler, TrainConfig};
 use candle_core::{Device, Tensor};
 use optim::{linear_lr, AdamW};
@@ -813,7 +813,8 @@ fn evaluate(p: &Prepared, batch_size: usize, cancel: &AtomicBool) -> Result<Opti
     if let Some(flags) = &p.label_flags {
         let loss = crate::multi_label::bce_with_logits(&logits, &flags.validation);
         let thresholds = vec![DEFAULT_THRESHOLD; p.model.labels().len()];
-        let metrics = label_set_metrics(p.model.labels(), &logits, &flags.validation, &thresholds);
+        let metrics =
+            Metrics::of_label_set_logits(p.model.labels(), &logits, &flags.validation, &thresholds);
         return Ok(Some((loss, metrics, logits)));
     }
     let mut loss = 0.0;
@@ -841,7 +842,7 @@ fn tune_best_thresholds(
     let (Some(logits), Some(flags)) = (logits.filter(|l| !l.is_empty()), &p.label_flags) else {
         return Ok(());
     };
-    let card = tuned_card(p.model.labels(), logits, &flags.validation);
+    let card = MultiLabelCard::tuned(p.model.labels(), logits, &flags.validation);
     ModelCard::record_multi_label(&config.output_dir, &card)?;
     if let Some(metrics) = card.metrics {
         on_event(&TrainEvent::ThresholdsTuned { metrics });
