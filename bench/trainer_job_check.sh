@@ -4,7 +4,8 @@
 # with `dialect runs export --trainer-job`, the job's train.py run on the CPU through
 # `accelerate launch` (single_gpu config, --cpu) and plainly, its output imported with
 # `dialect runs import` and predicted with. Every accelerate config is also loaded by
-# accelerate's own config reader. Prints both runs' validation accuracy.
+# accelerate's own config reader. Prints both runs' validation accuracy, and the int8
+# check and temperature the import gave the full run's model.
 #   ROWS=600 EPOCHS=1 MAX_STEPS=10 bench/trainer_job_check.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -56,4 +57,12 @@ full_id=$($dialect runs import "$work/full" --runs-dir "$runs")
 echo "python train.py (the run's recipe, $EPOCHS epoch(s)): $(( $(date +%s) - start )) s, imported as $full_id"
 
 $dialect predict "$runs/$full_id/model" "The app crashes when I open settings" "Please add a dark theme"
+$PY - "$runs/$full_id/model/dialect.json" <<'PY'
+import json, sys
+card = json.load(open(sys.argv[1]))
+i, c = card["int8"], card["calibration"]
+print(f"imported model: int8 agreement {i['agreement']:.3f} on {i['rows']} rows, accuracy "
+      f"{i['f32Accuracy']:.4f} -> {i['int8Accuracy']:.4f}; temperature {c['temperature']:.3f}, "
+      f"ECE {c['eceBefore']:.3f} -> {c['eceAfter']:.3f}")
+PY
 echo "validation accuracy: dialect $(accuracy "$id"), trainer --max-steps $MAX_STEPS $(accuracy "$steps_id"), trainer full $(accuracy "$full_id")"
