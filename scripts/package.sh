@@ -27,7 +27,7 @@ else
 fi
 if [[ ",$features," == *,cuda,* ]] && ! command -v nvcc >/dev/null 2>&1; then
   echo "package: no nvcc on PATH; building with the pinned CUDA 13.0 compiler (scripts/cuda/toolchain.sh)"
-  DIALECT_FEATURES=$features exec scripts/cuda/toolchain.sh "${DIALECT_CUDA_CACHE:-$HOME/.cache/dialect/cu13}" "$0" "$@"
+  DIALECT_FEATURES=$features exec scripts/cuda/toolchain.sh "${DIALECT_CUDA_CACHE:-$HOME/.cache/dialect/cu13}" "$PWD/scripts/package.sh" "$@"
 fi
 bundles=${DIALECT_BUNDLES:-deb}
 feature_args=()
