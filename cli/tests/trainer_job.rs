@@ -124,4 +124,24 @@ fn a_run_exports_as_a_trainer_job_and_its_output_imports_back() {
                 .or(predicate::str::contains("feature_request"))
                 .or(predicate::str::contains("general_inquiry")),
         );
+    // Without --json: the id alone on stdout, and on stderr what the import did to the
+    // model, as `train` reports it.
+    let assert = dialect_in(&home)
+        .args(["runs", "import"])
+        .arg(&output)
+        .arg("--runs-dir")
+        .arg(&runs)
+        .assert()
+        .success()
+        .stderr(
+            predicate::str::contains("int8 check on")
+                .and(predicate::str::contains("of the validation split"))
+                .and(predicate::str::contains("calibrated on")),
+        );
+    let printed = String::from_utf8(assert.get_output().stdout.clone()).unwrap();
+    let again = printed.trim();
+    assert!(
+        again != new_id && runs.join(again).join("model").is_dir(),
+        "{printed}"
+    );
 }

@@ -1,7 +1,7 @@
 //! `dialect runs`: list, show, delete, export, review or compare recorded runs.
 
 use crate::args::{RunsAction, RunsArgs};
-use crate::render::metrics::describe_point;
+use crate::render::metrics::{describe_finishing, describe_point};
 use crate::render::runs::{print_diff, print_review, print_run, print_runs};
 use dialect::export::onnx::{export_run_onnx, OnnxOptions};
 use dialect::export::trainer_job::export_trainer_job;
@@ -53,6 +53,13 @@ pub fn run(args: RunsArgs) -> Result<ExitCode, EngineError> {
             if args.json {
                 println!("{}", serde_json::json!({ "id": id }));
             } else {
+                // What the import did to the model, as `train` reports it; the id alone
+                // on stdout, for scripts.
+                for event in store.events(&id)? {
+                    if let Some(line) = describe_finishing(&event) {
+                        eprintln!("{line}");
+                    }
+                }
                 println!("{id}");
             }
         }

@@ -3,7 +3,7 @@
 use dialect::calibration::Calibration;
 use dialect::multi_label::LabelSetScores;
 use dialect::routing::{OperatingPoint, Trust};
-use dialect::{Int8Check, Metrics};
+use dialect::{Int8Check, Metrics, TrainEvent};
 
 /// Accuracy and macro-F1, the per-class table and the confusion matrix (for label
 /// sets: [`print_label_sets`]).
@@ -96,6 +96,20 @@ pub fn describe_label_sets(m: &Metrics) -> String {
         "rows {}   subset accuracy {:.4}   micro-F1 {micro:.4}   macro-F1 {:.4}",
         m.count, m.accuracy, m.macro_f1
     )
+}
+
+/// One line on a step that finishes a best model (its int8 check, its temperature, its
+/// tuned label thresholds); `None` for other events.
+pub fn describe_finishing(event: &TrainEvent) -> Option<String> {
+    match event {
+        TrainEvent::Int8Checked { check } => Some(describe_int8(check)),
+        TrainEvent::Calibrated { calibration } => Some(describe_calibration(calibration)),
+        TrainEvent::ThresholdsTuned { metrics } => Some(format!(
+            "thresholds tuned per label on the validation split: {}",
+            describe_label_sets(metrics)
+        )),
+        _ => None,
+    }
 }
 
 /// One line on the temperature fitted on the validation split and what it did.

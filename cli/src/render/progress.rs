@@ -1,6 +1,6 @@
 //! Progress bars: training (with its per-epoch table) and model downloads.
 
-use super::metrics::{describe_calibration, describe_int8, describe_label_sets};
+use super::metrics::describe_finishing;
 use dialect::model::resolve::DownloadEvent;
 use dialect::train::suspects::SuspectProgress;
 use dialect::TrainEvent;
@@ -107,14 +107,13 @@ impl Progress {
                     path.display()
                 ));
             }
-            TrainEvent::Int8Checked { check } => self.println(describe_int8(check)),
-            TrainEvent::Calibrated { calibration } => {
-                self.println(describe_calibration(calibration))
+            TrainEvent::Int8Checked { .. }
+            | TrainEvent::Calibrated { .. }
+            | TrainEvent::ThresholdsTuned { .. } => {
+                if let Some(line) = describe_finishing(event) {
+                    self.println(line)
+                }
             }
-            TrainEvent::ThresholdsTuned { metrics } => self.println(format!(
-                "thresholds tuned per label on the validation split: {}",
-                describe_label_sets(metrics)
-            )),
             TrainEvent::Finished { summary } | TrainEvent::Cancelled { summary, .. } => {
                 if let Some(bar) = self.bar.take() {
                     bar.finish_and_clear();
