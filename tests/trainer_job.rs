@@ -521,6 +521,10 @@ fn a_multi_label_job_output_imports_as_a_label_set_run() {
         err.contains("single-label") && err.contains("its result names multi-label"),
         "{err}"
     );
+    assert!(
+        store.list().unwrap().is_empty(),
+        "a refused import made a run"
+    );
     std::fs::write(&model_config, hf.to_string()).unwrap();
     let id = store.import_trainer_output(&output).unwrap();
 

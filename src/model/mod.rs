@@ -636,6 +636,21 @@ impl SequenceClassifier {
     }
 }
 
+/// The classes (config.json's `id2label`, in order) of the fine-tuned classifier in
+/// `dir` and whether its head is multi-label, read without loading its weights.
+pub(crate) fn read_head(dir: &Path) -> Result<(Vec<String>, bool)> {
+    let name = dir.display().to_string();
+    let config = read_config(dir, &name)?;
+    let labels = labels_from_config(&config).ok_or_else(|| {
+        EngineError::model(
+            &name,
+            "config.json has no id2label: is this a fine-tuned classifier?",
+        )
+    })?;
+    let multi_label = config.get("problem_type").and_then(Value::as_str) == Some(MULTI_LABEL);
+    Ok((labels, multi_label))
+}
+
 fn read_config(dir: &Path, name: &str) -> Result<Value> {
     let text = std::fs::read_to_string(dir.join("config.json"))
         .map_err(|e| EngineError::model(name, format!("cannot read config.json: {e}")))?;

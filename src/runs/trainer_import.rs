@@ -12,6 +12,7 @@ use crate::error::{EngineError, Result};
 use crate::events::{EpochRecord, RunSummary, TrainEvent};
 use crate::metrics::Metrics;
 use crate::model::folder::copy_model;
+use crate::model::read_head;
 use crate::model::tokenize::TextEncoder;
 use crate::model_card::{ModelCard, MultiLabelCard};
 use crate::predict::{PredictionPrecision, Predictor};
@@ -95,6 +96,7 @@ impl RunStore {
             )));
         }
         let epochs = output.scored_epochs(&path)?;
+        output.check_model(&model)?;
         let mut data = output.source.data.clone();
         data.path = output.data.clone();
         let rows = data.load(true)?.data;
@@ -276,6 +278,25 @@ impl TrainerOutput {
             .collect()
     }
 
+    /// Refuse a job's `model` folder whose classes or head are not the result's.
+    fn check_model(&self, model: &Path) -> Result<()> {
+        let (labels, multi_label) = read_head(model)?;
+        if labels == self.labels && multi_label == self.multi_label {
+            return Ok(());
+        }
+        let kind = |multi: bool| if multi { "multi-label" } else { "single-label" };
+        Err(EngineError::data(
+            model.join("config.json"),
+            format!(
+                "the job's model is {} with the labels {labels:?}, its result names {} labels \
+                 {:?}: import the output folder of one job as train.py wrote it",
+                kind(multi_label),
+                kind(self.multi_label),
+                self.labels
+            ),
+        ))
+    }
+
     /// Rows of class indices as one flag per label.
     fn flags(&self, rows: &[Vec<usize>]) -> Vec<Vec<bool>> {
         rows.iter()
@@ -286,25 +307,10 @@ impl TrainerOutput {
     /// Finish the job's model in `dir` as training finishes its best model, on the
     /// `validation` rows (in f32 on the CPU): a single-label model gets its int8 check
     /// and its fitted temperature, a multi-label one each label's tuned threshold, in
-    /// its card; returns the events a trained run logs for them. A model whose labels
-    /// are not the result's is refused.
+    /// its card; returns the events a trained run logs for them.
     fn finish_model(&self, dir: &Path, validation: &[Example]) -> Result<Vec<TrainEvent>> {
         let predictor =
             Predictor::load_with(dir, DeviceChoice::Cpu, Some(PredictionPrecision::F32))?;
-        let kind = |multi: bool| if multi { "multi-label" } else { "single-label" };
-        if predictor.labels() != self.labels || predictor.is_multi_label() != self.multi_label {
-            return Err(EngineError::data(
-                dir.join("config.json"),
-                format!(
-                    "the job's model is {} with the labels {:?}, its result names {} labels \
-                     {:?}: import the output folder of one job as train.py wrote it",
-                    kind(predictor.is_multi_label()),
-                    predictor.labels(),
-                    kind(self.multi_label),
-                    self.labels
-                ),
-            ));
-        }
         if validation.is_empty() {
             return Ok(Vec::new());
         }
